@@ -1,0 +1,15 @@
+//! Database migrations, written with the portable `schema::*` helpers so that one set runs on
+//! SQLite and PostgreSQL.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20260101_000001_accounts;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20260101_000001_accounts::Migration)]
+    }
+}

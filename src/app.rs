@@ -1,0 +1,130 @@
+//! Putting the server together: state from settings, the router, and serving with a graceful
+//! shutdown.
+
+use std::time::Duration;
+
+use axum::Router;
+use sea_orm::DatabaseConnection;
+
+use crate::auth::password::PasswordService;
+use crate::auth::token::TokenService;
+use crate::config::{Config, JWT_AUDIENCE, JWT_ISSUER};
+use crate::db::{self, DbSettings};
+use crate::graphql::{self, SchemaOptions};
+use crate::http::{self, HttpOptions};
+use crate::state::AppState;
+
+/// Everything the HTTP layer needs, independent of where the settings came from.
+#[derive(Clone, Debug)]
+pub struct AppOptions {
+    pub jwt_secret: Vec<u8>,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    pub hash_concurrency: usize,
+    pub production: bool,
+}
+
+impl From<&Config> for AppOptions {
+    fn from(c: &Config) -> Self {
+        AppOptions {
+            jwt_secret: c.jwt_secret.clone(),
+            access_token_ttl: c.access_token_ttl,
+            refresh_token_ttl: c.refresh_token_ttl,
+            hash_concurrency: c.hash_concurrency,
+            production: c.is_production(),
+        }
+    }
+}
+
+pub fn state(db: DatabaseConnection, options: &AppOptions) -> AppState {
+    AppState {
+        db,
+        passwords: PasswordService::new(options.hash_concurrency),
+        tokens: TokenService::new(
+            &options.jwt_secret,
+            JWT_ISSUER,
+            JWT_AUDIENCE,
+            options.access_token_ttl,
+            options.refresh_token_ttl,
+        ),
+    }
+}
+
+/// The full router: production serves neither GraphiQL nor introspection.
+pub fn router(state: AppState, options: &AppOptions) -> Router {
+    router_with(state, options, Vec::new())
+}
+
+/// As [`router`], with extra schema extensions (tests use one to make a resolver panic).
+pub fn router_with(
+    state: AppState,
+    options: &AppOptions,
+    extensions: Vec<graphql::SchemaCustomizer>,
+) -> Router {
+    let schema = graphql::build_schema_with(
+        Some(state.clone()),
+        SchemaOptions {
+            introspection: !options.production,
+            ..SchemaOptions::default()
+        },
+        extensions,
+    );
+    http::router(
+        state,
+        schema,
+        HttpOptions {
+            graphiql: !options.production,
+        },
+    )
+}
+
+pub async fn connect(config: &Config) -> Result<DatabaseConnection, sea_orm::DbErr> {
+    let mut settings = DbSettings::new(config.database_url.clone());
+    settings.max_connections = config.db_max_connections;
+    settings.acquire_timeout = config.db_timeout;
+    db::connect(&settings).await
+}
+
+/// Serves until SIGTERM or Ctrl-C, then lets in-flight requests finish (up to the grace time).
+pub async fn serve(config: &Config, router: Router) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(config.bind).await?;
+    let grace = config.shutdown_grace;
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let server = axum::serve(listener, router).with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down; draining in-flight requests");
+        let _ = tx.send(());
+    });
+    let drained = async {
+        let _ = rx.await;
+        tokio::time::sleep(grace).await;
+    };
+    tokio::select! {
+        result = server => result,
+        _ = drained => {
+            tracing::warn!("grace period over; exiting with requests still in flight");
+            Ok(())
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

@@ -1,0 +1,194 @@
+//! Settings, from flags or environment variables of the same name, with defaults that run the
+//! embedded demo on a fresh machine.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::db::DEFAULT_DATABASE_URL;
+
+/// 商居同盟 (shangju): the GraphQL API of a sub-district's merchant–resident alliance.
+#[derive(Debug, Parser)]
+#[command(name = "shangju", version, about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub options: Options,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Migrate the database and serve the API (the default).
+    Serve,
+    /// Apply pending migrations and exit.
+    Migrate,
+    /// Print the GraphQL SDL and exit. Needs no database.
+    ExportSchema,
+    /// Create a staff account for a street (creating the street if its name is new).
+    CreateStaff {
+        /// The street's name, e.g. 九棵树街道.
+        #[arg(long)]
+        street: String,
+        /// Mainland mobile number.
+        #[arg(long)]
+        phone: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// Read the password from standard input (required; passwords never go on the command line).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct Options {
+    /// `development` loads the demo alliance and serves GraphiQL; `production` refuses to start
+    /// without a strong JWT secret and serves neither GraphiQL nor introspection.
+    #[arg(long, env = "SHANGJU_ENV", value_enum, default_value = "development", global = true)]
+    pub env: Environment,
+
+    /// Address to listen on.
+    #[arg(long, env = "SHANGJU_BIND", default_value = "127.0.0.1:8000", global = true)]
+    pub bind: SocketAddr,
+
+    /// `sqlite://path?mode=rwc` or `postgres://user:pass@host/db`.
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
+    pub database_url: String,
+
+    /// At least 32 bytes. Required in production; in development a random one is made per start.
+    #[arg(long, env = "SHANGJU_JWT_SECRET", hide_env_values = true, global = true)]
+    pub jwt_secret: Option<String>,
+
+    /// Lifetime of access tokens, e.g. `15m`.
+    #[arg(long, env = "SHANGJU_ACCESS_TOKEN_TTL", default_value = "15m", global = true)]
+    pub access_token_ttl: humantime::Duration,
+
+    /// Lifetime of refresh tokens, e.g. `30d`.
+    #[arg(long, env = "SHANGJU_REFRESH_TOKEN_TTL", default_value = "30d", global = true)]
+    pub refresh_token_ttl: humantime::Duration,
+
+    /// `pretty` or `json`; JSON by default in production.
+    #[arg(long, env = "SHANGJU_LOG_FORMAT", value_enum, global = true)]
+    pub log_format: Option<LogFormat>,
+
+    /// Log filter in `tracing` syntax, e.g. `info` or `shangju=debug,info`.
+    #[arg(long, env = "SHANGJU_LOG_LEVEL", default_value = "info", global = true)]
+    pub log_level: String,
+
+    /// Database connections in the pool.
+    #[arg(long, env = "SHANGJU_DB_MAX_CONNECTIONS", default_value_t = 10, global = true)]
+    pub db_max_connections: u32,
+
+    /// How long a request waits for a database connection before failing.
+    #[arg(long, env = "SHANGJU_DB_TIMEOUT", default_value = "3s", global = true)]
+    pub db_timeout: humantime::Duration,
+
+    /// Password hashes computed at once (each takes 19 MiB); default: the number of cores.
+    #[arg(long, env = "SHANGJU_HASH_CONCURRENCY", global = true)]
+    pub hash_concurrency: Option<usize>,
+
+    /// Load the demo alliance at start (development only).
+    #[arg(long, env = "SHANGJU_DEMO", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub demo: bool,
+
+    /// Time allowed for in-flight requests to finish after SIGTERM.
+    #[arg(long, env = "SHANGJU_SHUTDOWN_GRACE", default_value = "20s", global = true)]
+    pub shutdown_grace: humantime::Duration,
+}
+
+/// Settings checked and resolved.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub env: Environment,
+    pub bind: SocketAddr,
+    pub database_url: String,
+    pub jwt_secret: Vec<u8>,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    pub log_format: LogFormat,
+    pub log_level: String,
+    pub db_max_connections: u32,
+    pub db_timeout: Duration,
+    pub hash_concurrency: usize,
+    pub demo: bool,
+    pub shutdown_grace: Duration,
+}
+
+pub const MIN_SECRET_BYTES: usize = 32;
+pub const JWT_ISSUER: &str = "shangju";
+pub const JWT_AUDIENCE: &str = "shangju-api";
+
+impl Config {
+    pub fn from_options(o: Options) -> Result<Config, String> {
+        let production = o.env == Environment::Production;
+        let jwt_secret = match o.jwt_secret {
+            Some(s) if s.len() >= MIN_SECRET_BYTES => s.into_bytes(),
+            Some(_) => {
+                return Err(format!(
+                    "SHANGJU_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes"
+                ));
+            }
+            None if production => {
+                return Err(format!(
+                    "production needs SHANGJU_JWT_SECRET of at least {MIN_SECRET_BYTES} bytes"
+                ));
+            }
+            None => {
+                let mut bytes = vec![0u8; 32];
+                rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
+                bytes
+            }
+        };
+        if o.access_token_ttl.as_secs() < 60 || o.refresh_token_ttl < o.access_token_ttl {
+            return Err("token lifetimes: access ≥ 1m and refresh ≥ access".into());
+        }
+        Ok(Config {
+            env: o.env,
+            bind: o.bind,
+            database_url: o.database_url,
+            jwt_secret,
+            access_token_ttl: o.access_token_ttl.into(),
+            refresh_token_ttl: o.refresh_token_ttl.into(),
+            log_format: o.log_format.unwrap_or(if production {
+                LogFormat::Json
+            } else {
+                LogFormat::Pretty
+            }),
+            log_level: o.log_level,
+            db_max_connections: o.db_max_connections.max(1),
+            db_timeout: o.db_timeout.into(),
+            hash_concurrency: o.hash_concurrency.unwrap_or_else(|| {
+                std::thread::available_parallelism().map_or(2, |n| n.get())
+            }),
+            demo: o.demo && !production,
+            shutdown_grace: o.shutdown_grace.into(),
+        })
+    }
+
+    pub fn is_production(&self) -> bool {
+        self.env == Environment::Production
+    }
+
+    /// Where a SQLite URL keeps its file, to tell the user.
+    pub fn sqlite_path(&self) -> Option<PathBuf> {
+        self.database_url
+            .strip_prefix("sqlite://")
+            .map(|rest| PathBuf::from(rest.split('?').next().unwrap_or(rest)))
+    }
+}

@@ -1,0 +1,501 @@
+//! Accounts and sessions: registration, login with throttling, refresh-token rotation with reuse
+//! detection, logout, password change, and the per-request check of an access token.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, Set,
+};
+
+use entity::user_role::Role;
+use entity::{login_throttle, refresh_token, user, user_role, user_tag};
+
+use crate::auth::password::Verification;
+use crate::auth::token::{new_refresh_token, refresh_token_hash};
+use crate::auth::Viewer;
+use crate::db::{begin_write, is_unique_violation};
+use crate::domain::audit::{self, AuditRecord};
+use crate::domain::street;
+use crate::domain::values::{DisplayName, Password, Phone};
+use crate::error::{AppError, AppResult, Text};
+use crate::state::AppState;
+
+/// Failed logins allowed before a phone number is slowed down.
+pub const FREE_LOGIN_FAILURES: i32 = 5;
+/// The first lock after the free failures; it doubles with each further failure.
+const FIRST_LOCK_SECS: i64 = 30;
+const MAX_LOCK_SECS: i64 = 15 * 60;
+
+/// A user with the roles and tags that come with them.
+#[derive(Clone, Debug)]
+pub struct UserView {
+    pub user: user::Model,
+    pub roles: Vec<Role>,
+    pub tags: Vec<String>,
+}
+
+/// What a successful sign-in returns.
+#[derive(Debug)]
+pub struct Session {
+    pub access_token: String,
+    pub access_expires_at: DateTime<Utc>,
+    pub refresh_token: String,
+    pub refresh_expires_at: DateTime<Utc>,
+    pub user: UserView,
+}
+
+pub struct RegisterCommand {
+    pub phone: String,
+    pub password: String,
+    pub display_name: String,
+    pub community_id: Option<i64>,
+}
+
+fn phone_taken() -> AppError {
+    AppError::Conflict {
+        field: "phone".into(),
+        text: Text::new("该手机号已注册", "This phone number is already registered"),
+    }
+}
+
+/// Creates a resident and signs them in.
+pub async fn register(state: &AppState, cmd: RegisterCommand) -> AppResult<Session> {
+    let phone = Phone::parse("phone", &cmd.phone)?;
+    let password = Password::parse("password", cmd.password)?;
+    let name = DisplayName::parse("displayName", &cmd.display_name)?;
+    let community = match cmd.community_id {
+        Some(id) => Some(
+            street::get_community(&state.db, id)
+                .await?
+                .ok_or_else(|| {
+                    AppError::bad_input(
+                        "communityId",
+                        Text::new("社区不存在", "No such community"),
+                    )
+                })?,
+        ),
+        None => None,
+    };
+    // Hashing is slow; do it before taking the write lock.
+    let hash = state.passwords.hash(&password).await?;
+
+    let txn = begin_write(&state.db).await?;
+    let now = Utc::now();
+    let inserted = user::ActiveModel {
+        phone: Set(phone.into_inner()),
+        display_name: Set(name.into_inner()),
+        password_hash: Set(hash),
+        street_id: Set(community.as_ref().map(|c| c.street_id)),
+        community_id: Set(community.as_ref().map(|c| c.id)),
+        disabled: Set(false),
+        session_version: Set(0),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await;
+    let user = match inserted {
+        Ok(user) => user,
+        Err(e) if is_unique_violation(&e) => return Err(phone_taken()),
+        Err(e) => return Err(e.into()),
+    };
+    grant_role(&txn, user.id, Role::Resident).await?;
+    let view = UserView {
+        user,
+        roles: vec![Role::Resident],
+        tags: Vec::new(),
+    };
+    let session = issue_session(&txn, state, view, None, now).await?;
+    txn.commit().await?;
+    Ok(session)
+}
+
+pub async fn grant_role(conn: &impl ConnectionTrait, user_id: i64, role: Role) -> AppResult<()> {
+    user_role::Entity::insert(user_role::ActiveModel {
+        user_id: Set(user_id),
+        role: Set(role),
+    })
+    .on_conflict(
+        OnConflict::columns([user_role::Column::UserId, user_role::Column::Role])
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(conn)
+    .await?;
+    Ok(())
+}
+
+/// Signs in with phone and password. An unknown phone and a wrong password give the same error
+/// after the same work; repeated failures on one phone lock it for a growing time.
+pub async fn login(state: &AppState, phone: &str, password: String) -> AppResult<Session> {
+    let phone = Phone::parse("phone", phone)?;
+    let password = Password::unchecked(password);
+    let now = Utc::now();
+
+    if let Some(throttle) = login_throttle::Entity::find_by_id(phone.as_str().to_owned())
+        .one(&state.db)
+        .await?
+        && let Some(until) = throttle.locked_until
+        && until > now
+    {
+        return Err(AppError::RateLimited {
+            retry_after_secs: (until - now).num_seconds().max(1) as u64,
+        });
+    }
+
+    let found = user::Entity::find()
+        .filter(user::Column::Phone.eq(phone.as_str()))
+        .one(&state.db)
+        .await?;
+    let verification = state
+        .passwords
+        .verify(&password, found.as_ref().map(|u| u.password_hash.as_str()))
+        .await?;
+    let (user, needs_rehash) = match (found, verification) {
+        (Some(user), Verification::Valid { needs_rehash }) if !user.disabled => {
+            (user, needs_rehash)
+        }
+        _ => {
+            record_login_failure(&state.db, &phone).await?;
+            tracing::info!(phone = ?phone, "login failed");
+            return Err(AppError::InvalidCredentials);
+        }
+    };
+
+    let new_hash = if needs_rehash {
+        Some(state.passwords.hash(&password).await?)
+    } else {
+        None
+    };
+
+    let txn = begin_write(&state.db).await?;
+    login_throttle::Entity::delete_by_id(phone.as_str().to_owned())
+        .exec(&txn)
+        .await?;
+    let user = match new_hash {
+        Some(hash) => {
+            let mut am: user::ActiveModel = user.into();
+            am.password_hash = Set(hash);
+            am.updated_at = Set(now);
+            am.update(&txn).await?
+        }
+        None => user,
+    };
+    let view = load_view(&txn, user).await?;
+    let session = issue_session(&txn, state, view, None, now).await?;
+    txn.commit().await?;
+    Ok(session)
+}
+
+/// Counts a failure for the phone, known or not, and locks it once the free failures are spent.
+async fn record_login_failure(db: &DatabaseConnection, phone: &Phone) -> AppResult<()> {
+    let now = Utc::now();
+    let failures = (login_throttle::Entity, login_throttle::Column::Failures);
+    login_throttle::Entity::insert(login_throttle::ActiveModel {
+        phone: Set(phone.as_str().to_owned()),
+        failures: Set(1),
+        locked_until: Set(None),
+        updated_at: Set(now),
+    })
+    .on_conflict(
+        OnConflict::column(login_throttle::Column::Phone)
+            .value(login_throttle::Column::Failures, sea_orm::sea_query::ExprTrait::add(Expr::col(failures), 1))
+            .value(login_throttle::Column::UpdatedAt, now)
+            .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    let Some(row) = login_throttle::Entity::find_by_id(phone.as_str().to_owned())
+        .one(db)
+        .await?
+    else {
+        return Ok(());
+    };
+    if row.failures >= FREE_LOGIN_FAILURES {
+        let doublings = (row.failures - FREE_LOGIN_FAILURES).min(10) as u32;
+        let secs = (FIRST_LOCK_SECS << doublings).min(MAX_LOCK_SECS);
+        let mut am: login_throttle::ActiveModel = row.into();
+        am.locked_until = Set(Some(now + chrono::Duration::seconds(secs)));
+        am.update(db).await?;
+    }
+    Ok(())
+}
+
+/// Exchanges a refresh token for a new pair. A token is good once: presenting a used one means
+/// it was stolen or replayed, so its whole family (every token descended from the same login)
+/// is revoked.
+pub async fn refresh(state: &AppState, token: &str) -> AppResult<Session> {
+    let hash = refresh_token_hash(token);
+    let now = Utc::now();
+    let txn = begin_write(&state.db).await?;
+    let Some(row) = refresh_token::Entity::find()
+        .filter(refresh_token::Column::TokenHash.eq(hash))
+        .one(&txn)
+        .await?
+    else {
+        return Err(AppError::Unauthenticated);
+    };
+    if row.revoked_at.is_some() || row.expires_at <= now {
+        return Err(AppError::Unauthenticated);
+    }
+    let claimed = refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::UsedAt, Expr::value(now))
+        .filter(refresh_token::Column::Id.eq(row.id))
+        .filter(refresh_token::Column::UsedAt.is_null())
+        .exec(&txn)
+        .await?;
+    if claimed.rows_affected == 0 {
+        revoke_family(&txn, &row.family_id, now).await?;
+        txn.commit().await?;
+        tracing::warn!(user_id = row.user_id, "refresh token reused; family revoked");
+        return Err(AppError::Unauthenticated);
+    }
+    let Some(user) = user::Entity::find_by_id(row.user_id).one(&txn).await? else {
+        return Err(AppError::Unauthenticated);
+    };
+    if user.disabled {
+        return Err(AppError::Unauthenticated);
+    }
+    let view = load_view(&txn, user).await?;
+    let session = issue_session(&txn, state, view, Some(row.family_id), now).await?;
+    txn.commit().await?;
+    Ok(session)
+}
+
+async fn revoke_family(
+    conn: &impl ConnectionTrait,
+    family_id: &str,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::RevokedAt, Expr::value(now))
+        .filter(refresh_token::Column::FamilyId.eq(family_id))
+        .filter(refresh_token::Column::RevokedAt.is_null())
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Ends the session the refresh token belongs to. Unknown tokens are ignored, so logging out
+/// twice is harmless.
+pub async fn logout(state: &AppState, token: &str) -> AppResult<()> {
+    let hash = refresh_token_hash(token);
+    let txn = begin_write(&state.db).await?;
+    if let Some(row) = refresh_token::Entity::find()
+        .filter(refresh_token::Column::TokenHash.eq(hash))
+        .one(&txn)
+        .await?
+    {
+        revoke_family(&txn, &row.family_id, Utc::now()).await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Changes the password; every token issued before stops working, and a new session is returned.
+pub async fn change_password(
+    state: &AppState,
+    viewer: &Viewer,
+    current: String,
+    new: String,
+) -> AppResult<Session> {
+    let new = Password::parse("newPassword", new)?;
+    let Some(user) = user::Entity::find_by_id(viewer.user_id).one(&state.db).await? else {
+        return Err(AppError::Unauthenticated);
+    };
+    let current = Password::unchecked(current);
+    if state
+        .passwords
+        .verify(&current, Some(&user.password_hash))
+        .await?
+        == Verification::Invalid
+    {
+        return Err(AppError::bad_input(
+            "currentPassword",
+            Text::new("当前密码不正确", "The current password is wrong"),
+        ));
+    }
+    let hash = state.passwords.hash(&new).await?;
+    let now = Utc::now();
+    let txn = begin_write(&state.db).await?;
+    let version = user.session_version + 1;
+    let mut am: user::ActiveModel = user.into();
+    am.password_hash = Set(hash);
+    am.session_version = Set(version);
+    am.updated_at = Set(now);
+    let user = am.update(&txn).await?;
+    refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::RevokedAt, Expr::value(now))
+        .filter(refresh_token::Column::UserId.eq(user.id))
+        .filter(refresh_token::Column::RevokedAt.is_null())
+        .exec(&txn)
+        .await?;
+    let view = load_view(&txn, user).await?;
+    let session = issue_session(&txn, state, view, None, now).await?;
+    txn.commit().await?;
+    Ok(session)
+}
+
+/// Turns a verified access token into the viewer, from the database as it is now: a disabled
+/// user or a bumped session version fails here, and roles are the current ones.
+pub async fn authenticate(state: &AppState, bearer: &str) -> AppResult<Viewer> {
+    let access = state.tokens.verify_access(bearer)?;
+    let mut rows = user::Entity::find_by_id(access.user_id)
+        .find_with_related(user_role::Entity)
+        .all(&state.db)
+        .await?;
+    let Some((user, roles)) = rows.pop() else {
+        return Err(AppError::Unauthenticated);
+    };
+    if user.disabled || user.session_version != access.session_version {
+        return Err(AppError::Unauthenticated);
+    }
+    Ok(Viewer {
+        user_id: user.id,
+        roles: roles.into_iter().map(|r| r.role).collect::<BTreeSet<_>>(),
+        street_id: user.street_id,
+        community_id: user.community_id,
+    })
+}
+
+/// Loads a user's roles and tags.
+pub async fn load_view(conn: &impl ConnectionTrait, user: user::Model) -> AppResult<UserView> {
+    let roles = user_role::Entity::find()
+        .filter(user_role::Column::UserId.eq(user.id))
+        .order_by_asc(user_role::Column::Role)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|r| r.role)
+        .collect();
+    let tags = user_tag::Entity::find()
+        .filter(user_tag::Column::UserId.eq(user.id))
+        .order_by_asc(user_tag::Column::Tag)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|t| t.tag)
+        .collect();
+    Ok(UserView { user, roles, tags })
+}
+
+pub async fn get_view(db: &DatabaseConnection, user_id: i64) -> AppResult<Option<UserView>> {
+    match user::Entity::find_by_id(user_id).one(db).await? {
+        Some(user) => Ok(Some(load_view(db, user).await?)),
+        None => Ok(None),
+    }
+}
+
+/// Stores a new refresh token (in `family`, or a new family) and signs an access token.
+async fn issue_session(
+    conn: &impl ConnectionTrait,
+    state: &AppState,
+    user: UserView,
+    family: Option<String>,
+    now: DateTime<Utc>,
+) -> AppResult<Session> {
+    let refresh = new_refresh_token();
+    let refresh_expires_at =
+        now + chrono::Duration::from_std(state.tokens.refresh_ttl).map_err(AppError::internal)?;
+    refresh_token::ActiveModel {
+        user_id: Set(user.user.id),
+        family_id: Set(family.unwrap_or_else(|| uuid::Uuid::new_v4().to_string())),
+        token_hash: Set(refresh_token_hash(&refresh)),
+        expires_at: Set(refresh_expires_at),
+        used_at: Set(None),
+        revoked_at: Set(None),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(conn)
+    .await?;
+    let roles = user.roles.iter().map(role_name).map(str::to_owned).collect();
+    let (access_token, access_expires_at) =
+        state
+            .tokens
+            .issue_access(user.user.id, roles, user.user.session_version, now)?;
+    Ok(Session {
+        access_token,
+        access_expires_at,
+        refresh_token: refresh,
+        refresh_expires_at,
+        user,
+    })
+}
+
+pub fn role_name(role: &Role) -> &'static str {
+    match role {
+        Role::Resident => "RESIDENT",
+        Role::Merchant => "MERCHANT",
+        Role::Staff => "STAFF",
+    }
+}
+
+pub struct CreateStaffCommand {
+    pub street: String,
+    pub phone: String,
+    pub display_name: String,
+    pub password: String,
+}
+
+/// Creates a staff account for a street (creating the street if its name is new). Used by the
+/// `create-staff` command, the only way to make the first staff member of a deployment.
+pub async fn create_staff(state: &AppState, cmd: CreateStaffCommand) -> AppResult<UserView> {
+    let street_name = DisplayName::parse("street", &cmd.street)?.into_inner();
+    let phone = Phone::parse("phone", &cmd.phone)?;
+    let name = DisplayName::parse("name", &cmd.display_name)?;
+    let password = Password::parse("password", cmd.password)?;
+    let hash = state.passwords.hash(&password).await?;
+    let txn = begin_write(&state.db).await?;
+    let street = street::find_or_create(&txn, &street_name).await?;
+    let now = Utc::now();
+    let inserted = user::ActiveModel {
+        phone: Set(phone.into_inner()),
+        display_name: Set(name.into_inner()),
+        password_hash: Set(hash),
+        street_id: Set(Some(street.id)),
+        community_id: Set(None),
+        disabled: Set(false),
+        session_version: Set(0),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await;
+    let user = match inserted {
+        Ok(user) => user,
+        Err(e) if is_unique_violation(&e) => return Err(phone_taken()),
+        Err(e) => return Err(e.into()),
+    };
+    grant_role(&txn, user.id, Role::Staff).await?;
+    audit::record(
+        &txn,
+        AuditRecord {
+            street_id: Some(street.id),
+            actor_user_id: None,
+            action: "staff.create",
+            target_type: "User",
+            target_id: Some(user.id),
+            reason: Some("create-staff command".to_owned()),
+            request_id: None,
+        },
+    )
+    .await?;
+    let view = load_view(&txn, user).await?;
+    txn.commit().await?;
+    Ok(view)
+}
+
+/// Whether `viewer` may see `user`'s personal data in full: themselves, or staff of their street.
+pub fn may_see_personal_data(viewer: Option<&Viewer>, user: &user::Model) -> bool {
+    match viewer {
+        Some(v) if v.user_id == user.id => true,
+        Some(v) => v.has(Role::Staff) && v.street_id.is_some() && v.street_id == user.street_id,
+        None => false,
+    }
+}

@@ -1,0 +1,7 @@
+//! The rules of the alliance, one module per domain area. Nothing here knows about GraphQL or
+//! HTTP: functions take checked values and the viewer, and return domain results or `AppError`.
+
+pub mod account;
+pub mod audit;
+pub mod street;
+pub mod values;

@@ -1,0 +1,112 @@
+//! Streets (the tenants) and their communities.
+
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
+};
+
+use entity::{community, street};
+
+use crate::error::AppResult;
+
+/// Finds the street of that name, creating it if it is new.
+pub async fn find_or_create(conn: &impl ConnectionTrait, name: &str) -> AppResult<street::Model> {
+    if let Some(found) = street::Entity::find()
+        .filter(street::Column::Name.eq(name))
+        .one(conn)
+        .await?
+    {
+        return Ok(found);
+    }
+    Ok(street::ActiveModel {
+        name: Set(name.to_owned()),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(conn)
+    .await?)
+}
+
+/// Finds the community of that name in the street, creating it if it is new.
+pub async fn find_or_create_community(
+    conn: &impl ConnectionTrait,
+    street_id: i64,
+    name: &str,
+) -> AppResult<community::Model> {
+    if let Some(found) = community::Entity::find()
+        .filter(community::Column::StreetId.eq(street_id))
+        .filter(community::Column::Name.eq(name))
+        .one(conn)
+        .await?
+    {
+        return Ok(found);
+    }
+    Ok(community::ActiveModel {
+        street_id: Set(street_id),
+        name: Set(name.to_owned()),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(conn)
+    .await?)
+}
+
+pub async fn get(db: &DatabaseConnection, id: i64) -> AppResult<Option<street::Model>> {
+    Ok(street::Entity::find_by_id(id).one(db).await?)
+}
+
+pub async fn get_community(
+    db: &impl ConnectionTrait,
+    id: i64,
+) -> AppResult<Option<community::Model>> {
+    Ok(community::Entity::find_by_id(id).one(db).await?)
+}
+
+/// One page of streets by id, with the total.
+pub async fn page(
+    db: &DatabaseConnection,
+    offset: u64,
+    limit: u64,
+) -> AppResult<(Vec<street::Model>, u64)> {
+    let total = street::Entity::find().count(db).await?;
+    let rows = street::Entity::find()
+        .order_by_asc(street::Column::Id)
+        .offset(offset)
+        .limit(limit)
+        .all(db)
+        .await?;
+    Ok((rows, total))
+}
+
+/// The communities of many streets at once, for a DataLoader.
+pub async fn communities_of(
+    db: &DatabaseConnection,
+    street_ids: &[i64],
+) -> AppResult<Vec<community::Model>> {
+    Ok(community::Entity::find()
+        .filter(community::Column::StreetId.is_in(street_ids.iter().copied()))
+        .order_by_asc(community::Column::Id)
+        .all(db)
+        .await?)
+}
+
+pub async fn streets_by_ids(
+    db: &DatabaseConnection,
+    ids: &[i64],
+) -> AppResult<Vec<street::Model>> {
+    Ok(street::Entity::find()
+        .filter(street::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?)
+}
+
+pub async fn communities_by_ids(
+    db: &DatabaseConnection,
+    ids: &[i64],
+) -> AppResult<Vec<community::Model>> {
+    Ok(community::Entity::find()
+        .filter(community::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?)
+}

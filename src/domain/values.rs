@@ -1,0 +1,173 @@
+//! Domain newtypes: once built, a value is valid, so the rest of the code need not check it again.
+
+use std::fmt;
+
+use crate::error::{AppError, AppResult, Text};
+
+/// A mainland China mobile number, normalised to its 11 digits.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Phone(String);
+
+impl Phone {
+    /// Accepts `13812345678`, `+86 138-1234-5678` and `0086 13812345678`.
+    pub fn parse(field: &'static str, raw: &str) -> AppResult<Phone> {
+        let digits: String = raw
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != '-')
+            .collect();
+        let digits = digits
+            .strip_prefix("+86")
+            .or_else(|| digits.strip_prefix("0086"))
+            .unwrap_or(&digits);
+        let bytes = digits.as_bytes();
+        let valid = bytes.len() == 11
+            && bytes[0] == b'1'
+            && (b'3'..=b'9').contains(&bytes[1])
+            && bytes.iter().all(u8::is_ascii_digit);
+        if !valid {
+            return Err(AppError::bad_input(
+                field,
+                Text::new(
+                    "手机号格式不正确，应为 11 位大陆手机号",
+                    "Not a valid mainland China mobile number",
+                ),
+            ));
+        }
+        Ok(Phone(digits.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+/// Logs and debug output never carry a whole phone number.
+impl fmt::Debug for Phone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&mask_phone(&self.0))
+    }
+}
+
+/// `13812345678` → `138****5678`; anything shorter keeps only its first character.
+pub fn mask_phone(phone: &str) -> String {
+    if phone.len() == 11 && phone.is_ascii() {
+        format!("{}****{}", &phone[..3], &phone[7..])
+    } else {
+        let first: String = phone.chars().take(1).collect();
+        format!("{first}****")
+    }
+}
+
+/// A password as typed: 8 to 128 characters, no composition rules (NIST SP 800-63B).
+#[derive(Clone)]
+pub struct Password(String);
+
+impl Password {
+    pub const MIN_CHARS: usize = 8;
+    pub const MAX_CHARS: usize = 128;
+
+    pub fn parse(field: &'static str, raw: String) -> AppResult<Password> {
+        let n = raw.chars().count();
+        if !(Self::MIN_CHARS..=Self::MAX_CHARS).contains(&n) {
+            return Err(AppError::bad_input(
+                field,
+                Text::new(
+                    "密码长度应为 8 到 128 个字符",
+                    "A password must have 8 to 128 characters",
+                ),
+            ));
+        }
+        Ok(Password(raw))
+    }
+
+    /// For checking a login attempt, where any length is tried (and fails) the same way.
+    pub fn unchecked(raw: String) -> Password {
+        Password(raw)
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(***)")
+    }
+}
+
+/// A name shown to others: trimmed, 1 to 32 characters, no control characters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DisplayName(String);
+
+impl DisplayName {
+    pub fn parse(field: &'static str, raw: &str) -> AppResult<DisplayName> {
+        let name = raw.trim();
+        let n = name.chars().count();
+        if n == 0 || n > 32 || name.chars().any(char::is_control) {
+            return Err(AppError::bad_input(
+                field,
+                Text::new(
+                    "名称应为 1 到 32 个字符，且不含控制字符",
+                    "A name must have 1 to 32 characters and no control characters",
+                ),
+            ));
+        }
+        Ok(DisplayName(name.to_owned()))
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+/// A reason a staff member gives for a decision: required, at most 500 characters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reason(String);
+
+impl Reason {
+    pub fn parse(field: &'static str, raw: &str) -> AppResult<Reason> {
+        let text = raw.trim();
+        let n = text.chars().count();
+        if n == 0 || n > 500 {
+            return Err(AppError::bad_input(
+                field,
+                Text::new(
+                    "请填写原因（不超过 500 字）",
+                    "A reason of at most 500 characters is required",
+                ),
+            ));
+        }
+        Ok(Reason(text.to_owned()))
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phone_normalises_and_masks() {
+        let p = Phone::parse("phone", "+86 138-1234-5678").unwrap();
+        assert_eq!(p.as_str(), "13812345678");
+        assert_eq!(format!("{p:?}"), "138****5678");
+        assert!(Phone::parse("phone", "12812345678").is_err());
+        assert!(Phone::parse("phone", "1381234567").is_err());
+        assert!(Phone::parse("phone", "1381234567x").is_err());
+    }
+
+    #[test]
+    fn password_counts_characters_not_bytes() {
+        assert!(Password::parse("password", "密码密码密码密码".into()).is_ok());
+        assert!(Password::parse("password", "short".into()).is_err());
+        assert!(Password::parse("password", "x".repeat(129)).is_err());
+    }
+}

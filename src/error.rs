@@ -1,0 +1,170 @@
+//! The one error type of the server. Each variant has a stable code (sent to clients in
+//! `extensions.code`) and a message in Chinese and English. Internal causes are logged, never
+//! sent.
+
+use std::borrow::Cow;
+
+/// The language a client asked for with `Accept-Language`; Chinese unless it prefers English.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Lang {
+    #[default]
+    Zh,
+    En,
+}
+
+impl Lang {
+    /// Picks the first language of an `Accept-Language` header that we speak.
+    pub fn from_accept_language(header: Option<&str>) -> Lang {
+        let Some(header) = header else {
+            return Lang::Zh;
+        };
+        for part in header.split(',') {
+            let tag = part.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+            if tag.starts_with("en") {
+                return Lang::En;
+            }
+            if tag.starts_with("zh") || tag == "*" {
+                return Lang::Zh;
+            }
+        }
+        Lang::Zh
+    }
+}
+
+/// A message in both languages the users read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Text {
+    pub zh: Cow<'static, str>,
+    pub en: Cow<'static, str>,
+}
+
+impl Text {
+    pub const fn new(zh: &'static str, en: &'static str) -> Text {
+        Text {
+            zh: Cow::Borrowed(zh),
+            en: Cow::Borrowed(en),
+        }
+    }
+
+    pub fn owned(zh: String, en: String) -> Text {
+        Text {
+            zh: Cow::Owned(zh),
+            en: Cow::Owned(en),
+        }
+    }
+
+    pub fn get(&self, lang: Lang) -> &str {
+        match lang {
+            Lang::Zh => &self.zh,
+            Lang::En => &self.en,
+        }
+    }
+}
+
+/// Every way a request can fail, as clients see it. It deliberately does not implement
+/// `Display`: the only way out to a client is through [`AppError::message`], so an internal
+/// cause can never be sent by accident.
+#[derive(Clone, Debug)]
+pub enum AppError {
+    Unauthenticated,
+    InvalidCredentials,
+    Forbidden,
+    NotFound(&'static str),
+    BadInput { field: Cow<'static, str>, text: Text },
+    Conflict { field: Cow<'static, str>, text: Text },
+    InvalidState(Text),
+    OutOfStock,
+    LimitReached,
+    NotEligible(Text),
+    Expired,
+    AlreadyRedeemed,
+    ActivityFull,
+    InsufficientPoints,
+    RateLimited { retry_after_secs: u64 },
+    Internal(String),
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
+    pub fn bad_input(field: impl Into<Cow<'static, str>>, text: Text) -> AppError {
+        AppError::BadInput {
+            field: field.into(),
+            text,
+        }
+    }
+
+    pub fn internal(cause: impl std::fmt::Display) -> AppError {
+        AppError::Internal(cause.to_string())
+    }
+
+    /// The stable code clients switch on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::Unauthenticated | AppError::InvalidCredentials => "UNAUTHENTICATED",
+            AppError::Forbidden => "FORBIDDEN",
+            AppError::NotFound(_) => "NOT_FOUND",
+            AppError::BadInput { .. } => "BAD_USER_INPUT",
+            AppError::Conflict { .. } => "CONFLICT",
+            AppError::InvalidState(_) => "INVALID_STATE",
+            AppError::OutOfStock => "OUT_OF_STOCK",
+            AppError::LimitReached => "LIMIT_REACHED",
+            AppError::NotEligible(_) => "NOT_ELIGIBLE",
+            AppError::Expired => "EXPIRED",
+            AppError::AlreadyRedeemed => "ALREADY_REDEEMED",
+            AppError::ActivityFull => "ACTIVITY_FULL",
+            AppError::InsufficientPoints => "INSUFFICIENT_POINTS",
+            AppError::RateLimited { .. } => "RATE_LIMITED",
+            AppError::Internal(_) => "INTERNAL_SERVER_ERROR",
+        }
+    }
+
+    /// The message shown to a user, in their language.
+    pub fn message(&self, lang: Lang) -> Cow<'static, str> {
+        let fixed = |zh: &'static str, en: &'static str| {
+            Cow::Borrowed(if lang == Lang::En { en } else { zh })
+        };
+        match self {
+            AppError::Unauthenticated => fixed("请先登录", "Please sign in"),
+            AppError::InvalidCredentials => {
+                fixed("手机号或密码错误", "Wrong phone number or password")
+            }
+            AppError::Forbidden => fixed("无权执行此操作", "You are not allowed to do this"),
+            AppError::NotFound(_) => fixed("对象不存在", "Not found"),
+            AppError::BadInput { text, .. }
+            | AppError::Conflict { text, .. }
+            | AppError::InvalidState(text)
+            | AppError::NotEligible(text) => Cow::Owned(text.get(lang).to_owned()),
+            AppError::OutOfStock => fixed("已被领完", "Out of stock"),
+            AppError::LimitReached => fixed("已达到领取上限", "Limit reached"),
+            AppError::Expired => fixed("已过期", "Expired"),
+            AppError::AlreadyRedeemed => fixed("已核销，不能重复核销", "Already redeemed"),
+            AppError::ActivityFull => fixed("活动名额已满", "The activity is full"),
+            AppError::InsufficientPoints => fixed("积分不足", "Not enough points"),
+            AppError::RateLimited { retry_after_secs } => Cow::Owned(match lang {
+                Lang::Zh => format!("尝试次数过多，请 {retry_after_secs} 秒后再试"),
+                Lang::En => format!("Too many attempts; try again in {retry_after_secs} s"),
+            }),
+            AppError::Internal(_) => fixed("服务器内部错误", "Internal server error"),
+        }
+    }
+
+    /// Extra `extensions` entries besides `code`.
+    pub fn extra_extensions(&self) -> Vec<(&'static str, serde_json::Value)> {
+        match self {
+            AppError::BadInput { field, .. } | AppError::Conflict { field, .. } => {
+                vec![("field", serde_json::Value::from(field.as_ref()))]
+            }
+            AppError::RateLimited { retry_after_secs } => {
+                vec![("retryAfter", serde_json::Value::from(*retry_after_secs))]
+            }
+            _ => Vec::new(),
+        }
+    }
+}
+
+impl From<sea_orm::DbErr> for AppError {
+    fn from(err: sea_orm::DbErr) -> AppError {
+        AppError::Internal(format!("database: {err}"))
+    }
+}

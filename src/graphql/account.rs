@@ -1,0 +1,234 @@
+//! Accounts and sessions: `register`, `login`, `refreshToken`, `logout`, `changePassword`, `me`.
+
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+
+use crate::domain::account::{self, RegisterCommand, Session, UserView};
+use crate::domain::values::mask_phone;
+use crate::error::AppResult;
+use crate::graphql::loader::{CommunityKey, StreetKey};
+use crate::graphql::street::{Community, Street};
+use crate::graphql::{ContextExt, id};
+
+/// What a user may act as. One user may hold several; a token carries all of them.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "entity::user_role::Role")]
+pub enum Role {
+    /// 居民: claims coupons, joins activities, earns points, raises needs.
+    Resident,
+    /// 商户账号: acts for one merchant.
+    Merchant,
+    /// 工作人员: staff of one street.
+    Staff,
+}
+
+/// A person with an account.
+pub struct User {
+    view: UserView,
+    /// Set when the object is the requester's own account, e.g. in an `AuthPayload` of a
+    /// request that was anonymous until it signed in.
+    own: bool,
+}
+
+impl User {
+    pub fn new(view: UserView) -> User {
+        User { view, own: false }
+    }
+
+    pub fn own(view: UserView) -> User {
+        User { view, own: true }
+    }
+}
+
+#[Object]
+impl User {
+    /// Opaque ID.
+    async fn id(&self) -> ID {
+        id::encode("User", self.view.user.id)
+    }
+
+    /// Mainland mobile number. Masked (`138****5678`) to anyone but the user and staff of the
+    /// user's street.
+    async fn phone(&self, ctx: &Context<'_>) -> String {
+        if self.own || account::may_see_personal_data(ctx.auth().viewer_opt(), &self.view.user) {
+            self.view.user.phone.clone()
+        } else {
+            mask_phone(&self.view.user.phone)
+        }
+    }
+
+    /// The name shown to others.
+    async fn display_name(&self) -> &str {
+        &self.view.user.display_name
+    }
+
+    /// Every role the user holds.
+    async fn roles(&self) -> Vec<Role> {
+        self.view.roles.iter().map(|r| (*r).into()).collect()
+    }
+
+    /// Labels that offers and activities target, such as `SENIOR`, `COURIER`, `VOLUNTEER`.
+    async fn tags(&self) -> &[String] {
+        &self.view.tags
+    }
+
+    /// For staff, the street they work for; for residents, the street of their community.
+    async fn street(&self, ctx: &Context<'_>) -> AppResult<Option<Street>> {
+        let Some(id) = self.view.user.street_id else {
+            return Ok(None);
+        };
+        Ok(ctx.loader().load_one(StreetKey(id)).await?.map(Street))
+    }
+
+    /// The community the user lives in, if they said.
+    async fn community(&self, ctx: &Context<'_>) -> AppResult<Option<Community>> {
+        let Some(id) = self.view.user.community_id else {
+            return Ok(None);
+        };
+        Ok(ctx.loader().load_one(CommunityKey(id)).await?.map(Community))
+    }
+
+    /// When the account was created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.view.user.created_at
+    }
+}
+
+/// A signed-in session: send `accessToken` as `Authorization: Bearer …`; before it expires,
+/// trade `refreshToken` for a new pair with `refreshToken`.
+#[derive(SimpleObject)]
+pub struct AuthPayload {
+    /// Short-lived bearer token for the `Authorization` header.
+    pub access_token: String,
+    /// When `accessToken` stops working.
+    pub expires_at: DateTime<Utc>,
+    /// Single-use token for `refreshToken`. Keep it secret; using it twice ends the session.
+    pub refresh_token: String,
+    /// When `refreshToken` stops working.
+    pub refresh_expires_at: DateTime<Utc>,
+    /// The signed-in user.
+    pub user: User,
+}
+
+impl From<Session> for AuthPayload {
+    fn from(s: Session) -> Self {
+        AuthPayload {
+            access_token: s.access_token,
+            expires_at: s.access_expires_at,
+            refresh_token: s.refresh_token,
+            refresh_expires_at: s.refresh_expires_at,
+            user: User::own(s.user),
+        }
+    }
+}
+
+/// A new resident account.
+#[derive(InputObject)]
+pub struct RegisterInput {
+    /// Mainland mobile number, e.g. `13812345678` (a `+86` prefix is accepted).
+    pub phone: String,
+    /// 8 to 128 characters.
+    pub password: String,
+    /// 1 to 32 characters, shown to others.
+    pub display_name: String,
+    /// The community the resident lives in.
+    pub community_id: Option<ID>,
+}
+
+/// Phone and password.
+#[derive(InputObject)]
+pub struct LoginInput {
+    /// The phone number registered with.
+    pub phone: String,
+    /// The password.
+    pub password: String,
+}
+
+/// A password change; every earlier token stops working.
+#[derive(InputObject)]
+pub struct ChangePasswordInput {
+    /// The password now in use.
+    pub current_password: String,
+    /// 8 to 128 characters.
+    pub new_password: String,
+}
+
+#[derive(Default)]
+pub struct AccountQuery;
+
+#[Object]
+impl AccountQuery {
+    /// The signed-in user, or null for an anonymous request.
+    async fn me(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
+        let Some(viewer) = ctx.auth().viewer_opt() else {
+            return Ok(None);
+        };
+        Ok(account::get_view(&ctx.state().db, viewer.user_id)
+            .await?
+            .map(User::own))
+    }
+}
+
+#[derive(Default)]
+pub struct AccountMutation;
+
+#[Object]
+impl AccountMutation {
+    /// Creates a resident account and signs it in. `CONFLICT` if the phone is registered.
+    async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> AppResult<AuthPayload> {
+        let community_id = input
+            .community_id
+            .as_ref()
+            .map(|c| id::decode("Community", "communityId", c))
+            .transpose()?;
+        let session = account::register(
+            ctx.state(),
+            RegisterCommand {
+                phone: input.phone,
+                password: input.password,
+                display_name: input.display_name,
+                community_id,
+            },
+        )
+        .await?;
+        Ok(session.into())
+    }
+
+    /// Signs in. A wrong password and an unknown phone give the same `UNAUTHENTICATED`; after
+    /// repeated failures the phone is locked for a while (`RATE_LIMITED`, `retryAfter` seconds).
+    async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> AppResult<AuthPayload> {
+        Ok(account::login(ctx.state(), &input.phone, input.password)
+            .await?
+            .into())
+    }
+
+    /// Trades a refresh token for a new pair. Each refresh token works once; presenting a used
+    /// one ends every session descended from the same login.
+    async fn refresh_token(&self, ctx: &Context<'_>, refresh_token: String) -> AppResult<AuthPayload> {
+        Ok(account::refresh(ctx.state(), &refresh_token).await?.into())
+    }
+
+    /// Ends the session of this refresh token. Always true, also for unknown tokens.
+    async fn logout(&self, ctx: &Context<'_>, refresh_token: String) -> AppResult<bool> {
+        account::logout(ctx.state(), &refresh_token).await?;
+        Ok(true)
+    }
+
+    /// Changes the signed-in user's password and returns a new session; every token issued
+    /// before stops working at once.
+    async fn change_password(
+        &self,
+        ctx: &Context<'_>,
+        input: ChangePasswordInput,
+    ) -> AppResult<AuthPayload> {
+        let viewer = ctx.viewer()?;
+        Ok(account::change_password(
+            ctx.state(),
+            viewer,
+            input.current_password,
+            input.new_password,
+        )
+        .await?
+        .into())
+    }
+}

@@ -1,0 +1,252 @@
+//! Cheap checks on a query document that run before async-graphql validates it.
+//!
+//! A 64 KiB document can otherwise make a GraphQL server do a lot of work before it answers:
+//! deep nesting can overflow the parser's stack, a "fragment bomb" (each fragment spreading the
+//! next twice) expands to billions of fields in validators that follow spreads, and thousands of
+//! aliased fields make overlap validation quadratic. So this extension parses the document
+//! itself and bounds nesting, expanded size, aliases and directives in linear time, with
+//! fragments counted once each, before anything else looks at it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
+use async_graphql::parser::types::{
+    DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
+};
+use async_graphql::{Name, Positioned, ServerError, ServerResult, Variables};
+
+#[derive(Clone, Copy, Debug)]
+pub struct QueryLimits {
+    /// Brackets (`{`, `[`, `(`) open at once anywhere in the text.
+    pub max_nesting: usize,
+    /// Fields nested in fields, following fragments.
+    pub max_depth: usize,
+    /// Fields after every fragment spread is expanded.
+    pub max_fields: u64,
+    pub max_aliases: usize,
+    pub max_directives: usize,
+}
+
+impl Default for QueryLimits {
+    fn default() -> Self {
+        QueryLimits {
+            max_nesting: 48,
+            max_depth: 12,
+            max_fields: 500,
+            max_aliases: 30,
+            max_directives: 30,
+        }
+    }
+}
+
+/// Marks a request that came by HTTP GET: it may not run a mutation.
+pub struct ReadOnlyRequest;
+
+impl ExtensionFactory for QueryLimits {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(QueryLimitsExtension(*self))
+    }
+}
+
+struct QueryLimitsExtension(QueryLimits);
+
+#[async_trait::async_trait]
+impl Extension for QueryLimitsExtension {
+    /// Replaces async-graphql's parse step (whose recursion check follows fragment spreads
+    /// without memoising them) with a bounded one.
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        _variables: &Variables,
+        _next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let limits = &self.0;
+        if bracket_nesting(query) > limits.max_nesting {
+            return Err(reject("The document is nested too deeply"));
+        }
+        let doc = async_graphql::parser::parse_query(query)?;
+        check_document(&doc, limits)?;
+        if ctx.data_opt::<ReadOnlyRequest>().is_some()
+            && doc
+                .operations
+                .iter()
+                .any(|(_, op)| op.node.ty == OperationType::Mutation)
+        {
+            return Err(reject("Mutations must be sent with POST"));
+        }
+        Ok(doc)
+    }
+}
+
+fn reject(message: &str) -> ServerError {
+    ServerError::new(message, None)
+}
+
+/// The deepest bracket nesting in the text, skipping strings and comments. Linear and
+/// allocation-free, so it is safe on any input.
+fn bracket_nesting(query: &str) -> usize {
+    let bytes = query.as_bytes();
+    let (mut depth, mut max) = (0usize, 0usize);
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'#' => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'"' if bytes[i..].starts_with(b"\"\"\"") => {
+                i += 3;
+                while i < bytes.len() && !bytes[i..].starts_with(b"\"\"\"") {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                i += 2;
+            }
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'{' | b'[' | b'(' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b'}' | b']' | b')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    max
+}
+
+/// Size of a selection set once expanded: (fields, depth).
+#[derive(Clone, Copy, Default)]
+struct Shape {
+    fields: u64,
+    depth: usize,
+}
+
+enum Memo {
+    InProgress,
+    Done(Shape),
+}
+
+struct Walker<'a> {
+    doc: &'a ExecutableDocument,
+    limits: &'a QueryLimits,
+    fragments: HashMap<&'a Name, Memo>,
+}
+
+impl<'a> Walker<'a> {
+    fn selection_set(&mut self, set: &'a Positioned<SelectionSet>) -> ServerResult<Shape> {
+        let mut shape = Shape::default();
+        for item in &set.node.items {
+            let inner = match &item.node {
+                Selection::Field(field) => {
+                    let sub = self.selection_set(&field.node.selection_set)?;
+                    Shape {
+                        fields: sub.fields.saturating_add(1),
+                        depth: sub.depth + 1,
+                    }
+                }
+                Selection::InlineFragment(fragment) => {
+                    self.selection_set(&fragment.node.selection_set)?
+                }
+                Selection::FragmentSpread(spread) => {
+                    self.fragment(&spread.node.fragment_name.node)?
+                }
+            };
+            shape.fields = shape.fields.saturating_add(inner.fields);
+            shape.depth = shape.depth.max(inner.depth);
+            if shape.fields > self.limits.max_fields {
+                return Err(reject("The query selects too many fields"));
+            }
+            if shape.depth > self.limits.max_depth {
+                return Err(reject("The query is nested too deeply"));
+            }
+        }
+        Ok(shape)
+    }
+
+    fn fragment(&mut self, name: &'a Name) -> ServerResult<Shape> {
+        match self.fragments.get(name) {
+            Some(Memo::Done(shape)) => return Ok(*shape),
+            Some(Memo::InProgress) => return Err(reject("Fragments must not form a cycle")),
+            None => {}
+        }
+        // An unknown fragment is left for validation to report.
+        let Some(fragment) = self.doc.fragments.get(name) else {
+            return Ok(Shape::default());
+        };
+        self.fragments.insert(name, Memo::InProgress);
+        let shape = self.selection_set(&fragment.node.selection_set)?;
+        self.fragments.insert(name, Memo::Done(shape));
+        Ok(shape)
+    }
+}
+
+fn check_document(doc: &ExecutableDocument, limits: &QueryLimits) -> ServerResult<()> {
+    let mut aliases = 0usize;
+    let mut directives = 0usize;
+    let mut sets: Vec<&Positioned<SelectionSet>> = Vec::new();
+    for (_, op) in doc.operations.iter() {
+        directives += op.node.directives.len();
+        sets.push(&op.node.selection_set);
+    }
+    for fragment in doc.fragments.values() {
+        directives += fragment.node.directives.len();
+        sets.push(&fragment.node.selection_set);
+    }
+    while let Some(set) = sets.pop() {
+        for item in &set.node.items {
+            directives += item.node.directives().len();
+            match &item.node {
+                Selection::Field(field) => {
+                    aliases += usize::from(field.node.alias.is_some());
+                    sets.push(&field.node.selection_set);
+                }
+                Selection::InlineFragment(fragment) => sets.push(&fragment.node.selection_set),
+                Selection::FragmentSpread(_) => {}
+            }
+        }
+    }
+    if aliases > limits.max_aliases {
+        return Err(reject("The query uses too many aliases"));
+    }
+    if directives > limits.max_directives {
+        return Err(reject("The query uses too many directives"));
+    }
+
+    let mut walker = Walker {
+        doc,
+        limits,
+        fragments: HashMap::new(),
+    };
+    let mut total = 0u64;
+    let ops: Vec<_> = match &doc.operations {
+        DocumentOperations::Single(op) => vec![op],
+        DocumentOperations::Multiple(map) => map.values().collect(),
+    };
+    for op in ops {
+        total = total.saturating_add(walker.selection_set(&op.node.selection_set)?.fields);
+        if total > limits.max_fields {
+            return Err(reject("The query selects too many fields"));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nesting_ignores_strings_and_comments() {
+        assert_eq!(bracket_nesting("{ a(x: \"{{{{\") { b } } # {{{{"), 2);
+        assert_eq!(bracket_nesting("{ a(x: \"\"\" {{{ \"\"\") }"), 2);
+        assert_eq!(bracket_nesting(&"[".repeat(1000)), 1000);
+    }
+}

@@ -1,0 +1,143 @@
+//! The GraphQL face of the server: types and resolvers that translate between the schema and the
+//! domain modules. Rules and transactions live in `crate::domain`, not here.
+
+pub mod account;
+pub mod id;
+pub mod limits;
+pub mod loader;
+pub mod pagination;
+pub mod street;
+
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{
+    Context, EmptySubscription, ErrorExtensions, MergedObject, Schema, SchemaBuilder,
+};
+
+use crate::auth::{Auth, Viewer};
+use crate::error::{AppError, AppResult, Lang};
+use crate::state::AppState;
+
+pub use limits::{QueryLimits, ReadOnlyRequest};
+pub use loader::DbLoader;
+
+/// The root of all reads.
+#[derive(MergedObject, Default)]
+pub struct QueryRoot(account::AccountQuery, street::StreetQuery);
+
+/// The root of all changes.
+#[derive(MergedObject, Default)]
+pub struct MutationRoot(account::AccountMutation);
+
+pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+pub type AppSchemaBuilder = SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription>;
+/// A change to the schema builder before it is finished, such as an extra extension.
+pub type SchemaCustomizer = Box<dyn FnOnce(AppSchemaBuilder) -> AppSchemaBuilder>;
+
+/// Key under which an error carries its English message until the HTTP layer picks a language.
+pub const ENGLISH_MESSAGE_KEY: &str = "_messageEn";
+
+/// Request facts the HTTP layer hands to resolvers.
+#[derive(Clone, Debug)]
+pub struct RequestMeta {
+    pub request_id: String,
+    pub lang: Lang,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct SchemaOptions {
+    pub introspection: bool,
+    pub limits: QueryLimits,
+}
+
+impl Default for SchemaOptions {
+    fn default() -> Self {
+        SchemaOptions {
+            introspection: true,
+            limits: QueryLimits::default(),
+        }
+    }
+}
+
+/// Builds the schema. Without `state` it can only print its SDL.
+pub fn build_schema(state: Option<AppState>, options: SchemaOptions) -> AppSchema {
+    build_schema_with(state, options, Vec::new())
+}
+
+pub fn build_schema_with(
+    state: Option<AppState>,
+    options: SchemaOptions,
+    customizers: Vec<SchemaCustomizer>,
+) -> AppSchema {
+    let mut builder = Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        EmptySubscription,
+    )
+    .extension(options.limits)
+    .limit_depth(options.limits.max_depth + 2)
+    .limit_complexity(1_000);
+    if !options.introspection {
+        builder = builder.disable_introspection();
+    }
+    if let Some(state) = state {
+        builder = builder.data(state);
+    }
+    for customize in customizers {
+        builder = customize(builder);
+    }
+    builder.finish()
+}
+
+/// The SDL clients are written against; `schema.graphql` must equal it.
+pub fn sdl() -> String {
+    build_schema(None, SchemaOptions::default()).sdl()
+}
+
+impl From<AppError> for async_graphql::Error {
+    fn from(err: AppError) -> Self {
+        if let AppError::Internal(cause) = &err {
+            // The span of the request carries its id; the client gets only the id.
+            tracing::error!(cause = %cause, "internal error");
+        }
+        async_graphql::Error::new(err.message(Lang::Zh)).extend_with(|_, ext| {
+            ext.set("code", err.code());
+            for (key, value) in err.extra_extensions() {
+                ext.set(key, async_graphql::Value::from_json(value).unwrap_or_default());
+            }
+            ext.set(ENGLISH_MESSAGE_KEY, err.message(Lang::En).into_owned());
+        })
+    }
+}
+
+/// What resolvers need from the context.
+pub trait ContextExt {
+    fn state(&self) -> &AppState;
+    fn auth(&self) -> &Auth;
+    fn viewer(&self) -> AppResult<&Viewer>;
+    fn loader(&self) -> &DataLoader<DbLoader>;
+    fn request_id(&self) -> Option<&str>;
+}
+
+impl ContextExt for Context<'_> {
+    fn state(&self) -> &AppState {
+        self.data_unchecked::<AppState>()
+    }
+
+    fn auth(&self) -> &Auth {
+        static ANONYMOUS: Auth = Auth::Anonymous;
+        self.data_opt::<Auth>().unwrap_or(&ANONYMOUS)
+    }
+
+    fn viewer(&self) -> AppResult<&Viewer> {
+        self.auth().viewer()
+    }
+
+    fn loader(&self) -> &DataLoader<DbLoader> {
+        self.data_unchecked::<DataLoader<DbLoader>>()
+    }
+
+    fn request_id(&self) -> Option<&str> {
+        self.data_opt::<RequestMeta>()
+            .map(|m| m.request_id.as_str())
+    }
+}

@@ -1,0 +1,124 @@
+//! The HTTP surface: `POST /graphql` (JSON only, one operation, 64 KiB), `GET /graphql`
+//! (queries only), GraphiQL at `/` in development, `/healthz` and `/readyz`.
+
+mod graphql;
+
+use std::time::Duration;
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::graphql::AppSchema;
+use crate::state::AppState;
+
+/// The largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+#[derive(Clone)]
+pub struct HttpState {
+    pub app: AppState,
+    pub schema: AppSchema,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct HttpOptions {
+    pub graphiql: bool,
+}
+
+pub fn router(app: AppState, schema: AppSchema, options: HttpOptions) -> Router {
+    let state = HttpState { app, schema };
+    let mut router = Router::new()
+        .route(
+            "/graphql",
+            get(graphql::graphql_get).post(graphql::graphql_post),
+        )
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz));
+    if options.graphiql {
+        router = router.route("/", get(graphiql));
+    }
+    router.with_state(state).layer(
+        ServiceBuilder::new()
+            .layer(middleware::from_fn(drop_unusable_request_id))
+            .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+            .layer(
+                TraceLayer::new_for_http().make_span_with(|req: &Request| {
+                    // The path only: a GET query string may carry personal data.
+                    let id = req
+                        .headers()
+                        .get(REQUEST_ID_HEADER)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("");
+                    tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
+                }),
+            )
+            .layer(PropagateRequestIdLayer::x_request_id())
+            .layer(CatchPanicLayer::new())
+            .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES)),
+    )
+}
+
+/// A client may send its own request id to correlate logs, but only a short, plain one; anything
+/// else is replaced by a fresh UUID.
+async fn drop_unusable_request_id(mut req: Request, next: Next) -> Response {
+    let usable = req.headers().get(REQUEST_ID_HEADER).is_some_and(|v| {
+        let b = v.as_bytes();
+        !b.is_empty()
+            && b.len() <= 64
+            && b.iter()
+                .all(|c| c.is_ascii_alphanumeric() || *c == b'-' || *c == b'_')
+    });
+    if !usable {
+        req.headers_mut().remove(REQUEST_ID_HEADER);
+    }
+    next.run(req).await
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Ready when the database answers within two seconds.
+async fn readyz(State(state): State<HttpState>) -> Response {
+    match tokio::time::timeout(Duration::from_secs(2), state.app.db.ping()).await {
+        Ok(Ok(())) => (StatusCode::OK, Json(serde_json::json!({ "status": "ready" }))).into_response(),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "database not ready");
+            not_ready()
+        }
+        Err(_) => {
+            tracing::warn!("database ping timed out");
+            not_ready()
+        }
+    }
+}
+
+fn not_ready() -> Response {
+    let mut resp = (
+        StatusCode::SERVICE_UNAVAILABLE,
+        Json(serde_json::json!({ "status": "unavailable" })),
+    )
+        .into_response();
+    resp.headers_mut()
+        .insert("retry-after", HeaderValue::from_static("5"));
+    resp
+}
+
+async fn graphiql() -> Html<String> {
+    Html(
+        async_graphql::http::GraphiQLSource::build()
+            .endpoint("/graphql")
+            .title("商居同盟 shangju")
+            .finish(),
+    )
+}

@@ -1,0 +1,13 @@
+//! 商居同盟 (shangju): the GraphQL API server of a sub-district's merchant–resident alliance.
+
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod domain;
+pub mod error;
+pub mod graphql;
+pub mod http;
+pub mod logging;
+pub mod state;

@@ -1,0 +1,122 @@
+use std::io::Read;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use shangju::config::{Cli, Command, Config};
+use shangju::domain::account::{self, CreateStaffCommand};
+use shangju::{app, db, demo, graphql, logging};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(Command::ExportSchema) = cli.command {
+        print!("{}", graphql::sdl());
+        return ExitCode::SUCCESS;
+    }
+    let config = match Config::from_options(cli.options) {
+        Ok(c) => c,
+        Err(msg) => {
+            eprintln!("shangju: {msg}");
+            return ExitCode::from(2);
+        }
+    };
+    logging::init(config.log_format, &config.log_level);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("shangju: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(run(config, cli.command.unwrap_or(Command::Serve)));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(msg) => {
+            tracing::error!("{msg}");
+            eprintln!("shangju: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(config: Config, command: Command) -> Result<(), String> {
+    let conn = app::connect(&config)
+        .await
+        .map_err(|e| format!("cannot connect to the database: {e}"))?;
+    db::migrate(&conn)
+        .await
+        .map_err(|e| format!("migration failed: {e}"))?;
+    let options = app::AppOptions::from(&config);
+    let state = app::state(conn, &options);
+    match command {
+        Command::ExportSchema => unreachable!("handled before the runtime starts"),
+        Command::Migrate => {
+            tracing::info!("migrations applied");
+            Ok(())
+        }
+        Command::CreateStaff {
+            street,
+            phone,
+            name,
+            password_stdin: _,
+        } => {
+            let mut password = String::new();
+            std::io::stdin()
+                .read_to_string(&mut password)
+                .map_err(|e| format!("cannot read the password: {e}"))?;
+            let password = password.trim_end_matches(['\r', '\n']).to_owned();
+            let view = account::create_staff(
+                &state,
+                CreateStaffCommand {
+                    street: street.clone(),
+                    phone,
+                    display_name: name,
+                    password,
+                },
+            )
+            .await
+            .map_err(|e| e.message(shangju::error::Lang::En).into_owned())?;
+            println!(
+                "created staff {} of {street} (user {})",
+                view.user.display_name, view.user.id
+            );
+            Ok(())
+        }
+        Command::Serve => {
+            if config.demo {
+                let added = demo::load(&state)
+                    .await
+                    .map_err(|e| format!("loading the demo alliance failed: {e:?}"))?;
+                print_demo_banner(&config, added);
+            }
+            let router = app::router(state, &options);
+            tracing::info!(bind = %config.bind, env = ?config.env, "serving");
+            app::serve(&config, router)
+                .await
+                .map_err(|e| format!("server error: {e}"))
+        }
+    }
+}
+
+fn print_demo_banner(config: &Config, added: bool) {
+    let db_note = config
+        .sqlite_path()
+        .map(|p| format!(" (database: {})", p.display()))
+        .unwrap_or_default();
+    println!();
+    println!(
+        "商居同盟 demo alliance {}{db_note}",
+        if added { "loaded" } else { "already loaded" }
+    );
+    println!("  GraphiQL:  http://{}/", config.bind);
+    for acc in &demo::DEMO_ACCOUNTS {
+        println!(
+            "  {:<9} phone {}  password {}  ({})",
+            account::role_name(&acc.role),
+            acc.phone,
+            demo::DEMO_PASSWORD,
+            acc.name
+        );
+    }
+    println!();
+}
