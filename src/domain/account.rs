@@ -364,14 +364,14 @@ pub async fn authenticate(state: &AppState, bearer: &str) -> AppResult<Viewer> {
 
 /// Loads a user's roles and tags.
 pub async fn load_view(conn: &impl ConnectionTrait, user: user::Model) -> AppResult<UserView> {
-    let roles = user_role::Entity::find()
+    let mut roles: Vec<Role> = user_role::Entity::find()
         .filter(user_role::Column::UserId.eq(user.id))
-        .order_by_asc(user_role::Column::Role)
         .all(conn)
         .await?
         .into_iter()
         .map(|r| r.role)
         .collect();
+    roles.sort();
     let tags = user_tag::Entity::find()
         .filter(user_tag::Column::UserId.eq(user.id))
         .order_by_asc(user_tag::Column::Tag)

@@ -22,7 +22,6 @@ pub enum Role {
     Staff,
 }
 
-/// A person with an account.
 pub struct User {
     view: UserView,
     /// Set when the object is the requester's own account, e.g. in an `AuthPayload` of a
@@ -40,6 +39,7 @@ impl User {
     }
 }
 
+/// A person with an account.
 #[Object]
 impl User {
     /// Opaque ID.

@@ -10,9 +10,9 @@ use crate::graphql::loader::{CommunitiesOfStreet, StreetKey};
 use crate::graphql::pagination::{Page, PageRequest};
 use crate::graphql::{ContextExt, id};
 
-/// A sub-district (街道): the tenant that runs one merchant–resident alliance.
 pub struct Street(pub street::Model);
 
+/// A sub-district (街道): the tenant that runs one merchant–resident alliance.
 #[Object]
 impl Street {
     /// Opaque ID.
@@ -39,9 +39,9 @@ impl Street {
     }
 }
 
-/// A neighbourhood (社区) inside a street, such as 新城嘉园.
 pub struct Community(pub community::Model);
 
+/// A neighbourhood (社区) inside a street, such as 新城嘉园.
 #[Object]
 impl Community {
     /// Opaque ID.

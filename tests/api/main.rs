@@ -1,1 +1,11 @@
+//! The one integration-test binary: every test drives the real router against a fresh database
+//! built by the real migrations (SQLite by default, PostgreSQL when `TEST_DATABASE_URL` is set).
 
+mod account;
+mod cli;
+mod hostile;
+mod http;
+mod schema;
+mod street;
+mod support;
+mod tokens;

@@ -1,0 +1,384 @@
+//! register, login, me, changePassword, logout; throttling and hash upgrades.
+
+use entity::user;
+use entity::user_role::{self, Role};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use serde_json::json;
+
+use crate::support::*;
+
+#[tokio::test]
+async fn register_creates_a_resident_who_can_see_themselves() {
+    let app = TestApp::spawn().await;
+    let (_, communities) = app.street("九棵树街道", &["新城嘉园"]).await;
+    let community_id = app
+        .gql("{ streets { edges { node { communities { id } } } } }", json!({}))
+        .await["data"]["streets"]["edges"][0]["node"]["communities"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(communities.len(), 1);
+
+    let v = app
+        .gql(
+            REGISTER,
+            json!({ "input": { "phone": "+86 138-1234-5678", "password": PASSWORD,
+                    "displayName": "  陈文林 ", "communityId": community_id } }),
+        )
+        .await;
+    let reg = &v["data"]["register"];
+    assert_eq!(reg["user"]["phone"], "13812345678", "{v}");
+    assert_eq!(reg["user"]["displayName"], "陈文林");
+    assert_eq!(reg["user"]["roles"], json!(["RESIDENT"]));
+    assert_eq!(reg["user"]["community"]["name"], "新城嘉园");
+    assert_eq!(reg["user"]["street"]["name"], "九棵树街道");
+
+    let token = reg["accessToken"].as_str().unwrap();
+    let me = app.gql_as(token, ME, json!({})).await;
+    assert_eq!(me["data"]["me"]["phone"], "13812345678");
+    assert_eq!(me["data"]["me"]["id"], reg["user"]["id"]);
+}
+
+#[tokio::test]
+async fn me_is_null_without_a_token() {
+    let app = TestApp::spawn().await;
+    let v = app.gql(ME, json!({})).await;
+    assert_eq!(v["data"]["me"], json!(null));
+    assert!(v.get("errors").is_none());
+}
+
+#[tokio::test]
+async fn register_refuses_invalid_values_and_creates_nothing() {
+    let app = TestApp::spawn().await;
+    let long = "x".repeat(129);
+    let cases = [
+        (json!({ "phone": "12345", "password": PASSWORD, "displayName": "甲" }), "phone"),
+        (json!({ "phone": "12812345678", "password": PASSWORD, "displayName": "甲" }), "phone"),
+        (json!({ "phone": "13812345678", "password": "short", "displayName": "甲" }), "password"),
+        (json!({ "phone": "13812345678", "password": long, "displayName": "甲" }), "password"),
+        (json!({ "phone": "13812345678", "password": PASSWORD, "displayName": "   " }), "displayName"),
+        (json!({ "phone": "13812345678", "password": PASSWORD, "displayName": "甲".repeat(33) }), "displayName"),
+        (json!({ "phone": "13812345678", "password": PASSWORD, "displayName": "甲", "communityId": "bm9wZQ" }), "communityId"),
+        (json!({ "phone": "13812345678", "password": PASSWORD, "displayName": "甲", "communityId": "Q29tbXVuaXR5Ojk5" }), "communityId"),
+    ];
+    for (input, field) in cases {
+        let v = app.gql(REGISTER, json!({ "input": input })).await;
+        assert_eq!(code(&v), "BAD_USER_INPUT", "{input} → {v}");
+        assert_eq!(v["errors"][0]["extensions"]["field"], field, "{input} → {v}");
+        assert_eq!(v["data"], json!(null));
+    }
+    assert_eq!(app.count("users").await, 0);
+}
+
+#[tokio::test]
+async fn a_registered_phone_is_a_conflict_even_when_raced() {
+    let app = TestApp::spawn().await;
+    let input = json!({ "input": { "phone": "13900000001", "password": PASSWORD, "displayName": "甲" } });
+    let tasks: Vec<_> = (0..12)
+        .map(|_| {
+            let router = app.router.clone();
+            let body = json!({ "query": REGISTER, "variables": input }).to_string();
+            tokio::spawn(async move {
+                use tower::ServiceExt;
+                let req = axum::http::Request::post("/graphql")
+                    .header("content-type", "application/json")
+                    .body(axum::body::Body::from(body))
+                    .unwrap();
+                let resp = router.oneshot(req).await.unwrap();
+                let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+                serde_json::from_slice::<serde_json::Value>(&bytes).unwrap()
+            })
+        })
+        .collect();
+    let mut ok = 0;
+    let mut conflict = 0;
+    for t in tasks {
+        let v = t.await.unwrap();
+        match code(&v).as_str() {
+            "" => ok += 1,
+            "CONFLICT" => {
+                assert_eq!(v["errors"][0]["extensions"]["field"], "phone");
+                conflict += 1
+            }
+            other => panic!("unexpected {other}: {v}"),
+        }
+    }
+    assert_eq!((ok, conflict), (1, 11));
+    assert_eq!(app.count("users").await, 1);
+    assert_eq!(app.count("user_roles").await, 1);
+
+    let again = app.gql(REGISTER, input).await;
+    assert_eq!(code(&again), "CONFLICT");
+}
+
+#[tokio::test]
+async fn login_answers_unknown_phone_exactly_like_wrong_password() {
+    let app = TestApp::spawn().await;
+    app.user("13700000001", &[Role::Resident], None).await;
+
+    let ok = app
+        .gql(LOGIN, json!({ "phone": "13700000001", "password": PASSWORD }))
+        .await;
+    assert_eq!(ok["data"]["login"]["user"]["phone"], "13700000001", "{ok}");
+    assert!(ok["data"]["login"]["accessToken"].as_str().unwrap().len() > 20);
+
+    let wrong = app
+        .gql(LOGIN, json!({ "phone": "13700000001", "password": "wrong password" }))
+        .await;
+    let unknown = app
+        .gql(LOGIN, json!({ "phone": "13700000009", "password": "wrong password" }))
+        .await;
+    assert_eq!(code(&wrong), "UNAUTHENTICATED");
+    assert_eq!(wrong["errors"], unknown["errors"]);
+    assert_eq!(wrong["data"], unknown["data"]);
+}
+
+#[tokio::test]
+async fn repeated_failures_lock_a_phone_whether_or_not_it_has_an_account() {
+    let app = TestApp::spawn().await;
+    app.user("13700000002", &[Role::Resident], None).await;
+    for phone in ["13700000002", "13700000008"] {
+        for _ in 0..shangju::domain::account::FREE_LOGIN_FAILURES {
+            let v = app
+                .gql(LOGIN, json!({ "phone": phone, "password": "not the password" }))
+                .await;
+            assert_eq!(code(&v), "UNAUTHENTICATED");
+        }
+        let v = app
+            .gql(LOGIN, json!({ "phone": phone, "password": PASSWORD }))
+            .await;
+        assert_eq!(code(&v), "RATE_LIMITED", "{phone}: {v}");
+        assert!(v["errors"][0]["extensions"]["retryAfter"].as_u64().unwrap() >= 1);
+    }
+}
+
+#[tokio::test]
+async fn a_success_clears_earlier_failures() {
+    let app = TestApp::spawn().await;
+    app.user("13700000003", &[Role::Resident], None).await;
+    for _ in 0..3 {
+        app.gql(LOGIN, json!({ "phone": "13700000003", "password": "nope nope" }))
+            .await;
+    }
+    let ok = app
+        .gql(LOGIN, json!({ "phone": "13700000003", "password": PASSWORD }))
+        .await;
+    assert_eq!(code(&ok), "");
+    for _ in 0..3 {
+        app.gql(LOGIN, json!({ "phone": "13700000003", "password": "nope nope" }))
+            .await;
+    }
+    let ok = app
+        .gql(LOGIN, json!({ "phone": "13700000003", "password": PASSWORD }))
+        .await;
+    assert_eq!(code(&ok), "", "{ok}");
+}
+
+#[tokio::test]
+async fn a_hash_with_old_parameters_is_upgraded_at_login() {
+    let app = TestApp::spawn().await;
+    let u = app.user("13700000004", &[Role::Resident], None).await;
+    let weak = argon2::Params::new(4096, 1, 1, None).unwrap();
+    let old = shangju::auth::password::hash_with(weak, PASSWORD).unwrap();
+    let mut am: user::ActiveModel = user::Entity::find_by_id(u.id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .into();
+    am.password_hash = Set(old.clone());
+    am.update(&app.db).await.unwrap();
+
+    let v = app
+        .gql(LOGIN, json!({ "phone": "13700000004", "password": PASSWORD }))
+        .await;
+    assert_eq!(code(&v), "", "{v}");
+    let stored = user::Entity::find_by_id(u.id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .password_hash;
+    assert_ne!(stored, old);
+    assert!(stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{stored}");
+    let again = app
+        .gql(LOGIN, json!({ "phone": "13700000004", "password": PASSWORD }))
+        .await;
+    assert_eq!(code(&again), "");
+}
+
+const CHANGE: &str = "mutation($current: String!, $new: String!) {
+  changePassword(input: { currentPassword: $current, newPassword: $new }) { accessToken refreshToken }
+}";
+
+#[tokio::test]
+async fn changing_the_password_ends_every_earlier_token() {
+    let app = TestApp::spawn().await;
+    app.user("13700000005", &[Role::Resident], None).await;
+    let login = app
+        .gql(LOGIN, json!({ "phone": "13700000005", "password": PASSWORD }))
+        .await;
+    let old_access = login["data"]["login"]["accessToken"].as_str().unwrap().to_owned();
+    let old_refresh = login["data"]["login"]["refreshToken"].as_str().unwrap().to_owned();
+
+    let changed = app
+        .gql_as(&old_access, CHANGE, json!({ "current": PASSWORD, "new": "a brand new secret" }))
+        .await;
+    assert_eq!(code(&changed), "", "{changed}");
+    let new_access = changed["data"]["changePassword"]["accessToken"].as_str().unwrap();
+
+    let me = app.gql_as(&old_access, ME, json!({})).await;
+    assert_eq!(code(&me), "UNAUTHENTICATED");
+    let refreshed = app
+        .gql(
+            "mutation($t: String!) { refreshToken(refreshToken: $t) { accessToken } }",
+            json!({ "t": old_refresh }),
+        )
+        .await;
+    assert_eq!(code(&refreshed), "UNAUTHENTICATED");
+
+    let me = app.gql_as(new_access, ME, json!({})).await;
+    assert_eq!(me["data"]["me"]["phone"], "13700000005");
+    let old_pw = app
+        .gql(LOGIN, json!({ "phone": "13700000005", "password": PASSWORD }))
+        .await;
+    assert_eq!(code(&old_pw), "UNAUTHENTICATED");
+    let new_pw = app
+        .gql(LOGIN, json!({ "phone": "13700000005", "password": "a brand new secret" }))
+        .await;
+    assert_eq!(code(&new_pw), "");
+}
+
+#[tokio::test]
+async fn change_password_refuses_bad_requests_and_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let u = app.user("13700000006", &[Role::Resident], None).await;
+    let before = user::Entity::find_by_id(u.id).one(&app.db).await.unwrap().unwrap();
+
+    let anon = app
+        .gql(CHANGE, json!({ "current": PASSWORD, "new": "whatever else" }))
+        .await;
+    assert_eq!(code(&anon), "UNAUTHENTICATED");
+    let wrong = app
+        .gql_as(&u.token, CHANGE, json!({ "current": "not it at all", "new": "whatever else" }))
+        .await;
+    assert_eq!(code(&wrong), "BAD_USER_INPUT");
+    assert_eq!(wrong["errors"][0]["extensions"]["field"], "currentPassword");
+    let short = app
+        .gql_as(&u.token, CHANGE, json!({ "current": PASSWORD, "new": "short" }))
+        .await;
+    assert_eq!(code(&short), "BAD_USER_INPUT");
+    assert_eq!(short["errors"][0]["extensions"]["field"], "newPassword");
+
+    let after = user::Entity::find_by_id(u.id).one(&app.db).await.unwrap().unwrap();
+    assert_eq!(before, after);
+    let me = app.gql_as(&u.token, ME, json!({})).await;
+    assert_eq!(code(&me), "");
+}
+
+#[tokio::test]
+async fn role_changes_and_disabling_take_effect_on_the_next_request() {
+    let app = TestApp::spawn().await;
+    let u = app.user("13700000007", &[Role::Resident], None).await;
+    let me = app.gql_as(&u.token, ME, json!({})).await;
+    assert_eq!(me["data"]["me"]["roles"], json!(["RESIDENT"]));
+
+    user_role::ActiveModel {
+        user_id: Set(u.id),
+        role: Set(Role::Merchant),
+    }
+    .insert(&app.db)
+    .await
+    .unwrap();
+    app.tag(u.id, "COURIER").await;
+    let me = app.gql_as(&u.token, ME, json!({})).await;
+    assert_eq!(me["data"]["me"]["roles"], json!(["RESIDENT", "MERCHANT"]));
+    assert_eq!(me["data"]["me"]["tags"], json!(["COURIER"]));
+
+    user::Entity::update_many()
+        .col_expr(user::Column::Disabled, sea_orm::sea_query::Expr::value(true))
+        .filter(user::Column::Id.eq(u.id))
+        .exec(&app.db)
+        .await
+        .unwrap();
+    let me = app.gql_as(&u.token, ME, json!({})).await;
+    assert_eq!(code(&me), "UNAUTHENTICATED");
+    assert_eq!(me["data"], json!(null));
+    let login = app
+        .gql(LOGIN, json!({ "phone": "13700000007", "password": PASSWORD }))
+        .await;
+    assert_eq!(code(&login), "UNAUTHENTICATED");
+}
+
+#[tokio::test]
+async fn logout_ends_the_refresh_token() {
+    let app = TestApp::spawn().await;
+    app.user("13700000010", &[Role::Resident], None).await;
+    let login = app
+        .gql(LOGIN, json!({ "phone": "13700000010", "password": PASSWORD }))
+        .await;
+    let refresh = login["data"]["login"]["refreshToken"].as_str().unwrap();
+    let out = app
+        .gql(
+            "mutation($t: String!) { logout(refreshToken: $t) }",
+            json!({ "t": refresh }),
+        )
+        .await;
+    assert_eq!(out["data"]["logout"], json!(true));
+    let again = app
+        .gql(
+            "mutation($t: String!) { refreshToken(refreshToken: $t) { accessToken } }",
+            json!({ "t": refresh }),
+        )
+        .await;
+    assert_eq!(code(&again), "UNAUTHENTICATED");
+    let unknown = app
+        .gql(
+            "mutation($t: String!) { logout(refreshToken: $t) }",
+            json!({ "t": "never-issued" }),
+        )
+        .await;
+    assert_eq!(unknown["data"]["logout"], json!(true));
+}
+
+#[tokio::test]
+async fn messages_are_chinese_by_default_and_english_on_request() {
+    let app = TestApp::spawn().await;
+    let zh = app
+        .gql(LOGIN, json!({ "phone": "13700000011", "password": "wrong password" }))
+        .await;
+    assert_eq!(message(&zh), "手机号或密码错误");
+    let en = app
+        .gql_with(
+            None,
+            &[("accept-language", "en-US,en;q=0.9")],
+            LOGIN,
+            json!({ "phone": "13700000012", "password": "wrong password" }),
+        )
+        .await;
+    assert_eq!(message(&en), "Wrong phone number or password");
+    assert!(en["errors"][0]["extensions"].get("_messageEn").is_none());
+}
+
+#[tokio::test]
+async fn others_see_a_masked_phone_and_staff_of_the_street_see_it_whole() {
+    let app = TestApp::spawn().await;
+    let (street, _) = app.street("九棵树街道", &[]).await;
+    let resident = app.user("13612345678", &[Role::Resident], Some(street)).await;
+    let staff = app.user("13600000001", &[Role::Staff], Some(street)).await;
+    let other = app.user("13600000002", &[Role::Resident], Some(street)).await;
+    let view = shangju::domain::account::get_view(&app.db, resident.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let staff_viewer = shangju::domain::account::authenticate(&app.state, &staff.token)
+        .await
+        .unwrap();
+    let other_viewer = shangju::domain::account::authenticate(&app.state, &other.token)
+        .await
+        .unwrap();
+    assert!(shangju::domain::account::may_see_personal_data(Some(&staff_viewer), &view.user));
+    assert!(!shangju::domain::account::may_see_personal_data(Some(&other_viewer), &view.user));
+    assert!(!shangju::domain::account::may_see_personal_data(None, &view.user));
+    assert_eq!(shangju::domain::values::mask_phone("13612345678"), "136****5678");
+}

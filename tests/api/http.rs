@@ -1,0 +1,210 @@
+//! The transport: content types, batches, body size, GET, health, GraphiQL, production mode,
+//! panics and internal errors.
+
+use std::sync::Arc;
+
+use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextResolve, ResolveInfo};
+use async_graphql::{ServerResult, Value as GqlValue};
+use axum::http::StatusCode;
+use sea_orm::ConnectionTrait;
+use serde_json::json;
+
+use crate::support::*;
+
+const TYPENAME: &str = r#"{"query":"{ __typename }"}"#;
+
+#[tokio::test]
+async fn only_json_bodies_are_accepted() {
+    let app = TestApp::spawn().await;
+    let ok = app
+        .post(TYPENAME, &[("content-type", "application/json; charset=utf-8")])
+        .await;
+    assert_eq!(ok.status, StatusCode::OK);
+    assert_eq!(ok.json()["data"]["__typename"], "QueryRoot");
+
+    for ct in [None, Some("text/plain"), Some("application/x-www-form-urlencoded"), Some("application/graphql")] {
+        let headers: Vec<(&str, &str)> = ct.map(|c| vec![("content-type", c)]).unwrap_or_default();
+        let reply = app.post(TYPENAME, &headers).await;
+        assert_eq!(reply.status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{ct:?}");
+        assert_eq!(reply.json()["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+    }
+}
+
+#[tokio::test]
+async fn batches_and_malformed_json_are_bad_requests() {
+    let app = TestApp::spawn().await;
+    let batch = format!("  [{TYPENAME},{TYPENAME}]");
+    let reply = app.post(batch, &[("content-type", "application/json")]).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(reply.json()["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+
+    for body in ["{", "null", "42", r#"{"query": 5}"#] {
+        let reply = app.post(body, &[("content-type", "application/json")]).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{body}");
+    }
+}
+
+#[tokio::test]
+async fn bodies_over_64_kib_are_refused() {
+    let app = TestApp::spawn().await;
+    let padding = " ".repeat(64 * 1024);
+    let body = format!(r#"{{"query":"{{ __typename }}"{padding}}}"#);
+    let reply = app.post(body, &[("content-type", "application/json")]).await;
+    assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
+
+    let just_under = format!(r#"{{"query":"{{ __typename }}"{}}}"#, " ".repeat(60 * 1024));
+    let reply = app.post(just_under, &[("content-type", "application/json")]).await;
+    assert_eq!(reply.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn get_runs_queries_but_never_mutations() {
+    let app = TestApp::spawn().await;
+    let reply = app.get("/graphql?query=%7B__typename%7D").await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.json()["data"]["__typename"], "QueryRoot");
+
+    let mutation = "mutation { register(input: { phone: \"13400000001\", password: \"long enough pw\", displayName: \"x\" }) { accessToken } }";
+    let uri = format!("/graphql?query={}", urlencode(mutation));
+    let reply = app.get(&uri).await;
+    let v = reply.json();
+    assert_eq!(code(&v), "BAD_USER_INPUT", "{v}");
+    assert!(v["data"].is_null());
+    assert_eq!(app.count("users").await, 0);
+
+    let reply = app.get("/graphql").await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn health_readiness_and_request_ids() {
+    let app = TestApp::spawn().await;
+    let h = app.get("/healthz").await;
+    assert_eq!(h.status, StatusCode::OK);
+    let r = app.get("/readyz").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.json()["status"], "ready");
+    assert!(h.headers.get("x-request-id").is_some());
+
+    let mut req = axum::http::Request::get("/healthz");
+    req = req.header("x-request-id", "client-chosen-id_1");
+    let reply = app.request(req.body(axum::body::Body::empty()).unwrap()).await;
+    assert_eq!(reply.headers["x-request-id"], "client-chosen-id_1");
+    let mut req = axum::http::Request::get("/healthz");
+    req = req.header("x-request-id", "bad id with spaces");
+    let reply = app.request(req.body(axum::body::Body::empty()).unwrap()).await;
+    assert_ne!(reply.headers["x-request-id"], "bad id with spaces");
+}
+
+#[tokio::test]
+async fn readiness_fails_when_the_database_is_gone() {
+    let app = TestApp::spawn().await;
+    app.db.clone().close().await.unwrap();
+    let r = app.get("/readyz").await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(app.get("/healthz").await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn development_serves_graphiql_and_introspection() {
+    let app = TestApp::spawn().await;
+    let page = app.get("/").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(String::from_utf8_lossy(&page.body).contains("graphiql"));
+    let v = app.gql("{ __schema { queryType { name } } }", json!({})).await;
+    assert_eq!(v["data"]["__schema"]["queryType"]["name"], "QueryRoot");
+}
+
+#[tokio::test]
+async fn production_serves_neither_graphiql_nor_introspection() {
+    let app = TestApp::spawn_with(Spawn {
+        production: true,
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(app.get("/").await.status, StatusCode::NOT_FOUND);
+    let v = app.gql("{ __schema { queryType { name } } }", json!({})).await;
+    assert!(v["data"]["__schema"].is_null(), "{v}");
+    let v = app.gql("{ __type(name: \"User\") { name } }", json!({})).await;
+    assert!(v["data"]["__type"].is_null(), "{v}");
+    let v = app.gql("{ __typename }", json!({})).await;
+    assert_eq!(v["data"]["__typename"], "QueryRoot");
+}
+
+/// Panics when `me` is resolved, to prove a panicking resolver cannot take the server down.
+struct PanicOnMe;
+
+impl ExtensionFactory for PanicOnMe {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(PanicOnMe)
+    }
+}
+
+#[async_trait::async_trait]
+impl Extension for PanicOnMe {
+    async fn resolve(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        info: ResolveInfo<'_>,
+        next: NextResolve<'_>,
+    ) -> ServerResult<Option<GqlValue>> {
+        if info.name == "me" {
+            panic!("boom: secret internals");
+        }
+        next.run(ctx, info).await
+    }
+}
+
+#[tokio::test]
+async fn a_panicking_resolver_gets_an_internal_error_and_the_server_keeps_serving() {
+    let app = TestApp::spawn_with(Spawn {
+        customizers: vec![Box::new(|b| b.extension(PanicOnMe))],
+        ..Default::default()
+    })
+    .await;
+    let reply = app
+        .post(r#"{"query":"{ me { id } }"}"#, &[("content-type", "application/json")])
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let v = reply.json();
+    assert_eq!(code(&v), "INTERNAL_SERVER_ERROR", "{v}");
+    let request_id = reply.headers["x-request-id"].to_str().unwrap();
+    assert_eq!(v["errors"][0]["extensions"]["requestId"], request_id);
+    assert!(!reply.body.windows(4).any(|w| w == b"boom"));
+
+    let v = app.gql("{ __typename }", json!({})).await;
+    assert_eq!(v["data"]["__typename"], "QueryRoot");
+}
+
+#[tokio::test]
+async fn database_errors_are_internal_and_never_leak_their_text() {
+    let app = TestApp::spawn().await;
+    app.db
+        .execute_unprepared("DROP TABLE communities")
+        .await
+        .unwrap();
+    app.street("九棵树街道", &[]).await;
+    let reply = app
+        .post(
+            r#"{"query":"{ streets { edges { node { name communities { name } } } } }"}"#,
+            &[("content-type", "application/json")],
+        )
+        .await;
+    let v = reply.json();
+    assert_eq!(code(&v), "INTERNAL_SERVER_ERROR", "{v}");
+    assert_eq!(message(&v), "服务器内部错误");
+    let text = String::from_utf8_lossy(&reply.body).to_lowercase();
+    for leak in ["no such table", "does not exist", "sqlite", "relation", "select"] {
+        assert!(!text.contains(leak), "{leak}: {text}");
+    }
+    assert!(v["errors"][0]["extensions"]["requestId"].as_str().unwrap().len() > 8);
+}

@@ -1,0 +1,70 @@
+//! `schema.graphql` is the contract clients are written against: it must equal what we serve,
+//! and every type, field, argument and input field in it is described.
+
+use serde_json::Value;
+
+#[test]
+fn schema_file_equals_the_exported_sdl() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql");
+    let on_disk = std::fs::read_to_string(path).unwrap_or_default();
+    let exported = shangju::graphql::sdl();
+    if on_disk != exported && std::env::var_os("UPDATE_SCHEMA").is_some() {
+        std::fs::write(path, &exported).unwrap();
+        return;
+    }
+    assert!(
+        on_disk == exported,
+        "schema.graphql is stale: run `cargo run -- export-schema > schema.graphql`"
+    );
+}
+
+const INTROSPECT: &str = "{ __schema { types { name kind description
+  fields { name description args { name description } }
+  inputFields { name description } enumValues { name description } } } }";
+
+#[tokio::test]
+async fn every_type_and_field_is_documented() {
+    let schema = shangju::graphql::build_schema(None, Default::default());
+    let resp = schema.execute(INTROSPECT).await;
+    assert!(resp.errors.is_empty(), "{:?}", resp.errors);
+    let data = resp.data.into_json().unwrap();
+    let described = |v: &Value| v["description"].as_str().is_some_and(|d| !d.trim().is_empty());
+    let mut missing = Vec::new();
+    for t in data["__schema"]["types"].as_array().unwrap() {
+        let name = t["name"].as_str().unwrap();
+        let builtin = name.starts_with("__")
+            || ["String", "Int", "Float", "Boolean", "ID", "PageInfo"].contains(&name);
+        if builtin {
+            continue;
+        }
+        // Roots, and async-graphql's generic Relay connections, which take no description;
+        // their fields are still checked.
+        let root = name == "QueryRoot" || name == "MutationRoot" || name.ends_with("Connection");
+        if !root && !described(t) {
+            missing.push(name.to_owned());
+        }
+        for f in t["fields"].as_array().into_iter().flatten() {
+            if !described(f) {
+                missing.push(format!("{name}.{}", f["name"]));
+            }
+            for a in f["args"].as_array().into_iter().flatten() {
+                let arg = a["name"].as_str().unwrap();
+                // `input`, `id` and token arguments are described by their field.
+                if !described(a) && !["input", "id", "refreshToken"].contains(&arg) {
+                    missing.push(format!("{name}.{}({arg})", f["name"]));
+                }
+            }
+        }
+        for f in t["inputFields"].as_array().into_iter().flatten() {
+            if !described(f) {
+                missing.push(format!("{name}.{}", f["name"]));
+            }
+        }
+        for f in t["enumValues"].as_array().into_iter().flatten() {
+            if !described(f) {
+                missing.push(format!("{name}.{}", f["name"]));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "undocumented: {missing:#?}");
+}

@@ -1,0 +1,297 @@
+//! `TestApp`: a fresh database, the real migrations, the real router, and helpers to talk to it.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode};
+use chrono::Utc;
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, Set};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+use entity::user_role::Role;
+use entity::{user, user_role, user_tag};
+use shangju::app::{self, AppOptions};
+use shangju::db::{self, DbSettings};
+use shangju::graphql::SchemaCustomizer;
+use shangju::state::AppState;
+
+pub const PASSWORD: &str = "correct horse battery";
+pub const SECRET: &[u8] = b"test-secret-of-at-least-32-bytes!!";
+
+/// One hash of [`PASSWORD`] shared by every test user, so that setting up users is cheap.
+fn password_hash() -> &'static str {
+    static HASH: OnceLock<String> = OnceLock::new();
+    HASH.get_or_init(|| {
+        shangju::auth::password::hash_with(shangju::auth::password::owasp_params(), PASSWORD)
+            .expect("hash")
+    })
+}
+
+pub struct TestApp {
+    pub router: Router,
+    pub db: DatabaseConnection,
+    pub state: AppState,
+    /// A URL that reaches this test's database from another process.
+    pub database_url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+#[derive(Default)]
+pub struct Spawn {
+    pub production: bool,
+    pub customizers: Vec<SchemaCustomizer>,
+}
+
+/// The response of one request.
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|_| {
+            panic!("not JSON: {}", String::from_utf8_lossy(&self.body))
+        })
+    }
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        TestApp::spawn_with(Spawn::default()).await
+    }
+
+    pub async fn spawn_with(spawn: Spawn) -> TestApp {
+        let (settings, dir) = fresh_database().await;
+        let db = db::connect(&settings).await.expect("connect");
+        db::migrate(&db).await.expect("migrate");
+        let options = AppOptions {
+            jwt_secret: SECRET.to_vec(),
+            access_token_ttl: Duration::from_secs(900),
+            refresh_token_ttl: Duration::from_secs(30 * 86400),
+            hash_concurrency: 2,
+            production: spawn.production,
+        };
+        let state = app::state(db.clone(), &options);
+        let router = app::router_with(state.clone(), &options, spawn.customizers);
+        TestApp {
+            router,
+            db,
+            state,
+            database_url: cli_url(&settings),
+            _dir: dir,
+        }
+    }
+
+    /// Sends one request through the router.
+    pub async fn request(&self, req: Request<Body>) -> Reply {
+        let resp = self.router.clone().oneshot(req).await.expect("infallible");
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .map(|b| b.to_vec())
+            .unwrap_or_default();
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// POSTs a raw body with the given headers.
+    pub async fn post(&self, body: impl Into<Body>, headers: &[(&str, &str)]) -> Reply {
+        let mut req = Request::post("/graphql");
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        self.request(req.body(body.into()).unwrap()).await
+    }
+
+    pub async fn get(&self, uri: &str) -> Reply {
+        self.request(Request::get(uri).body(Body::empty()).unwrap())
+            .await
+    }
+
+    /// Runs a GraphQL operation with optional bearer token and extra headers.
+    pub async fn gql_with(
+        &self,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        query: &str,
+        variables: Value,
+    ) -> Value {
+        let body = json!({ "query": query, "variables": variables }).to_string();
+        let auth = token.map(|t| format!("Bearer {t}"));
+        let mut all = vec![("content-type", "application/json")];
+        if let Some(a) = &auth {
+            all.push(("authorization", a.as_str()));
+        }
+        all.extend_from_slice(headers);
+        let reply = self.post(body, &all).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", String::from_utf8_lossy(&reply.body));
+        reply.json()
+    }
+
+    pub async fn gql(&self, query: &str, variables: Value) -> Value {
+        self.gql_with(None, &[], query, variables).await
+    }
+
+    pub async fn gql_as(&self, token: &str, query: &str, variables: Value) -> Value {
+        self.gql_with(Some(token), &[], query, variables).await
+    }
+
+    /// Creates a user straight in the database (password [`PASSWORD`]) and returns its id and
+    /// an access token.
+    pub async fn user(&self, phone: &str, roles: &[Role], street_id: Option<i64>) -> TestUser {
+        let now = Utc::now();
+        let u = user::ActiveModel {
+            phone: Set(phone.to_owned()),
+            display_name: Set(format!("用户{}", &phone[7..])),
+            password_hash: Set(password_hash().to_owned()),
+            street_id: Set(street_id),
+            community_id: Set(None),
+            disabled: Set(false),
+            session_version: Set(0),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&self.db)
+        .await
+        .expect("insert user");
+        for role in roles {
+            user_role::ActiveModel {
+                user_id: Set(u.id),
+                role: Set(*role),
+            }
+            .insert(&self.db)
+            .await
+            .expect("insert role");
+        }
+        TestUser {
+            id: u.id,
+            token: self.token_for(u.id, 0),
+        }
+    }
+
+    pub async fn tag(&self, user_id: i64, tag: &str) {
+        user_tag::ActiveModel {
+            user_id: Set(user_id),
+            tag: Set(tag.to_owned()),
+        }
+        .insert(&self.db)
+        .await
+        .expect("insert tag");
+    }
+
+    pub fn token_for(&self, user_id: i64, session_version: i32) -> String {
+        self.state
+            .tokens
+            .issue_access(user_id, vec![], session_version, Utc::now())
+            .expect("token")
+            .0
+    }
+
+    /// A street with communities, made straight in the database.
+    pub async fn street(&self, name: &str, communities: &[&str]) -> (i64, Vec<i64>) {
+        let street = shangju::domain::street::find_or_create(&self.db, name)
+            .await
+            .expect("street");
+        let mut ids = Vec::new();
+        for c in communities {
+            ids.push(
+                shangju::domain::street::find_or_create_community(&self.db, street.id, c)
+                    .await
+                    .expect("community")
+                    .id,
+            );
+        }
+        (street.id, ids)
+    }
+
+    pub async fn count(&self, table: &str) -> i64 {
+        let backend = self.db.get_database_backend();
+        let row = self
+            .db
+            .query_one_raw(sea_orm::Statement::from_string(
+                backend,
+                format!("SELECT COUNT(*) AS n FROM {table}"),
+            ))
+            .await
+            .expect("count")
+            .expect("row");
+        row.try_get::<i64>("", "n").expect("n")
+    }
+}
+
+pub struct TestUser {
+    pub id: i64,
+    pub token: String,
+}
+
+/// A fresh database: a temporary SQLite file, or a new schema in `TEST_DATABASE_URL`.
+async fn fresh_database() -> (DbSettings, Option<tempfile::TempDir>) {
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => {
+            let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+            let admin = db::connect(&DbSettings::new(url.clone()))
+                .await
+                .expect("connect to TEST_DATABASE_URL");
+            admin
+                .execute_unprepared(&format!("CREATE SCHEMA \"{schema}\""))
+                .await
+                .expect("create schema");
+            admin.close().await.ok();
+            let mut settings = DbSettings::new(url);
+            settings.schema = Some(schema);
+            settings.max_connections = 8;
+            (settings, None)
+        }
+        _ => {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
+            let mut settings = DbSettings::new(url);
+            settings.max_connections = 8;
+            (settings, Some(dir))
+        }
+    }
+}
+
+fn cli_url(settings: &DbSettings) -> String {
+    match &settings.schema {
+        Some(schema) => {
+            let sep = if settings.url.contains('?') { '&' } else { '?' };
+            format!("{}{sep}options=-c%20search_path%3D{schema}", settings.url)
+        }
+        None => settings.url.clone(),
+    }
+}
+
+/// The first error's `extensions.code`, or "" when there is none.
+pub fn code(v: &Value) -> String {
+    v["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or("")
+        .to_owned()
+}
+
+pub fn message(v: &Value) -> String {
+    v["errors"][0]["message"].as_str().unwrap_or("").to_owned()
+}
+
+pub const LOGIN: &str = "mutation($phone: String!, $password: String!) {
+  login(input: { phone: $phone, password: $password }) {
+    accessToken refreshToken expiresAt refreshExpiresAt user { id phone roles }
+  }
+}";
+
+pub const REGISTER: &str = "mutation($input: RegisterInput!) {
+  register(input: $input) { accessToken refreshToken user { id phone displayName roles community { name } street { name } } }
+}";
+
+pub const ME: &str = "{ me { id phone displayName roles tags } }";

@@ -1,0 +1,178 @@
+//! Access tokens are checked strictly; refresh tokens rotate and detect reuse.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::Utc;
+use entity::user_role::Role;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::json;
+
+use crate::support::*;
+
+const REFRESH: &str =
+    "mutation($t: String!) { refreshToken(refreshToken: $t) { accessToken refreshToken user { phone } } }";
+
+fn sign(claims: serde_json::Value, secret: &[u8], alg: Algorithm) -> String {
+    jsonwebtoken::encode(&Header::new(alg), &claims, &EncodingKey::from_secret(secret)).unwrap()
+}
+
+fn claims(user_id: i64) -> serde_json::Value {
+    let now = Utc::now().timestamp();
+    json!({ "sub": user_id.to_string(), "roles": ["RESIDENT"], "iss": "shangju",
+            "aud": "shangju-api", "exp": now + 600, "iat": now, "sv": 0 })
+}
+
+#[tokio::test]
+async fn a_well_formed_token_signs_in() {
+    let app = TestApp::spawn().await;
+    let u = app.user("13500000001", &[Role::Resident], None).await;
+    let token = sign(claims(u.id), SECRET, Algorithm::HS256);
+    let me = app.gql_as(&token, ME, json!({})).await;
+    assert_eq!(me["data"]["me"]["phone"], "13500000001", "{me}");
+}
+
+#[tokio::test]
+async fn forged_expired_and_misdirected_tokens_are_unauthenticated_not_anonymous() {
+    let app = TestApp::spawn().await;
+    let u = app.user("13500000002", &[Role::Resident], None).await;
+    let now = Utc::now().timestamp();
+    let mut bad = Vec::new();
+
+    bad.push(("bad signature", sign(claims(u.id), b"another-secret-of-32-bytes-or-more!!", Algorithm::HS256)));
+    bad.push(("HS512 instead of HS256", sign(claims(u.id), SECRET, Algorithm::HS512)));
+    let none_header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
+    let none_body = URL_SAFE_NO_PAD.encode(claims(u.id).to_string());
+    bad.push(("alg none", format!("{none_header}.{none_body}.")));
+    let mut c = claims(u.id);
+    c["exp"] = json!(now - 60);
+    bad.push(("expired", sign(c, SECRET, Algorithm::HS256)));
+    let mut c = claims(u.id);
+    c["aud"] = json!("someone-else");
+    bad.push(("wrong audience", sign(c, SECRET, Algorithm::HS256)));
+    let mut c = claims(u.id);
+    c["iss"] = json!("evil");
+    bad.push(("wrong issuer", sign(c, SECRET, Algorithm::HS256)));
+    let mut c = claims(u.id);
+    c.as_object_mut().unwrap().remove("iat");
+    bad.push(("no iat", sign(c, SECRET, Algorithm::HS256)));
+    let mut c = claims(u.id);
+    c["iat"] = json!(now + 3600);
+    bad.push(("issued in the future", sign(c, SECRET, Algorithm::HS256)));
+    let mut c = claims(u.id);
+    c["sub"] = json!("999999");
+    bad.push(("no such user", sign(c, SECRET, Algorithm::HS256)));
+    let mut c = claims(u.id);
+    c["sv"] = json!(1);
+    bad.push(("stale session version", sign(c, SECRET, Algorithm::HS256)));
+    bad.push(("garbage", "not.a.token".to_owned()));
+
+    let login = app
+        .gql(LOGIN, json!({ "phone": "13500000002", "password": PASSWORD }))
+        .await;
+    let refresh = login["data"]["login"]["refreshToken"].as_str().unwrap().to_owned();
+    bad.push(("refresh token as access token", refresh));
+
+    for (what, token) in bad {
+        let v = app.gql_as(&token, ME, json!({})).await;
+        assert_eq!(code(&v), "UNAUTHENTICATED", "{what}: {v}");
+        assert_eq!(v["data"], json!(null), "{what}");
+    }
+
+    for header in ["Basic dXNlcjpwYXNz", "Bearer", "Bearer    ", "token abc"] {
+        let v = app
+            .gql_with(None, &[("authorization", header)], ME, json!({}))
+            .await;
+        assert_eq!(code(&v), "UNAUTHENTICATED", "{header}: {v}");
+    }
+}
+
+#[tokio::test]
+async fn a_refresh_token_rotates_and_its_reuse_ends_the_family() {
+    let app = TestApp::spawn().await;
+    app.user("13500000003", &[Role::Resident], None).await;
+    let login = app
+        .gql(LOGIN, json!({ "phone": "13500000003", "password": PASSWORD }))
+        .await;
+    let first = login["data"]["login"]["refreshToken"].as_str().unwrap().to_owned();
+
+    let r1 = app.gql(REFRESH, json!({ "t": first })).await;
+    assert_eq!(code(&r1), "", "{r1}");
+    let second = r1["data"]["refreshToken"]["refreshToken"].as_str().unwrap().to_owned();
+    assert_ne!(first, second);
+    assert_eq!(r1["data"]["refreshToken"]["user"]["phone"], "13500000003");
+    let access = r1["data"]["refreshToken"]["accessToken"].as_str().unwrap();
+    assert_eq!(app.gql_as(access, ME, json!({})).await["data"]["me"]["phone"], "13500000003");
+
+    // The old token again: refused, and the token it was rotated into dies with it.
+    let replay = app.gql(REFRESH, json!({ "t": first })).await;
+    assert_eq!(code(&replay), "UNAUTHENTICATED");
+    let after = app.gql(REFRESH, json!({ "t": second })).await;
+    assert_eq!(code(&after), "UNAUTHENTICATED");
+
+    // Another login is another family and is unaffected.
+    let login2 = app
+        .gql(LOGIN, json!({ "phone": "13500000003", "password": PASSWORD }))
+        .await;
+    let other = login2["data"]["login"]["refreshToken"].as_str().unwrap();
+    assert_eq!(code(&app.gql(REFRESH, json!({ "t": other })).await), "");
+}
+
+#[tokio::test]
+async fn parallel_refreshes_of_one_token_let_at_most_one_through() {
+    let app = TestApp::spawn().await;
+    app.user("13500000004", &[Role::Resident], None).await;
+    let login = app
+        .gql(LOGIN, json!({ "phone": "13500000004", "password": PASSWORD }))
+        .await;
+    let token = login["data"]["login"]["refreshToken"].as_str().unwrap().to_owned();
+    let body = json!({ "query": REFRESH, "variables": { "t": token } }).to_string();
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let router = app.router.clone();
+        let body = body.clone();
+        tasks.push(tokio::spawn(async move {
+            use tower::ServiceExt;
+            let req = axum::http::Request::post("/graphql")
+                .header("content-type", "application/json")
+                .body(axum::body::Body::from(body))
+                .unwrap();
+            let resp = router.oneshot(req).await.unwrap();
+            let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+            serde_json::from_slice::<serde_json::Value>(&bytes).unwrap()
+        }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        let v = t.await.unwrap();
+        match code(&v).as_str() {
+            "" => ok += 1,
+            "UNAUTHENTICATED" => {}
+            other => panic!("unexpected {other}: {v}"),
+        }
+    }
+    assert!(ok <= 1, "{ok} refreshes succeeded");
+}
+
+#[tokio::test]
+async fn unknown_and_expired_refresh_tokens_are_refused() {
+    let app = TestApp::spawn().await;
+    let v = app.gql(REFRESH, json!({ "t": "never-issued" })).await;
+    assert_eq!(code(&v), "UNAUTHENTICATED");
+
+    app.user("13500000005", &[Role::Resident], None).await;
+    let login = app
+        .gql(LOGIN, json!({ "phone": "13500000005", "password": PASSWORD }))
+        .await;
+    let token = login["data"]["login"]["refreshToken"].as_str().unwrap();
+    use sea_orm::EntityTrait;
+    entity::refresh_token::Entity::update_many()
+        .col_expr(
+            entity::refresh_token::Column::ExpiresAt,
+            sea_orm::sea_query::Expr::value(Utc::now() - chrono::Duration::seconds(1)),
+        )
+        .exec(&app.db)
+        .await
+        .unwrap();
+    let v = app.gql(REFRESH, json!({ "t": token })).await;
+    assert_eq!(code(&v), "UNAUTHENTICATED");
+}
