@@ -239,32 +239,31 @@ fn check_document(doc: &ExecutableDocument, limits: &QueryLimits) -> ServerResul
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn nesting_ignores_strings_and_comments() {
-        assert_eq!(bracket_nesting("{ a(x: \"{{{{\") { b } } # {{{{"), 2);
-        assert_eq!(bracket_nesting("{ a(x: \"\"\" {{{ \"\"\") }"), 2);
-        assert_eq!(bracket_nesting(&"[".repeat(1000)), 1000);
-    }
-}
-
 /// The attack documents the limits are proven against, each under the 64 KiB body limit: the
 /// tests check every one is refused, and the benchmark measures how fast.
 pub fn hostile_documents() -> Vec<(&'static str, String)> {
     let mut docs = Vec::new();
     let n = 15_000;
-    docs.push(("deep selections", format!("{{{}{}", "a{".repeat(n), "}".repeat(n + 1))));
+    docs.push((
+        "deep selections",
+        format!("{{{}{}", "a{".repeat(n), "}".repeat(n + 1)),
+    ));
     let n = 28_000;
     docs.push((
         "deep list argument",
-        format!("{{ streets(after: {}{}) {{ totalCount }} }}", "[".repeat(n), "]".repeat(n)),
+        format!(
+            "{{ streets(after: {}{}) {{ totalCount }} }}",
+            "[".repeat(n),
+            "]".repeat(n)
+        ),
     ));
     let mut bomb = String::from("query { ...F0 }\n");
     for i in 0..40 {
-        bomb.push_str(&format!("fragment F{i} on QueryRoot {{ ...F{} ...F{} }}\n", i + 1, i + 1));
+        bomb.push_str(&format!(
+            "fragment F{i} on QueryRoot {{ ...F{} ...F{} }}\n",
+            i + 1,
+            i + 1
+        ));
     }
     bomb.push_str("fragment F40 on QueryRoot { __typename }\n");
     docs.push(("fragment bomb", bomb));
@@ -274,12 +273,17 @@ pub fn hostile_documents() -> Vec<(&'static str, String)> {
     ));
     let aliases: String = (0..3_000).map(|i| format!("a{i}:__typename ")).collect();
     docs.push(("alias flood", format!("{{ {aliases}}}")));
-    docs.push(("field flood", format!("{{ {}}}", "__typename ".repeat(5_500))));
+    docs.push((
+        "field flood",
+        format!("{{ {}}}", "__typename ".repeat(5_500)),
+    ));
     docs.push((
         "directive flood",
         format!("{{ __typename {}}}", "@skip(if: false) ".repeat(3_500)),
     ));
-    let ops: String = (0..2_000).map(|i| format!("query q{i} {{ __typename }} ")).collect();
+    let ops: String = (0..2_000)
+        .map(|i| format!("query q{i} {{ __typename }} "))
+        .collect();
     docs.push(("operation flood", ops));
     let conflicts: String = (0..480)
         .map(|i| format!("streets(first: {}) {{ totalCount }} ", i % 100))
@@ -294,4 +298,16 @@ pub fn hostile_documents() -> Vec<(&'static str, String)> {
         ),
     ));
     docs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nesting_ignores_strings_and_comments() {
+        assert_eq!(bracket_nesting("{ a(x: \"{{{{\") { b } } # {{{{"), 2);
+        assert_eq!(bracket_nesting("{ a(x: \"\"\" {{{ \"\"\") }"), 2);
+        assert_eq!(bracket_nesting(&"[".repeat(1000)), 1000);
+    }
 }

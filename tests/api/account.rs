@@ -12,7 +12,10 @@ async fn register_creates_a_resident_who_can_see_themselves() {
     let app = TestApp::spawn().await;
     let (_, communities) = app.street("九棵树街道", &["新城嘉园"]).await;
     let community_id = app
-        .gql("{ streets { edges { node { communities { id } } } } }", json!({}))
+        .gql(
+            "{ streets { edges { node { communities { id } } } } }",
+            json!({}),
+        )
         .await["data"]["streets"]["edges"][0]["node"]["communities"][0]["id"]
         .as_str()
         .unwrap()
@@ -52,19 +55,46 @@ async fn register_refuses_invalid_values_and_creates_nothing() {
     let app = TestApp::spawn().await;
     let long = "x".repeat(129);
     let cases = [
-        (json!({ "phone": "12345", "password": PASSWORD, "displayName": "甲" }), "phone"),
-        (json!({ "phone": "12812345678", "password": PASSWORD, "displayName": "甲" }), "phone"),
-        (json!({ "phone": "13812345678", "password": "short", "displayName": "甲" }), "password"),
-        (json!({ "phone": "13812345678", "password": long, "displayName": "甲" }), "password"),
-        (json!({ "phone": "13812345678", "password": PASSWORD, "displayName": "   " }), "displayName"),
-        (json!({ "phone": "13812345678", "password": PASSWORD, "displayName": "甲".repeat(33) }), "displayName"),
-        (json!({ "phone": "13812345678", "password": PASSWORD, "displayName": "甲", "communityId": "bm9wZQ" }), "communityId"),
-        (json!({ "phone": "13812345678", "password": PASSWORD, "displayName": "甲", "communityId": "Q29tbXVuaXR5Ojk5" }), "communityId"),
+        (
+            json!({ "phone": "12345", "password": PASSWORD, "displayName": "甲" }),
+            "phone",
+        ),
+        (
+            json!({ "phone": "12812345678", "password": PASSWORD, "displayName": "甲" }),
+            "phone",
+        ),
+        (
+            json!({ "phone": "13812345678", "password": "short", "displayName": "甲" }),
+            "password",
+        ),
+        (
+            json!({ "phone": "13812345678", "password": long, "displayName": "甲" }),
+            "password",
+        ),
+        (
+            json!({ "phone": "13812345678", "password": PASSWORD, "displayName": "   " }),
+            "displayName",
+        ),
+        (
+            json!({ "phone": "13812345678", "password": PASSWORD, "displayName": "甲".repeat(33) }),
+            "displayName",
+        ),
+        (
+            json!({ "phone": "13812345678", "password": PASSWORD, "displayName": "甲", "communityId": "bm9wZQ" }),
+            "communityId",
+        ),
+        (
+            json!({ "phone": "13812345678", "password": PASSWORD, "displayName": "甲", "communityId": "Q29tbXVuaXR5Ojk5" }),
+            "communityId",
+        ),
     ];
     for (input, field) in cases {
         let v = app.gql(REGISTER, json!({ "input": input })).await;
         assert_eq!(code(&v), "BAD_USER_INPUT", "{input} → {v}");
-        assert_eq!(v["errors"][0]["extensions"]["field"], field, "{input} → {v}");
+        assert_eq!(
+            v["errors"][0]["extensions"]["field"], field,
+            "{input} → {v}"
+        );
         assert_eq!(v["data"], json!(null));
     }
     assert_eq!(app.count("users").await, 0);
@@ -73,7 +103,8 @@ async fn register_refuses_invalid_values_and_creates_nothing() {
 #[tokio::test]
 async fn a_registered_phone_is_a_conflict_even_when_raced() {
     let app = TestApp::spawn().await;
-    let input = json!({ "input": { "phone": "13900000001", "password": PASSWORD, "displayName": "甲" } });
+    let input =
+        json!({ "input": { "phone": "13900000001", "password": PASSWORD, "displayName": "甲" } });
     let tasks: Vec<_> = (0..12)
         .map(|_| {
             let router = app.router.clone();
@@ -85,7 +116,9 @@ async fn a_registered_phone_is_a_conflict_even_when_raced() {
                     .body(axum::body::Body::from(body))
                     .unwrap();
                 let resp = router.oneshot(req).await.unwrap();
-                let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+                let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+                    .await
+                    .unwrap();
                 serde_json::from_slice::<serde_json::Value>(&bytes).unwrap()
             })
         })
@@ -117,16 +150,25 @@ async fn login_answers_unknown_phone_exactly_like_wrong_password() {
     app.user("13700000001", &[Role::Resident], None).await;
 
     let ok = app
-        .gql(LOGIN, json!({ "phone": "13700000001", "password": PASSWORD }))
+        .gql(
+            LOGIN,
+            json!({ "phone": "13700000001", "password": PASSWORD }),
+        )
         .await;
     assert_eq!(ok["data"]["login"]["user"]["phone"], "13700000001", "{ok}");
     assert!(ok["data"]["login"]["accessToken"].as_str().unwrap().len() > 20);
 
     let wrong = app
-        .gql(LOGIN, json!({ "phone": "13700000001", "password": "wrong password" }))
+        .gql(
+            LOGIN,
+            json!({ "phone": "13700000001", "password": "wrong password" }),
+        )
         .await;
     let unknown = app
-        .gql(LOGIN, json!({ "phone": "13700000009", "password": "wrong password" }))
+        .gql(
+            LOGIN,
+            json!({ "phone": "13700000009", "password": "wrong password" }),
+        )
         .await;
     assert_eq!(code(&wrong), "UNAUTHENTICATED");
     assert_eq!(wrong["errors"], unknown["errors"]);
@@ -140,7 +182,10 @@ async fn repeated_failures_lock_a_phone_whether_or_not_it_has_an_account() {
     for phone in ["13700000002", "13700000008"] {
         for _ in 0..shangju::domain::account::FREE_LOGIN_FAILURES {
             let v = app
-                .gql(LOGIN, json!({ "phone": phone, "password": "not the password" }))
+                .gql(
+                    LOGIN,
+                    json!({ "phone": phone, "password": "not the password" }),
+                )
                 .await;
             assert_eq!(code(&v), "UNAUTHENTICATED");
         }
@@ -157,19 +202,31 @@ async fn a_success_clears_earlier_failures() {
     let app = TestApp::spawn().await;
     app.user("13700000003", &[Role::Resident], None).await;
     for _ in 0..3 {
-        app.gql(LOGIN, json!({ "phone": "13700000003", "password": "nope nope" }))
-            .await;
+        app.gql(
+            LOGIN,
+            json!({ "phone": "13700000003", "password": "nope nope" }),
+        )
+        .await;
     }
     let ok = app
-        .gql(LOGIN, json!({ "phone": "13700000003", "password": PASSWORD }))
+        .gql(
+            LOGIN,
+            json!({ "phone": "13700000003", "password": PASSWORD }),
+        )
         .await;
     assert_eq!(code(&ok), "");
     for _ in 0..3 {
-        app.gql(LOGIN, json!({ "phone": "13700000003", "password": "nope nope" }))
-            .await;
+        app.gql(
+            LOGIN,
+            json!({ "phone": "13700000003", "password": "nope nope" }),
+        )
+        .await;
     }
     let ok = app
-        .gql(LOGIN, json!({ "phone": "13700000003", "password": PASSWORD }))
+        .gql(
+            LOGIN,
+            json!({ "phone": "13700000003", "password": PASSWORD }),
+        )
         .await;
     assert_eq!(code(&ok), "", "{ok}");
 }
@@ -190,7 +247,10 @@ async fn a_hash_with_old_parameters_is_upgraded_at_login() {
     am.update(&app.db).await.unwrap();
 
     let v = app
-        .gql(LOGIN, json!({ "phone": "13700000004", "password": PASSWORD }))
+        .gql(
+            LOGIN,
+            json!({ "phone": "13700000004", "password": PASSWORD }),
+        )
         .await;
     assert_eq!(code(&v), "", "{v}");
     let stored = user::Entity::find_by_id(u.id)
@@ -200,9 +260,15 @@ async fn a_hash_with_old_parameters_is_upgraded_at_login() {
         .unwrap()
         .password_hash;
     assert_ne!(stored, old);
-    assert!(stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{stored}");
+    assert!(
+        stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{stored}"
+    );
     let again = app
-        .gql(LOGIN, json!({ "phone": "13700000004", "password": PASSWORD }))
+        .gql(
+            LOGIN,
+            json!({ "phone": "13700000004", "password": PASSWORD }),
+        )
         .await;
     assert_eq!(code(&again), "");
 }
@@ -216,16 +282,31 @@ async fn changing_the_password_ends_every_earlier_token() {
     let app = TestApp::spawn().await;
     app.user("13700000005", &[Role::Resident], None).await;
     let login = app
-        .gql(LOGIN, json!({ "phone": "13700000005", "password": PASSWORD }))
+        .gql(
+            LOGIN,
+            json!({ "phone": "13700000005", "password": PASSWORD }),
+        )
         .await;
-    let old_access = login["data"]["login"]["accessToken"].as_str().unwrap().to_owned();
-    let old_refresh = login["data"]["login"]["refreshToken"].as_str().unwrap().to_owned();
+    let old_access = login["data"]["login"]["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let old_refresh = login["data"]["login"]["refreshToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     let changed = app
-        .gql_as(&old_access, CHANGE, json!({ "current": PASSWORD, "new": "a brand new secret" }))
+        .gql_as(
+            &old_access,
+            CHANGE,
+            json!({ "current": PASSWORD, "new": "a brand new secret" }),
+        )
         .await;
     assert_eq!(code(&changed), "", "{changed}");
-    let new_access = changed["data"]["changePassword"]["accessToken"].as_str().unwrap();
+    let new_access = changed["data"]["changePassword"]["accessToken"]
+        .as_str()
+        .unwrap();
 
     let me = app.gql_as(&old_access, ME, json!({})).await;
     assert_eq!(code(&me), "UNAUTHENTICATED");
@@ -240,11 +321,17 @@ async fn changing_the_password_ends_every_earlier_token() {
     let me = app.gql_as(new_access, ME, json!({})).await;
     assert_eq!(me["data"]["me"]["phone"], "13700000005");
     let old_pw = app
-        .gql(LOGIN, json!({ "phone": "13700000005", "password": PASSWORD }))
+        .gql(
+            LOGIN,
+            json!({ "phone": "13700000005", "password": PASSWORD }),
+        )
         .await;
     assert_eq!(code(&old_pw), "UNAUTHENTICATED");
     let new_pw = app
-        .gql(LOGIN, json!({ "phone": "13700000005", "password": "a brand new secret" }))
+        .gql(
+            LOGIN,
+            json!({ "phone": "13700000005", "password": "a brand new secret" }),
+        )
         .await;
     assert_eq!(code(&new_pw), "");
 }
@@ -253,24 +340,43 @@ async fn changing_the_password_ends_every_earlier_token() {
 async fn change_password_refuses_bad_requests_and_changes_nothing() {
     let app = TestApp::spawn().await;
     let u = app.user("13700000006", &[Role::Resident], None).await;
-    let before = user::Entity::find_by_id(u.id).one(&app.db).await.unwrap().unwrap();
+    let before = user::Entity::find_by_id(u.id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
 
     let anon = app
-        .gql(CHANGE, json!({ "current": PASSWORD, "new": "whatever else" }))
+        .gql(
+            CHANGE,
+            json!({ "current": PASSWORD, "new": "whatever else" }),
+        )
         .await;
     assert_eq!(code(&anon), "UNAUTHENTICATED");
     let wrong = app
-        .gql_as(&u.token, CHANGE, json!({ "current": "not it at all", "new": "whatever else" }))
+        .gql_as(
+            &u.token,
+            CHANGE,
+            json!({ "current": "not it at all", "new": "whatever else" }),
+        )
         .await;
     assert_eq!(code(&wrong), "BAD_USER_INPUT");
     assert_eq!(wrong["errors"][0]["extensions"]["field"], "currentPassword");
     let short = app
-        .gql_as(&u.token, CHANGE, json!({ "current": PASSWORD, "new": "short" }))
+        .gql_as(
+            &u.token,
+            CHANGE,
+            json!({ "current": PASSWORD, "new": "short" }),
+        )
         .await;
     assert_eq!(code(&short), "BAD_USER_INPUT");
     assert_eq!(short["errors"][0]["extensions"]["field"], "newPassword");
 
-    let after = user::Entity::find_by_id(u.id).one(&app.db).await.unwrap().unwrap();
+    let after = user::Entity::find_by_id(u.id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(before, after);
     let me = app.gql_as(&u.token, ME, json!({})).await;
     assert_eq!(code(&me), "");
@@ -296,7 +402,10 @@ async fn role_changes_and_disabling_take_effect_on_the_next_request() {
     assert_eq!(me["data"]["me"]["tags"], json!(["COURIER"]));
 
     user::Entity::update_many()
-        .col_expr(user::Column::Disabled, sea_orm::sea_query::Expr::value(true))
+        .col_expr(
+            user::Column::Disabled,
+            sea_orm::sea_query::Expr::value(true),
+        )
         .filter(user::Column::Id.eq(u.id))
         .exec(&app.db)
         .await
@@ -305,7 +414,10 @@ async fn role_changes_and_disabling_take_effect_on_the_next_request() {
     assert_eq!(code(&me), "UNAUTHENTICATED");
     assert_eq!(me["data"], json!(null));
     let login = app
-        .gql(LOGIN, json!({ "phone": "13700000007", "password": PASSWORD }))
+        .gql(
+            LOGIN,
+            json!({ "phone": "13700000007", "password": PASSWORD }),
+        )
         .await;
     assert_eq!(code(&login), "UNAUTHENTICATED");
 }
@@ -315,7 +427,10 @@ async fn logout_ends_the_refresh_token() {
     let app = TestApp::spawn().await;
     app.user("13700000010", &[Role::Resident], None).await;
     let login = app
-        .gql(LOGIN, json!({ "phone": "13700000010", "password": PASSWORD }))
+        .gql(
+            LOGIN,
+            json!({ "phone": "13700000010", "password": PASSWORD }),
+        )
         .await;
     let refresh = login["data"]["login"]["refreshToken"].as_str().unwrap();
     let out = app
@@ -345,7 +460,10 @@ async fn logout_ends_the_refresh_token() {
 async fn messages_are_chinese_by_default_and_english_on_request() {
     let app = TestApp::spawn().await;
     let zh = app
-        .gql(LOGIN, json!({ "phone": "13700000011", "password": "wrong password" }))
+        .gql(
+            LOGIN,
+            json!({ "phone": "13700000011", "password": "wrong password" }),
+        )
         .await;
     assert_eq!(message(&zh), "手机号或密码错误");
     let en = app
@@ -364,9 +482,13 @@ async fn messages_are_chinese_by_default_and_english_on_request() {
 async fn others_see_a_masked_phone_and_staff_of_the_street_see_it_whole() {
     let app = TestApp::spawn().await;
     let (street, _) = app.street("九棵树街道", &[]).await;
-    let resident = app.user("13612345678", &[Role::Resident], Some(street)).await;
+    let resident = app
+        .user("13612345678", &[Role::Resident], Some(street))
+        .await;
     let staff = app.user("13600000001", &[Role::Staff], Some(street)).await;
-    let other = app.user("13600000002", &[Role::Resident], Some(street)).await;
+    let other = app
+        .user("13600000002", &[Role::Resident], Some(street))
+        .await;
     let view = shangju::domain::account::get_view(&app.db, resident.id)
         .await
         .unwrap()
@@ -377,8 +499,19 @@ async fn others_see_a_masked_phone_and_staff_of_the_street_see_it_whole() {
     let other_viewer = shangju::domain::account::authenticate(&app.state, &other.token)
         .await
         .unwrap();
-    assert!(shangju::domain::account::may_see_personal_data(Some(&staff_viewer), &view.user));
-    assert!(!shangju::domain::account::may_see_personal_data(Some(&other_viewer), &view.user));
-    assert!(!shangju::domain::account::may_see_personal_data(None, &view.user));
-    assert_eq!(shangju::domain::values::mask_phone("13612345678"), "136****5678");
+    assert!(shangju::domain::account::may_see_personal_data(
+        Some(&staff_viewer),
+        &view.user
+    ));
+    assert!(!shangju::domain::account::may_see_personal_data(
+        Some(&other_viewer),
+        &view.user
+    ));
+    assert!(!shangju::domain::account::may_see_personal_data(
+        None, &view.user
+    ));
+    assert_eq!(
+        shangju::domain::values::mask_phone("13612345678"),
+        "136****5678"
+    );
 }

@@ -10,7 +10,12 @@ use crate::support::*;
 
 fn shangju() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_shangju"));
-    for var in ["SHANGJU_ENV", "SHANGJU_JWT_SECRET", "DATABASE_URL", "SHANGJU_DEMO"] {
+    for var in [
+        "SHANGJU_ENV",
+        "SHANGJU_JWT_SECRET",
+        "DATABASE_URL",
+        "SHANGJU_DEMO",
+    ] {
         cmd.env_remove(var);
     }
     cmd
@@ -24,7 +29,10 @@ fn export_schema_prints_the_sdl_without_a_database() {
         .output()
         .unwrap();
     assert!(out.status.success());
-    assert_eq!(String::from_utf8(out.stdout).unwrap(), shangju::graphql::sdl());
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        shangju::graphql::sdl()
+    );
 }
 
 #[test]
@@ -47,7 +55,16 @@ fn production_refuses_to_start_without_a_strong_secret() {
 async fn create_staff_reads_the_password_from_stdin() {
     let app = TestApp::spawn().await;
     let mut child = shangju()
-        .args(["create-staff", "--street", "新街道", "--phone", "13300000001", "--name", "王干事", "--password-stdin"])
+        .args([
+            "create-staff",
+            "--street",
+            "新街道",
+            "--phone",
+            "13300000001",
+            "--name",
+            "王干事",
+            "--password-stdin",
+        ])
         .env("DATABASE_URL", &app.database_url)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -61,22 +78,131 @@ async fn create_staff_reads_the_password_from_stdin() {
         .write_all(b"staff password 1\n")
         .unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let v = app
-        .gql(LOGIN, json!({ "phone": "13300000001", "password": "staff password 1" }))
+        .gql(
+            LOGIN,
+            json!({ "phone": "13300000001", "password": "staff password 1" }),
+        )
         .await;
     assert_eq!(v["data"]["login"]["user"]["roles"], json!(["STAFF"]), "{v}");
     let token = v["data"]["login"]["accessToken"].as_str().unwrap();
-    let me = app.gql_as(token, "{ me { street { name } } }", json!({})).await;
+    let me = app
+        .gql_as(token, "{ me { street { name } } }", json!({}))
+        .await;
     assert_eq!(me["data"]["me"]["street"]["name"], "新街道");
     assert_eq!(app.count("audit_entries").await, 1);
 
     let out = shangju()
-        .args(["create-staff", "--street", "新街道", "--phone", "13300000001", "--name", "重复", "--password-stdin"])
+        .args([
+            "create-staff",
+            "--street",
+            "新街道",
+            "--phone",
+            "13300000001",
+            "--name",
+            "重复",
+            "--password-stdin",
+        ])
         .env("DATABASE_URL", &app.database_url)
         .stdin(Stdio::null())
         .output()
         .unwrap();
     assert!(!out.status.success());
+}
+
+/// Serves on a free port with JSON logs, answers, logs no secrets, and exits cleanly on SIGTERM.
+#[test]
+fn serve_logs_no_secrets_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let log_path = dir.path().join("log");
+    let mut child = shangju()
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}/s.db?mode=rwc", dir.path().display()),
+        )
+        .env("SHANGJU_BIND", format!("127.0.0.1:{port}"))
+        .env("SHANGJU_LOG_FORMAT", "json")
+        .stdout(std::fs::File::create(&log_path).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+
+    let post = |body: &str| -> String {
+        use std::io::Read;
+        for _ in 0..100 {
+            if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+                let req = format!(
+                    "POST /graphql HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                s.write_all(req.as_bytes()).unwrap();
+                let mut out = String::new();
+                s.read_to_string(&mut out).unwrap();
+                return out;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("server never listened");
+    };
+    let wrong = format!(
+        r#"{{"query":"mutation {{ login(input: {{ phone: \"13800000001\", password: \"wrong-password-xyz\" }}) {{ accessToken }} }}"}}"#
+    );
+    assert!(post(&wrong).contains("UNAUTHENTICATED"));
+    let right = r#"{"query":"mutation { login(input: { phone: \"13800000001\", password: \"shangju-demo-2024\" }) { accessToken } }"}"#;
+    let reply = post(right);
+    let token = reply
+        .split("\"accessToken\":\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("a token")
+        .to_owned();
+
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut exited = None;
+    for _ in 0..100 {
+        if let Some(s) = child.try_wait().unwrap() {
+            exited = Some(s);
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let exited = exited.unwrap_or_else(|| {
+        child.kill().ok();
+        panic!("did not stop on SIGTERM")
+    });
+    assert!(exited.success());
+
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(log.contains("\"request_id\""), "{log}");
+    assert!(
+        log.contains("138****0001"),
+        "the failed login is logged, masked: {log}"
+    );
+    for secret in [
+        "13800000001",
+        "wrong-password-xyz",
+        "shangju-demo-2024",
+        token.as_str(),
+    ] {
+        let in_log = log
+            .lines()
+            .filter(|l| l.starts_with('{'))
+            .any(|l| l.contains(secret));
+        assert!(!in_log, "{secret} appears in a log line");
+    }
 }

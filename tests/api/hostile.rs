@@ -17,10 +17,17 @@ async fn hostile_documents_are_refused_and_the_server_keeps_serving() {
     for (name, query) in hostile_documents() {
         let body = json!({ "query": query }).to_string();
         assert!(body.len() <= 64 * 1024, "{name} is {} bytes", body.len());
-        let reply = app.post(body, &[("content-type", "application/json")]).await;
+        let reply = app
+            .post(body, &[("content-type", "application/json")])
+            .await;
         assert_eq!(reply.status, StatusCode::OK, "{name}");
         let v = reply.json();
-        assert_eq!(code(&v), "BAD_USER_INPUT", "{name}: {}", &v.to_string()[..200.min(v.to_string().len())]);
+        assert_eq!(
+            code(&v),
+            "BAD_USER_INPUT",
+            "{name}: {}",
+            &v.to_string()[..200.min(v.to_string().len())]
+        );
         assert!(v["data"].is_null(), "{name}");
     }
     let v = app.gql("{ __typename }", json!({})).await;
@@ -30,12 +37,18 @@ async fn hostile_documents_are_refused_and_the_server_keeps_serving() {
 #[tokio::test]
 async fn page_sizes_are_capped() {
     let app = TestApp::spawn().await;
-    let v = app.gql("{ streets(first: 101) { totalCount } }", json!({})).await;
+    let v = app
+        .gql("{ streets(first: 101) { totalCount } }", json!({}))
+        .await;
     assert_eq!(code(&v), "BAD_USER_INPUT");
     assert_eq!(v["errors"][0]["extensions"]["field"], "first");
-    let v = app.gql("{ streets(first: -1) { totalCount } }", json!({})).await;
+    let v = app
+        .gql("{ streets(first: -1) { totalCount } }", json!({}))
+        .await;
     assert_eq!(code(&v), "BAD_USER_INPUT");
-    let v = app.gql("{ streets(first: 100) { totalCount } }", json!({})).await;
+    let v = app
+        .gql("{ streets(first: 100) { totalCount } }", json!({}))
+        .await;
     assert_eq!(code(&v), "", "{v}");
 }
 
@@ -47,5 +60,8 @@ async fn ordinary_queries_with_fragments_and_a_few_aliases_pass() {
              fragment S on StreetConnection { totalCount edges { cursor node { id name communities { name street { name } } } } pageInfo { hasNextPage } }";
     let v = app.gql(q, json!({})).await;
     assert_eq!(code(&v), "", "{v}");
-    assert_eq!(v["data"]["a"]["edges"][0]["node"]["communities"][1]["name"], "翠屏北里");
+    assert_eq!(
+        v["data"]["a"]["edges"][0]["node"]["communities"][1]["name"],
+        "翠屏北里"
+    );
 }

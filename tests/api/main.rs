@@ -3,6 +3,7 @@
 
 mod account;
 mod cli;
+mod demo;
 mod hostile;
 mod http;
 mod schema;

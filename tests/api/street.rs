@@ -39,8 +39,16 @@ async fn streets_page_with_cursors_and_total() {
 async fn a_street_by_id_and_typed_ids() {
     let app = TestApp::spawn().await;
     app.street("九棵树街道", &["新城嘉园"]).await;
-    let v = app.gql("{ streets { edges { node { id communities { id } } } } }", json!({})).await;
-    let street_id = v["data"]["streets"]["edges"][0]["node"]["id"].as_str().unwrap().to_owned();
+    let v = app
+        .gql(
+            "{ streets { edges { node { id communities { id } } } } }",
+            json!({}),
+        )
+        .await;
+    let street_id = v["data"]["streets"]["edges"][0]["node"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let community_id = v["data"]["streets"]["edges"][0]["node"]["communities"][0]["id"]
         .as_str()
         .unwrap()

@@ -9,11 +9,15 @@ use serde_json::json;
 
 use crate::support::*;
 
-const REFRESH: &str =
-    "mutation($t: String!) { refreshToken(refreshToken: $t) { accessToken refreshToken user { phone } } }";
+const REFRESH: &str = "mutation($t: String!) { refreshToken(refreshToken: $t) { accessToken refreshToken user { phone } } }";
 
 fn sign(claims: serde_json::Value, secret: &[u8], alg: Algorithm) -> String {
-    jsonwebtoken::encode(&Header::new(alg), &claims, &EncodingKey::from_secret(secret)).unwrap()
+    jsonwebtoken::encode(
+        &Header::new(alg),
+        &claims,
+        &EncodingKey::from_secret(secret),
+    )
+    .unwrap()
 }
 
 fn claims(user_id: i64) -> serde_json::Value {
@@ -38,8 +42,18 @@ async fn forged_expired_and_misdirected_tokens_are_unauthenticated_not_anonymous
     let now = Utc::now().timestamp();
     let mut bad = Vec::new();
 
-    bad.push(("bad signature", sign(claims(u.id), b"another-secret-of-32-bytes-or-more!!", Algorithm::HS256)));
-    bad.push(("HS512 instead of HS256", sign(claims(u.id), SECRET, Algorithm::HS512)));
+    bad.push((
+        "bad signature",
+        sign(
+            claims(u.id),
+            b"another-secret-of-32-bytes-or-more!!",
+            Algorithm::HS256,
+        ),
+    ));
+    bad.push((
+        "HS512 instead of HS256",
+        sign(claims(u.id), SECRET, Algorithm::HS512),
+    ));
     let none_header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
     let none_body = URL_SAFE_NO_PAD.encode(claims(u.id).to_string());
     bad.push(("alg none", format!("{none_header}.{none_body}.")));
@@ -67,9 +81,15 @@ async fn forged_expired_and_misdirected_tokens_are_unauthenticated_not_anonymous
     bad.push(("garbage", "not.a.token".to_owned()));
 
     let login = app
-        .gql(LOGIN, json!({ "phone": "13500000002", "password": PASSWORD }))
+        .gql(
+            LOGIN,
+            json!({ "phone": "13500000002", "password": PASSWORD }),
+        )
         .await;
-    let refresh = login["data"]["login"]["refreshToken"].as_str().unwrap().to_owned();
+    let refresh = login["data"]["login"]["refreshToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     bad.push(("refresh token as access token", refresh));
 
     for (what, token) in bad {
@@ -91,17 +111,29 @@ async fn a_refresh_token_rotates_and_its_reuse_ends_the_family() {
     let app = TestApp::spawn().await;
     app.user("13500000003", &[Role::Resident], None).await;
     let login = app
-        .gql(LOGIN, json!({ "phone": "13500000003", "password": PASSWORD }))
+        .gql(
+            LOGIN,
+            json!({ "phone": "13500000003", "password": PASSWORD }),
+        )
         .await;
-    let first = login["data"]["login"]["refreshToken"].as_str().unwrap().to_owned();
+    let first = login["data"]["login"]["refreshToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     let r1 = app.gql(REFRESH, json!({ "t": first })).await;
     assert_eq!(code(&r1), "", "{r1}");
-    let second = r1["data"]["refreshToken"]["refreshToken"].as_str().unwrap().to_owned();
+    let second = r1["data"]["refreshToken"]["refreshToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert_ne!(first, second);
     assert_eq!(r1["data"]["refreshToken"]["user"]["phone"], "13500000003");
     let access = r1["data"]["refreshToken"]["accessToken"].as_str().unwrap();
-    assert_eq!(app.gql_as(access, ME, json!({})).await["data"]["me"]["phone"], "13500000003");
+    assert_eq!(
+        app.gql_as(access, ME, json!({})).await["data"]["me"]["phone"],
+        "13500000003"
+    );
 
     // The old token again: refused, and the token it was rotated into dies with it.
     let replay = app.gql(REFRESH, json!({ "t": first })).await;
@@ -111,7 +143,10 @@ async fn a_refresh_token_rotates_and_its_reuse_ends_the_family() {
 
     // Another login is another family and is unaffected.
     let login2 = app
-        .gql(LOGIN, json!({ "phone": "13500000003", "password": PASSWORD }))
+        .gql(
+            LOGIN,
+            json!({ "phone": "13500000003", "password": PASSWORD }),
+        )
         .await;
     let other = login2["data"]["login"]["refreshToken"].as_str().unwrap();
     assert_eq!(code(&app.gql(REFRESH, json!({ "t": other })).await), "");
@@ -122,9 +157,15 @@ async fn parallel_refreshes_of_one_token_let_at_most_one_through() {
     let app = TestApp::spawn().await;
     app.user("13500000004", &[Role::Resident], None).await;
     let login = app
-        .gql(LOGIN, json!({ "phone": "13500000004", "password": PASSWORD }))
+        .gql(
+            LOGIN,
+            json!({ "phone": "13500000004", "password": PASSWORD }),
+        )
         .await;
-    let token = login["data"]["login"]["refreshToken"].as_str().unwrap().to_owned();
+    let token = login["data"]["login"]["refreshToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let body = json!({ "query": REFRESH, "variables": { "t": token } }).to_string();
     let mut tasks = Vec::new();
     for _ in 0..20 {
@@ -137,7 +178,9 @@ async fn parallel_refreshes_of_one_token_let_at_most_one_through() {
                 .body(axum::body::Body::from(body))
                 .unwrap();
             let resp = router.oneshot(req).await.unwrap();
-            let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+            let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+                .await
+                .unwrap();
             serde_json::from_slice::<serde_json::Value>(&bytes).unwrap()
         }));
     }
@@ -161,7 +204,10 @@ async fn unknown_and_expired_refresh_tokens_are_refused() {
 
     app.user("13500000005", &[Role::Resident], None).await;
     let login = app
-        .gql(LOGIN, json!({ "phone": "13500000005", "password": PASSWORD }))
+        .gql(
+            LOGIN,
+            json!({ "phone": "13500000005", "password": PASSWORD }),
+        )
         .await;
     let token = login["data"]["login"]["refreshToken"].as_str().unwrap();
     use sea_orm::EntityTrait;

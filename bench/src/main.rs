@@ -1,0 +1,89 @@
+//! Benchmarks of a real `shangju` server over HTTP on this machine. It starts the release binary
+//! itself on a fresh database, drives it, checks the answers, and prints a table.
+//!
+//! `cargo build --release && cargo run --release -p shangju-bench -- hostile`
+
+mod server;
+
+use std::time::{Duration, Instant};
+
+use clap::{Parser, Subcommand};
+use serde_json::json;
+
+use server::Server;
+
+#[derive(Parser)]
+#[command(about = "Benchmarks of the shangju server")]
+struct Cli {
+    /// Database for the server under test: `sqlite` (a temporary file) or a PostgreSQL URL,
+    /// whose database is used as is (give it an empty one).
+    #[arg(long, default_value = "sqlite", global = true)]
+    db: String,
+    /// Smaller runs, for CI.
+    #[arg(long, global = true)]
+    smoke: bool,
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Times every hostile document of the limits' catalogue: each must be refused, and the
+    /// slowest answer is what an attacker can make a core do per request.
+    Hostile,
+}
+
+#[tokio::main]
+async fn main() {
+    let cli = Cli::parse();
+    let server = Server::start(&cli.db).await;
+    let ok = match cli.command {
+        Cmd::Hostile => hostile(&server, if cli.smoke { 3 } else { 30 }).await,
+    };
+    drop(server);
+    if !ok {
+        std::process::exit(1);
+    }
+}
+
+async fn hostile(server: &Server, runs: usize) -> bool {
+    let client = reqwest::Client::new();
+    let mut ok = true;
+    println!(
+        "{:<30} {:>10} {:>10} {:>10}",
+        "document", "bytes", "p50 ms", "max ms"
+    );
+    for (name, query) in shangju::graphql::limits::hostile_documents() {
+        let body = json!({ "query": query }).to_string();
+        let mut times = Vec::with_capacity(runs);
+        for _ in 0..runs {
+            let start = Instant::now();
+            let resp = client
+                .post(server.graphql_url())
+                .header("content-type", "application/json")
+                .body(body.clone())
+                .send()
+                .await
+                .expect("request");
+            let v: serde_json::Value = resp.json().await.expect("json");
+            times.push(start.elapsed());
+            if v["errors"][0]["extensions"]["code"] != "BAD_USER_INPUT" {
+                eprintln!("{name}: not refused");
+                ok = false;
+            }
+        }
+        times.sort();
+        println!(
+            "{:<30} {:>10} {:>10.2} {:>10.2}",
+            name,
+            body.len(),
+            ms(times[times.len() / 2]),
+            ms(*times.last().unwrap())
+        );
+    }
+    ok
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}

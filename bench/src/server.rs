@@ -1,0 +1,94 @@
+//! Starts the release `shangju` binary on a free port with a fresh database, and stops it.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::process::{Child, Command};
+
+pub struct Server {
+    child: Child,
+    pub port: u16,
+    _dir: Option<std::path::PathBuf>,
+}
+
+impl Server {
+    pub async fn start(db: &str) -> Server {
+        let port = free_port();
+        let exe = std::env::current_exe()
+            .expect("own path")
+            .with_file_name("shangju");
+        let (url, dir) = if db == "sqlite" {
+            let dir = std::env::temp_dir().join(format!("shangju-bench-{port}"));
+            std::fs::create_dir_all(&dir).expect("temp dir");
+            (
+                format!("sqlite://{}/bench.db?mode=rwc", dir.display()),
+                Some(dir),
+            )
+        } else {
+            (db.to_owned(), None)
+        };
+        let child = Command::new(&exe)
+            .arg("serve")
+            .env("SHANGJU_BIND", format!("127.0.0.1:{port}"))
+            .env("DATABASE_URL", &url)
+            .env("SHANGJU_ENV", "production")
+            .env(
+                "SHANGJU_JWT_SECRET",
+                "bench-secret-bench-secret-bench-secret",
+            )
+            .env("SHANGJU_LOG_LEVEL", "warn")
+            .env("SHANGJU_DB_MAX_CONNECTIONS", "16")
+            .stdout(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot start {}: {e} (run `cargo build --release` first)",
+                    exe.display()
+                )
+            });
+        let server = Server {
+            child,
+            port,
+            _dir: dir,
+        };
+        server.wait_ready().await;
+        server
+    }
+
+    pub fn graphql_url(&self) -> String {
+        format!("http://127.0.0.1:{}/graphql", self.port)
+    }
+
+    async fn wait_ready(&self) {
+        let client = reqwest::Client::new();
+        for _ in 0..200 {
+            if let Ok(r) = client
+                .get(format!("http://127.0.0.1:{}/readyz", self.port))
+                .send()
+                .await
+                && r.status().is_success()
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("server did not become ready");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+        if let Some(dir) = &self._dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
