@@ -60,11 +60,22 @@ pub enum LogFormat {
 pub struct Options {
     /// `development` loads the demo alliance and serves GraphiQL; `production` refuses to start
     /// without a strong JWT secret and serves neither GraphiQL nor introspection.
-    #[arg(long, env = "SHANGJU_ENV", value_enum, default_value = "development", global = true)]
+    #[arg(
+        long,
+        env = "SHANGJU_ENV",
+        value_enum,
+        default_value = "development",
+        global = true
+    )]
     pub env: Environment,
 
     /// Address to listen on.
-    #[arg(long, env = "SHANGJU_BIND", default_value = "127.0.0.1:8000", global = true)]
+    #[arg(
+        long,
+        env = "SHANGJU_BIND",
+        default_value = "127.0.0.1:8000",
+        global = true
+    )]
     pub bind: SocketAddr,
 
     /// `sqlite://path?mode=rwc` or `postgres://user:pass@host/db`.
@@ -72,15 +83,30 @@ pub struct Options {
     pub database_url: String,
 
     /// At least 32 bytes. Required in production; in development a random one is made per start.
-    #[arg(long, env = "SHANGJU_JWT_SECRET", hide_env_values = true, global = true)]
+    #[arg(
+        long,
+        env = "SHANGJU_JWT_SECRET",
+        hide_env_values = true,
+        global = true
+    )]
     pub jwt_secret: Option<String>,
 
     /// Lifetime of access tokens, e.g. `15m`.
-    #[arg(long, env = "SHANGJU_ACCESS_TOKEN_TTL", default_value = "15m", global = true)]
+    #[arg(
+        long,
+        env = "SHANGJU_ACCESS_TOKEN_TTL",
+        default_value = "15m",
+        global = true
+    )]
     pub access_token_ttl: humantime::Duration,
 
     /// Lifetime of refresh tokens, e.g. `30d`.
-    #[arg(long, env = "SHANGJU_REFRESH_TOKEN_TTL", default_value = "30d", global = true)]
+    #[arg(
+        long,
+        env = "SHANGJU_REFRESH_TOKEN_TTL",
+        default_value = "30d",
+        global = true
+    )]
     pub refresh_token_ttl: humantime::Duration,
 
     /// `pretty` or `json`; JSON by default in production.
@@ -92,7 +118,12 @@ pub struct Options {
     pub log_level: String,
 
     /// Database connections in the pool.
-    #[arg(long, env = "SHANGJU_DB_MAX_CONNECTIONS", default_value_t = 10, global = true)]
+    #[arg(
+        long,
+        env = "SHANGJU_DB_MAX_CONNECTIONS",
+        default_value_t = 10,
+        global = true
+    )]
     pub db_max_connections: u32,
 
     /// How long a request waits for a database connection before failing.
@@ -108,7 +139,12 @@ pub struct Options {
     pub demo: bool,
 
     /// Time allowed for in-flight requests to finish after SIGTERM.
-    #[arg(long, env = "SHANGJU_SHUTDOWN_GRACE", default_value = "20s", global = true)]
+    #[arg(
+        long,
+        env = "SHANGJU_SHUTDOWN_GRACE",
+        default_value = "20s",
+        global = true
+    )]
     pub shutdown_grace: humantime::Duration,
 }
 
@@ -173,9 +209,9 @@ impl Config {
             log_level: o.log_level,
             db_max_connections: o.db_max_connections.max(1),
             db_timeout: o.db_timeout.into(),
-            hash_concurrency: o.hash_concurrency.unwrap_or_else(|| {
-                std::thread::available_parallelism().map_or(2, |n| n.get())
-            }),
+            hash_concurrency: o
+                .hash_concurrency
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
             demo: o.demo && !production,
             shutdown_grace: o.shutdown_grace.into(),
         })

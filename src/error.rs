@@ -19,7 +19,12 @@ impl Lang {
             return Lang::Zh;
         };
         for part in header.split(',') {
-            let tag = part.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+            let tag = part
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
             if tag.starts_with("en") {
                 return Lang::En;
             }
@@ -70,8 +75,14 @@ pub enum AppError {
     InvalidCredentials,
     Forbidden,
     NotFound(&'static str),
-    BadInput { field: Cow<'static, str>, text: Text },
-    Conflict { field: Cow<'static, str>, text: Text },
+    BadInput {
+        field: Cow<'static, str>,
+        text: Text,
+    },
+    Conflict {
+        field: Cow<'static, str>,
+        text: Text,
+    },
     InvalidState(Text),
     OutOfStock,
     LimitReached,
@@ -80,7 +91,9 @@ pub enum AppError {
     AlreadyRedeemed,
     ActivityFull,
     InsufficientPoints,
-    RateLimited { retry_after_secs: u64 },
+    RateLimited {
+        retry_after_secs: u64,
+    },
     Internal(String),
 }
 

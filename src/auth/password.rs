@@ -57,11 +57,7 @@ impl PasswordService {
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> AppResult<T> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(AppError::internal)?;
+        let _permit = self.permits.acquire().await.map_err(AppError::internal)?;
         tokio::task::spawn_blocking(work)
             .await
             .map_err(AppError::internal)
@@ -74,7 +70,11 @@ impl PasswordService {
     }
 
     /// Checks `password` against `stored`, or against a dummy hash when there is no account.
-    pub async fn verify(&self, password: &Password, stored: Option<&str>) -> AppResult<Verification> {
+    pub async fn verify(
+        &self,
+        password: &Password,
+        stored: Option<&str>,
+    ) -> AppResult<Verification> {
         let password = password.expose().to_owned();
         let stored = stored.map(str::to_owned);
         self.run(move || {

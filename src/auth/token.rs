@@ -78,8 +78,8 @@ impl TokenService {
         session_version: i32,
         now: DateTime<Utc>,
     ) -> AppResult<(String, DateTime<Utc>)> {
-        let expires_at = now
-            + chrono::Duration::from_std(self.access_ttl).map_err(AppError::internal)?;
+        let expires_at =
+            now + chrono::Duration::from_std(self.access_ttl).map_err(AppError::internal)?;
         let claims = Claims {
             sub: user_id.to_string(),
             roles,
@@ -102,10 +102,7 @@ impl TokenService {
         if claims.iat > Utc::now().timestamp() + LEEWAY_SECS as i64 {
             return Err(AppError::Unauthenticated);
         }
-        let user_id = claims
-            .sub
-            .parse()
-            .map_err(|_| AppError::Unauthenticated)?;
+        let user_id = claims.sub.parse().map_err(|_| AppError::Unauthenticated)?;
         Ok(VerifiedAccess {
             user_id,
             session_version: claims.sv,

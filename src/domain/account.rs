@@ -13,9 +13,9 @@ use sea_orm::{
 use entity::user_role::Role;
 use entity::{login_throttle, refresh_token, user, user_role, user_tag};
 
+use crate::auth::Viewer;
 use crate::auth::password::Verification;
 use crate::auth::token::{new_refresh_token, refresh_token_hash};
-use crate::auth::Viewer;
 use crate::db::{begin_write, is_unique_violation};
 use crate::domain::audit::{self, AuditRecord};
 use crate::domain::street;
@@ -67,16 +67,9 @@ pub async fn register(state: &AppState, cmd: RegisterCommand) -> AppResult<Sessi
     let password = Password::parse("password", cmd.password)?;
     let name = DisplayName::parse("displayName", &cmd.display_name)?;
     let community = match cmd.community_id {
-        Some(id) => Some(
-            street::get_community(&state.db, id)
-                .await?
-                .ok_or_else(|| {
-                    AppError::bad_input(
-                        "communityId",
-                        Text::new("社区不存在", "No such community"),
-                    )
-                })?,
-        ),
+        Some(id) => Some(street::get_community(&state.db, id).await?.ok_or_else(|| {
+            AppError::bad_input("communityId", Text::new("社区不存在", "No such community"))
+        })?),
         None => None,
     };
     // Hashing is slow; do it before taking the write lock.
@@ -203,7 +196,10 @@ async fn record_login_failure(db: &DatabaseConnection, phone: &Phone) -> AppResu
     })
     .on_conflict(
         OnConflict::column(login_throttle::Column::Phone)
-            .value(login_throttle::Column::Failures, sea_orm::sea_query::ExprTrait::add(Expr::col(failures), 1))
+            .value(
+                login_throttle::Column::Failures,
+                sea_orm::sea_query::ExprTrait::add(Expr::col(failures), 1),
+            )
             .value(login_throttle::Column::UpdatedAt, now)
             .to_owned(),
     )
@@ -251,7 +247,10 @@ pub async fn refresh(state: &AppState, token: &str) -> AppResult<Session> {
     if claimed.rows_affected == 0 {
         revoke_family(&txn, &row.family_id, now).await?;
         txn.commit().await?;
-        tracing::warn!(user_id = row.user_id, "refresh token reused; family revoked");
+        tracing::warn!(
+            user_id = row.user_id,
+            "refresh token reused; family revoked"
+        );
         return Err(AppError::Unauthenticated);
     }
     let Some(user) = user::Entity::find_by_id(row.user_id).one(&txn).await? else {
@@ -304,7 +303,10 @@ pub async fn change_password(
     new: String,
 ) -> AppResult<Session> {
     let new = Password::parse("newPassword", new)?;
-    let Some(user) = user::Entity::find_by_id(viewer.user_id).one(&state.db).await? else {
+    let Some(user) = user::Entity::find_by_id(viewer.user_id)
+        .one(&state.db)
+        .await?
+    else {
         return Err(AppError::Unauthenticated);
     };
     let current = Password::unchecked(current);
@@ -413,7 +415,12 @@ async fn issue_session(
     }
     .insert(conn)
     .await?;
-    let roles = user.roles.iter().map(role_name).map(str::to_owned).collect();
+    let roles = user
+        .roles
+        .iter()
+        .map(role_name)
+        .map(str::to_owned)
+        .collect();
     let (access_token, access_expires_at) =
         state
             .tokens

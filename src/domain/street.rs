@@ -2,8 +2,8 @@
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
 use entity::{community, street};
@@ -91,10 +91,7 @@ pub async fn communities_of(
         .await?)
 }
 
-pub async fn streets_by_ids(
-    db: &DatabaseConnection,
-    ids: &[i64],
-) -> AppResult<Vec<street::Model>> {
+pub async fn streets_by_ids(db: &DatabaseConnection, ids: &[i64]) -> AppResult<Vec<street::Model>> {
     Ok(street::Entity::find()
         .filter(street::Column::Id.is_in(ids.iter().copied()))
         .all(db)

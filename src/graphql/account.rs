@@ -85,7 +85,11 @@ impl User {
         let Some(id) = self.view.user.community_id else {
             return Ok(None);
         };
-        Ok(ctx.loader().load_one(CommunityKey(id)).await?.map(Community))
+        Ok(ctx
+            .loader()
+            .load_one(CommunityKey(id))
+            .await?
+            .map(Community))
     }
 
     /// When the account was created.
@@ -204,7 +208,11 @@ impl AccountMutation {
 
     /// Trades a refresh token for a new pair. Each refresh token works once; presenting a used
     /// one ends every session descended from the same login.
-    async fn refresh_token(&self, ctx: &Context<'_>, refresh_token: String) -> AppResult<AuthPayload> {
+    async fn refresh_token(
+        &self,
+        ctx: &Context<'_>,
+        refresh_token: String,
+    ) -> AppResult<AuthPayload> {
         Ok(account::refresh(ctx.state(), &refresh_token).await?.into())
     }
 

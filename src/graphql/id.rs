@@ -24,7 +24,10 @@ pub fn decode(kind: &str, field: &'static str, id: &ID) -> AppResult<i64> {
         .ok_or_else(|| {
             AppError::bad_input(
                 field,
-                Text::owned(format!("无效的 {kind} ID"), format!("Not a valid {kind} ID")),
+                Text::owned(
+                    format!("无效的 {kind} ID"),
+                    format!("Not a valid {kind} ID"),
+                ),
             )
         })
 }

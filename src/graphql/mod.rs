@@ -102,7 +102,10 @@ impl From<AppError> for async_graphql::Error {
         async_graphql::Error::new(err.message(Lang::Zh)).extend_with(|_, ext| {
             ext.set("code", err.code());
             for (key, value) in err.extra_extensions() {
-                ext.set(key, async_graphql::Value::from_json(value).unwrap_or_default());
+                ext.set(
+                    key,
+                    async_graphql::Value::from_json(value).unwrap_or_default(),
+                );
             }
             ext.set(ENGLISH_MESSAGE_KEY, err.message(Lang::En).into_owned());
         })

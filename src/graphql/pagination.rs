@@ -34,7 +34,10 @@ impl PageRequest {
             Some(_) => {
                 return Err(AppError::bad_input(
                     "first",
-                    Text::new("first 应在 0 到 100 之间", "first must be between 0 and 100"),
+                    Text::new(
+                        "first 应在 0 到 100 之间",
+                        "first must be between 0 and 100",
+                    ),
                 ));
             }
         };

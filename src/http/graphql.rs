@@ -18,7 +18,11 @@ use crate::domain::account;
 use crate::error::{AppError, Lang};
 use crate::graphql::{DbLoader, ENGLISH_MESSAGE_KEY, ReadOnlyRequest, RequestMeta};
 
-pub async fn graphql_post(State(state): State<HttpState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn graphql_post(
+    State(state): State<HttpState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let meta = request_meta(&headers);
     let is_json = headers
         .get(CONTENT_TYPE)
@@ -79,7 +83,9 @@ fn request_meta(headers: &HeaderMap) -> RequestMeta {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_owned(),
-        lang: Lang::from_accept_language(headers.get(ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok())),
+        lang: Lang::from_accept_language(
+            headers.get(ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()),
+        ),
     }
 }
 
@@ -114,15 +120,12 @@ async fn execute(
             return finish(response, &meta);
         }
     };
-    let mut request = request
-        .data(auth)
-        .data(meta.clone())
-        .data(DataLoader::new(
-            DbLoader {
-                db: state.app.db.clone(),
-            },
-            tokio::spawn,
-        ));
+    let mut request = request.data(auth).data(meta.clone()).data(DataLoader::new(
+        DbLoader {
+            db: state.app.db.clone(),
+        },
+        tokio::spawn,
+    ));
     if read_only {
         request = request.data(ReadOnlyRequest);
     }
@@ -179,12 +182,7 @@ fn finish(mut response: async_graphql::Response, meta: &RequestMeta) -> Response
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
     };
-    (
-        StatusCode::OK,
-        [(CONTENT_TYPE, "application/json")],
-        body,
-    )
-        .into_response()
+    (StatusCode::OK, [(CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 /// A request refused before GraphQL saw it, in the same shape as a GraphQL error.

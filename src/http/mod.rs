@@ -91,7 +91,11 @@ async fn healthz() -> &'static str {
 /// Ready when the database answers within two seconds.
 async fn readyz(State(state): State<HttpState>) -> Response {
     match tokio::time::timeout(Duration::from_secs(2), state.app.db.ping()).await {
-        Ok(Ok(())) => (StatusCode::OK, Json(serde_json::json!({ "status": "ready" }))).into_response(),
+        Ok(Ok(())) => (
+            StatusCode::OK,
+            Json(serde_json::json!({ "status": "ready" })),
+        )
+            .into_response(),
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "database not ready");
             not_ready()
