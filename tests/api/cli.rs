@@ -98,7 +98,7 @@ async fn create_staff_reads_the_password_from_stdin() {
     assert_eq!(me["data"]["me"]["street"]["name"], "新街道");
     assert_eq!(app.count("audit_entries").await, 1);
 
-    let out = shangju()
+    let mut dup = shangju()
         .args([
             "create-staff",
             "--street",
@@ -110,10 +110,20 @@ async fn create_staff_reads_the_password_from_stdin() {
             "--password-stdin",
         ])
         .env("DATABASE_URL", &app.database_url)
-        .stdin(Stdio::null())
-        .output()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .unwrap();
+    dup.stdin
+        .take()
+        .unwrap()
+        .write_all(b"another password\n")
+        .unwrap();
+    let out = dup.wait_with_output().unwrap();
     assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already registered"));
+    assert_eq!(app.count("users").await, 1);
 }
 
 /// Serves on a free port with JSON logs, answers, logs no secrets, and exits cleanly on SIGTERM.
