@@ -2,7 +2,12 @@
 
 pub mod audit_entry;
 pub mod community;
+pub mod coupon;
+pub mod coupon_audience;
+pub mod coupon_claim;
 pub mod login_throttle;
+pub mod merchant;
+pub mod merchant_member;
 pub mod refresh_token;
 pub mod street;
 pub mod user;
@@ -12,7 +17,12 @@ pub mod user_tag;
 pub mod prelude {
     pub use super::audit_entry::Entity as AuditEntry;
     pub use super::community::Entity as Community;
+    pub use super::coupon::Entity as Coupon;
+    pub use super::coupon_audience::Entity as CouponAudience;
+    pub use super::coupon_claim::Entity as CouponClaim;
     pub use super::login_throttle::Entity as LoginThrottle;
+    pub use super::merchant::Entity as Merchant;
+    pub use super::merchant_member::Entity as MerchantMember;
     pub use super::refresh_token::Entity as RefreshToken;
     pub use super::street::Entity as Street;
     pub use super::user::Entity as User;

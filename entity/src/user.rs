@@ -13,6 +13,8 @@ pub struct Model {
     /// The street a staff member works for, or the street of the resident's community.
     pub street_id: Option<i64>,
     pub community_id: Option<i64>,
+    /// For audience rules with a minimum age; optional.
+    pub birth_date: Option<Date>,
     pub disabled: bool,
     /// Bumped whenever every token issued so far must stop working (password change).
     pub session_version: i32,

@@ -4,12 +4,17 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20260101_000001_accounts;
+mod m20260102_000001_merchants_coupons;
+mod util;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20260101_000001_accounts::Migration)]
+        vec![
+            Box::new(m20260101_000001_accounts::Migration),
+            Box::new(m20260102_000001_merchants_coupons::Migration),
+        ]
     }
 }

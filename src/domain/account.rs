@@ -506,3 +506,10 @@ pub fn may_see_personal_data(viewer: Option<&Viewer>, user: &user::Model) -> boo
         None => false,
     }
 }
+
+pub async fn users_by_ids(db: &DatabaseConnection, ids: &[i64]) -> AppResult<Vec<user::Model>> {
+    Ok(user::Entity::find()
+        .filter(user::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?)
+}

@@ -3,5 +3,8 @@
 
 pub mod account;
 pub mod audit;
+pub mod coupon;
+pub mod merchant;
+pub mod page;
 pub mod street;
 pub mod values;

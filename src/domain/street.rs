@@ -2,8 +2,8 @@
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, Set,
 };
 
 use entity::{community, street};
@@ -69,14 +69,8 @@ pub async fn page(
     offset: u64,
     limit: u64,
 ) -> AppResult<(Vec<street::Model>, u64)> {
-    let total = street::Entity::find().count(db).await?;
-    let rows = street::Entity::find()
-        .order_by_asc(street::Column::Id)
-        .offset(offset)
-        .limit(limit)
-        .all(db)
-        .await?;
-    Ok((rows, total))
+    let q = street::Entity::find().order_by_asc(street::Column::Id);
+    crate::domain::page::fetch(db, q, offset, limit).await
 }
 
 /// The communities of many streets at once, for a DataLoader.

@@ -11,6 +11,10 @@ use entity::{community, street};
 use crate::domain;
 use crate::error::AppError;
 
+/// The loader of one request, with a cache that list resolvers prime.
+pub type RequestLoader =
+    async_graphql::dataloader::DataLoader<DbLoader, async_graphql::dataloader::HashMapCache>;
+
 /// One loader per request for every relation; keys are newtypes so one loader serves many.
 pub struct DbLoader {
     pub db: DatabaseConnection,
@@ -91,4 +95,202 @@ impl Loader<CommunitiesOfStreet> for DbLoader {
         }
         Ok(out)
     }
+}
+
+/// Generates a loader of rows by id.
+macro_rules! by_id_loader {
+    ($key:ident, $model:ty, $fetch:path) => {
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub struct $key(pub i64);
+
+        impl Loader<$key> for DbLoader {
+            type Value = $model;
+            type Error = LoadError;
+
+            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, $model>, LoadError> {
+                let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+                let rows = $fetch(&self.db, &ids).await.map_err(logged)?;
+                Ok(rows.into_iter().map(|r| ($key(r.id), r)).collect())
+            }
+        }
+    };
+}
+
+by_id_loader!(
+    MerchantKey,
+    entity::merchant::Model,
+    domain::merchant::by_ids
+);
+by_id_loader!(CouponKey, entity::coupon::Model, domain::coupon::by_ids);
+by_id_loader!(UserKey, entity::user::Model, domain::account::users_by_ids);
+
+/// Groups rows by a parent id, giving every requested key an entry (empty when it has none).
+fn group<K: Copy + Eq + std::hash::Hash, V>(
+    keys: &[K],
+    rows: Vec<V>,
+    key_of: impl Fn(&V) -> K,
+) -> HashMap<K, Vec<V>> {
+    let mut out: HashMap<K, Vec<V>> = keys.iter().map(|k| (*k, Vec::new())).collect();
+    for row in rows {
+        out.entry(key_of(&row)).or_default().push(row);
+    }
+    out
+}
+
+/// Publicly visible coupons of a merchant, newest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ActiveCouponsOf(pub i64);
+
+impl Loader<ActiveCouponsOf> for DbLoader {
+    type Value = Vec<entity::coupon::Model>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[ActiveCouponsOf],
+    ) -> Result<HashMap<ActiveCouponsOf, Self::Value>, LoadError> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let rows = domain::coupon::active_of_merchants(&self.db, &ids)
+            .await
+            .map_err(logged)?;
+        Ok(group(keys, rows, |c| ActiveCouponsOf(c.merchant_id)))
+    }
+}
+
+/// Audience rules of a coupon.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct AudienceOf(pub i64);
+
+impl Loader<AudienceOf> for DbLoader {
+    type Value = Vec<entity::coupon_audience::Model>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[AudienceOf],
+    ) -> Result<HashMap<AudienceOf, Self::Value>, LoadError> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let rows = domain::coupon::audiences_of(&self.db, &ids)
+            .await
+            .map_err(logged)?;
+        Ok(group(keys, rows, |a| AudienceOf(a.coupon_id)))
+    }
+}
+
+/// The merchants a user belongs to (once per request, whatever the number of rows asking).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct MembershipsOf(pub i64);
+
+impl Loader<MembershipsOf> for DbLoader {
+    type Value = Vec<entity::merchant_member::Model>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[MembershipsOf],
+    ) -> Result<HashMap<MembershipsOf, Self::Value>, LoadError> {
+        let mut out = HashMap::new();
+        for k in keys {
+            let rows = domain::merchant::memberships_of(&self.db, k.0)
+                .await
+                .map_err(logged)?;
+            out.insert(*k, rows);
+        }
+        Ok(out)
+    }
+}
+
+/// Loads what the selection below a list of merchants will ask for, one statement per
+/// relation, and feeds it to the request's loader. Time-based batching alone splits batches
+/// when resolving a long list takes longer than the loader's delay; priming makes the number
+/// of statements independent of the number of rows.
+pub fn prime_merchants<'a>(
+    ctx: &'a async_graphql::Context<'_>,
+    rows: &'a [entity::merchant::Model],
+    node: async_graphql::Lookahead<'a>,
+) -> futures::future::BoxFuture<'a, crate::error::AppResult<()>> {
+    Box::pin(async move {
+        use crate::graphql::ContextExt;
+        let loader = ctx.loader();
+        let db = &ctx.state().db;
+        if rows.is_empty() {
+            return Ok(());
+        }
+        loader
+            .feed_many(rows.iter().map(|m| (MerchantKey(m.id), m.clone())))
+            .await;
+        if node.field("community").exists() {
+            let ids: Vec<i64> = rows.iter().filter_map(|m| m.community_id).collect();
+            let found = domain::street::communities_by_ids(db, &ids).await?;
+            loader
+                .feed_many(found.into_iter().map(|c| (CommunityKey(c.id), c)))
+                .await;
+        }
+        if node.field("street").exists() {
+            let ids: Vec<i64> = rows.iter().map(|m| m.street_id).collect();
+            let found = domain::street::streets_by_ids(db, &ids).await?;
+            loader
+                .feed_many(found.into_iter().map(|s| (StreetKey(s.id), s)))
+                .await;
+        }
+        let coupons = node.field("coupons");
+        if coupons.exists() {
+            let keys: Vec<ActiveCouponsOf> = rows.iter().map(|m| ActiveCouponsOf(m.id)).collect();
+            let ids: Vec<i64> = rows.iter().map(|m| m.id).collect();
+            let found = domain::coupon::active_of_merchants(db, &ids).await?;
+            prime_coupons(ctx, &found, coupons).await?;
+            loader
+                .feed_many(group(&keys, found, |c| ActiveCouponsOf(c.merchant_id)))
+                .await;
+        }
+        Ok(())
+    })
+}
+
+/// As [`prime_merchants`], for a list of coupons.
+pub fn prime_coupons<'a>(
+    ctx: &'a async_graphql::Context<'_>,
+    rows: &'a [entity::coupon::Model],
+    node: async_graphql::Lookahead<'a>,
+) -> futures::future::BoxFuture<'a, crate::error::AppResult<()>> {
+    Box::pin(async move {
+        use crate::graphql::ContextExt;
+        let loader = ctx.loader();
+        let db = &ctx.state().db;
+        if rows.is_empty() {
+            return Ok(());
+        }
+        loader
+            .feed_many(rows.iter().map(|c| (CouponKey(c.id), c.clone())))
+            .await;
+        let audience = node.field("audience");
+        if audience.exists() {
+            let keys: Vec<AudienceOf> = rows.iter().map(|c| AudienceOf(c.id)).collect();
+            let ids: Vec<i64> = rows.iter().map(|c| c.id).collect();
+            let found = domain::coupon::audiences_of(db, &ids).await?;
+            if audience.field("communities").exists() {
+                let ids: Vec<i64> = found
+                    .iter()
+                    .filter(|a| a.rule == "COMMUNITY")
+                    .filter_map(|a| a.value.parse().ok())
+                    .collect();
+                let communities = domain::street::communities_by_ids(db, &ids).await?;
+                loader
+                    .feed_many(communities.into_iter().map(|c| (CommunityKey(c.id), c)))
+                    .await;
+            }
+            loader
+                .feed_many(group(&keys, found, |a| AudienceOf(a.coupon_id)))
+                .await;
+        }
+        let merchant = node.field("merchant");
+        if merchant.exists() {
+            let mut ids: Vec<i64> = rows.iter().map(|c| c.merchant_id).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            let found = domain::merchant::by_ids(db, &ids).await?;
+            prime_merchants(ctx, &found, merchant).await?;
+        }
+        Ok(())
+    })
 }

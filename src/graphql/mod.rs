@@ -2,13 +2,14 @@
 //! domain modules. Rules and transactions live in `crate::domain`, not here.
 
 pub mod account;
+pub mod coupon;
 pub mod id;
 pub mod limits;
 pub mod loader;
+pub mod merchant;
 pub mod pagination;
 pub mod street;
 
-use async_graphql::dataloader::DataLoader;
 use async_graphql::{
     Context, EmptySubscription, ErrorExtensions, MergedObject, Schema, SchemaBuilder,
 };
@@ -18,15 +19,24 @@ use crate::error::{AppError, AppResult, Lang};
 use crate::state::AppState;
 
 pub use limits::{QueryLimits, ReadOnlyRequest};
-pub use loader::DbLoader;
+pub use loader::{DbLoader, RequestLoader};
 
 /// The root of all reads.
 #[derive(MergedObject, Default)]
-pub struct QueryRoot(account::AccountQuery, street::StreetQuery);
+pub struct QueryRoot(
+    account::AccountQuery,
+    street::StreetQuery,
+    merchant::MerchantQuery,
+    coupon::CouponQuery,
+);
 
 /// The root of all changes.
 #[derive(MergedObject, Default)]
-pub struct MutationRoot(account::AccountMutation);
+pub struct MutationRoot(
+    account::AccountMutation,
+    merchant::MerchantMutation,
+    coupon::CouponMutation,
+);
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 pub type AppSchemaBuilder = SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription>;
@@ -117,7 +127,7 @@ pub trait ContextExt {
     fn state(&self) -> &AppState;
     fn auth(&self) -> &Auth;
     fn viewer(&self) -> AppResult<&Viewer>;
-    fn loader(&self) -> &DataLoader<DbLoader>;
+    fn loader(&self) -> &RequestLoader;
     fn request_id(&self) -> Option<&str>;
 }
 
@@ -135,8 +145,8 @@ impl ContextExt for Context<'_> {
         self.auth().viewer()
     }
 
-    fn loader(&self) -> &DataLoader<DbLoader> {
-        self.data_unchecked::<DataLoader<DbLoader>>()
+    fn loader(&self) -> &RequestLoader {
+        self.data_unchecked::<RequestLoader>()
     }
 
     fn request_id(&self) -> Option<&str> {

@@ -3,7 +3,7 @@
 
 use std::panic::AssertUnwindSafe;
 
-use async_graphql::dataloader::DataLoader;
+use async_graphql::dataloader::{DataLoader, HashMapCache};
 use async_graphql::{ServerError, Value};
 use axum::body::Bytes;
 use axum::extract::State;
@@ -120,12 +120,15 @@ async fn execute(
             return finish(response, &meta);
         }
     };
-    let mut request = request.data(auth).data(meta.clone()).data(DataLoader::new(
+    // A per-request cache: feeding it lets list resolvers prime nested fields.
+    let loader = DataLoader::with_cache(
         DbLoader {
             db: state.app.db.clone(),
         },
         tokio::spawn,
-    ));
+        HashMapCache::default(),
+    );
+    let mut request = request.data(auth).data(meta.clone()).data(loader);
     if read_only {
         request = request.data(ReadOnlyRequest);
     }

@@ -165,10 +165,8 @@ fn serve_logs_no_secrets_and_stops_on_sigterm() {
         }
         panic!("server never listened");
     };
-    let wrong = format!(
-        r#"{{"query":"mutation {{ login(input: {{ phone: \"13800000001\", password: \"wrong-password-xyz\" }}) {{ accessToken }} }}"}}"#
-    );
-    assert!(post(&wrong).contains("UNAUTHENTICATED"));
+    let wrong = r#"{"query":"mutation { login(input: { phone: \"13800000001\", password: \"wrong-password-xyz\" }) { accessToken } }"}"#;
+    assert!(post(wrong).contains("UNAUTHENTICATED"));
     let right = r#"{"query":"mutation { login(input: { phone: \"13800000001\", password: \"shangju-demo-2024\" }) { accessToken } }"}"#;
     let reply = post(right);
     let token = reply

@@ -3,9 +3,11 @@
 
 mod account;
 mod cli;
+mod coupon;
 mod demo;
 mod hostile;
 mod http;
+mod merchant;
 mod schema;
 mod street;
 mod support;

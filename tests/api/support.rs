@@ -1,6 +1,7 @@
 //! `TestApp`: a fresh database, the real migrations, the real router, and helpers to talk to it.
 
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use axum::Router;
@@ -32,6 +33,8 @@ fn password_hash() -> &'static str {
 
 pub struct TestApp {
     pub router: Router,
+    /// SQL statements run so far, for tests that nested lists cost no query per row.
+    pub statements: Arc<AtomicUsize>,
     pub db: DatabaseConnection,
     pub state: AppState,
     /// A URL that reaches this test's database from another process.
@@ -66,8 +69,20 @@ impl TestApp {
 
     pub async fn spawn_with(spawn: Spawn) -> TestApp {
         let (settings, dir) = fresh_database().await;
-        let db = db::connect(&settings).await.expect("connect");
+        let mut db = db::connect(&settings).await.expect("connect");
         db::migrate(&db).await.expect("migrate");
+        let statements = Arc::new(AtomicUsize::new(0));
+        let counter = statements.clone();
+        let show_sql = std::env::var_os("SHOW_SQL").is_some();
+        db.set_metric_callback(move |info| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            if show_sql {
+                eprintln!(
+                    "SQL {}",
+                    info.statement.sql.chars().take(150).collect::<String>()
+                );
+            }
+        });
         let options = AppOptions {
             jwt_secret: SECRET.to_vec(),
             access_token_ttl: Duration::from_secs(900),
@@ -79,6 +94,7 @@ impl TestApp {
         let router = app::router_with(state.clone(), &options, spawn.customizers);
         TestApp {
             router,
+            statements,
             db,
             state,
             database_url: cli_url(&settings),
@@ -232,6 +248,149 @@ impl TestApp {
         row.try_get::<i64>("", "n").expect("n")
     }
 }
+
+impl TestApp {
+    pub fn statement_count(&self) -> usize {
+        self.statements.load(Ordering::SeqCst)
+    }
+
+    /// A staff member of the street.
+    pub async fn staff(&self, phone: &str, street_id: i64) -> TestUser {
+        self.user(phone, &[Role::Staff], Some(street_id)).await
+    }
+
+    /// An active merchant in the community, applied for by a new resident and approved by
+    /// `staff`. Returns the merchant's ID and its owner.
+    pub async fn merchant(
+        &self,
+        name: &str,
+        owner_phone: &str,
+        community_gid: &str,
+        staff: &TestUser,
+    ) -> (String, TestUser) {
+        let owner = self.user(owner_phone, &[Role::Resident], None).await;
+        let v = self
+            .gql_as(
+                &owner.token,
+                APPLY,
+                json!({ "input": {
+                    "profile": { "name": name, "category": "CANTEEN", "address": "九棵树东路 1 号",
+                                 "contactPhone": "13911112222", "description": "社区食堂" },
+                    "licenceNo": format!("LIC-{owner_phone}"),
+                    "communityId": community_gid } }),
+            )
+            .await;
+        let id = v["data"]["applyMerchant"]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("apply failed: {v}"))
+            .to_owned();
+        let r = self
+            .gql_as(
+                &staff.token,
+                REVIEW,
+                json!({ "input": { "merchantId": id, "decision": "APPROVE" } }),
+            )
+            .await;
+        assert_eq!(r["data"]["reviewMerchant"]["status"], "ACTIVE", "{r}");
+        (id, owner)
+    }
+
+    /// A published coupon of the merchant; `fields` override the defaults.
+    pub async fn coupon(&self, owner: &TestUser, merchant_gid: &str, fields: Value) -> String {
+        let mut input = json!({
+            "merchantId": merchant_gid, "title": "午餐 8 折", "kind": "PERCENT_OFF",
+            "percentOff": 20, "totalStock": 100,
+            "validFrom": (Utc::now() - chrono::Duration::hours(1)).to_rfc3339(),
+            "validUntil": (Utc::now() + chrono::Duration::days(30)).to_rfc3339(),
+        });
+        for (k, v) in fields.as_object().unwrap() {
+            input[k] = v.clone();
+        }
+        let v = self
+            .gql_as(&owner.token, CREATE_COUPON, json!({ "input": input }))
+            .await;
+        let id = v["data"]["createCoupon"]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("create failed: {v}"))
+            .to_owned();
+        let p = self
+            .gql_as(
+                &owner.token,
+                "mutation($id: ID!) { publishCoupon(id: $id) { status } }",
+                json!({ "id": id }),
+            )
+            .await;
+        assert_eq!(p["data"]["publishCoupon"]["status"], "ACTIVE", "{p}");
+        id
+    }
+
+    /// The opaque ID of a community made with [`TestApp::street`].
+    pub async fn community_gid(&self, street_name: &str, community: &str) -> String {
+        let v = self
+            .gql(
+                "{ streets(first: 100) { edges { node { name communities { id name } } } } }",
+                json!({}),
+            )
+            .await;
+        v["data"]["streets"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["node"]["name"] == street_name)
+            .flat_map(|e| e["node"]["communities"].as_array().unwrap().clone())
+            .find(|c| c["name"] == community)
+            .and_then(|c| c["id"].as_str().map(str::to_owned))
+            .expect("community")
+    }
+
+    /// Sends `n` copies of one operation at once and returns the answers.
+    pub async fn parallel(&self, requests: Vec<(Option<String>, String, Value)>) -> Vec<Value> {
+        let tasks: Vec<_> = requests
+            .into_iter()
+            .map(|(token, query, vars)| {
+                let router = self.router.clone();
+                tokio::spawn(async move {
+                    let body = json!({ "query": query, "variables": vars }).to_string();
+                    let mut req =
+                        Request::post("/graphql").header("content-type", "application/json");
+                    if let Some(t) = token {
+                        req = req.header("authorization", format!("Bearer {t}"));
+                    }
+                    let resp = router
+                        .oneshot(req.body(Body::from(body)).unwrap())
+                        .await
+                        .unwrap();
+                    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+                        .await
+                        .unwrap();
+                    serde_json::from_slice::<Value>(&bytes).unwrap()
+                })
+            })
+            .collect();
+        let mut out = Vec::new();
+        for t in tasks {
+            out.push(t.await.unwrap());
+        }
+        out
+    }
+}
+
+/// Counts answers by their first error code ("" for success).
+pub fn tally(answers: &[Value]) -> std::collections::BTreeMap<String, usize> {
+    let mut m = std::collections::BTreeMap::new();
+    for a in answers {
+        *m.entry(code(a)).or_insert(0) += 1;
+    }
+    m
+}
+
+pub const APPLY: &str =
+    "mutation($input: ApplyMerchantInput!) { applyMerchant(input: $input) { id status } }";
+pub const REVIEW: &str = "mutation($input: ReviewMerchantInput!) { reviewMerchant(input: $input) { id status statusReason } }";
+pub const CREATE_COUPON: &str = "mutation($input: CreateCouponInput!) { createCoupon(input: $input) { id status remainingStock } }";
+pub const CLAIM: &str =
+    "mutation($id: ID!) { claimCoupon(couponId: $id) { id code qrPayload status } }";
+pub const REDEEM: &str = "mutation($code: String!, $key: String!) { redeemCoupon(code: $code, idempotencyKey: $key) { id status redeemedAt } }";
 
 pub struct TestUser {
     pub id: i64,

@@ -1,0 +1,67 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum CouponStatus {
+    #[sea_orm(string_value = "DRAFT")]
+    Draft,
+    #[sea_orm(string_value = "ACTIVE")]
+    Active,
+    #[sea_orm(string_value = "PAUSED")]
+    Paused,
+    #[sea_orm(string_value = "ENDED")]
+    Ended,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum CouponKind {
+    /// 满减: `amount_fen` off a bill of at least `min_spend_fen`.
+    #[sea_orm(string_value = "AMOUNT_OFF")]
+    AmountOff,
+    /// `percent_off` percent off, optionally above `min_spend_fen`.
+    #[sea_orm(string_value = "PERCENT_OFF")]
+    PercentOff,
+    /// A free item or service, `item_name`.
+    #[sea_orm(string_value = "FREE_ITEM")]
+    FreeItem,
+    /// A voucher worth `amount_fen`.
+    #[sea_orm(string_value = "CASH_VOUCHER")]
+    CashVoucher,
+}
+
+/// 优惠券: an offer a merchant publishes. Stock and counters change only through conditional
+/// updates, so they stay exact under concurrency.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "coupons")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub merchant_id: i64,
+    pub street_id: i64,
+    pub title: String,
+    pub description: String,
+    pub kind: CouponKind,
+    pub amount_fen: Option<i64>,
+    pub min_spend_fen: Option<i64>,
+    pub percent_off: Option<i32>,
+    pub item_name: Option<String>,
+    /// `None`: unlimited.
+    pub total_stock: Option<i32>,
+    pub remaining_stock: Option<i32>,
+    pub per_user_limit: i32,
+    pub valid_from: DateTimeUtc,
+    pub valid_until: DateTimeUtc,
+    pub min_age: Option<i32>,
+    pub status: CouponStatus,
+    pub status_reason: Option<String>,
+    pub claimed_count: i32,
+    pub redeemed_count: i32,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

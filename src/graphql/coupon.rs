@@ -1,0 +1,599 @@
+//! Coupons and claims as clients see them: `createCoupon`, `publishCoupon`, `pauseCoupon`,
+//! `endCoupon`, `takeDownCoupon`, `coupons`, `coupon`, `claimCoupon`, `myCoupons`,
+//! `couponClaims`, `redeemCoupon`, `voidCouponClaim`.
+
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+
+use entity::{coupon as model, coupon_claim};
+
+use crate::domain::account;
+use crate::domain::coupon::{self as domain, Audience, CouponFilter, NewCoupon, Transition};
+use crate::domain::values::mask_phone;
+use crate::error::{AppError, AppResult};
+use crate::graphql::loader::{
+    AudienceOf, CommunityKey, CouponKey, MerchantKey, UserKey, prime_coupons,
+};
+use crate::graphql::merchant::{Merchant, is_insider};
+use crate::graphql::pagination::{Page, PageRequest};
+use crate::graphql::street::Community;
+use crate::graphql::{ContextExt, id};
+
+/// `DRAFT → ACTIVE ⇄ PAUSED → ENDED`.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "entity::coupon::CouponStatus")]
+pub enum CouponStatus {
+    /// Being prepared; only the merchant sees it.
+    Draft,
+    /// Public and claimable within its validity.
+    Active,
+    /// Temporarily not claimable.
+    Paused,
+    /// Over for good.
+    Ended,
+}
+
+/// What a coupon gives.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "entity::coupon::CouponKind")]
+pub enum CouponKind {
+    /// 满减: `amountFen` off a bill of at least `minSpendFen`.
+    AmountOff,
+    /// `percentOff` percent off, optionally above `minSpendFen`.
+    PercentOff,
+    /// A free item or service, `itemName`.
+    FreeItem,
+    /// A voucher worth `amountFen`.
+    CashVoucher,
+}
+
+/// `CLAIMED → REDEEMED | EXPIRED | VOIDED`.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "crate::domain::coupon::ClaimState")]
+pub enum CouponClaimStatus {
+    /// Held, not yet used.
+    Claimed,
+    /// Used at the counter.
+    Redeemed,
+    /// Not used before the coupon's `validUntil`.
+    Expired,
+    /// Cancelled by the merchant or staff.
+    Voided,
+}
+
+/// Who may claim a coupon. Empty lists mean anyone.
+#[derive(SimpleObject)]
+pub struct CouponAudience {
+    /// A resident needs any one of these tags, e.g. `SENIOR`.
+    pub tags: Vec<String>,
+    /// A resident must be at least this old (by the birth date on their account).
+    pub min_age: Option<i32>,
+    /// A resident must live in one of these communities.
+    pub communities: Vec<Community>,
+}
+
+pub struct Coupon(pub model::Model);
+
+impl Coupon {
+    async fn insider(&self, ctx: &Context<'_>) -> AppResult<()> {
+        if is_insider(ctx, self.0.street_id, self.0.merchant_id).await? {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
+}
+
+/// An offer a merchant publishes (优惠券 / 消费券). Money is in fen.
+#[Object]
+impl Coupon {
+    /// Opaque ID.
+    async fn id(&self) -> ID {
+        id::encode("Coupon", self.0.id)
+    }
+
+    /// The issuing merchant.
+    async fn merchant(&self, ctx: &Context<'_>) -> AppResult<Merchant> {
+        ctx.loader()
+            .load_one(MerchantKey(self.0.merchant_id))
+            .await?
+            .map(Merchant)
+            .ok_or(AppError::NotFound("merchant"))
+    }
+
+    /// Short title, e.g. 银发专享午餐 8 折.
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+
+    /// Terms and details.
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+
+    /// What the coupon gives.
+    async fn kind(&self) -> CouponKind {
+        self.0.kind.into()
+    }
+
+    /// Amount off (`AMOUNT_OFF`) or face value (`CASH_VOUCHER`), in fen.
+    async fn amount_fen(&self) -> Option<i64> {
+        self.0.amount_fen
+    }
+
+    /// Minimum bill, in fen.
+    async fn min_spend_fen(&self) -> Option<i64> {
+        self.0.min_spend_fen
+    }
+
+    /// Percent taken off (`PERCENT_OFF`): 15 means 85% of the price is paid.
+    async fn percent_off(&self) -> Option<i32> {
+        self.0.percent_off
+    }
+
+    /// The free item or service (`FREE_ITEM`).
+    async fn item_name(&self) -> Option<&str> {
+        self.0.item_name.as_deref()
+    }
+
+    /// Units issued; null when unlimited.
+    async fn total_stock(&self) -> Option<i32> {
+        self.0.total_stock
+    }
+
+    /// Units left to claim; null when unlimited.
+    async fn remaining_stock(&self) -> Option<i32> {
+        self.0.remaining_stock
+    }
+
+    /// How many a resident may hold (voided claims do not count).
+    async fn per_user_limit(&self) -> i32 {
+        self.0.per_user_limit
+    }
+
+    /// Claimable and redeemable from.
+    async fn valid_from(&self) -> DateTime<Utc> {
+        self.0.valid_from
+    }
+
+    /// Claimable and redeemable until (exclusive).
+    async fn valid_until(&self) -> DateTime<Utc> {
+        self.0.valid_until
+    }
+
+    /// Who may claim it.
+    async fn audience(&self, ctx: &Context<'_>) -> AppResult<CouponAudience> {
+        let rules = ctx
+            .loader()
+            .load_one(AudienceOf(self.0.id))
+            .await?
+            .unwrap_or_default();
+        let a = domain::audience(&self.0, &rules);
+        let keys: Vec<CommunityKey> = a.community_ids.iter().map(|c| CommunityKey(*c)).collect();
+        let found = ctx.loader().load_many(keys.iter().copied()).await?;
+        let communities = keys
+            .iter()
+            .filter_map(|k| found.get(k).cloned().map(Community))
+            .collect();
+        Ok(CouponAudience {
+            tags: a.tags,
+            min_age: a.min_age,
+            communities,
+        })
+    }
+
+    /// Lifecycle state.
+    async fn status(&self) -> CouponStatus {
+        self.0.status.into()
+    }
+
+    /// Why staff took it down. Its merchant and staff of the street only.
+    async fn status_reason(&self, ctx: &Context<'_>) -> AppResult<Option<&str>> {
+        self.insider(ctx).await?;
+        Ok(self.0.status_reason.as_deref())
+    }
+
+    /// Claims made. Its merchant and staff of the street only.
+    async fn claimed_count(&self, ctx: &Context<'_>) -> AppResult<i32> {
+        self.insider(ctx).await?;
+        Ok(self.0.claimed_count)
+    }
+
+    /// Claims redeemed. Its merchant and staff of the street only.
+    async fn redeemed_count(&self, ctx: &Context<'_>) -> AppResult<i32> {
+        self.insider(ctx).await?;
+        Ok(self.0.redeemed_count)
+    }
+
+    /// When it was created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+/// The resident who holds a claim, as the merchant and staff see them.
+#[derive(SimpleObject)]
+pub struct ClaimHolder {
+    /// Display name.
+    pub display_name: String,
+    /// Masked (`138****5678`) except to staff of the resident's street and the resident.
+    pub phone: String,
+}
+
+pub struct CouponClaim(pub coupon_claim::Model);
+
+impl CouponClaim {
+    fn is_holder(&self, ctx: &Context<'_>) -> bool {
+        ctx.auth()
+            .viewer_opt()
+            .is_some_and(|v| v.user_id == self.0.user_id)
+    }
+}
+
+/// One resident's claimed coupon (领券).
+#[Object]
+impl CouponClaim {
+    /// Opaque ID.
+    async fn id(&self) -> ID {
+        id::encode("CouponClaim", self.0.id)
+    }
+
+    /// The coupon claimed.
+    async fn coupon(&self, ctx: &Context<'_>) -> AppResult<Coupon> {
+        ctx.loader()
+            .load_one(CouponKey(self.0.coupon_id))
+            .await?
+            .map(Coupon)
+            .ok_or(AppError::NotFound("coupon"))
+    }
+
+    /// The code to show at the counter, `XXXX-XXXX-XXXX`. The holder only.
+    async fn code(&self, ctx: &Context<'_>) -> AppResult<String> {
+        if !self.is_holder(ctx) {
+            return Err(AppError::Forbidden);
+        }
+        Ok(domain::display_code(&self.0.code))
+    }
+
+    /// What to render as a QR code for the merchant to scan. The holder only.
+    async fn qr_payload(&self, ctx: &Context<'_>) -> AppResult<String> {
+        if !self.is_holder(ctx) {
+            return Err(AppError::Forbidden);
+        }
+        Ok(format!("{}{}", domain::QR_PREFIX, self.0.code))
+    }
+
+    /// State now; an unused claim past the coupon's validity reads `EXPIRED`.
+    async fn status(&self) -> CouponClaimStatus {
+        domain::claim_state(&self.0, Utc::now()).into()
+    }
+
+    /// When it was claimed.
+    async fn claimed_at(&self) -> DateTime<Utc> {
+        self.0.claimed_at
+    }
+
+    /// When it stops being redeemable.
+    async fn expires_at(&self) -> DateTime<Utc> {
+        self.0.expires_at
+    }
+
+    /// When it was redeemed.
+    async fn redeemed_at(&self) -> Option<DateTime<Utc>> {
+        self.0.redeemed_at
+    }
+
+    /// Why it was voided.
+    async fn void_reason(&self) -> Option<&str> {
+        self.0.void_reason.as_deref()
+    }
+
+    /// The resident holding it, phone masked for the merchant.
+    async fn holder(&self, ctx: &Context<'_>) -> AppResult<ClaimHolder> {
+        let u = ctx
+            .loader()
+            .load_one(UserKey(self.0.user_id))
+            .await?
+            .ok_or(AppError::NotFound("user"))?;
+        let phone = if account::may_see_personal_data(ctx.auth().viewer_opt(), &u) {
+            u.phone.clone()
+        } else {
+            mask_phone(&u.phone)
+        };
+        Ok(ClaimHolder {
+            display_name: u.display_name,
+            phone,
+        })
+    }
+}
+
+/// Audience rules of a new coupon.
+#[derive(InputObject, Default)]
+pub struct CouponAudienceInput {
+    /// Residents with any of these tags, e.g. `["SENIOR"]`.
+    #[graphql(default)]
+    pub tags: Vec<String>,
+    /// Residents at least this old, 0 to 120.
+    pub min_age: Option<i32>,
+    /// Residents of these communities (of the merchant's street).
+    #[graphql(default)]
+    pub community_ids: Vec<ID>,
+}
+
+/// A new coupon, created as a `DRAFT`. Amounts in fen.
+#[derive(InputObject)]
+pub struct CreateCouponInput {
+    /// The merchant issuing it; you must be its owner.
+    pub merchant_id: ID,
+    /// 1 to 64 characters.
+    pub title: String,
+    /// Up to 1000 characters.
+    #[graphql(default)]
+    pub description: String,
+    /// What it gives; decides which of the next four fields it takes.
+    pub kind: CouponKind,
+    /// `AMOUNT_OFF`, `CASH_VOUCHER`: 1 to 100000000 fen.
+    pub amount_fen: Option<i32>,
+    /// `AMOUNT_OFF` (at least `amountFen`), `PERCENT_OFF`: minimum bill in fen.
+    pub min_spend_fen: Option<i32>,
+    /// `PERCENT_OFF`: 1 to 99.
+    pub percent_off: Option<i32>,
+    /// `FREE_ITEM`: 1 to 64 characters.
+    pub item_name: Option<String>,
+    /// Units to issue, 1 to 1000000; null for unlimited.
+    pub total_stock: Option<i32>,
+    /// How many one resident may hold, 1 to 100 (default 1).
+    pub per_user_limit: Option<i32>,
+    /// Start of validity.
+    pub valid_from: DateTime<Utc>,
+    /// End of validity; after `validFrom` and in the future.
+    pub valid_until: DateTime<Utc>,
+    /// Who may claim; anyone when omitted.
+    pub audience: Option<CouponAudienceInput>,
+}
+
+/// Narrows `coupons`.
+#[derive(InputObject, Default)]
+pub struct CouponFilterInput {
+    /// Only this merchant's.
+    pub merchant_id: Option<ID>,
+    /// Only this kind.
+    pub kind: Option<CouponKind>,
+    /// Only this status (other than `ACTIVE`: the merchant's own and staff only).
+    pub status: Option<CouponStatus>,
+    /// Only coupons the signed-in resident may claim (tags, age, community).
+    #[graphql(default)]
+    pub eligible_only: bool,
+}
+
+#[derive(Default)]
+pub struct CouponQuery;
+
+#[Object]
+impl CouponQuery {
+    /// Coupons, newest first. The public sees active coupons of active merchants within their
+    /// validity; merchants also their own in any state; staff every coupon of their street.
+    async fn coupons(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Narrows the list.")] filter: Option<CouponFilterInput>,
+        #[graphql(desc = "Page size, 0 to 100 (default 20).")] first: Option<i32>,
+        #[graphql(desc = "Cursor of the last edge of the previous page.")] after: Option<String>,
+    ) -> AppResult<Page<Coupon>> {
+        let page = PageRequest::parse(first, after.as_deref())?;
+        let f = filter.unwrap_or_default();
+        let filter = CouponFilter {
+            merchant_id: f
+                .merchant_id
+                .map(|m| id::decode("Merchant", "filter.merchantId", &m))
+                .transpose()?,
+            kind: f.kind.map(Into::into),
+            status: f.status.map(Into::into),
+            eligible_only: f.eligible_only,
+        };
+        let (rows, total) = domain::list(
+            &ctx.state().db,
+            ctx.auth().viewer_opt(),
+            filter,
+            page.offset,
+            page.limit,
+        )
+        .await?;
+        prime_coupons(ctx, &rows, ctx.look_ahead().field("edges").field("node")).await?;
+        Ok(page.connection(rows.into_iter().map(Coupon).collect(), total))
+    }
+
+    /// One coupon. `FORBIDDEN` if it exists but is not visible to you.
+    async fn coupon(&self, ctx: &Context<'_>, id: ID) -> AppResult<Coupon> {
+        let id = id::decode("Coupon", "id", &id)?;
+        Ok(Coupon(
+            domain::get(&ctx.state().db, ctx.auth().viewer_opt(), id).await?,
+        ))
+    }
+
+    /// The signed-in resident's claims, newest first.
+    async fn my_coupons(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only claims in this state.")] status: Option<CouponClaimStatus>,
+        #[graphql(desc = "Page size, 0 to 100 (default 20).")] first: Option<i32>,
+        #[graphql(desc = "Cursor of the last edge of the previous page.")] after: Option<String>,
+    ) -> AppResult<Page<CouponClaim>> {
+        let viewer = ctx.viewer()?;
+        let page = PageRequest::parse(first, after.as_deref())?;
+        let (rows, total) = domain::my_claims(
+            &ctx.state().db,
+            viewer,
+            status.map(Into::into),
+            page.offset,
+            page.limit,
+        )
+        .await?;
+        Ok(page.connection(rows.into_iter().map(CouponClaim).collect(), total))
+    }
+
+    /// Claims of a merchant's coupons, newest first: for its owner and clerks, and staff of its
+    /// street. Residents' phones are masked to the merchant.
+    async fn coupon_claims(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The merchant.")] merchant_id: ID,
+        #[graphql(desc = "Only claims of this coupon.")] coupon_id: Option<ID>,
+        #[graphql(desc = "Only claims in this state.")] status: Option<CouponClaimStatus>,
+        #[graphql(desc = "Page size, 0 to 100 (default 20).")] first: Option<i32>,
+        #[graphql(desc = "Cursor of the last edge of the previous page.")] after: Option<String>,
+    ) -> AppResult<Page<CouponClaim>> {
+        let viewer = ctx.viewer()?;
+        let page = PageRequest::parse(first, after.as_deref())?;
+        let merchant = id::decode("Merchant", "merchantId", &merchant_id)?;
+        let coupon = coupon_id
+            .map(|c| id::decode("Coupon", "couponId", &c))
+            .transpose()?;
+        let (rows, total) = domain::merchant_claims(
+            &ctx.state().db,
+            viewer,
+            merchant,
+            coupon,
+            status.map(Into::into),
+            page.offset,
+            page.limit,
+        )
+        .await?;
+        Ok(page.connection(rows.into_iter().map(CouponClaim).collect(), total))
+    }
+}
+
+#[derive(Default)]
+pub struct CouponMutation;
+
+#[Object]
+impl CouponMutation {
+    /// The merchant's owner creates a coupon as a `DRAFT`.
+    async fn create_coupon(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateCouponInput,
+    ) -> AppResult<Coupon> {
+        let viewer = ctx.viewer()?;
+        let audience = input.audience.unwrap_or_default();
+        let community_ids = audience
+            .community_ids
+            .iter()
+            .map(|c| id::decode("Community", "audience.communityIds", c))
+            .collect::<AppResult<Vec<_>>>()?;
+        let c = domain::create(
+            &ctx.state().db,
+            viewer,
+            NewCoupon {
+                merchant_id: id::decode("Merchant", "merchantId", &input.merchant_id)?,
+                title: input.title,
+                description: input.description,
+                kind: input.kind.into(),
+                amount_fen: input.amount_fen.map(i64::from),
+                min_spend_fen: input.min_spend_fen.map(i64::from),
+                percent_off: input.percent_off,
+                item_name: input.item_name,
+                total_stock: input.total_stock,
+                per_user_limit: input.per_user_limit,
+                valid_from: input.valid_from,
+                valid_until: input.valid_until,
+                audience: Audience {
+                    tags: audience.tags,
+                    min_age: audience.min_age,
+                    community_ids,
+                },
+            },
+        )
+        .await?;
+        Ok(Coupon(c))
+    }
+
+    /// The owner publishes a draft or resumes a paused coupon.
+    async fn publish_coupon(&self, ctx: &Context<'_>, id: ID) -> AppResult<Coupon> {
+        move_coupon(ctx, &id, Transition::Publish, None).await
+    }
+
+    /// The owner pauses an active coupon.
+    async fn pause_coupon(&self, ctx: &Context<'_>, id: ID) -> AppResult<Coupon> {
+        move_coupon(ctx, &id, Transition::Pause, None).await
+    }
+
+    /// The owner ends an active or paused coupon, for good.
+    async fn end_coupon(&self, ctx: &Context<'_>, id: ID) -> AppResult<Coupon> {
+        move_coupon(ctx, &id, Transition::End, None).await
+    }
+
+    /// Staff of the street end a coupon, with a reason.
+    async fn take_down_coupon(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        #[graphql(desc = "Shown to the merchant; required.")] reason: String,
+    ) -> AppResult<Coupon> {
+        move_coupon(ctx, &id, Transition::TakeDown, Some(&reason)).await
+    }
+
+    /// A resident claims one unit. `OUT_OF_STOCK`, `LIMIT_REACHED`, `NOT_ELIGIBLE`, `EXPIRED`
+    /// (outside the validity), `INVALID_STATE` (not active).
+    async fn claim_coupon(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The coupon to claim.")] coupon_id: ID,
+    ) -> AppResult<CouponClaim> {
+        let viewer = ctx.viewer()?;
+        let id = id::decode("Coupon", "couponId", &coupon_id)?;
+        Ok(CouponClaim(
+            domain::claim(&ctx.state().db, viewer, id).await?,
+        ))
+    }
+
+    /// The owner or a clerk of the issuing merchant redeems a code at the counter. Send a fresh
+    /// `idempotencyKey` per attempt; retrying with the same key returns the first result.
+    async fn redeem_coupon(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "As typed or scanned: `XXXX-XXXX-XXXX` or the QR payload.")] code: String,
+        #[graphql(desc = "1 to 64 letters, digits, - or _; unique per attempt.")]
+        idempotency_key: String,
+    ) -> AppResult<CouponClaim> {
+        let viewer = ctx.viewer()?;
+        Ok(CouponClaim(
+            domain::redeem(
+                &ctx.state().db,
+                viewer,
+                &code,
+                &idempotency_key,
+                ctx.request_id(),
+            )
+            .await?,
+        ))
+    }
+
+    /// The merchant (owner or clerk) or staff of its street void an unredeemed claim, with a
+    /// reason.
+    async fn void_coupon_claim(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        #[graphql(desc = "Shown to the resident; required.")] reason: String,
+    ) -> AppResult<CouponClaim> {
+        let viewer = ctx.viewer()?;
+        let id = id::decode("CouponClaim", "id", &id)?;
+        Ok(CouponClaim(
+            domain::void(&ctx.state().db, viewer, id, &reason, ctx.request_id()).await?,
+        ))
+    }
+}
+
+async fn move_coupon(
+    ctx: &Context<'_>,
+    id: &ID,
+    t: Transition,
+    reason: Option<&str>,
+) -> AppResult<Coupon> {
+    let viewer = ctx.viewer()?;
+    let id = id::decode("Coupon", "id", id)?;
+    Ok(Coupon(
+        domain::transition(&ctx.state().db, viewer, id, t, reason, ctx.request_id()).await?,
+    ))
+}

@@ -1,0 +1,416 @@
+//! Merchants as clients see them: `applyMerchant`, `reviewMerchant`, `merchants`, `merchant`, and
+//! the owner's profile and clerks.
+
+use async_graphql::{Context, Enum, ID, InputObject, Object};
+use chrono::{DateTime, Utc};
+
+use entity::merchant as model;
+
+use crate::domain::merchant::{
+    self as domain, Application, Decision, MerchantFilter, MerchantProfile,
+};
+use crate::error::{AppError, AppResult};
+use crate::graphql::coupon::Coupon;
+use crate::graphql::loader::{
+    ActiveCouponsOf, CommunityKey, MembershipsOf, StreetKey, prime_merchants,
+};
+use crate::graphql::pagination::{MAX_PAGE, Page, PageRequest};
+use crate::graphql::street::{Community, Street};
+use crate::graphql::{ContextExt, id};
+
+/// Where a merchant is in its membership of the alliance.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "entity::merchant::MerchantStatus")]
+pub enum MerchantStatus {
+    /// Applied; waiting for staff.
+    Pending,
+    /// A member: its offers are public.
+    Active,
+    /// Refused by staff (see `statusReason`).
+    Rejected,
+    /// Suspended by staff (see `statusReason`); its offers are hidden.
+    Suspended,
+}
+
+/// Whether the viewer belongs to the merchant or is staff of its street: they see its private
+/// fields. One membership lookup per request, however many merchants are listed.
+pub async fn is_insider(ctx: &Context<'_>, street_id: i64, merchant_id: i64) -> AppResult<bool> {
+    let Some(viewer) = ctx.auth().viewer_opt() else {
+        return Ok(false);
+    };
+    if viewer.require_staff_of(street_id).is_ok() {
+        return Ok(true);
+    }
+    let memberships = ctx
+        .loader()
+        .load_one(MembershipsOf(viewer.user_id))
+        .await?
+        .unwrap_or_default();
+    Ok(memberships.iter().any(|m| m.merchant_id == merchant_id))
+}
+
+pub struct Merchant(pub model::Model);
+
+/// A member organisation of the alliance: shop, canteen, supermarket, hospital, enterprise …
+#[Object]
+impl Merchant {
+    /// Opaque ID.
+    async fn id(&self) -> ID {
+        id::encode("Merchant", self.0.id)
+    }
+
+    /// Name shown to residents.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// One of `CANTEEN`, `SUPERMARKET`, `RESTAURANT`, `HOSPITAL`, `CLINIC`, `PHARMACY`,
+    /// `BARBER`, `SHOPPING_MALL`, `RETAIL`, `SERVICE`, `EDUCATION`, `ENTERPRISE`,
+    /// `PROPERTY_COMPANY`, `OTHER`.
+    async fn category(&self) -> &str {
+        &self.0.category
+    }
+
+    /// Street address.
+    async fn address(&self) -> &str {
+        &self.0.address
+    }
+
+    /// The business's contact number (public).
+    async fn contact_phone(&self) -> &str {
+        &self.0.contact_phone
+    }
+
+    /// What the merchant offers.
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+
+    /// Membership status.
+    async fn status(&self) -> MerchantStatus {
+        self.0.status.into()
+    }
+
+    /// The reason of the last staff decision. Members and staff of the street only.
+    async fn status_reason(&self, ctx: &Context<'_>) -> AppResult<Option<&str>> {
+        if !is_insider(ctx, self.0.street_id, self.0.id).await? {
+            return Err(AppError::Forbidden);
+        }
+        Ok(self.0.status_reason.as_deref())
+    }
+
+    /// Business licence number. Members and staff of the street only.
+    async fn licence_no(&self, ctx: &Context<'_>) -> AppResult<&str> {
+        if !is_insider(ctx, self.0.street_id, self.0.id).await? {
+            return Err(AppError::Forbidden);
+        }
+        Ok(&self.0.licence_no)
+    }
+
+    /// The street whose alliance the merchant belongs to.
+    async fn street(&self, ctx: &Context<'_>) -> AppResult<Street> {
+        ctx.loader()
+            .load_one(StreetKey(self.0.street_id))
+            .await?
+            .map(Street)
+            .ok_or(AppError::NotFound("street"))
+    }
+
+    /// The community the merchant is in.
+    async fn community(&self, ctx: &Context<'_>) -> AppResult<Option<Community>> {
+        let Some(id) = self.0.community_id else {
+            return Ok(None);
+        };
+        Ok(ctx
+            .loader()
+            .load_one(CommunityKey(id))
+            .await?
+            .map(Community))
+    }
+
+    /// The merchant's active offers, newest first (at most `first`, default 20, up to 100).
+    async fn coupons(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many, 0 to 100 (default 20).")] first: Option<i32>,
+    ) -> AppResult<Vec<Coupon>> {
+        let n = PageRequest::parse(first, None)?.limit.min(MAX_PAGE) as usize;
+        let rows = ctx
+            .loader()
+            .load_one(ActiveCouponsOf(self.0.id))
+            .await?
+            .unwrap_or_default();
+        Ok(rows.into_iter().take(n).map(Coupon).collect())
+    }
+
+    /// When the merchant applied.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+/// A merchant's public profile.
+#[derive(InputObject)]
+pub struct MerchantProfileInput {
+    /// 1 to 64 characters.
+    pub name: String,
+    /// See `Merchant.category`.
+    pub category: String,
+    /// 1 to 200 characters.
+    pub address: String,
+    /// Mainland mobile number of the business.
+    pub contact_phone: String,
+    /// Up to 1000 characters.
+    #[graphql(default)]
+    pub description: String,
+}
+
+impl From<MerchantProfileInput> for MerchantProfile {
+    fn from(p: MerchantProfileInput) -> Self {
+        MerchantProfile {
+            name: p.name,
+            category: p.category,
+            address: p.address,
+            contact_phone: p.contact_phone,
+            description: p.description,
+        }
+    }
+}
+
+/// An application to join a street's alliance.
+#[derive(InputObject)]
+pub struct ApplyMerchantInput {
+    /// The public profile.
+    pub profile: MerchantProfileInput,
+    /// Business licence number, 4 to 32 letters, digits or hyphens; unique in the street.
+    pub licence_no: String,
+    /// The community the merchant is in; its street reviews the application.
+    pub community_id: ID,
+}
+
+/// Staff's answer to an application.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum MerchantDecision {
+    /// Admit: the merchant becomes `ACTIVE` and its owner gains `MERCHANT`.
+    Approve,
+    /// Refuse, with a reason.
+    Reject,
+}
+
+/// A review of a pending merchant.
+#[derive(InputObject)]
+pub struct ReviewMerchantInput {
+    /// The merchant.
+    pub merchant_id: ID,
+    /// Approve or reject.
+    pub decision: MerchantDecision,
+    /// Required to reject; optional to approve.
+    pub reason: Option<String>,
+}
+
+/// Narrows `merchants`.
+#[derive(InputObject, Default)]
+pub struct MerchantFilterInput {
+    /// See `Merchant.category`.
+    pub category: Option<String>,
+    /// Only merchants in this community.
+    pub community_id: Option<ID>,
+    /// Only merchants of this street.
+    pub street_id: Option<ID>,
+    /// Only this status; other than `ACTIVE`, only staff of the street and members see any.
+    pub status: Option<MerchantStatus>,
+    /// Words in the name or description.
+    pub keyword: Option<String>,
+}
+
+#[derive(Default)]
+pub struct MerchantQuery;
+
+#[Object]
+impl MerchantQuery {
+    /// Merchants, by application order. The public sees active ones; staff also every merchant
+    /// of their street; members also their own.
+    async fn merchants(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Narrows the list.")] filter: Option<MerchantFilterInput>,
+        #[graphql(desc = "Page size, 0 to 100 (default 20).")] first: Option<i32>,
+        #[graphql(desc = "Cursor of the last edge of the previous page.")] after: Option<String>,
+    ) -> AppResult<Page<Merchant>> {
+        let page = PageRequest::parse(first, after.as_deref())?;
+        let f = filter.unwrap_or_default();
+        let filter = MerchantFilter {
+            category: f.category,
+            community_id: f
+                .community_id
+                .map(|c| id::decode("Community", "filter.communityId", &c))
+                .transpose()?,
+            street_id: f
+                .street_id
+                .map(|s| id::decode("Street", "filter.streetId", &s))
+                .transpose()?,
+            status: f.status.map(Into::into),
+            keyword: f.keyword,
+        };
+        let (rows, total) = domain::list(
+            &ctx.state().db,
+            ctx.auth().viewer_opt(),
+            filter,
+            page.offset,
+            page.limit,
+        )
+        .await?;
+        prime_merchants(ctx, &rows, ctx.look_ahead().field("edges").field("node")).await?;
+        Ok(page.connection(rows.into_iter().map(Merchant).collect(), total))
+    }
+
+    /// One merchant. `FORBIDDEN` if it exists but is not visible to you.
+    async fn merchant(&self, ctx: &Context<'_>, id: ID) -> AppResult<Merchant> {
+        let id = id::decode("Merchant", "id", &id)?;
+        Ok(Merchant(
+            domain::get(&ctx.state().db, ctx.auth().viewer_opt(), id).await?,
+        ))
+    }
+
+    /// The merchants the signed-in user owns or clerks for.
+    async fn my_merchants(&self, ctx: &Context<'_>) -> AppResult<Vec<Merchant>> {
+        let viewer = ctx.viewer()?;
+        let db = &ctx.state().db;
+        let ids: Vec<i64> = domain::memberships_of(db, viewer.user_id)
+            .await?
+            .into_iter()
+            .map(|m| m.merchant_id)
+            .collect();
+        Ok(domain::by_ids(db, &ids)
+            .await?
+            .into_iter()
+            .map(Merchant)
+            .collect())
+    }
+}
+
+#[derive(Default)]
+pub struct MerchantMutation;
+
+#[Object]
+impl MerchantMutation {
+    /// Applies to join the alliance of the community's street. The merchant is `PENDING` until
+    /// staff review it. `CONFLICT` if the licence number already applied in that street.
+    async fn apply_merchant(
+        &self,
+        ctx: &Context<'_>,
+        input: ApplyMerchantInput,
+    ) -> AppResult<Merchant> {
+        let viewer = ctx.viewer()?;
+        let community_id = id::decode("Community", "communityId", &input.community_id)?;
+        let m = domain::apply(
+            &ctx.state().db,
+            viewer,
+            Application {
+                profile: input.profile.into(),
+                licence_no: input.licence_no,
+                community_id,
+            },
+        )
+        .await?;
+        Ok(Merchant(m))
+    }
+
+    /// Staff of the merchant's street approve or reject a pending application.
+    async fn review_merchant(
+        &self,
+        ctx: &Context<'_>,
+        input: ReviewMerchantInput,
+    ) -> AppResult<Merchant> {
+        let decision = match input.decision {
+            MerchantDecision::Approve => Decision::Approve,
+            MerchantDecision::Reject => Decision::Reject,
+        };
+        decide(ctx, &input.merchant_id, decision, input.reason.as_deref()).await
+    }
+
+    /// Staff suspend an active merchant, with a reason; its offers disappear from public lists.
+    async fn suspend_merchant(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The merchant.")] merchant_id: ID,
+        #[graphql(desc = "Shown to the merchant; required.")] reason: String,
+    ) -> AppResult<Merchant> {
+        decide(ctx, &merchant_id, Decision::Suspend, Some(&reason)).await
+    }
+
+    /// Staff reinstate a suspended merchant, with a reason.
+    async fn reinstate_merchant(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The merchant.")] merchant_id: ID,
+        #[graphql(desc = "Shown to the merchant; required.")] reason: String,
+    ) -> AppResult<Merchant> {
+        decide(ctx, &merchant_id, Decision::Reinstate, Some(&reason)).await
+    }
+
+    /// The owner edits the public profile.
+    async fn update_merchant(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The merchant.")] merchant_id: ID,
+        input: MerchantProfileInput,
+    ) -> AppResult<Merchant> {
+        let viewer = ctx.viewer()?;
+        let id = id::decode("Merchant", "merchantId", &merchant_id)?;
+        Ok(Merchant(
+            domain::update_profile(&ctx.state().db, viewer, id, input.into()).await?,
+        ))
+    }
+
+    /// The owner adds a clerk by the phone of an existing account; clerks redeem but do not
+    /// publish.
+    async fn add_merchant_clerk(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The merchant.")] merchant_id: ID,
+        #[graphql(desc = "The phone of the clerk's account.")] phone: String,
+    ) -> AppResult<Merchant> {
+        let viewer = ctx.viewer()?;
+        let id = id::decode("Merchant", "merchantId", &merchant_id)?;
+        let db = &ctx.state().db;
+        domain::add_clerk(db, viewer, id, &phone).await?;
+        Ok(Merchant(domain::get(db, Some(viewer), id).await?))
+    }
+
+    /// The owner removes a clerk.
+    async fn remove_merchant_clerk(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The merchant.")] merchant_id: ID,
+        #[graphql(desc = "The clerk's user ID.")] user_id: ID,
+    ) -> AppResult<Merchant> {
+        let viewer = ctx.viewer()?;
+        let id = id::decode("Merchant", "merchantId", &merchant_id)?;
+        let clerk = id::decode("User", "userId", &user_id)?;
+        let db = &ctx.state().db;
+        domain::remove_clerk(db, viewer, id, clerk).await?;
+        Ok(Merchant(domain::get(db, Some(viewer), id).await?))
+    }
+}
+
+async fn decide(
+    ctx: &Context<'_>,
+    merchant_id: &ID,
+    decision: Decision,
+    reason: Option<&str>,
+) -> AppResult<Merchant> {
+    let viewer = ctx.viewer()?;
+    let id = id::decode("Merchant", "merchantId", merchant_id)?;
+    Ok(Merchant(
+        domain::decide(
+            &ctx.state().db,
+            viewer,
+            id,
+            decision,
+            reason,
+            ctx.request_id(),
+        )
+        .await?,
+    ))
+}

@@ -1,0 +1,953 @@
+//! Coupons: lifecycle, validation, audience, claiming, redemption, voiding, concurrency and the
+//! cost of nested lists.
+
+use chrono::{Duration, Utc};
+use entity::user_role::Role;
+use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+use serde_json::{Value, json};
+
+use crate::support::*;
+
+struct Shop {
+    app: TestApp,
+    street: i64,
+    staff: TestUser,
+    merchant: String,
+    owner: TestUser,
+    community: String,
+}
+
+async fn shop() -> Shop {
+    let app = TestApp::spawn().await;
+    let (street, _) = app.street("九棵树街道", &["新城嘉园", "翠屏北里"]).await;
+    let staff = app.staff("13100000001", street).await;
+    let community = app.community_gid("九棵树街道", "新城嘉园").await;
+    let (merchant, owner) = app
+        .merchant("社区食堂", "13100000002", &community, &staff)
+        .await;
+    Shop {
+        app,
+        street,
+        staff,
+        merchant,
+        owner,
+        community,
+    }
+}
+
+const COUPON: &str =
+    "query($id: ID!) { coupon(id: $id) { status remainingStock claimedCount redeemedCount } }";
+
+fn move_op(name: &str) -> String {
+    format!("mutation($id: ID!) {{ {name}(id: $id) {{ status }} }}")
+}
+
+#[tokio::test]
+async fn the_lifecycle_is_followed_and_other_moves_are_invalid() {
+    let s = shop().await;
+    let input = json!({ "input": { "merchantId": s.merchant, "title": "满 50 减 10", "kind": "AMOUNT_OFF",
+        "amountFen": 1000, "minSpendFen": 5000, "totalStock": 10,
+        "validFrom": Utc::now().to_rfc3339(), "validUntil": (Utc::now() + Duration::days(7)).to_rfc3339() } });
+    let v = s.app.gql_as(&s.owner.token, CREATE_COUPON, input).await;
+    assert_eq!(v["data"]["createCoupon"]["status"], "DRAFT", "{v}");
+    let id = v["data"]["createCoupon"]["id"].as_str().unwrap().to_owned();
+    let op = |name: &str| {
+        let app = &s.app;
+        let token = s.owner.token.clone();
+        let id = id.clone();
+        let q = move_op(name);
+        async move { app.gql_as(&token, &q, json!({ "id": id })).await }
+    };
+    assert_eq!(code(&op("pauseCoupon").await), "INVALID_STATE");
+    assert_eq!(code(&op("endCoupon").await), "INVALID_STATE");
+    let public = s.app.gql("{ coupons { totalCount } }", json!({})).await;
+    assert_eq!(public["data"]["coupons"]["totalCount"], 0);
+    assert_eq!(
+        code(&s.app.gql(COUPON, json!({ "id": id })).await),
+        "FORBIDDEN"
+    );
+
+    assert_eq!(
+        op("publishCoupon").await["data"]["publishCoupon"]["status"],
+        "ACTIVE"
+    );
+    assert_eq!(code(&op("publishCoupon").await), "INVALID_STATE");
+    assert_eq!(
+        op("pauseCoupon").await["data"]["pauseCoupon"]["status"],
+        "PAUSED"
+    );
+    assert_eq!(
+        op("publishCoupon").await["data"]["publishCoupon"]["status"],
+        "ACTIVE"
+    );
+    assert_eq!(
+        op("endCoupon").await["data"]["endCoupon"]["status"],
+        "ENDED"
+    );
+    assert_eq!(code(&op("publishCoupon").await), "INVALID_STATE");
+    assert_eq!(code(&op("pauseCoupon").await), "INVALID_STATE");
+}
+
+#[tokio::test]
+async fn only_the_owner_moves_a_coupon_and_only_staff_take_it_down() {
+    let s = shop().await;
+    let id = s.app.coupon(&s.owner, &s.merchant, json!({})).await;
+    let (other_merchant, other_owner) = s
+        .app
+        .merchant("别家", "13100000003", &s.community, &s.staff)
+        .await;
+    let resident = s
+        .app
+        .user("13100000004", &[Role::Resident], Some(s.street))
+        .await;
+    let (far_street, _) = s.app.street("别的街道", &[]).await;
+    let far_staff = s.app.staff("13100000005", far_street).await;
+
+    let pause = move_op("pauseCoupon");
+    assert_eq!(
+        code(&s.app.gql(&pause, json!({ "id": id })).await),
+        "UNAUTHENTICATED"
+    );
+    assert_eq!(
+        code(
+            &s.app
+                .gql_as(&resident.token, &pause, json!({ "id": id }))
+                .await
+        ),
+        "FORBIDDEN"
+    );
+    assert_eq!(
+        code(
+            &s.app
+                .gql_as(&other_owner.token, &pause, json!({ "id": id }))
+                .await
+        ),
+        "FORBIDDEN"
+    );
+    assert_eq!(
+        code(
+            &s.app
+                .gql_as(&s.staff.token, &pause, json!({ "id": id }))
+                .await
+        ),
+        "FORBIDDEN"
+    );
+
+    // Another merchant's owner cannot create coupons for this one.
+    let v = s
+        .app
+        .gql_as(
+            &other_owner.token,
+            CREATE_COUPON,
+            json!({ "input": { "merchantId": s.merchant,
+        "title": "x", "kind": "FREE_ITEM", "itemName": "汤", "validFrom": Utc::now().to_rfc3339(),
+        "validUntil": (Utc::now() + Duration::days(1)).to_rfc3339() } }),
+        )
+        .await;
+    assert_eq!(code(&v), "FORBIDDEN");
+    assert!(!other_merchant.is_empty());
+
+    let take_down = "mutation($id: ID!, $r: String!) { takeDownCoupon(id: $id, reason: $r) { status statusReason } }";
+    assert_eq!(
+        code(
+            &s.app
+                .gql_as(&s.owner.token, take_down, json!({ "id": id, "r": "x" }))
+                .await
+        ),
+        "FORBIDDEN"
+    );
+    assert_eq!(
+        code(
+            &s.app
+                .gql_as(&far_staff.token, take_down, json!({ "id": id, "r": "x" }))
+                .await
+        ),
+        "FORBIDDEN"
+    );
+    assert_eq!(
+        code(
+            &s.app
+                .gql_as(&s.staff.token, take_down, json!({ "id": id, "r": "" }))
+                .await
+        ),
+        "BAD_USER_INPUT"
+    );
+    let still = s
+        .app
+        .gql_as(&s.owner.token, COUPON, json!({ "id": id }))
+        .await;
+    assert_eq!(still["data"]["coupon"]["status"], "ACTIVE");
+    let v = s
+        .app
+        .gql_as(
+            &s.staff.token,
+            take_down,
+            json!({ "id": id, "r": "虚假宣传" }),
+        )
+        .await;
+    assert_eq!(v["data"]["takeDownCoupon"]["status"], "ENDED", "{v}");
+    assert_eq!(v["data"]["takeDownCoupon"]["statusReason"], "虚假宣传");
+    assert_eq!(
+        s.app
+            .count("audit_entries WHERE action = 'coupon.take_down'")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn invalid_coupons_are_refused_and_nothing_is_created() {
+    let s = shop().await;
+    let now = Utc::now();
+    let base = json!({ "merchantId": s.merchant, "title": "满减", "kind": "AMOUNT_OFF", "amountFen": 500,
+        "validFrom": now.to_rfc3339(), "validUntil": (now + Duration::days(3)).to_rfc3339() });
+    let cases: Vec<(Value, &str)> = vec![
+        (json!({ "title": "  " }), "title"),
+        (json!({ "amountFen": -5 }), "amountFen"),
+        (json!({ "amountFen": 0 }), "amountFen"),
+        (json!({ "amountFen": 2_000_000_000 }), "amountFen"),
+        (json!({ "amountFen": null }), "amountFen"),
+        (json!({ "minSpendFen": 100 }), "minSpendFen"),
+        (json!({ "percentOff": 10 }), "percentOff"),
+        (
+            json!({ "kind": "PERCENT_OFF", "amountFen": null, "percentOff": 0 }),
+            "percentOff",
+        ),
+        (
+            json!({ "kind": "PERCENT_OFF", "amountFen": null, "percentOff": 100 }),
+            "percentOff",
+        ),
+        (
+            json!({ "kind": "FREE_ITEM", "amountFen": null }),
+            "itemName",
+        ),
+        (json!({ "totalStock": 0 }), "totalStock"),
+        (json!({ "totalStock": -1 }), "totalStock"),
+        (json!({ "perUserLimit": 0 }), "perUserLimit"),
+        (
+            json!({ "validUntil": (now - Duration::days(1)).to_rfc3339() }),
+            "validUntil",
+        ),
+        (
+            json!({ "validFrom": (now + Duration::days(5)).to_rfc3339() }),
+            "validUntil",
+        ),
+        (json!({ "audience": { "minAge": 300 } }), "audience.minAge"),
+        (
+            json!({ "audience": { "tags": ["senior citizen!"] } }),
+            "audience.tags",
+        ),
+        (
+            json!({ "audience": { "communityIds": ["Q29tbXVuaXR5Ojk5OQ"] } }),
+            "audience.communityIds",
+        ),
+    ];
+    for (patch, field) in cases {
+        let mut input = base.clone();
+        for (k, v) in patch.as_object().unwrap() {
+            input[k] = v.clone();
+        }
+        let v = s
+            .app
+            .gql_as(&s.owner.token, CREATE_COUPON, json!({ "input": input }))
+            .await;
+        assert_eq!(code(&v), "BAD_USER_INPUT", "{patch}: {v}");
+        if field != "amountFen" || patch["amountFen"] != json!(2_000_000_000) {
+            assert_eq!(v["errors"][0]["extensions"]["field"], field, "{patch}: {v}");
+        }
+    }
+    assert_eq!(s.app.count("coupons").await, 0);
+    assert_eq!(
+        code(&s.app.gql(CREATE_COUPON, json!({ "input": base })).await),
+        "UNAUTHENTICATED"
+    );
+}
+
+#[tokio::test]
+async fn a_resident_claims_sees_their_code_and_the_merchant_sees_counts() {
+    let s = shop().await;
+    let id = s
+        .app
+        .coupon(&s.owner, &s.merchant, json!({ "totalStock": 3 }))
+        .await;
+    let resident = s
+        .app
+        .user("13612345678", &[Role::Resident], Some(s.street))
+        .await;
+    let v = s
+        .app
+        .gql_as(&resident.token, CLAIM, json!({ "id": id }))
+        .await;
+    let claim = &v["data"]["claimCoupon"];
+    assert_eq!(claim["status"], "CLAIMED", "{v}");
+    let code_text = claim["code"].as_str().unwrap();
+    assert_eq!(code_text.len(), 14);
+    assert!(
+        claim["qrPayload"]
+            .as_str()
+            .unwrap()
+            .starts_with("shangju:coupon:")
+    );
+
+    let mine = s.app.gql_as(&resident.token, "{ myCoupons { totalCount edges { node { code status coupon { title merchant { name } } } } } }", json!({})).await;
+    assert_eq!(mine["data"]["myCoupons"]["totalCount"], 1);
+    assert_eq!(
+        mine["data"]["myCoupons"]["edges"][0]["node"]["coupon"]["merchant"]["name"],
+        "社区食堂"
+    );
+
+    let owner_view = s
+        .app
+        .gql_as(&s.owner.token, COUPON, json!({ "id": id }))
+        .await;
+    assert_eq!(owner_view["data"]["coupon"]["remainingStock"], 2);
+    assert_eq!(owner_view["data"]["coupon"]["claimedCount"], 1);
+    let public = s.app.gql(COUPON, json!({ "id": id })).await;
+    assert_eq!(code(&public), "FORBIDDEN");
+    assert!(
+        public["data"]["coupon"]["claimedCount"].is_null(),
+        "{public}"
+    );
+    let public = s
+        .app
+        .gql(
+            "query($id: ID!) { coupon(id: $id) { remainingStock } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(public["data"]["coupon"]["remainingStock"], 2);
+
+    // The merchant sees the claim with the phone masked, and not its code.
+    let q = "query($m: ID!) { couponClaims(merchantId: $m) { totalCount edges { node { status holder { phone displayName } } } } }";
+    let v = s
+        .app
+        .gql_as(&s.owner.token, q, json!({ "m": s.merchant }))
+        .await;
+    assert_eq!(
+        v["data"]["couponClaims"]["edges"][0]["node"]["holder"]["phone"], "136****5678",
+        "{v}"
+    );
+    let v = s
+        .app
+        .gql_as(&s.staff.token, q, json!({ "m": s.merchant }))
+        .await;
+    assert_eq!(
+        v["data"]["couponClaims"]["edges"][0]["node"]["holder"]["phone"], "13612345678",
+        "{v}"
+    );
+    let v = s
+        .app
+        .gql_as(&resident.token, q, json!({ "m": s.merchant }))
+        .await;
+    assert_eq!(code(&v), "FORBIDDEN");
+    let v = s
+        .app
+        .gql_as(
+            &s.owner.token,
+            "query($m: ID!) { couponClaims(merchantId: $m) { edges { node { code } } } }",
+            json!({ "m": s.merchant }),
+        )
+        .await;
+    assert_eq!(code(&v), "FORBIDDEN");
+
+    // A merchant cannot claim for itself without being a resident.
+    let merchant_only = s.app.user("13100000009", &[Role::Merchant], None).await;
+    assert_eq!(
+        code(
+            &s.app
+                .gql_as(&merchant_only.token, CLAIM, json!({ "id": id }))
+                .await
+        ),
+        "FORBIDDEN"
+    );
+    assert_eq!(
+        code(&s.app.gql(CLAIM, json!({ "id": id })).await),
+        "UNAUTHENTICATED"
+    );
+}
+
+#[tokio::test]
+async fn audience_rules_decide_who_may_claim_and_what_they_see() {
+    let s = shop().await;
+    let seniors = s
+        .app
+        .coupon(
+            &s.owner,
+            &s.merchant,
+            json!({ "title": "银发专享", "audience": { "tags": ["SENIOR"] } }),
+        )
+        .await;
+    let sixty = s
+        .app
+        .coupon(
+            &s.owner,
+            &s.merchant,
+            json!({ "title": "60+", "audience": { "minAge": 60 } }),
+        )
+        .await;
+    let local = s
+        .app
+        .coupon(
+            &s.owner,
+            &s.merchant,
+            json!({ "title": "本社区", "audience": { "communityIds": [s.community] } }),
+        )
+        .await;
+    let anyone = s
+        .app
+        .coupon(&s.owner, &s.merchant, json!({ "title": "人人" }))
+        .await;
+
+    let young = s.app.user("13700000001", &[Role::Resident], None).await;
+    let old = s.app.user("13700000002", &[Role::Resident], None).await;
+    s.app.tag(old.id, "SENIOR").await;
+    let mut am: entity::user::ActiveModel = entity::user::Entity::find_by_id(old.id)
+        .one(&s.app.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .into();
+    am.birth_date = Set(Some(chrono::NaiveDate::from_ymd_opt(1950, 1, 1).unwrap()));
+    am.community_id = Set(Some(community_id(&s).await));
+    am.update(&s.app.db).await.unwrap();
+
+    for c in [&seniors, &sixty, &local] {
+        assert_eq!(
+            code(&s.app.gql_as(&young.token, CLAIM, json!({ "id": c })).await),
+            "NOT_ELIGIBLE"
+        );
+    }
+    let q = "{ coupons(filter: { eligibleOnly: true }) { totalCount edges { node { title audience { tags minAge communities { name } } } } } }";
+    let v = s.app.gql_as(&young.token, q, json!({})).await;
+    assert_eq!(v["data"]["coupons"]["totalCount"], 1, "{v}");
+    let v = s.app.gql_as(&old.token, q, json!({})).await;
+    assert_eq!(v["data"]["coupons"]["totalCount"], 4, "{v}");
+    let all = s.app.gql("{ coupons { totalCount } }", json!({})).await;
+    assert_eq!(all["data"]["coupons"]["totalCount"], 4);
+    assert_eq!(code(&s.app.gql(q, json!({})).await), "UNAUTHENTICATED");
+
+    for c in [&seniors, &sixty, &local, &anyone] {
+        assert_eq!(
+            code(&s.app.gql_as(&old.token, CLAIM, json!({ "id": c })).await),
+            "",
+            "{c}"
+        );
+    }
+    assert_eq!(
+        code(
+            &s.app
+                .gql_as(&young.token, CLAIM, json!({ "id": anyone }))
+                .await
+        ),
+        ""
+    );
+}
+
+async fn community_id(s: &Shop) -> i64 {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    entity::community::Entity::find()
+        .filter(entity::community::Column::Name.eq("新城嘉园"))
+        .one(&s.app.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+}
+
+#[tokio::test]
+async fn outside_its_window_a_coupon_cannot_be_claimed_and_a_claim_expires() {
+    let s = shop().await;
+    let later = s
+        .app
+        .coupon(
+            &s.owner,
+            &s.merchant,
+            json!({ "validFrom": (Utc::now() + Duration::days(1)).to_rfc3339() }),
+        )
+        .await;
+    let resident = s.app.user("13700000003", &[Role::Resident], None).await;
+    assert_eq!(
+        code(
+            &s.app
+                .gql_as(&resident.token, CLAIM, json!({ "id": later }))
+                .await
+        ),
+        "EXPIRED"
+    );
+
+    let now = s.app.coupon(&s.owner, &s.merchant, json!({})).await;
+    let v = s
+        .app
+        .gql_as(&resident.token, CLAIM, json!({ "id": now }))
+        .await;
+    let code_text = v["data"]["claimCoupon"]["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    use sea_orm::{ColumnTrait, QueryFilter};
+    entity::coupon_claim::Entity::update_many()
+        .col_expr(
+            entity::coupon_claim::Column::ExpiresAt,
+            sea_orm::sea_query::Expr::value(Utc::now() - Duration::seconds(1)),
+        )
+        .filter(entity::coupon_claim::Column::UserId.eq(resident.id))
+        .exec(&s.app.db)
+        .await
+        .unwrap();
+    let mine = s
+        .app
+        .gql_as(
+            &resident.token,
+            "{ myCoupons(status: EXPIRED) { totalCount edges { node { status } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        mine["data"]["myCoupons"]["edges"][0]["node"]["status"], "EXPIRED",
+        "{mine}"
+    );
+    let v = s
+        .app
+        .gql_as(
+            &s.owner.token,
+            REDEEM,
+            json!({ "code": code_text, "key": "k1" }),
+        )
+        .await;
+    assert_eq!(code(&v), "EXPIRED");
+}
+
+async fn claimed_code(s: &Shop, resident_phone: &str) -> (String, String, TestUser) {
+    let coupon = s.app.coupon(&s.owner, &s.merchant, json!({})).await;
+    let resident = s.app.user(resident_phone, &[Role::Resident], None).await;
+    let v = s
+        .app
+        .gql_as(&resident.token, CLAIM, json!({ "id": coupon }))
+        .await;
+    let claim = &v["data"]["claimCoupon"];
+    (
+        coupon,
+        claim["code"].as_str().unwrap().to_lowercase(),
+        resident,
+    )
+}
+
+#[tokio::test]
+async fn redemption_happens_once_and_retries_with_the_key_return_the_first_result() {
+    let s = shop().await;
+    let (coupon, code_text, resident) = claimed_code(&s, "13700000004").await;
+    let (_, other_owner) = s
+        .app
+        .merchant("别家", "13100000006", &s.community, &s.staff)
+        .await;
+
+    for (who, expected) in [
+        (&resident, "FORBIDDEN"),
+        (&other_owner, "FORBIDDEN"),
+        (&s.staff, "FORBIDDEN"),
+    ] {
+        let v = s
+            .app
+            .gql_as(
+                &who.token,
+                REDEEM,
+                json!({ "code": code_text, "key": "k1" }),
+            )
+            .await;
+        assert_eq!(code(&v), expected);
+    }
+    assert_eq!(
+        code(
+            &s.app
+                .gql(REDEEM, json!({ "code": code_text, "key": "k1" }))
+                .await
+        ),
+        "UNAUTHENTICATED"
+    );
+    assert_eq!(
+        code(
+            &s.app
+                .gql_as(
+                    &s.owner.token,
+                    REDEEM,
+                    json!({ "code": "nope", "key": "k1" })
+                )
+                .await
+        ),
+        "BAD_USER_INPUT"
+    );
+    assert_eq!(
+        code(
+            &s.app
+                .gql_as(
+                    &s.owner.token,
+                    REDEEM,
+                    json!({ "code": "0000-0000-0000", "key": "k1" })
+                )
+                .await
+        ),
+        "NOT_FOUND"
+    );
+    assert_eq!(
+        code(
+            &s.app
+                .gql_as(
+                    &s.owner.token,
+                    REDEEM,
+                    json!({ "code": code_text, "key": "" })
+                )
+                .await
+        ),
+        "BAD_USER_INPUT"
+    );
+    assert_eq!(
+        s.app.count("coupon_claims WHERE status = 'REDEEMED'").await,
+        0
+    );
+
+    // A clerk redeems; the same key again answers the same; another key is refused.
+    let clerk = s.app.user("13100000007", &[Role::Resident], None).await;
+    let add =
+        "mutation($id: ID!, $p: String!) { addMerchantClerk(merchantId: $id, phone: $p) { id } }";
+    assert_eq!(
+        code(
+            &s.app
+                .gql_as(
+                    &s.owner.token,
+                    add,
+                    json!({ "id": s.merchant, "p": "13100000007" })
+                )
+                .await
+        ),
+        ""
+    );
+    let first = s
+        .app
+        .gql_as(
+            &clerk.token,
+            REDEEM,
+            json!({ "code": code_text, "key": "scan-1" }),
+        )
+        .await;
+    assert_eq!(
+        first["data"]["redeemCoupon"]["status"], "REDEEMED",
+        "{first}"
+    );
+    let again = s
+        .app
+        .gql_as(
+            &clerk.token,
+            REDEEM,
+            json!({ "code": code_text, "key": "scan-1" }),
+        )
+        .await;
+    assert_eq!(again["data"], first["data"]);
+    let other = s
+        .app
+        .gql_as(
+            &s.owner.token,
+            REDEEM,
+            json!({ "code": code_text, "key": "scan-2" }),
+        )
+        .await;
+    assert_eq!(code(&other), "ALREADY_REDEEMED");
+
+    let counts = s
+        .app
+        .gql_as(&s.owner.token, COUPON, json!({ "id": coupon }))
+        .await;
+    assert_eq!(counts["data"]["coupon"]["redeemedCount"], 1);
+    assert_eq!(
+        s.app
+            .count("audit_entries WHERE action = 'coupon.redeem'")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn voiding_needs_the_merchant_or_staff_and_a_reason() {
+    let s = shop().await;
+    let (_, code_text, resident) = claimed_code(&s, "13700000005").await;
+    let mine = s
+        .app
+        .gql_as(
+            &resident.token,
+            "{ myCoupons { edges { node { id } } } }",
+            json!({}),
+        )
+        .await;
+    let claim_id = mine["data"]["myCoupons"]["edges"][0]["node"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let void = "mutation($id: ID!, $r: String!) { voidCouponClaim(id: $id, reason: $r) { status voidReason } }";
+    let (_, other_owner) = s
+        .app
+        .merchant("别家", "13100000008", &s.community, &s.staff)
+        .await;
+
+    assert_eq!(
+        code(
+            &s.app
+                .gql_as(&resident.token, void, json!({ "id": claim_id, "r": "x" }))
+                .await
+        ),
+        "FORBIDDEN"
+    );
+    assert_eq!(
+        code(
+            &s.app
+                .gql_as(
+                    &other_owner.token,
+                    void,
+                    json!({ "id": claim_id, "r": "x" })
+                )
+                .await
+        ),
+        "FORBIDDEN"
+    );
+    assert_eq!(
+        code(
+            &s.app
+                .gql_as(&s.owner.token, void, json!({ "id": claim_id, "r": "" }))
+                .await
+        ),
+        "BAD_USER_INPUT"
+    );
+    let v = s
+        .app
+        .gql_as(
+            &s.staff.token,
+            void,
+            json!({ "id": claim_id, "r": "重复领取" }),
+        )
+        .await;
+    assert_eq!(v["data"]["voidCouponClaim"]["status"], "VOIDED", "{v}");
+    assert_eq!(
+        code(
+            &s.app
+                .gql_as(
+                    &s.owner.token,
+                    void,
+                    json!({ "id": claim_id, "r": "again" })
+                )
+                .await
+        ),
+        "INVALID_STATE"
+    );
+    let v = s
+        .app
+        .gql_as(
+            &s.owner.token,
+            REDEEM,
+            json!({ "code": code_text, "key": "k" }),
+        )
+        .await;
+    assert_eq!(code(&v), "INVALID_STATE");
+    assert_eq!(
+        s.app
+            .count("audit_entries WHERE action = 'coupon_claim.void'")
+            .await,
+        1
+    );
+
+    // A redeemed claim cannot be voided.
+    let (_, code2, resident2) = claimed_code(&s, "13700000006").await;
+    s.app
+        .gql_as(
+            &s.owner.token,
+            REDEEM,
+            json!({ "code": code2, "key": "k2" }),
+        )
+        .await;
+    let mine = s
+        .app
+        .gql_as(
+            &resident2.token,
+            "{ myCoupons { edges { node { id } } } }",
+            json!({}),
+        )
+        .await;
+    let id2 = mine["data"]["myCoupons"]["edges"][0]["node"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        code(
+            &s.app
+                .gql_as(&s.owner.token, void, json!({ "id": id2, "r": "x" }))
+                .await
+        ),
+        "ALREADY_REDEEMED"
+    );
+}
+
+#[tokio::test]
+async fn two_hundred_parallel_claims_of_ten_units_give_exactly_ten() {
+    let s = shop().await;
+    let coupon = s
+        .app
+        .coupon(&s.owner, &s.merchant, json!({ "totalStock": 10 }))
+        .await;
+    let mut requests = Vec::new();
+    for i in 0..200 {
+        let r = s
+            .app
+            .user(&format!("150{i:08}"), &[Role::Resident], None)
+            .await;
+        requests.push((Some(r.token), CLAIM.to_owned(), json!({ "id": coupon })));
+    }
+    let t = tally(&s.app.parallel(requests).await);
+    assert_eq!(t.get(""), Some(&10), "{t:?}");
+    assert_eq!(t.get("OUT_OF_STOCK"), Some(&190), "{t:?}");
+    let c = s
+        .app
+        .gql_as(&s.owner.token, COUPON, json!({ "id": coupon }))
+        .await;
+    assert_eq!(c["data"]["coupon"]["remainingStock"], 0);
+    assert_eq!(c["data"]["coupon"]["claimedCount"], 10);
+    assert_eq!(s.app.count("coupon_claims").await, 10);
+}
+
+#[tokio::test]
+async fn fifty_parallel_claims_by_one_resident_give_one() {
+    let s = shop().await;
+    let coupon = s
+        .app
+        .coupon(&s.owner, &s.merchant, json!({ "totalStock": 100 }))
+        .await;
+    let r = s.app.user("15100000000", &[Role::Resident], None).await;
+    let requests = (0..50)
+        .map(|_| {
+            (
+                Some(r.token.clone()),
+                CLAIM.to_owned(),
+                json!({ "id": coupon }),
+            )
+        })
+        .collect();
+    let t = tally(&s.app.parallel(requests).await);
+    assert_eq!(t.get(""), Some(&1), "{t:?}");
+    assert_eq!(t.get("LIMIT_REACHED"), Some(&49), "{t:?}");
+    let c = s
+        .app
+        .gql_as(&s.owner.token, COUPON, json!({ "id": coupon }))
+        .await;
+    assert_eq!(c["data"]["coupon"]["remainingStock"], 99);
+    assert_eq!(s.app.count("coupon_claims").await, 1);
+}
+
+#[tokio::test]
+async fn twenty_parallel_redemptions_of_one_code_give_one() {
+    let s = shop().await;
+    let (coupon, code_text, _) = claimed_code(&s, "15200000000").await;
+    let requests = (0..20)
+        .map(|i| {
+            (
+                Some(s.owner.token.clone()),
+                REDEEM.to_owned(),
+                json!({ "code": code_text, "key": format!("key-{i}") }),
+            )
+        })
+        .collect();
+    let t = tally(&s.app.parallel(requests).await);
+    assert_eq!(t.get(""), Some(&1), "{t:?}");
+    assert_eq!(t.get("ALREADY_REDEEMED"), Some(&19), "{t:?}");
+    let c = s
+        .app
+        .gql_as(&s.owner.token, COUPON, json!({ "id": coupon }))
+        .await;
+    assert_eq!(c["data"]["coupon"]["redeemedCount"], 1);
+    assert_eq!(
+        s.app
+            .count("audit_entries WHERE action = 'coupon.redeem'")
+            .await,
+        1
+    );
+}
+
+/// Statements to list `n` merchants with two coupons each, and `2n` coupons with their merchant.
+async fn statements_for(n: usize) -> (usize, usize) {
+    let app = TestApp::spawn().await;
+    let (street, _) = app.street("九棵树街道", &["新城嘉园"]).await;
+    let staff = app.staff("13100000001", street).await;
+    let community = app.community_gid("九棵树街道", "新城嘉园").await;
+    for i in 0..n {
+        let (m, owner) = app
+            .merchant(
+                &format!("商户{i}"),
+                &format!("160{i:08}"),
+                &community,
+                &staff,
+            )
+            .await;
+        app.coupon(&owner, &m, json!({ "title": format!("券{i}a"), "audience": { "tags": ["SENIOR"], "communityIds": [community] } })).await;
+        app.coupon(&owner, &m, json!({ "title": format!("券{i}b") }))
+            .await;
+    }
+    let resident = app.user("17000000000", &[Role::Resident], None).await;
+    let merchants = "{ merchants(first: 100) { totalCount edges { node { name category street { name } community { name }
+        coupons { title remainingStock audience { tags communities { name } } merchant { name } } } } } }";
+    let before = app.statement_count();
+    let v = app.gql_as(&resident.token, merchants, json!({})).await;
+    let listed = app.statement_count() - before;
+    assert_eq!(
+        v["data"]["merchants"]["edges"].as_array().unwrap().len(),
+        n,
+        "{v}"
+    );
+    assert_eq!(
+        v["data"]["merchants"]["edges"][0]["node"]["coupons"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+
+    let coupons = "{ coupons(first: 100) { totalCount edges { node { title merchant { name community { name } coupons { title } } } } } }";
+    let before = app.statement_count();
+    let v = app.gql_as(&resident.token, coupons, json!({})).await;
+    let coupon_list = app.statement_count() - before;
+    assert_eq!(
+        v["data"]["coupons"]["edges"].as_array().unwrap().len(),
+        2 * n,
+        "{v}"
+    );
+    (listed, coupon_list)
+}
+
+#[tokio::test]
+async fn nested_lists_cost_a_constant_number_of_statements() {
+    let small = statements_for(3).await;
+    let large = statements_for(50).await;
+    assert_eq!(
+        small, large,
+        "statements grow with rows: {small:?} vs {large:?}"
+    );
+    assert!(large.0 <= 12 && large.1 <= 12, "{large:?}");
+}
+
+#[tokio::test]
+async fn claims_are_unguessable_codes_that_differ() {
+    let s = shop().await;
+    let coupon = s
+        .app
+        .coupon(&s.owner, &s.merchant, json!({ "perUserLimit": 5 }))
+        .await;
+    let r = s.app.user("15300000000", &[Role::Resident], None).await;
+    let mut codes = std::collections::HashSet::new();
+    for _ in 0..5 {
+        let v = s.app.gql_as(&r.token, CLAIM, json!({ "id": coupon })).await;
+        codes.insert(
+            v["data"]["claimCoupon"]["code"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    assert_eq!(codes.len(), 5);
+    let v = s.app.gql_as(&r.token, CLAIM, json!({ "id": coupon })).await;
+    assert_eq!(code(&v), "LIMIT_REACHED");
+    let _ = entity::coupon::Entity::find().all(&s.app.db).await.unwrap();
+}
