@@ -3,6 +3,8 @@
 //!
 //! `cargo build --release && cargo run --release -p shangju-bench -- hostile`
 
+mod floor;
+mod load;
 mod server;
 
 use std::time::{Duration, Instant};
@@ -31,6 +33,13 @@ enum Cmd {
     /// Times every hostile document of the limits' catalogue: each must be refused, and the
     /// slowest answer is what an attacker can make a core do per request.
     Hostile,
+    /// The merchants list over GraphQL and over plain axum, and a flash sale; checks that the
+    /// sale ends with exactly `stock` claims and no stock left.
+    Load {
+        /// Concurrent requests in flight.
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+    },
 }
 
 #[tokio::main]
@@ -39,6 +48,24 @@ async fn main() {
     let server = Server::start(&cli.db).await;
     let ok = match cli.command {
         Cmd::Hostile => hostile(&server, if cli.smoke { 3 } else { 30 }).await,
+        Cmd::Load { concurrency } => {
+            let sizes = if cli.smoke {
+                load::Sizes {
+                    list_requests: 200,
+                    residents: 200,
+                    stock: 50,
+                    concurrency,
+                }
+            } else {
+                load::Sizes {
+                    list_requests: 5_000,
+                    residents: 2_000,
+                    stock: 500,
+                    concurrency,
+                }
+            };
+            load::run(&server, sizes).await
+        }
     };
     drop(server);
     if !ok {

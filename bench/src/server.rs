@@ -5,9 +5,12 @@ use std::time::Duration;
 
 use tokio::process::{Child, Command};
 
+pub const SECRET: &str = "bench-secret-bench-secret-bench-secret";
+
 pub struct Server {
     child: Child,
     pub port: u16,
+    pub database_url: String,
     _dir: Option<std::path::PathBuf>,
 }
 
@@ -27,6 +30,7 @@ impl Server {
         } else {
             (db.to_owned(), None)
         };
+        // The server migrates at start; make sure the schema exists before it is ready.
         let child = Command::new(&exe)
             .arg("serve")
             .env("SHANGJU_BIND", format!("127.0.0.1:{port}"))
@@ -50,10 +54,18 @@ impl Server {
         let server = Server {
             child,
             port,
+            database_url: url,
             _dir: dir,
         };
         server.wait_ready().await;
         server
+    }
+
+    /// A connection of the benchmark's own to the server's database, for fixtures and checks.
+    pub async fn connect(&self) -> sea_orm::DatabaseConnection {
+        let mut settings = shangju::db::DbSettings::new(self.database_url.clone());
+        settings.max_connections = 16;
+        shangju::db::connect(&settings).await.expect("connect")
     }
 
     pub fn graphql_url(&self) -> String {

@@ -1,0 +1,47 @@
+//! The floor: the merchants list served by a plain axum JSON handler over the same SQL the
+//! GraphQL resolvers run (one page of merchants, one batch of their active coupons).
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use sea_orm::DatabaseConnection;
+use serde_json::{Value, json};
+
+use shangju::domain;
+
+async fn merchants(State(db): State<DatabaseConnection>) -> Json<Value> {
+    let (rows, _) = domain::merchant::list(&db, None, Default::default(), 0, 20)
+        .await
+        .unwrap_or_default();
+    let ids: Vec<i64> = rows.iter().map(|m| m.id).collect();
+    let coupons = domain::coupon::active_of_merchants(&db, &ids)
+        .await
+        .unwrap_or_default();
+    Json(Value::Array(
+        rows.iter()
+            .map(|m| {
+                json!({
+                    "id": shangju::graphql::id::encode("Merchant", m.id).0,
+                    "name": m.name, "category": m.category, "address": m.address,
+                    "coupons": coupons.iter().filter(|c| c.merchant_id == m.id).take(20).map(|c| json!({
+                        "id": shangju::graphql::id::encode("Coupon", c.id).0,
+                        "title": c.title, "kind": format!("{:?}", c.kind), "amountFen": c.amount_fen,
+                        "percentOff": c.percent_off, "remainingStock": c.remaining_stock,
+                        "validUntil": c.valid_until.to_rfc3339(),
+                    })).collect::<Vec<_>>(),
+                })
+            })
+            .collect(),
+    ))
+}
+
+/// Serves the floor on a free port; returns its URL.
+pub async fn start(db: DatabaseConnection) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/merchants", listener.local_addr().unwrap());
+    let app = Router::new()
+        .route("/merchants", get(merchants))
+        .with_state(db);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
