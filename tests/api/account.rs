@@ -105,38 +105,22 @@ async fn a_registered_phone_is_a_conflict_even_when_raced() {
     let app = TestApp::spawn().await;
     let input =
         json!({ "input": { "phone": "13900000001", "password": PASSWORD, "displayName": "甲" } });
-    let tasks: Vec<_> = (0..12)
-        .map(|_| {
-            let router = app.router.clone();
-            let body = json!({ "query": REGISTER, "variables": input }).to_string();
-            tokio::spawn(async move {
-                use tower::ServiceExt;
-                let req = axum::http::Request::post("/graphql")
-                    .header("content-type", "application/json")
-                    .body(axum::body::Body::from(body))
-                    .unwrap();
-                let resp = router.oneshot(req).await.unwrap();
-                let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
-                    .await
-                    .unwrap();
-                serde_json::from_slice::<serde_json::Value>(&bytes).unwrap()
-            })
-        })
-        .collect();
-    let mut ok = 0;
-    let mut conflict = 0;
-    for t in tasks {
-        let v = t.await.unwrap();
-        match code(&v).as_str() {
-            "" => ok += 1,
-            "CONFLICT" => {
-                assert_eq!(v["errors"][0]["extensions"]["field"], "phone");
-                conflict += 1
-            }
-            other => panic!("unexpected {other}: {v}"),
+    let answers = app
+        .parallel(
+            (0..12)
+                .map(|_| (None, REGISTER.to_owned(), input.clone()))
+                .collect(),
+        )
+        .await;
+    for v in &answers {
+        if code(v) == "CONFLICT" {
+            assert_eq!(v["errors"][0]["extensions"]["field"], "phone");
         }
     }
-    assert_eq!((ok, conflict), (1, 11));
+    let t = tally(&answers);
+    let (ok, conflict) = (t.get("").copied(), t.get("CONFLICT").copied());
+    assert_eq!(t.len(), 2, "{t:?}");
+    assert_eq!((ok, conflict), (Some(1), Some(11)));
     assert_eq!(app.count("users").await, 1);
     assert_eq!(app.count("user_roles").await, 1);
 

@@ -166,33 +166,20 @@ async fn parallel_refreshes_of_one_token_let_at_most_one_through() {
         .as_str()
         .unwrap()
         .to_owned();
-    let body = json!({ "query": REFRESH, "variables": { "t": token } }).to_string();
-    let mut tasks = Vec::new();
-    for _ in 0..20 {
-        let router = app.router.clone();
-        let body = body.clone();
-        tasks.push(tokio::spawn(async move {
-            use tower::ServiceExt;
-            let req = axum::http::Request::post("/graphql")
-                .header("content-type", "application/json")
-                .body(axum::body::Body::from(body))
-                .unwrap();
-            let resp = router.oneshot(req).await.unwrap();
-            let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
-                .await
-                .unwrap();
-            serde_json::from_slice::<serde_json::Value>(&bytes).unwrap()
-        }));
-    }
-    let mut ok = 0;
-    for t in tasks {
-        let v = t.await.unwrap();
-        match code(&v).as_str() {
-            "" => ok += 1,
-            "UNAUTHENTICATED" => {}
-            other => panic!("unexpected {other}: {v}"),
-        }
-    }
+    let answers = app
+        .parallel(
+            (0..20)
+                .map(|_| (None, REFRESH.to_owned(), json!({ "t": token })))
+                .collect(),
+        )
+        .await;
+    let t = tally(&answers);
+    let ok = t.get("").copied().unwrap_or(0);
+    assert_eq!(
+        ok + t.get("UNAUTHENTICATED").copied().unwrap_or(0),
+        20,
+        "{t:?}"
+    );
     assert!(ok <= 1, "{ok} refreshes succeeded");
 }
 
