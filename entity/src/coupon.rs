@@ -53,6 +53,8 @@ pub struct Model {
     pub valid_from: DateTimeUtc,
     pub valid_until: DateTimeUtc,
     pub min_age: Option<i32>,
+    /// Points a claim costs (商家回馈); 0 for a plain offer.
+    pub points_cost: i32,
     pub status: CouponStatus,
     pub status_reason: Option<String>,
     pub claimed_count: i32,

@@ -27,6 +27,8 @@ pub struct Model {
     pub claimed_at: DateTimeUtc,
     /// The coupon's `valid_until` at claim time; a claim unredeemed after it reads as expired.
     pub expires_at: DateTimeUtc,
+    /// Points debited for this claim, refunded if it is voided unredeemed.
+    pub points_spent: i32,
     pub redeemed_at: Option<DateTimeUtc>,
     pub redeemed_by: Option<i64>,
     pub redeem_key: Option<String>,

@@ -8,6 +8,8 @@ pub mod coupon_claim;
 pub mod login_throttle;
 pub mod merchant;
 pub mod merchant_member;
+pub mod points_account;
+pub mod points_entry;
 pub mod refresh_token;
 pub mod street;
 pub mod user;
@@ -23,6 +25,8 @@ pub mod prelude {
     pub use super::login_throttle::Entity as LoginThrottle;
     pub use super::merchant::Entity as Merchant;
     pub use super::merchant_member::Entity as MerchantMember;
+    pub use super::points_account::Entity as PointsAccount;
+    pub use super::points_entry::Entity as PointsEntry;
     pub use super::refresh_token::Entity as RefreshToken;
     pub use super::street::Entity as Street;
     pub use super::user::Entity as User;

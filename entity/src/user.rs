@@ -16,6 +16,8 @@ pub struct Model {
     /// For audience rules with a minimum age; optional.
     pub birth_date: Option<Date>,
     pub disabled: bool,
+    /// Keeps the user off public leaderboards.
+    pub leaderboard_opt_out: bool,
     /// Bumped whenever every token issued so far must stop working (password change).
     pub session_version: i32,
     pub created_at: DateTimeUtc,

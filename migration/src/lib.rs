@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20260101_000001_accounts;
 mod m20260102_000001_merchants_coupons;
+mod m20260103_000001_points;
 mod util;
 
 pub struct Migrator;
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20260101_000001_accounts::Migration),
             Box::new(m20260102_000001_merchants_coupons::Migration),
+            Box::new(m20260103_000001_points::Migration),
         ]
     }
 }

@@ -28,6 +28,7 @@ use crate::db::begin_write;
 use crate::domain::audit::{self, AuditRecord};
 use crate::domain::merchant::{invalid_state, require_member, require_owner, text_field};
 use crate::domain::page;
+use crate::domain::points::{self, Kind, Posting, Source};
 use crate::domain::values::Reason;
 use crate::error::{AppError, AppResult, Text};
 
@@ -35,6 +36,7 @@ use crate::error::{AppError, AppResult, Text};
 pub const MAX_AMOUNT_FEN: i64 = 100_000_000;
 pub const MAX_STOCK: i32 = 1_000_000;
 pub const MAX_PER_USER: i32 = 100;
+pub const MAX_POINTS_COST: i32 = 100_000;
 const RULE_TAG: &str = "TAG";
 const RULE_COMMUNITY: &str = "COMMUNITY";
 
@@ -61,6 +63,8 @@ pub struct NewCoupon {
     pub valid_from: DateTime<Utc>,
     pub valid_until: DateTime<Utc>,
     pub audience: Audience,
+    /// Points a claim costs (商家回馈), 0 to 100000.
+    pub points_cost: Option<i32>,
 }
 
 fn bad(field: &'static str, zh: &'static str, en: &'static str) -> AppError {
@@ -188,6 +192,14 @@ pub async fn create(
             "perUserLimit is 1 to 100",
         ));
     }
+    let points_cost = c.points_cost.unwrap_or(0);
+    if !(0..=MAX_POINTS_COST).contains(&points_cost) {
+        return Err(bad(
+            "pointsCost",
+            "积分应为 0 到 100000",
+            "pointsCost is 0 to 100000",
+        ));
+    }
     if c.valid_until <= c.valid_from {
         return Err(bad(
             "validUntil",
@@ -266,6 +278,7 @@ pub async fn create(
         valid_from: Set(c.valid_from),
         valid_until: Set(c.valid_until),
         min_age: Set(c.audience.min_age),
+        points_cost: Set(points_cost),
         status: Set(CouponStatus::Draft),
         status_reason: Set(None),
         claimed_count: Set(0),
@@ -633,6 +646,7 @@ pub async fn claim(
         status: Set(ClaimStatus::Claimed),
         claimed_at: Set(now),
         expires_at: Set(c.valid_until),
+        points_spent: Set(c.points_cost),
         redeemed_at: Set(None),
         redeemed_by: Set(None),
         redeem_key: Set(None),
@@ -643,6 +657,22 @@ pub async fn claim(
     }
     .insert(&txn)
     .await?;
+    if c.points_cost > 0 {
+        // A short balance fails here and the whole claim, stock included, rolls back.
+        points::post(
+            &txn,
+            Posting {
+                user_id: viewer.user_id,
+                street_id: Some(c.street_id),
+                amount: -c.points_cost,
+                kind: Kind::RewardSpent,
+                source: Source::new("COUPON_CLAIM", claim.id),
+                actor_user_id: Some(viewer.user_id),
+                note: Some(c.title.clone()),
+            },
+        )
+        .await?;
+    }
     txn.commit().await?;
     Ok(claim)
 }
@@ -799,6 +829,21 @@ pub async fn void(
         .await?;
     if updated.rows_affected == 0 {
         return Err(invalid_state());
+    }
+    if let Some((points, source)) = points::refund_source(&claim) {
+        points::post(
+            &txn,
+            Posting {
+                user_id: claim.user_id,
+                street_id: Some(m.street_id),
+                amount: points,
+                kind: Kind::Refund,
+                source,
+                actor_user_id: Some(viewer.user_id),
+                note: Some(reason.clone()),
+            },
+        )
+        .await?;
     }
     audit::record(
         &txn,

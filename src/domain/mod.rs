@@ -6,5 +6,6 @@ pub mod audit;
 pub mod coupon;
 pub mod merchant;
 pub mod page;
+pub mod points;
 pub mod street;
 pub mod values;

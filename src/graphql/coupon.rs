@@ -136,6 +136,11 @@ impl Coupon {
         self.0.item_name.as_deref()
     }
 
+    /// Points a claim costs; 0 for a plain offer.
+    async fn points_cost(&self) -> i32 {
+        self.0.points_cost
+    }
+
     /// Units issued; null when unlimited.
     async fn total_stock(&self) -> Option<i32> {
         self.0.total_stock
@@ -278,6 +283,11 @@ impl CouponClaim {
         self.0.expires_at
     }
 
+    /// Points paid for it (refunded if voided unredeemed).
+    async fn points_spent(&self) -> i32 {
+        self.0.points_spent
+    }
+
     /// When it was redeemed.
     async fn redeemed_at(&self) -> Option<DateTime<Utc>> {
         self.0.redeemed_at
@@ -350,6 +360,9 @@ pub struct CreateCouponInput {
     pub valid_until: DateTime<Utc>,
     /// Who may claim; anyone when omitted.
     pub audience: Option<CouponAudienceInput>,
+    /// Points a claim costs (商家回馈), 0 to 100000 (default 0); debited when claimed,
+    /// refunded if the claim is voided unredeemed.
+    pub points_cost: Option<i32>,
 }
 
 /// Narrows `coupons`.
@@ -502,6 +515,7 @@ impl CouponMutation {
                     min_age: audience.min_age,
                     community_ids,
                 },
+                points_cost: input.points_cost,
             },
         )
         .await?;
@@ -534,7 +548,7 @@ impl CouponMutation {
     }
 
     /// A resident claims one unit. `OUT_OF_STOCK`, `LIMIT_REACHED`, `NOT_ELIGIBLE`, `EXPIRED`
-    /// (outside the validity), `INVALID_STATE` (not active).
+    /// (outside the validity), `INVALID_STATE` (not active), `INSUFFICIENT_POINTS`.
     async fn claim_coupon(
         &self,
         ctx: &Context<'_>,

@@ -8,6 +8,7 @@ pub mod limits;
 pub mod loader;
 pub mod merchant;
 pub mod pagination;
+pub mod points;
 pub mod street;
 
 use async_graphql::{
@@ -28,6 +29,7 @@ pub struct QueryRoot(
     street::StreetQuery,
     merchant::MerchantQuery,
     coupon::CouponQuery,
+    points::PointsQuery,
 );
 
 /// The root of all changes.
@@ -36,6 +38,7 @@ pub struct MutationRoot(
     account::AccountMutation,
     merchant::MerchantMutation,
     coupon::CouponMutation,
+    points::PointsMutation,
 );
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;

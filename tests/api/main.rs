@@ -8,6 +8,7 @@ mod demo;
 mod hostile;
 mod http;
 mod merchant;
+mod points;
 mod schema;
 mod street;
 mod support;

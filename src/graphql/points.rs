@@ -1,0 +1,306 @@
+//! Two-way points as clients see them: `myPoints`, `residentPoints`, `adjustPoints`,
+//! `pointsRewardReport`, `pointsLeaderboard`, `setLeaderboardOptOut`.
+
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+
+use entity::{points_account, points_entry};
+
+use crate::domain::points::{self as domain, Kind};
+use crate::error::{AppError, AppResult, Text};
+use crate::graphql::loader::MerchantKey;
+use crate::graphql::merchant::Merchant;
+use crate::graphql::pagination::{MAX_PAGE, Page, PageRequest};
+use crate::graphql::{ContextExt, id};
+
+/// Why points moved.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "crate::domain::points::Kind")]
+pub enum PointsKind {
+    /// Earned by volunteering.
+    Volunteering,
+    /// Earned by attending a joint activity.
+    Activity,
+    /// Bonus of a granted award.
+    AwardBonus,
+    /// Spent on a merchant's reward (a coupon with a points cost).
+    RewardSpent,
+    /// Points given back, e.g. for a voided reward.
+    Refund,
+    /// A staff correction, with its reason in `note`.
+    Adjustment,
+}
+
+pub struct PointsEntry(pub points_entry::Model);
+
+/// One change of a user's points. Entries are never changed; a correction is a new entry.
+#[Object]
+impl PointsEntry {
+    /// Opaque ID.
+    async fn id(&self) -> ID {
+        id::encode("PointsEntry", self.0.id)
+    }
+
+    /// Signed: positive when earned or refunded, negative when spent or taken.
+    async fn amount(&self) -> i32 {
+        self.0.amount
+    }
+
+    /// Why.
+    async fn kind(&self) -> PointsKind {
+        Kind::parse(&self.0.kind).unwrap_or(Kind::Adjustment).into()
+    }
+
+    /// What caused it, e.g. `COUPON_CLAIM`, `STAFF_ADJUSTMENT`.
+    async fn source_type(&self) -> &str {
+        &self.0.source_type
+    }
+
+    /// A note for the user, e.g. the reward's title or the staff member's reason.
+    async fn note(&self) -> Option<&str> {
+        self.0.note.as_deref()
+    }
+
+    /// When.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+pub struct PointsAccount(pub points_account::Model);
+
+/// A user's points: the balance (the sum of the entries, never negative) and what they earned
+/// in all.
+#[Object]
+impl PointsAccount {
+    /// Points available to spend.
+    async fn balance(&self) -> i64 {
+        self.0.balance
+    }
+
+    /// Points ever earned (spending and refunds do not change it).
+    async fn lifetime_earned(&self) -> i64 {
+        self.0.lifetime_earned
+    }
+
+    /// The entries, newest first.
+    async fn entries(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size, 0 to 100 (default 20).")] first: Option<i32>,
+        #[graphql(desc = "Cursor of the last edge of the previous page.")] after: Option<String>,
+    ) -> AppResult<Page<PointsEntry>> {
+        let page = PageRequest::parse(first, after.as_deref())?;
+        let (rows, total) =
+            domain::entries(&ctx.state().db, self.0.user_id, page.offset, page.limit).await?;
+        Ok(page.connection(rows.into_iter().map(PointsEntry).collect(), total))
+    }
+}
+
+/// A staff correction of someone's points.
+#[derive(InputObject)]
+pub struct AdjustPointsInput {
+    /// The user, of your street.
+    pub user_id: ID,
+    /// Non-zero, -10000 to 10000; cannot take the balance below zero.
+    pub amount: i32,
+    /// Why; shown to the user and kept in the audit log.
+    pub reason: String,
+    /// Send one to make retries safe: the same key posts once.
+    pub idempotency_key: Option<String>,
+}
+
+/// What a merchant's points rewards did over a period.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct MerchantPointsReport {
+    #[graphql(skip)]
+    pub merchant_id: i64,
+    /// Claims of points rewards made in the period.
+    pub claimed: i64,
+    /// Of those, redeemed.
+    pub redeemed: i64,
+    /// Points those claims collected (voided ones excluded).
+    pub points_collected: i64,
+}
+
+#[async_graphql::ComplexObject]
+impl MerchantPointsReport {
+    /// The merchant.
+    async fn merchant(&self, ctx: &Context<'_>) -> AppResult<Merchant> {
+        ctx.loader()
+            .load_one(MerchantKey(self.merchant_id))
+            .await?
+            .map(Merchant)
+            .ok_or(AppError::NotFound("merchant"))
+    }
+}
+
+/// The period a leaderboard covers, in the street's time (Asia/Shanghai).
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "crate::domain::points::Period")]
+pub enum LeaderboardPeriod {
+    /// Since Monday.
+    Week,
+    /// Since the first of the month.
+    Month,
+    /// Since 1 January.
+    Year,
+    /// All time.
+    All,
+}
+
+/// One line of a leaderboard.
+#[derive(SimpleObject, Clone)]
+pub struct LeaderboardEntry {
+    /// 1 for the most points.
+    pub rank: u64,
+    /// The resident's name, masked (`陈*林`).
+    pub display_name: String,
+    /// Points earned in the period.
+    pub points: i64,
+}
+
+/// Residents of a community ranked by points earned.
+#[derive(SimpleObject)]
+pub struct Leaderboard {
+    /// The top of the board.
+    pub entries: Vec<LeaderboardEntry>,
+    /// The signed-in resident's own line, when they are on the board.
+    pub my_rank: Option<LeaderboardEntry>,
+}
+
+#[derive(Default)]
+pub struct PointsQuery;
+
+#[Object]
+impl PointsQuery {
+    /// The signed-in user's points.
+    async fn my_points(&self, ctx: &Context<'_>) -> AppResult<PointsAccount> {
+        let viewer = ctx.viewer()?;
+        Ok(PointsAccount(
+            domain::account(&ctx.state().db, viewer.user_id).await?,
+        ))
+    }
+
+    /// A resident's points, for staff of the resident's street.
+    async fn resident_points(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The resident.")] user_id: ID,
+    ) -> AppResult<PointsAccount> {
+        let viewer = ctx.viewer()?;
+        let id = id::decode("User", "userId", &user_id)?;
+        let db = &ctx.state().db;
+        domain::require_ledger_reader(db, viewer, id).await?;
+        Ok(PointsAccount(domain::account(db, id).await?))
+    }
+
+    /// Claims, redemptions and points collected by points rewards claimed in `[from, to)`: for
+    /// one merchant (its members, or staff of its street), or without `merchantId` for every
+    /// merchant of the staff member's street.
+    async fn points_reward_report(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "One merchant; omit for every merchant of your street (staff).")]
+        merchant_id: Option<ID>,
+        #[graphql(desc = "Start of the period (inclusive).")] from: DateTime<Utc>,
+        #[graphql(desc = "End of the period (exclusive).")] to: DateTime<Utc>,
+    ) -> AppResult<Vec<MerchantPointsReport>> {
+        let viewer = ctx.viewer()?;
+        let merchant = merchant_id
+            .map(|m| id::decode("Merchant", "merchantId", &m))
+            .transpose()?;
+        let rows = domain::reward_report(&ctx.state().db, viewer, merchant, from, to).await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| MerchantPointsReport {
+                merchant_id: r.merchant_id,
+                claimed: r.claimed,
+                redeemed: r.redeemed,
+                points_collected: r.points_collected,
+            })
+            .collect())
+    }
+
+    /// Residents of a community ranked by points earned in the period; names masked, residents
+    /// who opted out left off. Public; signed in, you also get your own rank.
+    async fn points_leaderboard(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The community; default: your own.")] community_id: Option<ID>,
+        #[graphql(
+            desc = "Default: this month.",
+            default_with = "LeaderboardPeriod::Month"
+        )]
+        period: LeaderboardPeriod,
+        #[graphql(desc = "How many lines, 0 to 100 (default 10).")] first: Option<i32>,
+    ) -> AppResult<Leaderboard> {
+        let viewer = ctx.auth().viewer_opt();
+        let community = match (community_id, viewer.and_then(|v| v.community_id)) {
+            (Some(c), _) => id::decode("Community", "communityId", &c)?,
+            (None, Some(c)) => c,
+            (None, None) => {
+                return Err(AppError::bad_input(
+                    "communityId",
+                    Text::new("请指定社区", "Say which community"),
+                ));
+            }
+        };
+        let n = match first {
+            None => 10,
+            Some(n) if (0..=MAX_PAGE as i32).contains(&n) => n as u64,
+            Some(_) => PageRequest::parse(first, None)?.limit,
+        };
+        let (lines, mine) =
+            domain::leaderboard(&ctx.state().db, viewer, community, period.into(), n).await?;
+        let to_entry = |s: domain::Standing| LeaderboardEntry {
+            rank: s.rank,
+            display_name: s.display_name,
+            points: s.points,
+        };
+        Ok(Leaderboard {
+            entries: lines.into_iter().map(to_entry).collect(),
+            my_rank: mine.map(to_entry),
+        })
+    }
+}
+
+#[derive(Default)]
+pub struct PointsMutation;
+
+#[Object]
+impl PointsMutation {
+    /// Staff of the user's street add or take points, with a reason (audited).
+    async fn adjust_points(
+        &self,
+        ctx: &Context<'_>,
+        input: AdjustPointsInput,
+    ) -> AppResult<PointsEntry> {
+        let viewer = ctx.viewer()?;
+        let user = id::decode("User", "userId", &input.user_id)?;
+        Ok(PointsEntry(
+            domain::adjust(
+                &ctx.state().db,
+                viewer,
+                user,
+                input.amount,
+                &input.reason,
+                input.idempotency_key.as_deref(),
+                ctx.request_id(),
+            )
+            .await?,
+        ))
+    }
+
+    /// Keeps the signed-in user off the leaderboards (or puts them back).
+    async fn set_leaderboard_opt_out(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "True to stay off the boards.")] opt_out: bool,
+    ) -> AppResult<bool> {
+        let viewer = ctx.viewer()?;
+        domain::set_opt_out(&ctx.state().db, viewer, opt_out).await?;
+        Ok(opt_out)
+    }
+}
