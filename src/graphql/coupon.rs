@@ -386,6 +386,7 @@ pub struct CouponQuery;
 impl CouponQuery {
     /// Coupons, newest first. The public sees active coupons of active merchants within their
     /// validity; merchants also their own in any state; staff every coupon of their street.
+    #[graphql(complexity = "crate::graphql::pagination::page_cost(first, child_complexity)")]
     async fn coupons(
         &self,
         ctx: &Context<'_>,
@@ -425,6 +426,7 @@ impl CouponQuery {
     }
 
     /// The signed-in resident's claims, newest first.
+    #[graphql(complexity = "crate::graphql::pagination::page_cost(first, child_complexity)")]
     async fn my_coupons(
         &self,
         ctx: &Context<'_>,
@@ -447,6 +449,7 @@ impl CouponQuery {
 
     /// Claims of a merchant's coupons, newest first: for its owner and clerks, and staff of its
     /// street. Residents' phones are masked to the merchant.
+    #[graphql(complexity = "crate::graphql::pagination::page_cost(first, child_complexity)")]
     async fn coupon_claims(
         &self,
         ctx: &Context<'_>,

@@ -290,6 +290,10 @@ pub fn hostile_documents() -> Vec<(&'static str, String)> {
         .collect();
     docs.push(("overlapping fields", format!("{{ {conflicts}}}")));
     docs.push((
+        "nested list amplification",
+        "{ merchants(first: 100) { edges { node { coupons(first: 100) { merchant { coupons(first: 100) { merchant { coupons(first: 100) { title } } } } } } } } }".into(),
+    ));
+    docs.push((
         "introspection amplification",
         format!(
             "{{ __schema {{ types {{ {} name {} }} }} }}",

@@ -129,6 +129,7 @@ impl Merchant {
     }
 
     /// The merchant's active offers, newest first (at most `first`, default 20, up to 100).
+    #[graphql(complexity = "crate::graphql::pagination::page_cost(first, child_complexity)")]
     async fn coupons(
         &self,
         ctx: &Context<'_>,
@@ -230,6 +231,7 @@ pub struct MerchantQuery;
 impl MerchantQuery {
     /// Merchants, by application order. The public sees active ones; staff also every merchant
     /// of their street; members also their own.
+    #[graphql(complexity = "crate::graphql::pagination::page_cost(first, child_complexity)")]
     async fn merchants(
         &self,
         ctx: &Context<'_>,

@@ -46,6 +46,10 @@ pub type AppSchemaBuilder = SchemaBuilder<QueryRoot, MutationRoot, EmptySubscrip
 /// A change to the schema builder before it is finished, such as an extra extension.
 pub type SchemaCustomizer = Box<dyn FnOnce(AppSchemaBuilder) -> AppSchemaBuilder>;
 
+/// Fields a query may resolve, with list fields counting once per item they may return: 100
+/// merchants with 20 coupons of a dozen fields each pass; lists nested three deep do not.
+pub const MAX_COMPLEXITY: usize = 30_000;
+
 /// Key under which an error carries its English message until the HTTP layer picks a language.
 pub const ENGLISH_MESSAGE_KEY: &str = "_messageEn";
 
@@ -88,7 +92,7 @@ pub fn build_schema_with(
     )
     .extension(options.limits)
     .limit_depth(options.limits.max_depth + 2)
-    .limit_complexity(1_000);
+    .limit_complexity(MAX_COMPLEXITY);
     if !options.introspection {
         builder = builder.disable_introspection();
     }

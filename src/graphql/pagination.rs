@@ -10,6 +10,13 @@ use crate::error::{AppError, AppResult, Text};
 pub const DEFAULT_PAGE: u64 = 20;
 pub const MAX_PAGE: u64 = 100;
 
+/// The complexity of a list field: what one item costs, times the items asked for, so that
+/// nesting lists inside lists multiplies as execution would.
+pub fn page_cost(first: Option<i32>, child_complexity: usize) -> usize {
+    let n = first.map_or(DEFAULT_PAGE, |f| f.clamp(0, MAX_PAGE as i32) as u64) as usize;
+    n.max(1).saturating_mul(child_complexity).saturating_add(1)
+}
+
 /// Fields every connection carries besides its edges.
 #[derive(SimpleObject)]
 pub struct ConnectionFields {

@@ -84,6 +84,7 @@ impl PointsAccount {
     }
 
     /// The entries, newest first.
+    #[graphql(complexity = "crate::graphql::pagination::page_cost(first, child_complexity)")]
     async fn entries(
         &self,
         ctx: &Context<'_>,

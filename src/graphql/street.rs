@@ -70,6 +70,7 @@ pub struct StreetQuery;
 #[Object]
 impl StreetQuery {
     /// Every street served by this deployment. Public.
+    #[graphql(complexity = "crate::graphql::pagination::page_cost(first, child_complexity)")]
     async fn streets(
         &self,
         ctx: &Context<'_>,

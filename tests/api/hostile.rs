@@ -35,6 +35,18 @@ async fn hostile_documents_are_refused_and_the_server_keeps_serving() {
 }
 
 #[tokio::test]
+async fn large_but_ordinary_lists_pass_the_complexity_limit() {
+    let app = TestApp::spawn().await;
+    let q = "{ merchants(first: 100) { totalCount edges { cursor node { id name category address contactPhone
+        coupons(first: 20) { id title kind amountFen minSpendFen percentOff itemName remainingStock validFrom validUntil } } } } }";
+    let v = app.gql(q, json!({})).await;
+    assert_eq!(code(&v), "", "{v}");
+    let nested = "{ merchants(first: 100) { edges { node { coupons(first: 100) { merchant { coupons(first: 100) { title } } } } } } }";
+    let v = app.gql(nested, json!({})).await;
+    assert_eq!(code(&v), "BAD_USER_INPUT", "{v}");
+}
+
+#[tokio::test]
 async fn page_sizes_are_capped() {
     let app = TestApp::spawn().await;
     let v = app
