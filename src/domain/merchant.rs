@@ -556,3 +556,24 @@ pub async fn memberships_of(
         .all(db)
         .await?)
 }
+
+/// The owner and clerks of a merchant, for its owner and staff of its street.
+pub async fn members(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    m: &merchant::Model,
+) -> AppResult<Vec<(MemberRole, user::Model)>> {
+    if viewer.require_staff_of(m.street_id).is_err() {
+        require_owner(db, viewer, m.id).await?;
+    }
+    let rows = merchant_member::Entity::find()
+        .filter(merchant_member::Column::MerchantId.eq(m.id))
+        .order_by_asc(merchant_member::Column::CreatedAt)
+        .find_also_related(user::Entity)
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(member, u)| u.map(|u| (member.role, u)))
+        .collect())
+}

@@ -1,7 +1,7 @@
 //! Merchants as clients see them: `applyMerchant`, `reviewMerchant`, `merchants`, `merchant`, and
 //! the owner's profile and clerks.
 
-use async_graphql::{Context, Enum, ID, InputObject, Object};
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use entity::merchant as model;
@@ -10,6 +10,7 @@ use crate::domain::merchant::{
     self as domain, Application, Decision, MerchantFilter, MerchantProfile,
 };
 use crate::error::{AppError, AppResult};
+use crate::graphql::account::User;
 use crate::graphql::coupon::Coupon;
 use crate::graphql::loader::{
     ActiveCouponsOf, CommunityKey, MembershipsOf, StreetKey, prime_merchants,
@@ -144,10 +145,44 @@ impl Merchant {
         Ok(rows.into_iter().take(n).map(Coupon).collect())
     }
 
+    /// The owner and clerks. The owner and staff of the street only.
+    async fn members(&self, ctx: &Context<'_>) -> AppResult<Vec<MerchantMember>> {
+        let viewer = ctx.viewer()?;
+        let db = &ctx.state().db;
+        let rows = domain::members(db, viewer, &self.0).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (role, user) in rows {
+            out.push(MerchantMember {
+                role: role.into(),
+                user: User::new(crate::domain::account::load_view(db, user).await?),
+            });
+        }
+        Ok(out)
+    }
+
     /// When the merchant applied.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+}
+
+/// What a member may do for a merchant.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "entity::merchant_member::MemberRole")]
+pub enum MemberRole {
+    /// Manages the merchant and publishes offers.
+    Owner,
+    /// Redeems at the counter.
+    Clerk,
+}
+
+/// A person who acts for a merchant.
+#[derive(SimpleObject)]
+pub struct MerchantMember {
+    /// Owner or clerk.
+    pub role: MemberRole,
+    /// The account (phone masked except to staff).
+    pub user: User,
 }
 
 /// A merchant's public profile.
