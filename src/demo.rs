@@ -1,14 +1,21 @@
 //! The demo alliance that a fresh development start loads: 九棵树街道 as the seed reports
-//! describe it, and one account per role. Loading twice changes nothing.
+//! describe it, with its 57 members and a few of their offers, and one account per role.
+//! Loading twice changes nothing.
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
+};
 
+use entity::coupon::{CouponKind, CouponStatus};
+use entity::merchant::MerchantStatus;
+use entity::merchant_member::MemberRole;
 use entity::user_role::Role;
-use entity::{user, user_tag};
+use entity::{community, coupon, coupon_audience, merchant, merchant_member, user, user_tag};
 
 use crate::db::begin_write;
 use crate::domain::account::grant_role;
+use crate::domain::points::{self, Kind, Posting, Source};
 use crate::domain::street;
 use crate::domain::values::Password;
 use crate::error::AppResult;
@@ -50,6 +57,29 @@ pub const DEMO_ACCOUNTS: [DemoAccount; 3] = [
         tags: &[],
     },
 ];
+
+/// The members the seed reports name; the rest of the 57 are ordinary shops of the street.
+const NAMED_MERCHANTS: [(&str, &str, &str); 8] = [
+    ("社区食堂", "CANTEEN", "新城嘉园"),
+    ("七鲜超市", "SUPERMARKET", "云景里"),
+    ("领展购物广场", "SHOPPING_MALL", "云景里"),
+    ("贵友大厦通州店", "SHOPPING_MALL", "园景东区"),
+    ("云景里理发店", "BARBER", "云景里"),
+    ("九棵树社区医院", "HOSPITAL", "翠屏北里"),
+    ("副中心健康体检中心", "HOSPITAL", "新城嘉园"),
+    ("新城嘉园物业服务中心", "PROPERTY_COMPANY", "新城嘉园"),
+];
+const OTHER_KINDS: [(&str, &str); 8] = [
+    ("便民餐馆", "RESTAURANT"),
+    ("便利店", "RETAIL"),
+    ("家政服务", "SERVICE"),
+    ("大药房", "PHARMACY"),
+    ("少儿书法学堂", "EDUCATION"),
+    ("科技有限公司", "ENTERPRISE"),
+    ("口腔诊所", "CLINIC"),
+    ("鲜花店", "RETAIL"),
+];
+pub const DEMO_MERCHANTS: usize = 57;
 
 /// Loads whatever of the demo alliance is missing. Returns whether anything was added.
 pub async fn load(state: &AppState) -> AppResult<bool> {
@@ -106,6 +136,222 @@ pub async fn load(state: &AppState) -> AppResult<bool> {
             .await?;
         }
     }
+    if merchant::Entity::find()
+        .filter(merchant::Column::StreetId.eq(street.id))
+        .count(&txn)
+        .await?
+        == 0
+    {
+        load_merchants(&txn, street.id, &communities, &hash).await?;
+        added = true;
+    }
+    if let Some(resident) = user::Entity::find()
+        .filter(user::Column::Phone.eq(DEMO_ACCOUNTS[0].phone))
+        .one(&txn)
+        .await?
+    {
+        points::post(
+            &txn,
+            Posting {
+                user_id: resident.id,
+                street_id: Some(street.id),
+                amount: 120,
+                kind: Kind::Volunteering,
+                source: Source::new("DEMO", "volunteer-academy"),
+                actor_user_id: None,
+                note: Some("志愿学院首期培训及地铁站引导志愿服务".to_owned()),
+            },
+        )
+        .await?;
+    }
     txn.commit().await?;
     Ok(added)
 }
+
+/// 57 active members, each with an owner account, and a few offers, among them the
+/// silver-economy offers (银发优惠) and a points reward (商家回馈).
+async fn load_merchants(
+    txn: &impl ConnectionTrait,
+    street_id: i64,
+    communities: &[community::Model],
+    hash: &str,
+) -> AppResult<()> {
+    let now = Utc::now();
+    let community = |name: &str| communities.iter().find(|c| c.name == name).map(|c| c.id);
+    let demo_owner = user::Entity::find()
+        .filter(user::Column::Phone.eq(DEMO_ACCOUNTS[1].phone))
+        .one(txn)
+        .await?;
+    for i in 0..DEMO_MERCHANTS {
+        let (name, category, community_id) = match NAMED_MERCHANTS.get(i) {
+            Some((n, c, place)) => ((*n).to_owned(), *c, community(place)),
+            None => {
+                let (kind, category) = OTHER_KINDS[i % OTHER_KINDS.len()];
+                let place = &communities[i % communities.len()];
+                (format!("{}{kind}", place.name), category, Some(place.id))
+            }
+        };
+        let owner_id = match (i, &demo_owner) {
+            (0, Some(owner)) => owner.id,
+            _ => {
+                let owner = user::ActiveModel {
+                    phone: Set(format!("1390000{i:04}")),
+                    display_name: Set(format!("{name}店长")),
+                    password_hash: Set(hash.to_owned()),
+                    street_id: Set(Some(street_id)),
+                    community_id: Set(community_id),
+                    disabled: Set(false),
+                    session_version: Set(0),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                    ..Default::default()
+                }
+                .insert(txn)
+                .await?;
+                grant_role(txn, owner.id, Role::Merchant).await?;
+                owner.id
+            }
+        };
+        let m = merchant::ActiveModel {
+            street_id: Set(street_id),
+            community_id: Set(community_id),
+            owner_user_id: Set(owner_id),
+            name: Set(name.clone()),
+            category: Set(category.to_owned()),
+            address: Set(format!("北京市通州区九棵树街道 {} 号", i + 1)),
+            contact_phone: Set(format!("1390000{i:04}")),
+            licence_no: Set(format!("DEMO-{:04}", i + 1)),
+            description: Set(format!("商居同盟成员：{name}")),
+            status: Set(MerchantStatus::Active),
+            status_reason: Set(Some("商居同盟首批成员".to_owned())),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(txn)
+        .await?;
+        merchant_member::ActiveModel {
+            merchant_id: Set(m.id),
+            user_id: Set(owner_id),
+            role: Set(MemberRole::Owner),
+            created_at: Set(now),
+        }
+        .insert(txn)
+        .await?;
+        for offer in DEMO_COUPONS.iter().filter(|c| c.merchant == i) {
+            let c = coupon::ActiveModel {
+                merchant_id: Set(m.id),
+                street_id: Set(street_id),
+                title: Set(offer.title.to_owned()),
+                description: Set(String::new()),
+                kind: Set(offer.kind),
+                amount_fen: Set(offer.amount_fen),
+                min_spend_fen: Set(offer.min_spend_fen),
+                percent_off: Set(offer.percent_off),
+                item_name: Set(offer.item_name.map(str::to_owned)),
+                total_stock: Set(Some(offer.stock)),
+                remaining_stock: Set(Some(offer.stock)),
+                per_user_limit: Set(1),
+                valid_from: Set(now - chrono::Duration::days(1)),
+                valid_until: Set(now + chrono::Duration::days(90)),
+                min_age: Set(None),
+                points_cost: Set(offer.points_cost),
+                status: Set(CouponStatus::Active),
+                status_reason: Set(None),
+                claimed_count: Set(0),
+                redeemed_count: Set(0),
+                created_at: Set(now),
+                updated_at: Set(now),
+                ..Default::default()
+            }
+            .insert(txn)
+            .await?;
+            if offer.seniors {
+                coupon_audience::ActiveModel {
+                    coupon_id: Set(c.id),
+                    rule: Set("TAG".to_owned()),
+                    value: Set("SENIOR".to_owned()),
+                }
+                .insert(txn)
+                .await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+struct DemoCoupon {
+    merchant: usize,
+    title: &'static str,
+    kind: CouponKind,
+    amount_fen: Option<i64>,
+    min_spend_fen: Option<i64>,
+    percent_off: Option<i32>,
+    item_name: Option<&'static str>,
+    stock: i32,
+    points_cost: i32,
+    seniors: bool,
+}
+
+const DEMO_COUPONS: [DemoCoupon; 5] = [
+    DemoCoupon {
+        merchant: 0,
+        title: "银发午餐 8 折",
+        kind: CouponKind::PercentOff,
+        amount_fen: None,
+        min_spend_fen: None,
+        percent_off: Some(20),
+        item_name: None,
+        stock: 200,
+        points_cost: 0,
+        seniors: true,
+    },
+    DemoCoupon {
+        merchant: 0,
+        title: "积分换午餐",
+        kind: CouponKind::FreeItem,
+        amount_fen: None,
+        min_spend_fen: None,
+        percent_off: None,
+        item_name: Some("午餐一份"),
+        stock: 50,
+        points_cost: 100,
+        seniors: false,
+    },
+    DemoCoupon {
+        merchant: 1,
+        title: "生鲜满 50 减 10",
+        kind: CouponKind::AmountOff,
+        amount_fen: Some(1000),
+        min_spend_fen: Some(5000),
+        percent_off: None,
+        item_name: None,
+        stock: 500,
+        points_cost: 0,
+        seniors: false,
+    },
+    DemoCoupon {
+        merchant: 3,
+        title: "银发经济消费季 满 200 减 30",
+        kind: CouponKind::AmountOff,
+        amount_fen: Some(3000),
+        min_spend_fen: Some(20000),
+        percent_off: None,
+        item_name: None,
+        stock: 300,
+        points_cost: 0,
+        seniors: true,
+    },
+    DemoCoupon {
+        merchant: 4,
+        title: "老人理发 5 元代金券",
+        kind: CouponKind::CashVoucher,
+        amount_fen: Some(500),
+        min_spend_fen: None,
+        percent_off: None,
+        item_name: None,
+        stock: 100,
+        points_cost: 0,
+        seniors: true,
+    },
+];

@@ -11,7 +11,14 @@ async fn the_demo_loads_once_and_its_accounts_sign_in() {
     assert!(!shangju::demo::load(&app.state).await.unwrap());
     assert_eq!(app.count("streets").await, 1);
     assert_eq!(app.count("communities").await, 4);
-    assert_eq!(app.count("users").await, 3);
+    assert_eq!(app.count("users").await, 3 + 56);
+    assert_eq!(app.count("merchants").await, 57);
+
+    let public = app
+        .gql("{ merchants { totalCount } coupons { totalCount edges { node { title merchant { name } } } } }", json!({}))
+        .await;
+    assert_eq!(public["data"]["merchants"]["totalCount"], 57, "{public}");
+    assert_eq!(public["data"]["coupons"]["totalCount"], 5);
 
     for (account, roles) in shangju::demo::DEMO_ACCOUNTS.iter().zip([
         json!(["RESIDENT"]),
@@ -25,5 +32,20 @@ async fn the_demo_loads_once_and_its_accounts_sign_in() {
             )
             .await;
         assert_eq!(v["data"]["login"]["user"]["roles"], roles, "{v}");
+        let token = v["data"]["login"]["accessToken"].as_str().unwrap();
+        if account.role == entity::user_role::Role::Resident {
+            let p = app.gql_as(token, "{ myPoints { balance } coupons(filter: { eligibleOnly: true }) { totalCount } }", json!({})).await;
+            assert_eq!(p["data"]["myPoints"]["balance"], 120, "{p}");
+            assert_eq!(
+                p["data"]["coupons"]["totalCount"], 5,
+                "a senior may claim every demo offer"
+            );
+        }
+        if account.role == entity::user_role::Role::Merchant {
+            let m = app
+                .gql_as(token, "{ myMerchants { name } }", json!({}))
+                .await;
+            assert_eq!(m["data"]["myMerchants"][0]["name"], "社区食堂", "{m}");
+        }
     }
 }
