@@ -214,3 +214,91 @@ fn serve_logs_no_secrets_and_stops_on_sigterm() {
         assert!(!in_log, "{secret} appears in a log line");
     }
 }
+
+/// A request in flight when SIGTERM arrives is answered in full before the process exits.
+#[test]
+fn sigterm_lets_an_in_flight_request_finish() {
+    use std::io::{BufRead, BufReader, Read};
+
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = shangju()
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}/s.db?mode=rwc", dir.path().display()),
+        )
+        .env("SHANGJU_BIND", format!("127.0.0.1:{port}"))
+        .env("SHANGJU_DEMO", "false")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stream = None;
+    for _ in 0..100 {
+        if let Ok(s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            stream = Some(s);
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let mut stream = stream.expect("server never listened");
+    let request = |body: &str| {
+        format!(
+            "POST /graphql HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    // A first request on the connection makes sure the server has accepted it.
+    stream
+        .write_all(request(r#"{"query":"{ __typename }"}"#).as_bytes())
+        .unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let read_response = |reader: &mut BufReader<std::net::TcpStream>| -> String {
+        let mut len = 0;
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            if line == "\r\n" {
+                break;
+            }
+            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                len = v.trim().parse().unwrap();
+            }
+        }
+        let mut body = vec![0; len];
+        reader.read_exact(&mut body).unwrap();
+        String::from_utf8(body).unwrap()
+    };
+    assert!(read_response(&mut reader).contains("QueryRoot"));
+
+    // Registration hashes a password, so it is still running when the signal arrives.
+    let register = r#"{"query":"mutation { register(input: { phone: \"13912345678\", password: \"a long password\", displayName: \"陈文林\" }) { user { phone } } }"}"#;
+    stream.write_all(request(register).as_bytes()).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(10));
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let answer = read_response(&mut reader);
+    assert!(answer.contains("13912345678"), "{answer}");
+    let mut exited = None;
+    for _ in 0..100 {
+        if let Some(s) = child.try_wait().unwrap() {
+            exited = Some(s);
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let exited = exited.unwrap_or_else(|| {
+        child.kill().ok();
+        panic!("did not stop on SIGTERM")
+    });
+    assert!(exited.success());
+}
