@@ -78,11 +78,12 @@ pub fn router_with(
     )
 }
 
+/// Connects and applies pending migrations.
 pub async fn connect(config: &Config) -> Result<DatabaseConnection, sea_orm::DbErr> {
     let mut settings = DbSettings::new(config.database_url.clone());
     settings.max_connections = config.db_max_connections;
     settings.acquire_timeout = config.db_timeout;
-    db::connect(&settings).await
+    db::connect_migrated(&settings).await
 }
 
 /// Serves until SIGTERM or Ctrl-C, then lets in-flight requests finish (up to the grace time).

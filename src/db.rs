@@ -89,6 +89,16 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     Migrator::up(db, None).await
 }
 
+/// Migrates on a pool of its own, then opens the pool to serve with: every serving connection
+/// then starts from the migrated schema (a SQLite connection opened before an `ALTER TABLE` can
+/// otherwise carry the old table definition).
+pub async fn connect_migrated(settings: &DbSettings) -> Result<DatabaseConnection, DbErr> {
+    let migrating = connect(settings).await?;
+    migrate(&migrating).await?;
+    migrating.close().await?;
+    connect(settings).await
+}
+
 /// Begins a transaction that will write. On SQLite it takes the write lock at BEGIN
 /// (`BEGIN IMMEDIATE`), so two writers never both read and then fail to upgrade their lock;
 /// the second waits for the busy timeout instead. PostgreSQL ignores the mode.

@@ -5,7 +5,7 @@ use clap::Parser;
 
 use shangju::config::{Cli, Command, Config};
 use shangju::domain::account::{self, CreateStaffCommand};
-use shangju::{app, db, demo, graphql, logging};
+use shangju::{app, demo, graphql, logging};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -42,10 +42,7 @@ fn main() -> ExitCode {
 async fn run(config: Config, command: Command) -> Result<(), String> {
     let conn = app::connect(&config)
         .await
-        .map_err(|e| format!("cannot connect to the database: {e}"))?;
-    db::migrate(&conn)
-        .await
-        .map_err(|e| format!("migration failed: {e}"))?;
+        .map_err(|e| format!("cannot connect to the database or migrate it: {e}"))?;
     let options = app::AppOptions::from(&config);
     let state = app::state(conn, &options);
     match command {

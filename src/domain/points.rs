@@ -19,7 +19,7 @@
 //! back whole.
 
 use chrono::{DateTime, Datelike, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter,
     QueryOrder, QuerySelect, Set,
@@ -493,27 +493,28 @@ pub async fn leaderboard(
     period: Period,
     first: u64,
 ) -> AppResult<(Vec<Standing>, Option<Standing>)> {
-    let residents: Vec<user::Model> = user::Entity::find()
-        .filter(user::Column::CommunityId.eq(community_id))
-        .filter(user::Column::LeaderboardOptOut.eq(false))
-        .filter(user::Column::Disabled.eq(false))
-        .filter(
+    // Who may appear, as a subquery: no list of ids travels to the database.
+    let on_board = Query::select()
+        .column(user::Column::Id)
+        .from(user::Entity)
+        .and_where(user::Column::CommunityId.eq(community_id))
+        .and_where(user::Column::LeaderboardOptOut.eq(false))
+        .and_where(user::Column::Disabled.eq(false))
+        .and_where(
             user::Column::Id.in_subquery(
-                sea_orm::sea_query::Query::select()
+                Query::select()
                     .column(user_role::Column::UserId)
                     .from(user_role::Entity)
                     .and_where(user_role::Column::Role.eq(Role::Resident))
                     .to_owned(),
             ),
         )
-        .all(db)
-        .await?;
-    let ids: Vec<i64> = residents.iter().map(|u| u.id).collect();
+        .to_owned();
     let mut q = points_entry::Entity::find()
         .select_only()
         .column(points_entry::Column::UserId)
         .column_as(Expr::cust("SUM(amount)"), "points")
-        .filter(points_entry::Column::UserId.is_in(ids))
+        .filter(points_entry::Column::UserId.in_subquery(on_board))
         .filter(points_entry::Column::Amount.gt(0))
         .filter(points_entry::Column::Kind.ne(Kind::Refund.as_str()));
     if let Some(start) = period.start(Utc::now()) {
@@ -525,21 +526,43 @@ pub async fn leaderboard(
         .all(db)
         .await?;
     earned.sort_by(|a, b| b.points.cmp(&a.points).then(a.user_id.cmp(&b.user_id)));
-    let standings: Vec<Standing> = earned
-        .into_iter()
+    let ranked = |i: usize, e: &Earned| (i as u64 + 1, e.user_id, e.points);
+    let top: Vec<_> = earned
+        .iter()
+        .take(first as usize)
         .enumerate()
-        .filter_map(|(i, e)| {
-            let u = residents.iter().find(|u| u.id == e.user_id)?;
-            Some(Standing {
-                rank: i as u64 + 1,
-                user_id: e.user_id,
-                display_name: mask_name(&u.display_name),
-                points: e.points,
-            })
-        })
+        .map(|(i, e)| ranked(i, e))
         .collect();
-    let mine = viewer.and_then(|v| standings.iter().find(|s| s.user_id == v.user_id).cloned());
-    Ok((standings.into_iter().take(first as usize).collect(), mine))
+    let mine = viewer.and_then(|v| {
+        earned
+            .iter()
+            .position(|e| e.user_id == v.user_id)
+            .map(|i| ranked(i, &earned[i]))
+    });
+    // Names only for the lines shown.
+    let ids: Vec<i64> = top
+        .iter()
+        .chain(mine.iter())
+        .map(|(_, id, _)| *id)
+        .collect();
+    let names: Vec<(i64, String)> = user::Entity::find()
+        .select_only()
+        .column(user::Column::Id)
+        .column(user::Column::DisplayName)
+        .filter(user::Column::Id.is_in(ids))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let standing = |(rank, user_id, points): (u64, i64, i64)| Standing {
+        rank,
+        user_id,
+        display_name: names
+            .iter()
+            .find(|(id, _)| *id == user_id)
+            .map_or_else(|| "*".to_owned(), |(_, n)| mask_name(n)),
+        points,
+    };
+    Ok((top.into_iter().map(standing).collect(), mine.map(standing)))
 }
 
 /// A user keeps off (or returns to) the leaderboards.

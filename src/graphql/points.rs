@@ -10,7 +10,7 @@ use crate::domain::points::{self as domain, Kind};
 use crate::error::{AppError, AppResult, Text};
 use crate::graphql::loader::MerchantKey;
 use crate::graphql::merchant::Merchant;
-use crate::graphql::pagination::{MAX_PAGE, Page, PageRequest};
+use crate::graphql::pagination::{Page, PageRequest};
 use crate::graphql::{ContextExt, id};
 
 /// Why points moved.
@@ -248,11 +248,7 @@ impl PointsQuery {
                 ));
             }
         };
-        let n = match first {
-            None => 10,
-            Some(n) if (0..=MAX_PAGE as i32).contains(&n) => n as u64,
-            Some(_) => PageRequest::parse(first, None)?.limit,
-        };
+        let n = PageRequest::parse(first.or(Some(10)), None)?.limit;
         let (lines, mine) =
             domain::leaderboard(&ctx.state().db, viewer, community, period.into(), n).await?;
         let to_entry = |s: domain::Standing| LeaderboardEntry {

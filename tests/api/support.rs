@@ -69,8 +69,9 @@ impl TestApp {
 
     pub async fn spawn_with(spawn: Spawn) -> TestApp {
         let (settings, dir) = fresh_database().await;
-        let mut db = db::connect(&settings).await.expect("connect");
-        db::migrate(&db).await.expect("migrate");
+        let mut db = db::connect_migrated(&settings)
+            .await
+            .expect("connect and migrate");
         let statements = Arc::new(AtomicUsize::new(0));
         let counter = statements.clone();
         let show_sql = std::env::var_os("SHOW_SQL").is_some();
@@ -176,6 +177,8 @@ impl TestApp {
             street_id: Set(street_id),
             community_id: Set(None),
             disabled: Set(false),
+            birth_date: Set(None),
+            leaderboard_opt_out: Set(false),
             session_version: Set(0),
             created_at: Set(now),
             updated_at: Set(now),
