@@ -19,14 +19,15 @@ use entity::coupon::{self, CouponKind, CouponStatus};
 use entity::coupon_audience;
 use entity::coupon_claim::{self, ClaimStatus};
 use entity::merchant::{self, MerchantStatus};
-use entity::merchant_member;
 use entity::user_role::Role;
 use entity::{community, user, user_tag};
 
 use crate::auth::Viewer;
 use crate::db::begin_write;
 use crate::domain::audit::{self, AuditRecord};
-use crate::domain::merchant::{invalid_state, require_member, require_owner, text_field};
+use crate::domain::merchant::{
+    insider_rows, invalid_state, require_member, require_owner, text_field,
+};
 use crate::domain::page;
 use crate::domain::points::{self, Kind, Posting, Source};
 use crate::domain::values::Reason;
@@ -866,8 +867,8 @@ pub async fn void(
     Ok(claim)
 }
 
-/// Coupons the viewer may see: active, in their window, of active merchants; every coupon of
-/// the viewer's own merchants; every coupon of a staff member's street.
+/// Coupons the viewer may see: active, in their window, of active merchants; plus
+/// [`insider_rows`].
 fn visible(viewer: Option<&Viewer>, now: DateTime<Utc>) -> Condition {
     let public = Condition::all()
         .add(coupon::Column::Status.eq(CouponStatus::Active))
@@ -881,24 +882,15 @@ fn visible(viewer: Option<&Viewer>, now: DateTime<Utc>) -> Condition {
                     .to_owned(),
             ),
         );
-    let mut cond = Condition::any().add(public);
-    if let Some(v) = viewer {
-        if v.has(Role::Staff)
-            && let Some(s) = v.street_id
-        {
-            cond = cond.add(coupon::Column::StreetId.eq(s));
-        }
-        cond = cond.add(
-            coupon::Column::MerchantId.in_subquery(
-                Query::select()
-                    .column(merchant_member::Column::MerchantId)
-                    .from(merchant_member::Entity)
-                    .and_where(merchant_member::Column::UserId.eq(v.user_id))
-                    .to_owned(),
-            ),
-        );
+    let cond = Condition::any().add(public);
+    match viewer {
+        Some(v) => cond.add(insider_rows(
+            v,
+            coupon::Column::StreetId,
+            coupon::Column::MerchantId,
+        )),
+        None => cond,
     }
-    cond
 }
 
 #[derive(Default)]
@@ -1076,14 +1068,6 @@ pub async fn merchant_claims(
         q = q.filter(state_condition(s, Utc::now()));
     }
     page::fetch(db, q.order_by_desc(coupon_claim::Column::Id), offset, limit).await
-}
-
-/// Claims by id, for a resolver that must check who may see them.
-pub async fn claim_by_id(
-    db: &DatabaseConnection,
-    id: i64,
-) -> AppResult<Option<coupon_claim::Model>> {
-    Ok(coupon_claim::Entity::find_by_id(id).one(db).await?)
 }
 
 /// How many claims a coupon has, voided ones included: the benchmark checks it against stock.

@@ -429,34 +429,40 @@ pub async fn remove_clerk(
     Ok(())
 }
 
-/// Which merchants the viewer may see: active ones; every one of a staff member's street; the
-/// viewer's own in any status.
-pub fn visible(viewer: Option<&Viewer>) -> Condition {
-    let mut cond = Condition::any().add(merchant::Column::Status.eq(MerchantStatus::Active));
-    if let Some(v) = viewer {
-        if v.has(Role::Staff)
-            && let Some(street) = v.street_id
-        {
-            cond = cond.add(merchant::Column::StreetId.eq(street));
-        }
-        cond = cond.add(
-            merchant::Column::Id.in_subquery(
-                Query::select()
-                    .column(merchant_member::Column::MerchantId)
-                    .from(merchant_member::Entity)
-                    .and_where(merchant_member::Column::UserId.eq(v.user_id))
-                    .to_owned(),
-            ),
-        );
+/// Rows a viewer sees beyond the public ones: every row of a staff member's street, and every
+/// row of the viewer's own merchants. Merchants and coupons share this rule.
+pub fn insider_rows(
+    viewer: &Viewer,
+    street_col: impl ColumnTrait,
+    merchant_col: impl ColumnTrait,
+) -> Condition {
+    let mut cond = Condition::any();
+    if viewer.has(Role::Staff)
+        && let Some(street) = viewer.street_id
+    {
+        cond = cond.add(street_col.eq(street));
     }
-    cond
+    cond.add(
+        merchant_col.in_subquery(
+            Query::select()
+                .column(merchant_member::Column::MerchantId)
+                .from(merchant_member::Entity)
+                .and_where(merchant_member::Column::UserId.eq(viewer.user_id))
+                .to_owned(),
+        ),
+    )
 }
 
-/// Whether the viewer may see the merchant's private fields (licence, reasons, counters).
-pub fn is_insider(viewer: Option<&Viewer>, m: &merchant::Model, member: bool) -> bool {
+/// Which merchants the viewer may see: active ones, plus [`insider_rows`].
+pub fn visible(viewer: Option<&Viewer>) -> Condition {
+    let public = Condition::any().add(merchant::Column::Status.eq(MerchantStatus::Active));
     match viewer {
-        Some(v) => member || (v.has(Role::Staff) && v.street_id == Some(m.street_id)),
-        None => false,
+        Some(v) => public.add(insider_rows(
+            v,
+            merchant::Column::StreetId,
+            merchant::Column::Id,
+        )),
+        None => public,
     }
 }
 

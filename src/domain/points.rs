@@ -123,14 +123,6 @@ pub enum Posted {
     Already(points_entry::Model),
 }
 
-impl Posted {
-    pub fn entry(self) -> points_entry::Model {
-        match self {
-            Posted::Created(e) | Posted::Already(e) => e,
-        }
-    }
-}
-
 /// Appends an entry and moves the balance, in the caller's transaction.
 pub async fn post(conn: &impl ConnectionTrait, p: Posting) -> AppResult<Posted> {
     if p.amount == 0 {

@@ -35,68 +35,6 @@ fn logged(err: AppError) -> LoadError {
     LoadError
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct StreetKey(pub i64);
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct CommunityKey(pub i64);
-
-/// All communities of a street.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct CommunitiesOfStreet(pub i64);
-
-impl Loader<StreetKey> for DbLoader {
-    type Value = street::Model;
-    type Error = LoadError;
-
-    async fn load(&self, keys: &[StreetKey]) -> Result<HashMap<StreetKey, Self::Value>, LoadError> {
-        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
-        let rows = domain::street::streets_by_ids(&self.db, &ids)
-            .await
-            .map_err(logged)?;
-        Ok(rows.into_iter().map(|s| (StreetKey(s.id), s)).collect())
-    }
-}
-
-impl Loader<CommunityKey> for DbLoader {
-    type Value = community::Model;
-    type Error = LoadError;
-
-    async fn load(
-        &self,
-        keys: &[CommunityKey],
-    ) -> Result<HashMap<CommunityKey, Self::Value>, LoadError> {
-        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
-        let rows = domain::street::communities_by_ids(&self.db, &ids)
-            .await
-            .map_err(logged)?;
-        Ok(rows.into_iter().map(|c| (CommunityKey(c.id), c)).collect())
-    }
-}
-
-impl Loader<CommunitiesOfStreet> for DbLoader {
-    type Value = Vec<community::Model>;
-    type Error = LoadError;
-
-    async fn load(
-        &self,
-        keys: &[CommunitiesOfStreet],
-    ) -> Result<HashMap<CommunitiesOfStreet, Self::Value>, LoadError> {
-        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
-        let rows = domain::street::communities_of(&self.db, &ids)
-            .await
-            .map_err(logged)?;
-        let mut out: HashMap<CommunitiesOfStreet, Vec<community::Model>> =
-            keys.iter().map(|k| (*k, Vec::new())).collect();
-        for row in rows {
-            out.entry(CommunitiesOfStreet(row.street_id))
-                .or_default()
-                .push(row);
-        }
-        Ok(out)
-    }
-}
-
 /// Generates a loader of rows by id.
 macro_rules! by_id_loader {
     ($key:ident, $model:ty, $fetch:path) => {
@@ -121,6 +59,12 @@ by_id_loader!(
     entity::merchant::Model,
     domain::merchant::by_ids
 );
+by_id_loader!(StreetKey, street::Model, domain::street::streets_by_ids);
+by_id_loader!(
+    CommunityKey,
+    community::Model,
+    domain::street::communities_by_ids
+);
 by_id_loader!(CouponKey, entity::coupon::Model, domain::coupon::by_ids);
 by_id_loader!(UserKey, entity::user::Model, domain::account::users_by_ids);
 
@@ -137,45 +81,48 @@ fn group<K: Copy + Eq + std::hash::Hash, V>(
     out
 }
 
-/// Publicly visible coupons of a merchant, newest first.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct ActiveCouponsOf(pub i64);
+/// Generates a loader of the rows belonging to a parent, grouped by parent id; every key gets
+/// an entry, empty when the parent has none.
+macro_rules! grouped_loader {
+    ($(#[$doc:meta])* $key:ident, $model:ty, $fetch:path, $parent:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub struct $key(pub i64);
 
-impl Loader<ActiveCouponsOf> for DbLoader {
-    type Value = Vec<entity::coupon::Model>;
-    type Error = LoadError;
+        impl Loader<$key> for DbLoader {
+            type Value = Vec<$model>;
+            type Error = LoadError;
 
-    async fn load(
-        &self,
-        keys: &[ActiveCouponsOf],
-    ) -> Result<HashMap<ActiveCouponsOf, Self::Value>, LoadError> {
-        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
-        let rows = domain::coupon::active_of_merchants(&self.db, &ids)
-            .await
-            .map_err(logged)?;
-        Ok(group(keys, rows, |c| ActiveCouponsOf(c.merchant_id)))
-    }
+            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Vec<$model>>, LoadError> {
+                let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+                let rows = $fetch(&self.db, &ids).await.map_err(logged)?;
+                Ok(group(keys, rows, |r| $key(r.$parent)))
+            }
+        }
+    };
 }
 
-/// Audience rules of a coupon.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct AudienceOf(pub i64);
-
-impl Loader<AudienceOf> for DbLoader {
-    type Value = Vec<entity::coupon_audience::Model>;
-    type Error = LoadError;
-
-    async fn load(
-        &self,
-        keys: &[AudienceOf],
-    ) -> Result<HashMap<AudienceOf, Self::Value>, LoadError> {
-        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
-        let rows = domain::coupon::audiences_of(&self.db, &ids)
-            .await
-            .map_err(logged)?;
-        Ok(group(keys, rows, |a| AudienceOf(a.coupon_id)))
-    }
-}
+grouped_loader!(
+    /// All communities of a street.
+    CommunitiesOfStreet,
+    community::Model,
+    domain::street::communities_of,
+    street_id
+);
+grouped_loader!(
+    /// Publicly visible coupons of a merchant, newest first.
+    ActiveCouponsOf,
+    entity::coupon::Model,
+    domain::coupon::active_of_merchants,
+    merchant_id
+);
+grouped_loader!(
+    /// Audience rules of a coupon.
+    AudienceOf,
+    entity::coupon_audience::Model,
+    domain::coupon::audiences_of,
+    coupon_id
+);
 
 /// The merchants a user belongs to (once per request, whatever the number of rows asking).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
