@@ -8,6 +8,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::auth::password::PasswordService;
 use crate::auth::token::TokenService;
+use crate::clock::SystemClock;
 use crate::config::{Config, JWT_AUDIENCE, JWT_ISSUER};
 use crate::db::{self, DbSettings};
 use crate::graphql::{self, SchemaOptions};
@@ -47,6 +48,7 @@ pub fn state(db: DatabaseConnection, options: &AppOptions) -> AppState {
             options.access_token_ttl,
             options.refresh_token_ttl,
         ),
+        clock: std::sync::Arc::new(SystemClock),
     }
 }
 

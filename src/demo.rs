@@ -2,7 +2,6 @@
 //! describe it, with its 57 members and a few of their offers, and one account per role.
 //! Loading twice changes nothing.
 
-use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
 };
@@ -13,9 +12,9 @@ use entity::merchant_member::MemberRole;
 use entity::user_role::Role;
 use entity::{community, coupon, coupon_audience, merchant, merchant_member, user, user_tag};
 
-use crate::db::begin_write;
 use crate::domain::account::grant_role;
-use crate::domain::points::{self, Kind, Posting, Source};
+use crate::domain::context::Cx;
+use crate::domain::points::{self, PointsKind, Posting, Source, SourceType};
 use crate::domain::street;
 use crate::domain::values::Password;
 use crate::error::AppResult;
@@ -87,7 +86,9 @@ pub async fn load(state: &AppState) -> AppResult<bool> {
         .passwords
         .hash(&Password::unchecked(DEMO_PASSWORD.to_owned()))
         .await?;
-    let txn = begin_write(&state.db).await?;
+    let system = Cx::system(state);
+    let txn = system.write().await?;
+    let now = txn.now();
     let street = street::find_or_create(&txn, DEMO_STREET).await?;
     let mut communities = Vec::new();
     for name in DEMO_COMMUNITIES {
@@ -107,7 +108,6 @@ pub async fn load(state: &AppState) -> AppResult<bool> {
         let community = account
             .community
             .and_then(|name| communities.iter().find(|c| c.name == name));
-        let now = Utc::now();
         let user = user::ActiveModel {
             phone: Set(account.phone.to_owned()),
             display_name: Set(account.name.to_owned()),
@@ -144,7 +144,7 @@ pub async fn load(state: &AppState) -> AppResult<bool> {
         .await?
         == 0
     {
-        load_merchants(&txn, street.id, &communities, &hash).await?;
+        load_merchants(&txn, street.id, &communities, &hash, now).await?;
         added = true;
     }
     if let Some(resident) = user::Entity::find()
@@ -158,9 +158,8 @@ pub async fn load(state: &AppState) -> AppResult<bool> {
                 user_id: resident.id,
                 street_id: Some(street.id),
                 amount: 120,
-                kind: Kind::Volunteering,
-                source: Source::new("DEMO", "volunteer-academy"),
-                actor_user_id: None,
+                kind: PointsKind::Volunteering,
+                source: Source::new(SourceType::Demo, "volunteer-academy"),
                 note: Some("志愿学院首期培训及地铁站引导志愿服务".to_owned()),
             },
         )
@@ -177,8 +176,8 @@ async fn load_merchants(
     street_id: i64,
     communities: &[community::Model],
     hash: &str,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> AppResult<()> {
-    let now = Utc::now();
     let community = |name: &str| communities.iter().find(|c| c.name == name).map(|c| c.id);
     let demo_owner = user::Entity::find()
         .filter(user::Column::Phone.eq(DEMO_ACCOUNTS[1].phone))

@@ -63,7 +63,7 @@ async fn run(config: Config, command: Command) -> Result<(), String> {
                 .map_err(|e| format!("cannot read the password: {e}"))?;
             let password = password.trim_end_matches(['\r', '\n']).to_owned();
             let view = account::create_staff(
-                &state,
+                &shangju::domain::context::Cx::system(&state),
                 CreateStaffCommand {
                     street: street.clone(),
                     phone,

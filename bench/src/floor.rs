@@ -4,27 +4,30 @@
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
-use sea_orm::DatabaseConnection;
+use sea_orm::{DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
 
+use entity::merchant;
+use entity::names::ObjectKind;
 use shangju::domain;
 
 async fn merchants(State(db): State<DatabaseConnection>) -> Json<Value> {
-    let (rows, _) = domain::merchant::list(&db, None, Default::default(), 0, 20)
-        .await
-        .unwrap_or_default();
+    let q = merchant::Entity::find()
+        .filter(domain::policy::visible_merchants(None))
+        .order_by_asc(merchant::Column::Id);
+    let (rows, _) = domain::page::fetch(&db, q, 0, 20).await.unwrap_or_default();
     let ids: Vec<i64> = rows.iter().map(|m| m.id).collect();
-    let coupons = domain::coupon::active_of_merchants(&db, &ids)
+    let coupons = domain::coupon::query::active_of_merchants(&db, &ids, chrono::Utc::now())
         .await
         .unwrap_or_default();
     Json(Value::Array(
         rows.iter()
             .map(|m| {
                 json!({
-                    "id": shangju::graphql::id::encode("Merchant", m.id).0,
+                    "id": shangju::graphql::id::encode(ObjectKind::Merchant, m.id).0,
                     "name": m.name, "category": m.category, "address": m.address,
                     "coupons": coupons.iter().filter(|c| c.merchant_id == m.id).take(20).map(|c| json!({
-                        "id": shangju::graphql::id::encode("Coupon", c.id).0,
+                        "id": shangju::graphql::id::encode(ObjectKind::Coupon, c.id).0,
                         "title": c.title, "kind": format!("{:?}", c.kind), "amountFen": c.amount_fen,
                         "percentOff": c.percent_off, "remainingStock": c.remaining_stock,
                         "validUntil": c.valid_until.to_rfc3339(),

@@ -38,12 +38,23 @@ struct Fixture {
 /// the residents, straight into the database the server uses.
 async fn seed(db: &DatabaseConnection, sizes: &Sizes) -> Fixture {
     let now = Utc::now();
-    let street = domain::street::find_or_create(db, "九棵树街道")
-        .await
-        .unwrap();
-    let community = domain::street::find_or_create_community(db, street.id, "新城嘉园")
-        .await
-        .unwrap();
+    let street = entity::street::ActiveModel {
+        name: Set("九棵树街道".into()),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .unwrap();
+    let community = entity::community::ActiveModel {
+        street_id: Set(street.id),
+        name: Set("新城嘉园".into()),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .unwrap();
     let hash = shangju::auth::password::hash_with(
         shangju::auth::password::owasp_params(),
         "bench-password",
@@ -315,7 +326,7 @@ pub async fn run(server: &Server, sizes: Sizes) -> bool {
     );
 
     let claim = "mutation($id: ID!) { claimCoupon(couponId: $id) { id } }";
-    let gid = shangju::graphql::id::encode("Coupon", fx.flash_coupon);
+    let gid = shangju::graphql::id::encode(entity::names::ObjectKind::Coupon, fx.flash_coupon);
     let reqs = fx
         .tokens
         .iter()
@@ -341,7 +352,7 @@ pub async fn run(server: &Server, sizes: Sizes) -> bool {
         .unwrap()
         .unwrap()
         .remaining_stock;
-    let rows = domain::coupon::count_claims(&db, fx.flash_coupon)
+    let rows = domain::coupon::query::count_claims(&db, fx.flash_coupon)
         .await
         .unwrap();
     println!(

@@ -1,5 +1,31 @@
 use sea_orm::entity::prelude::*;
 
+use crate::names::ObjectKind;
+
+/// What an audited action was. Stored as the stable strings below.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(64))")]
+pub enum AuditAction {
+    #[sea_orm(string_value = "staff.create")]
+    StaffCreate,
+    #[sea_orm(string_value = "merchant.approve")]
+    MerchantApprove,
+    #[sea_orm(string_value = "merchant.reject")]
+    MerchantReject,
+    #[sea_orm(string_value = "merchant.suspend")]
+    MerchantSuspend,
+    #[sea_orm(string_value = "merchant.reinstate")]
+    MerchantReinstate,
+    #[sea_orm(string_value = "coupon.take_down")]
+    CouponTakeDown,
+    #[sea_orm(string_value = "coupon.redeem")]
+    CouponRedeem,
+    #[sea_orm(string_value = "coupon_claim.void")]
+    CouponClaimVoid,
+    #[sea_orm(string_value = "points.adjust")]
+    PointsAdjust,
+}
+
 /// Who did what, when and why. Written in the same transaction as the change it records.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "audit_entries")]
@@ -8,8 +34,8 @@ pub struct Model {
     pub id: i64,
     pub street_id: Option<i64>,
     pub actor_user_id: Option<i64>,
-    pub action: String,
-    pub target_type: String,
+    pub action: AuditAction,
+    pub target_type: ObjectKind,
     pub target_id: Option<i64>,
     pub reason: Option<String>,
     pub request_id: Option<String>,

@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20260101_000001_accounts;
 mod m20260102_000001_merchants_coupons;
 mod m20260103_000001_points;
+mod m20260104_000001_events;
 mod util;
 
 pub struct Migrator;
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260101_000001_accounts::Migration),
             Box::new(m20260102_000001_merchants_coupons::Migration),
             Box::new(m20260103_000001_points::Migration),
+            Box::new(m20260104_000001_events::Migration),
         ]
     }
 }

@@ -6,18 +6,19 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
 };
 
+use entity::names::ObjectKind;
 use entity::user_role::Role;
 use entity::{login_throttle, refresh_token, user, user_role, user_tag};
 
 use crate::auth::Viewer;
 use crate::auth::password::Verification;
 use crate::auth::token::{new_refresh_token, refresh_token_hash};
-use crate::db::{begin_write, is_unique_violation};
-use crate::domain::audit::{self, AuditRecord};
+use crate::db::is_unique_violation;
+use crate::domain::audit::{self, AuditAction, AuditRecord};
+use crate::domain::context::Cx;
 use crate::domain::street;
 use crate::domain::values::{DisplayName, Password, Phone};
 use crate::error::{AppError, AppResult, Text};
@@ -62,12 +63,13 @@ fn phone_taken() -> AppError {
 }
 
 /// Creates a resident and signs them in.
-pub async fn register(state: &AppState, cmd: RegisterCommand) -> AppResult<Session> {
+pub async fn register(cx: &Cx<'_>, cmd: RegisterCommand) -> AppResult<Session> {
+    let state = cx.state();
     let phone = Phone::parse("phone", &cmd.phone)?;
     let password = Password::parse("password", cmd.password)?;
     let name = DisplayName::parse("displayName", &cmd.display_name)?;
     let community = match cmd.community_id {
-        Some(id) => Some(street::get_community(&state.db, id).await?.ok_or_else(|| {
+        Some(id) => Some(street::get_community(cx, id).await?.ok_or_else(|| {
             AppError::bad_input("communityId", Text::new("社区不存在", "No such community"))
         })?),
         None => None,
@@ -75,8 +77,8 @@ pub async fn register(state: &AppState, cmd: RegisterCommand) -> AppResult<Sessi
     // Hashing is slow; do it before taking the write lock.
     let hash = state.passwords.hash(&password).await?;
 
-    let txn = begin_write(&state.db).await?;
-    let now = Utc::now();
+    let txn = cx.write().await?;
+    let now = cx.now();
     let inserted = user::ActiveModel {
         phone: Set(phone.into_inner()),
         display_name: Set(name.into_inner()),
@@ -126,13 +128,14 @@ pub async fn grant_role(conn: &impl ConnectionTrait, user_id: i64, role: Role) -
 
 /// Signs in with phone and password. An unknown phone and a wrong password give the same error
 /// after the same work; repeated failures on one phone lock it for a growing time.
-pub async fn login(state: &AppState, phone: &str, password: String) -> AppResult<Session> {
+pub async fn login(cx: &Cx<'_>, phone: &str, password: String) -> AppResult<Session> {
+    let state = cx.state();
     let phone = Phone::parse("phone", phone)?;
     let password = Password::unchecked(password);
-    let now = Utc::now();
+    let now = cx.now();
 
     if let Some(throttle) = login_throttle::Entity::find_by_id(phone.as_str().to_owned())
-        .one(&state.db)
+        .one(cx)
         .await?
         && let Some(until) = throttle.locked_until
         && until > now
@@ -144,7 +147,7 @@ pub async fn login(state: &AppState, phone: &str, password: String) -> AppResult
 
     let found = user::Entity::find()
         .filter(user::Column::Phone.eq(phone.as_str()))
-        .one(&state.db)
+        .one(cx)
         .await?;
     let verification = state
         .passwords
@@ -155,7 +158,7 @@ pub async fn login(state: &AppState, phone: &str, password: String) -> AppResult
             (user, needs_rehash)
         }
         _ => {
-            record_login_failure(&state.db, &phone).await?;
+            record_login_failure(cx, &phone).await?;
             tracing::info!(phone = ?phone, "login failed");
             return Err(AppError::InvalidCredentials);
         }
@@ -167,7 +170,7 @@ pub async fn login(state: &AppState, phone: &str, password: String) -> AppResult
         None
     };
 
-    let txn = begin_write(&state.db).await?;
+    let txn = cx.write().await?;
     login_throttle::Entity::delete_by_id(phone.as_str().to_owned())
         .exec(&txn)
         .await?;
@@ -187,8 +190,9 @@ pub async fn login(state: &AppState, phone: &str, password: String) -> AppResult
 }
 
 /// Counts a failure for the phone, known or not, and locks it once the free failures are spent.
-async fn record_login_failure(db: &DatabaseConnection, phone: &Phone) -> AppResult<()> {
-    let now = Utc::now();
+async fn record_login_failure(cx: &Cx<'_>, phone: &Phone) -> AppResult<()> {
+    let db = cx;
+    let now = cx.now();
     let failures = (login_throttle::Entity, login_throttle::Column::Failures);
     login_throttle::Entity::insert(login_throttle::ActiveModel {
         phone: Set(phone.as_str().to_owned()),
@@ -226,10 +230,11 @@ async fn record_login_failure(db: &DatabaseConnection, phone: &Phone) -> AppResu
 /// Exchanges a refresh token for a new pair. A token is good once: presenting a used one means
 /// it was stolen or replayed, so its whole family (every token descended from the same login)
 /// is revoked.
-pub async fn refresh(state: &AppState, token: &str) -> AppResult<Session> {
+pub async fn refresh(cx: &Cx<'_>, token: &str) -> AppResult<Session> {
+    let state = cx.state();
     let hash = refresh_token_hash(token);
-    let now = Utc::now();
-    let txn = begin_write(&state.db).await?;
+    let now = cx.now();
+    let txn = cx.write().await?;
     let Some(row) = refresh_token::Entity::find()
         .filter(refresh_token::Column::TokenHash.eq(hash))
         .one(&txn)
@@ -283,32 +288,26 @@ async fn revoke_family(
 
 /// Ends the session the refresh token belongs to. Unknown tokens are ignored, so logging out
 /// twice is harmless.
-pub async fn logout(state: &AppState, token: &str) -> AppResult<()> {
+pub async fn logout(cx: &Cx<'_>, token: &str) -> AppResult<()> {
     let hash = refresh_token_hash(token);
-    let txn = begin_write(&state.db).await?;
+    let txn = cx.write().await?;
     if let Some(row) = refresh_token::Entity::find()
         .filter(refresh_token::Column::TokenHash.eq(hash))
         .one(&txn)
         .await?
     {
-        revoke_family(&txn, &row.family_id, Utc::now()).await?;
+        revoke_family(&txn, &row.family_id, txn.now()).await?;
     }
     txn.commit().await?;
     Ok(())
 }
 
 /// Changes the password; every token issued before stops working, and a new session is returned.
-pub async fn change_password(
-    state: &AppState,
-    viewer: &Viewer,
-    current: String,
-    new: String,
-) -> AppResult<Session> {
+pub async fn change_password(cx: &Cx<'_>, current: String, new: String) -> AppResult<Session> {
+    let state = cx.state();
+    let viewer = cx.viewer()?;
     let new = Password::parse("newPassword", new)?;
-    let Some(user) = user::Entity::find_by_id(viewer.user_id)
-        .one(&state.db)
-        .await?
-    else {
+    let Some(user) = user::Entity::find_by_id(viewer.user_id).one(cx).await? else {
         return Err(AppError::Unauthenticated);
     };
     let current = Password::unchecked(current);
@@ -324,8 +323,8 @@ pub async fn change_password(
         ));
     }
     let hash = state.passwords.hash(&new).await?;
-    let now = Utc::now();
-    let txn = begin_write(&state.db).await?;
+    let now = cx.now();
+    let txn = cx.write().await?;
     let version = user.session_version + 1;
     let mut am: user::ActiveModel = user.into();
     am.password_hash = Set(hash);
@@ -387,7 +386,7 @@ pub async fn load_view(conn: &impl ConnectionTrait, user: user::Model) -> AppRes
     Ok(UserView { user, roles, tags })
 }
 
-pub async fn get_view(db: &DatabaseConnection, user_id: i64) -> AppResult<Option<UserView>> {
+pub async fn get_view(db: &impl ConnectionTrait, user_id: i64) -> AppResult<Option<UserView>> {
     match user::Entity::find_by_id(user_id).one(db).await? {
         Some(user) => Ok(Some(load_view(db, user).await?)),
         None => Ok(None),
@@ -423,10 +422,12 @@ async fn issue_session(
         .map(role_name)
         .map(str::to_owned)
         .collect();
+    // Access tokens are checked against the system clock by the JWT library, so they are
+    // issued from it too, whatever the domain clock says.
     let (access_token, access_expires_at) =
         state
             .tokens
-            .issue_access(user.user.id, roles, user.user.session_version, now)?;
+            .issue_access(user.user.id, roles, user.user.session_version, Utc::now())?;
     Ok(Session {
         access_token,
         access_expires_at,
@@ -453,15 +454,16 @@ pub struct CreateStaffCommand {
 
 /// Creates a staff account for a street (creating the street if its name is new). Used by the
 /// `create-staff` command, the only way to make the first staff member of a deployment.
-pub async fn create_staff(state: &AppState, cmd: CreateStaffCommand) -> AppResult<UserView> {
+pub async fn create_staff(cx: &Cx<'_>, cmd: CreateStaffCommand) -> AppResult<UserView> {
+    let state = cx.state();
     let street_name = DisplayName::parse("street", &cmd.street)?.into_inner();
     let phone = Phone::parse("phone", &cmd.phone)?;
     let name = DisplayName::parse("name", &cmd.display_name)?;
     let password = Password::parse("password", cmd.password)?;
     let hash = state.passwords.hash(&password).await?;
-    let txn = begin_write(&state.db).await?;
+    let txn = cx.write().await?;
     let street = street::find_or_create(&txn, &street_name).await?;
-    let now = Utc::now();
+    let now = txn.now();
     let inserted = user::ActiveModel {
         phone: Set(phone.into_inner()),
         display_name: Set(name.into_inner()),
@@ -488,12 +490,10 @@ pub async fn create_staff(state: &AppState, cmd: CreateStaffCommand) -> AppResul
         &txn,
         AuditRecord {
             street_id: Some(street.id),
-            actor_user_id: None,
-            action: "staff.create",
-            target_type: "User",
+            action: AuditAction::StaffCreate,
+            target_type: ObjectKind::User,
             target_id: Some(user.id),
             reason: Some("create-staff command".to_owned()),
-            request_id: None,
         },
     )
     .await?;
@@ -502,16 +502,7 @@ pub async fn create_staff(state: &AppState, cmd: CreateStaffCommand) -> AppResul
     Ok(view)
 }
 
-/// Whether `viewer` may see `user`'s personal data in full: themselves, or staff of their street.
-pub fn may_see_personal_data(viewer: Option<&Viewer>, user: &user::Model) -> bool {
-    match viewer {
-        Some(v) if v.user_id == user.id => true,
-        Some(v) => v.has(Role::Staff) && v.street_id.is_some() && v.street_id == user.street_id,
-        None => false,
-    }
-}
-
-pub async fn users_by_ids(db: &DatabaseConnection, ids: &[i64]) -> AppResult<Vec<user::Model>> {
+pub async fn users_by_ids(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<Vec<user::Model>> {
     Ok(user::Entity::find()
         .filter(user::Column::Id.is_in(ids.iter().copied()))
         .all(db)

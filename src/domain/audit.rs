@@ -1,36 +1,37 @@
 //! The audit log: who did what to which object, when, why, under which request. Entries are
 //! written in the transaction of the change they record, so neither exists without the other.
 
-use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
+use sea_orm::{ActiveModelTrait, Set};
 
 use entity::audit_entry;
+pub use entity::audit_entry::AuditAction;
+use entity::names::ObjectKind;
 
+use crate::domain::context::Cx;
 use crate::error::AppResult;
 
-pub struct AuditRecord<'a> {
+pub struct AuditRecord {
     pub street_id: Option<i64>,
-    pub actor_user_id: Option<i64>,
-    pub action: &'a str,
-    pub target_type: &'a str,
+    pub action: AuditAction,
+    pub target_type: ObjectKind,
     pub target_id: Option<i64>,
     pub reason: Option<String>,
-    pub request_id: Option<&'a str>,
 }
 
-pub async fn record(conn: &impl ConnectionTrait, rec: AuditRecord<'_>) -> AppResult<()> {
+/// Writes the entry with the command's actor, request id and time.
+pub async fn record(cx: &Cx<'_>, rec: AuditRecord) -> AppResult<()> {
     audit_entry::ActiveModel {
         street_id: Set(rec.street_id),
-        actor_user_id: Set(rec.actor_user_id),
-        action: Set(rec.action.to_owned()),
-        target_type: Set(rec.target_type.to_owned()),
+        actor_user_id: Set(cx.actor_id()),
+        action: Set(rec.action),
+        target_type: Set(rec.target_type),
         target_id: Set(rec.target_id),
         reason: Set(rec.reason),
-        request_id: Set(rec.request_id.map(str::to_owned)),
-        created_at: Set(Utc::now()),
+        request_id: Set(cx.request_id().map(str::to_owned)),
+        created_at: Set(cx.now()),
         ..Default::default()
     }
-    .insert(conn)
+    .insert(cx)
     .await?;
     Ok(())
 }

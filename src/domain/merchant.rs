@@ -1,25 +1,28 @@
 //! Merchant membership: application, staff review, suspension, the owner's profile and clerks,
 //! and who may see which merchant.
 
-use chrono::Utc;
-use sea_orm::sea_query::{Expr, LikeExpr, Query};
+use sea_orm::sea_query::LikeExpr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, Set,
 };
 
 use entity::merchant::{self, MerchantStatus};
 use entity::merchant_member::{self, MemberRole};
+use entity::names::ObjectKind;
 use entity::user;
 use entity::user_role::{self, Role};
 
-use crate::auth::Viewer;
-use crate::db::{begin_write, is_unique_violation};
+use crate::db::is_unique_violation;
 use crate::domain::account::grant_role;
-use crate::domain::audit::{self, AuditRecord};
+use crate::domain::audit::AuditAction;
+use crate::domain::context::Cx;
+use crate::domain::events::EventKind;
+use crate::domain::lifecycle::{self, Lifecycle, ReasonRule, Rule, Step};
 use crate::domain::page;
+use crate::domain::policy::{self, MerchantRights, Who};
 use crate::domain::street;
-use crate::domain::values::{Phone, Reason};
+use crate::domain::values::{Phone, invalid_state, like_pattern, text_field};
 use crate::error::{AppError, AppResult, Text};
 
 /// The kinds of member the seeds name; clients show them as filters.
@@ -39,32 +42,6 @@ pub const CATEGORIES: [&str; 14] = [
     "PROPERTY_COMPANY",
     "OTHER",
 ];
-
-/// A bounded piece of text: trimmed, within `min..=max` characters, no control characters
-/// (except newlines where `multiline`).
-pub fn text_field(
-    field: &'static str,
-    raw: &str,
-    min: usize,
-    max: usize,
-    multiline: bool,
-) -> AppResult<String> {
-    let t = raw.trim();
-    let n = t.chars().count();
-    let bad_char = t
-        .chars()
-        .any(|c| c.is_control() && !(multiline && (c == '\n' || c == '\r' || c == '\t')));
-    if n < min || n > max || bad_char {
-        return Err(AppError::bad_input(
-            field,
-            Text::owned(
-                format!("{field} 应为 {min} 到 {max} 个字符"),
-                format!("{field} must have {min} to {max} characters"),
-            ),
-        ));
-    }
-    Ok(t.to_owned())
-}
 
 fn category(raw: &str) -> AppResult<String> {
     let c = raw.trim().to_ascii_uppercase();
@@ -130,20 +107,17 @@ pub struct Application {
 }
 
 /// A signed-in user applies; the merchant waits for staff of the community's street.
-pub async fn apply(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    app: Application,
-) -> AppResult<merchant::Model> {
+pub async fn apply(cx: &Cx<'_>, app: Application) -> AppResult<merchant::Model> {
+    let viewer = cx.viewer()?;
     let profile = app.profile.check()?;
     let licence_no = licence(&app.licence_no)?;
-    let community = street::get_community(db, app.community_id)
+    let community = street::get_community(cx, app.community_id)
         .await?
         .ok_or_else(|| {
             AppError::bad_input("communityId", Text::new("社区不存在", "No such community"))
         })?;
-    let now = Utc::now();
-    let txn = begin_write(db).await?;
+    let now = cx.now();
+    let txn = cx.write().await?;
     let inserted = merchant::ActiveModel {
         street_id: Set(community.street_id),
         community_id: Set(Some(community.id)),
@@ -196,101 +170,98 @@ pub enum Decision {
     Reinstate,
 }
 
-impl Decision {
-    fn transition(self) -> (MerchantStatus, MerchantStatus, &'static str) {
-        match self {
-            Decision::Approve => (
-                MerchantStatus::Pending,
-                MerchantStatus::Active,
-                "merchant.approve",
-            ),
-            Decision::Reject => (
-                MerchantStatus::Pending,
-                MerchantStatus::Rejected,
-                "merchant.reject",
-            ),
-            Decision::Suspend => (
-                MerchantStatus::Active,
-                MerchantStatus::Suspended,
-                "merchant.suspend",
-            ),
-            Decision::Reinstate => (
-                MerchantStatus::Suspended,
-                MerchantStatus::Active,
-                "merchant.reinstate",
-            ),
-        }
-    }
-}
+impl Lifecycle for merchant::Entity {
+    type State = MerchantStatus;
+    type Action = Decision;
+    const KIND: ObjectKind = ObjectKind::Merchant;
 
-pub fn invalid_state() -> AppError {
-    AppError::InvalidState(Text::new(
-        "当前状态不允许此操作",
-        "The object's current state does not allow this",
-    ))
+    fn rules() -> &'static [Rule<MerchantStatus, Decision>] {
+        use MerchantStatus::{Active, Pending, Rejected, Suspended};
+        &[
+            Rule {
+                action: Decision::Approve,
+                from: &[Pending],
+                to: Active,
+                who: Who::StreetStaff,
+                reason: ReasonRule::Optional,
+                audit: Some(AuditAction::MerchantApprove),
+                event: Some(EventKind::MerchantApproved),
+            },
+            Rule {
+                action: Decision::Reject,
+                from: &[Pending],
+                to: Rejected,
+                who: Who::StreetStaff,
+                reason: ReasonRule::Required,
+                audit: Some(AuditAction::MerchantReject),
+                event: Some(EventKind::MerchantRejected),
+            },
+            Rule {
+                action: Decision::Suspend,
+                from: &[Active],
+                to: Suspended,
+                who: Who::StreetStaff,
+                reason: ReasonRule::Required,
+                audit: Some(AuditAction::MerchantSuspend),
+                event: Some(EventKind::MerchantSuspended),
+            },
+            Rule {
+                action: Decision::Reinstate,
+                from: &[Suspended],
+                to: Active,
+                who: Who::StreetStaff,
+                reason: ReasonRule::Required,
+                audit: Some(AuditAction::MerchantReinstate),
+                event: Some(EventKind::MerchantReinstated),
+            },
+        ]
+    }
+
+    fn id_column() -> merchant::Column {
+        merchant::Column::Id
+    }
+
+    fn state_column() -> merchant::Column {
+        merchant::Column::Status
+    }
+
+    fn reason_column() -> Option<merchant::Column> {
+        Some(merchant::Column::StatusReason)
+    }
+
+    fn updated_at_column() -> Option<merchant::Column> {
+        Some(merchant::Column::UpdatedAt)
+    }
 }
 
 /// Staff of the merchant's street decide. Approval gives the owner the `MERCHANT` role; a
 /// reason is required for everything but approval. Two staff deciding at once: one wins, the
 /// other gets `INVALID_STATE`.
 pub async fn decide(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
+    cx: &Cx<'_>,
     merchant_id: i64,
     decision: Decision,
     reason: Option<&str>,
-    request_id: Option<&str>,
 ) -> AppResult<merchant::Model> {
-    let reason = match (decision, reason.map(str::trim).filter(|r| !r.is_empty())) {
-        (Decision::Approve, r) => r.map(|r| Reason::parse("reason", r)).transpose()?,
-        (_, Some(r)) => Some(Reason::parse("reason", r)?),
-        (_, None) => return Err(Reason::parse("reason", "").unwrap_err()),
-    };
-    let (from, to, action) = decision.transition();
-    let txn = begin_write(db).await?;
+    let viewer = cx.viewer()?;
+    lifecycle::reason_for::<merchant::Entity>(decision, reason)?;
+    let tx = cx.write().await?;
     let m = merchant::Entity::find_by_id(merchant_id)
-        .one(&txn)
+        .one(&tx)
         .await?
         .ok_or(AppError::NotFound("merchant"))?;
-    viewer.require_staff_of(m.street_id)?;
-    let now = Utc::now();
-    let reason_text = reason.map(Reason::into_inner);
-    let updated = merchant::Entity::update_many()
-        .col_expr(merchant::Column::Status, Expr::value(to))
-        .col_expr(
-            merchant::Column::StatusReason,
-            Expr::value(reason_text.clone()),
-        )
-        .col_expr(merchant::Column::UpdatedAt, Expr::value(now))
-        .filter(merchant::Column::Id.eq(merchant_id))
-        .filter(merchant::Column::Status.eq(from))
-        .exec(&txn)
-        .await?;
-    if updated.rows_affected == 0 {
-        return Err(invalid_state());
-    }
+    let rights = MerchantRights::load(&tx, Some(viewer), m.street_id, m.id).await?;
+    let step = Step::<merchant::Entity>::new(m.id, decision)
+        .street(m.street_id)
+        .reason(reason)
+        .concerning(m.owner_user_id)
+        .payload(serde_json::json!({ "name": m.name }));
+    let decided = lifecycle::apply(&tx, &rights, step).await?;
     if decision == Decision::Approve {
-        grant_role(&txn, m.owner_user_id, Role::Merchant).await?;
+        grant_role(&tx, m.owner_user_id, Role::Merchant).await?;
     }
-    audit::record(
-        &txn,
-        AuditRecord {
-            street_id: Some(m.street_id),
-            actor_user_id: Some(viewer.user_id),
-            action,
-            target_type: "Merchant",
-            target_id: Some(m.id),
-            reason: reason_text,
-            request_id,
-        },
-    )
-    .await?;
-    let m = merchant::Entity::find_by_id(merchant_id)
-        .one(&txn)
-        .await?
-        .ok_or(AppError::NotFound("merchant"))?;
-    txn.commit().await?;
-    Ok(m)
+    tx.commit().await?;
+    Ok(decided)
 }
 
 pub async fn membership(
@@ -304,70 +275,49 @@ pub async fn membership(
         .map(|m| m.role))
 }
 
-/// Passes for the owner of the merchant only.
-pub async fn require_owner(
-    conn: &impl ConnectionTrait,
-    viewer: &Viewer,
+/// Loads a merchant and the viewer's rights over it.
+async fn with_rights(
+    cx: &Cx<'_>,
     merchant_id: i64,
-) -> AppResult<()> {
-    match membership(conn, merchant_id, viewer.user_id).await? {
-        Some(MemberRole::Owner) if viewer.has(Role::Merchant) => Ok(()),
-        _ => Err(AppError::Forbidden),
-    }
-}
-
-/// Passes for the owner or a clerk.
-pub async fn require_member(
-    conn: &impl ConnectionTrait,
-    viewer: &Viewer,
-    merchant_id: i64,
-) -> AppResult<MemberRole> {
-    match membership(conn, merchant_id, viewer.user_id).await? {
-        Some(role) if viewer.has(Role::Merchant) => Ok(role),
-        _ => Err(AppError::Forbidden),
-    }
+) -> AppResult<(merchant::Model, MerchantRights)> {
+    let m = merchant::Entity::find_by_id(merchant_id)
+        .one(cx)
+        .await?
+        .ok_or(AppError::NotFound("merchant"))?;
+    let rights = MerchantRights::load(cx, cx.viewer_opt(), m.street_id, m.id).await?;
+    Ok((m, rights))
 }
 
 /// The owner edits the profile (not the licence or the community, which staff reviewed).
 pub async fn update_profile(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
+    cx: &Cx<'_>,
     merchant_id: i64,
     profile: MerchantProfile,
 ) -> AppResult<merchant::Model> {
+    cx.viewer()?;
     let profile = profile.check()?;
-    let txn = begin_write(db).await?;
-    let m = merchant::Entity::find_by_id(merchant_id)
-        .one(&txn)
-        .await?
-        .ok_or(AppError::NotFound("merchant"))?;
-    require_owner(&txn, viewer, m.id).await?;
+    let txn = cx.write().await?;
+    let (m, rights) = with_rights(&txn, merchant_id).await?;
+    rights.require(Who::Owner)?;
     let mut am: merchant::ActiveModel = m.into();
     am.name = Set(profile.name);
     am.category = Set(profile.category);
     am.address = Set(profile.address);
     am.contact_phone = Set(profile.contact_phone);
     am.description = Set(profile.description);
-    am.updated_at = Set(Utc::now());
+    am.updated_at = Set(txn.now());
     let m = am.update(&txn).await?;
     txn.commit().await?;
     Ok(m)
 }
 
 /// The owner adds a clerk by phone; the clerk gains the `MERCHANT` role.
-pub async fn add_clerk(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    merchant_id: i64,
-    phone: &str,
-) -> AppResult<user::Model> {
+pub async fn add_clerk(cx: &Cx<'_>, merchant_id: i64, phone: &str) -> AppResult<user::Model> {
+    cx.viewer()?;
     let phone = Phone::parse("phone", phone)?;
-    let txn = begin_write(db).await?;
-    let m = merchant::Entity::find_by_id(merchant_id)
-        .one(&txn)
-        .await?
-        .ok_or(AppError::NotFound("merchant"))?;
-    require_owner(&txn, viewer, m.id).await?;
+    let txn = cx.write().await?;
+    let (m, rights) = with_rights(&txn, merchant_id).await?;
+    rights.require(Who::Owner)?;
     if m.status != MerchantStatus::Active {
         return Err(invalid_state());
     }
@@ -386,7 +336,7 @@ pub async fn add_clerk(
         merchant_id: Set(m.id),
         user_id: Set(clerk.id),
         role: Set(MemberRole::Clerk),
-        created_at: Set(Utc::now()),
+        created_at: Set(txn.now()),
     }
     .insert(&txn)
     .await?;
@@ -396,14 +346,11 @@ pub async fn add_clerk(
 }
 
 /// The owner removes a clerk; a user who is no longer a member anywhere loses `MERCHANT`.
-pub async fn remove_clerk(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    merchant_id: i64,
-    clerk_id: i64,
-) -> AppResult<()> {
-    let txn = begin_write(db).await?;
-    require_owner(&txn, viewer, merchant_id).await?;
+pub async fn remove_clerk(cx: &Cx<'_>, merchant_id: i64, clerk_id: i64) -> AppResult<()> {
+    cx.viewer()?;
+    let txn = cx.write().await?;
+    let (_, rights) = with_rights(&txn, merchant_id).await?;
+    rights.require(Who::Owner)?;
     let removed = merchant_member::Entity::delete_many()
         .filter(merchant_member::Column::MerchantId.eq(merchant_id))
         .filter(merchant_member::Column::UserId.eq(clerk_id))
@@ -429,43 +376,6 @@ pub async fn remove_clerk(
     Ok(())
 }
 
-/// Rows a viewer sees beyond the public ones: every row of a staff member's street, and every
-/// row of the viewer's own merchants. Merchants and coupons share this rule.
-pub fn insider_rows(
-    viewer: &Viewer,
-    street_col: impl ColumnTrait,
-    merchant_col: impl ColumnTrait,
-) -> Condition {
-    let mut cond = Condition::any();
-    if viewer.has(Role::Staff)
-        && let Some(street) = viewer.street_id
-    {
-        cond = cond.add(street_col.eq(street));
-    }
-    cond.add(
-        merchant_col.in_subquery(
-            Query::select()
-                .column(merchant_member::Column::MerchantId)
-                .from(merchant_member::Entity)
-                .and_where(merchant_member::Column::UserId.eq(viewer.user_id))
-                .to_owned(),
-        ),
-    )
-}
-
-/// Which merchants the viewer may see: active ones, plus [`insider_rows`].
-pub fn visible(viewer: Option<&Viewer>) -> Condition {
-    let public = Condition::any().add(merchant::Column::Status.eq(MerchantStatus::Active));
-    match viewer {
-        Some(v) => public.add(insider_rows(
-            v,
-            merchant::Column::StreetId,
-            merchant::Column::Id,
-        )),
-        None => public,
-    }
-}
-
 #[derive(Default)]
 pub struct MerchantFilter {
     pub category: Option<String>,
@@ -475,27 +385,13 @@ pub struct MerchantFilter {
     pub keyword: Option<String>,
 }
 
-/// Escapes `%`, `_` and `\` for a LIKE pattern.
-pub fn like_pattern(keyword: &str) -> String {
-    let mut p = String::from("%");
-    for c in keyword.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            p.push('\\');
-        }
-        p.push(c);
-    }
-    p.push('%');
-    p
-}
-
 pub async fn list(
-    db: &DatabaseConnection,
-    viewer: Option<&Viewer>,
+    cx: &Cx<'_>,
     filter: MerchantFilter,
     offset: u64,
     limit: u64,
 ) -> AppResult<(Vec<merchant::Model>, u64)> {
-    let mut q = merchant::Entity::find().filter(visible(viewer));
+    let mut q = merchant::Entity::find().filter(policy::visible_merchants(cx.viewer_opt()));
     if let Some(c) = filter.category {
         q = q.filter(merchant::Column::Category.eq(category(&c)?));
     }
@@ -522,64 +418,69 @@ pub async fn list(
                 .add(merchant::Column::Description.like(LikeExpr::new(&pattern).escape('\\'))),
         );
     }
-    page::fetch(db, q.order_by_asc(merchant::Column::Id), offset, limit).await
+    page::fetch(cx, q.order_by_asc(merchant::Column::Id), offset, limit).await
 }
 
 /// One merchant: `FORBIDDEN` when it exists but the viewer may not see it.
-pub async fn get(
-    db: &DatabaseConnection,
-    viewer: Option<&Viewer>,
-    id: i64,
-) -> AppResult<merchant::Model> {
-    let found = merchant::Entity::find()
-        .filter(merchant::Column::Id.eq(id))
-        .filter(visible(viewer))
-        .one(db)
-        .await?;
-    match found {
-        Some(m) => Ok(m),
-        None if merchant::Entity::find_by_id(id).one(db).await?.is_some() => {
-            Err(AppError::Forbidden)
-        }
-        None => Err(AppError::NotFound("merchant")),
+pub async fn get(cx: &Cx<'_>, id: i64) -> AppResult<merchant::Model> {
+    let (m, rights) = with_rights(cx, id).await?;
+    if policy::merchant_visible(m.status, &rights) {
+        Ok(m)
+    } else {
+        Err(AppError::Forbidden)
     }
 }
 
-pub async fn by_ids(db: &DatabaseConnection, ids: &[i64]) -> AppResult<Vec<merchant::Model>> {
+pub async fn by_ids(conn: &impl ConnectionTrait, ids: &[i64]) -> AppResult<Vec<merchant::Model>> {
     Ok(merchant::Entity::find()
         .filter(merchant::Column::Id.is_in(ids.iter().copied()))
-        .all(db)
+        .all(conn)
         .await?)
 }
 
 /// The merchants a user belongs to, with the role.
 pub async fn memberships_of(
-    db: &DatabaseConnection,
+    conn: &impl ConnectionTrait,
     user_id: i64,
 ) -> AppResult<Vec<merchant_member::Model>> {
     Ok(merchant_member::Entity::find()
         .filter(merchant_member::Column::UserId.eq(user_id))
-        .all(db)
+        .all(conn)
         .await?)
 }
 
 /// The owner and clerks of a merchant, for its owner and staff of its street.
 pub async fn members(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
+    cx: &Cx<'_>,
     m: &merchant::Model,
 ) -> AppResult<Vec<(MemberRole, user::Model)>> {
-    if viewer.require_staff_of(m.street_id).is_err() {
-        require_owner(db, viewer, m.id).await?;
+    let rights = MerchantRights::load(cx, Some(cx.viewer()?), m.street_id, m.id).await?;
+    if !rights.govern {
+        rights.require(Who::Owner)?;
     }
     let rows = merchant_member::Entity::find()
         .filter(merchant_member::Column::MerchantId.eq(m.id))
         .order_by_asc(merchant_member::Column::CreatedAt)
         .find_also_related(user::Entity)
-        .all(db)
+        .all(cx)
         .await?;
     Ok(rows
         .into_iter()
         .filter_map(|(member, u)| u.map(|u| (member.role, u)))
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_decision_has_one_rule() {
+        lifecycle::check_table::<merchant::Entity>(&[
+            Decision::Approve,
+            Decision::Reject,
+            Decision::Suspend,
+            Decision::Reinstate,
+        ]);
+    }
 }

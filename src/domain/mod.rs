@@ -2,10 +2,16 @@
 //! HTTP: functions take checked values and the viewer, and return domain results or `AppError`.
 
 pub mod account;
+pub mod audience;
 pub mod audit;
+pub mod codes;
+pub mod context;
 pub mod coupon;
+pub mod events;
+pub mod lifecycle;
 pub mod merchant;
 pub mod page;
 pub mod points;
+pub mod policy;
 pub mod street;
 pub mod values;

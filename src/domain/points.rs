@@ -2,101 +2,62 @@
 //! through [`post`], inside the transaction of whatever caused it:
 //!
 //! ```text
-//! let txn = begin_write(db).await?;
+//! let tx = cx.write().await?;
 //! // … the capability's own changes …
-//! points::post(&txn, Posting {
+//! points::post(&tx, Posting {
 //!     user_id, street_id: Some(street), amount: activity.points,
-//!     kind: Kind::Activity, source: Source::new("ACTIVITY_ATTENDANCE", attendance.id),
-//!     actor_user_id: Some(staff.user_id), note: None,
+//!     kind: PointsKind::Activity,
+//!     source: Source::new(SourceType::ActivityAttendance, attendance.id),
+//!     note: None,
 //! }).await?;
-//! txn.commit().await?;
+//! tx.commit().await?;
 //! ```
 //!
 //! A source (type and key) posts to a user at most once, whatever the retries or races: the
 //! entry is inserted with `ON CONFLICT DO NOTHING` on a unique index, so the second attempt finds
 //! the first and changes nothing. The balance moves by a conditional update that refuses to go
 //! below zero, so a short balance is `INSUFFICIENT_POINTS` and the caller's transaction rolls
-//! back whole.
+//! back whole. Every posting records a `points.posted` event for its user.
 
 use chrono::{DateTime, Datelike, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter,
+    ActiveEnum, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter,
     QueryOrder, QuerySelect, Set,
 };
 
-use entity::coupon_claim::{self, ClaimStatus};
+use entity::names::ObjectKind;
+pub use entity::points_entry::{PointsKind, SourceType};
 use entity::user_role::{self, Role};
-use entity::{merchant, points_account, points_entry, user};
+use entity::{points_account, points_entry, user};
 
-use crate::auth::Viewer;
-use crate::db::begin_write;
-use crate::domain::audit::{self, AuditRecord};
-use crate::domain::merchant::require_member;
+use crate::clock::{local_date, local_midnight};
+use crate::domain::audit::{self, AuditAction, AuditRecord};
+use crate::domain::codes::IdempotencyKey;
+use crate::domain::context::Cx;
+use crate::domain::events::{self, Event, EventKind};
 use crate::domain::page;
+use crate::domain::policy::PersonRights;
 use crate::domain::values::Reason;
 use crate::error::{AppError, AppResult, Text};
 
 /// Largest single staff adjustment, either way.
 pub const MAX_ADJUSTMENT: i32 = 10_000;
 
-/// Why points moved.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    /// Earned by volunteering.
-    Volunteering,
-    /// Earned by attending a joint activity.
-    Activity,
-    /// Bonus of a granted award.
-    AwardBonus,
-    /// Spent on a merchant's reward.
-    RewardSpent,
-    /// A spent amount given back.
-    Refund,
-    /// A staff correction.
-    Adjustment,
-}
-
-impl Kind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Volunteering => "VOLUNTEERING",
-            Kind::Activity => "ACTIVITY",
-            Kind::AwardBonus => "AWARD_BONUS",
-            Kind::RewardSpent => "REWARD_SPENT",
-            Kind::Refund => "REFUND",
-            Kind::Adjustment => "ADJUSTMENT",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Kind> {
-        [
-            Kind::Volunteering,
-            Kind::Activity,
-            Kind::AwardBonus,
-            Kind::RewardSpent,
-            Kind::Refund,
-            Kind::Adjustment,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
-    }
-
-    /// Whether a positive amount of this kind counts as earned (refunds only give back).
-    fn earns(self) -> bool {
-        self != Kind::Refund
-    }
+/// Whether a positive amount of this kind counts as earned (refunds only give back).
+fn earns(kind: PointsKind) -> bool {
+    kind != PointsKind::Refund
 }
 
 /// The object that caused a posting, e.g. `COUPON_CLAIM` 42.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Source {
-    pub source_type: &'static str,
+    pub source_type: SourceType,
     pub key: String,
 }
 
 impl Source {
-    pub fn new(source_type: &'static str, key: impl ToString) -> Source {
+    pub fn new(source_type: SourceType, key: impl ToString) -> Source {
         Source {
             source_type,
             key: key.to_string(),
@@ -104,14 +65,14 @@ impl Source {
     }
 }
 
+/// One change of someone's points; the actor is the command's viewer.
 pub struct Posting {
     pub user_id: i64,
     pub street_id: Option<i64>,
     /// Signed; never zero.
     pub amount: i32,
-    pub kind: Kind,
+    pub kind: PointsKind,
     pub source: Source,
-    pub actor_user_id: Option<i64>,
     pub note: Option<String>,
 }
 
@@ -124,14 +85,14 @@ pub enum Posted {
 }
 
 /// Appends an entry and moves the balance, in the caller's transaction.
-pub async fn post(conn: &impl ConnectionTrait, p: Posting) -> AppResult<Posted> {
+pub async fn post(cx: &Cx<'_>, p: Posting) -> AppResult<Posted> {
     if p.amount == 0 {
         return Err(AppError::bad_input(
             "amount",
             Text::new("积分变动不能为 0", "The amount cannot be zero"),
         ));
     }
-    let now = Utc::now();
+    let now = cx.now();
     points_account::Entity::insert(points_account::ActiveModel {
         user_id: Set(p.user_id),
         balance: Set(0),
@@ -143,17 +104,17 @@ pub async fn post(conn: &impl ConnectionTrait, p: Posting) -> AppResult<Posted> 
             .do_nothing()
             .to_owned(),
     )
-    .exec_without_returning(conn)
+    .exec_without_returning(cx)
     .await?;
 
     let inserted = points_entry::Entity::insert(points_entry::ActiveModel {
         user_id: Set(p.user_id),
         street_id: Set(p.street_id),
         amount: Set(p.amount),
-        kind: Set(p.kind.as_str().to_owned()),
-        source_type: Set(p.source.source_type.to_owned()),
+        kind: Set(p.kind),
+        source_type: Set(p.source.source_type),
         source_key: Set(p.source.key.clone()),
-        actor_user_id: Set(p.actor_user_id),
+        actor_user_id: Set(cx.actor_id()),
         note: Set(p.note),
         created_at: Set(now),
         ..Default::default()
@@ -167,20 +128,20 @@ pub async fn post(conn: &impl ConnectionTrait, p: Posting) -> AppResult<Posted> 
         .do_nothing()
         .to_owned(),
     )
-    .exec_without_returning(conn)
+    .exec_without_returning(cx)
     .await?;
     let entry = points_entry::Entity::find()
         .filter(points_entry::Column::UserId.eq(p.user_id))
         .filter(points_entry::Column::SourceType.eq(p.source.source_type))
         .filter(points_entry::Column::SourceKey.eq(p.source.key.as_str()))
-        .one(conn)
+        .one(cx)
         .await?
         .ok_or_else(|| AppError::internal("posted entry not found"))?;
     if inserted == 0 {
         return Ok(Posted::Already(entry));
     }
 
-    let earned = if p.amount > 0 && p.kind.earns() {
+    let earned = if p.amount > 0 && earns(p.kind) {
         p.amount as i64
     } else {
         0
@@ -201,33 +162,39 @@ pub async fn post(conn: &impl ConnectionTrait, p: Posting) -> AppResult<Posted> 
                 .add(p.amount as i64)
                 .gte(0),
         )
-        .exec(conn)
+        .exec(cx)
         .await?;
     if moved.rows_affected == 0 {
         return Err(AppError::InsufficientPoints);
     }
+    let mut event = Event::new(EventKind::PointsPosted, ObjectKind::PointsEntry, entry.id)
+        .concerning(entry.user_id)
+        .payload(serde_json::json!({
+            "amount": entry.amount,
+            "kind": p.kind.to_value(),
+            "sourceType": entry.source_type.to_value(),
+        }));
+    event.street_id = entry.street_id;
+    events::record(cx, event).await?;
     Ok(Posted::Created(entry))
 }
 
 /// A user's totals; zero for someone who never had points.
-pub async fn account(
-    conn: &impl ConnectionTrait,
-    user_id: i64,
-) -> AppResult<points_account::Model> {
+pub async fn account(cx: &Cx<'_>, user_id: i64) -> AppResult<points_account::Model> {
     Ok(points_account::Entity::find_by_id(user_id)
-        .one(conn)
+        .one(cx)
         .await?
         .unwrap_or(points_account::Model {
             user_id,
             balance: 0,
             lifetime_earned: 0,
-            updated_at: Utc::now(),
+            updated_at: cx.now(),
         }))
 }
 
 /// A user's entries, newest first.
 pub async fn entries(
-    db: &DatabaseConnection,
+    conn: &impl ConnectionTrait,
     user_id: i64,
     offset: u64,
     limit: u64,
@@ -235,40 +202,30 @@ pub async fn entries(
     let q = points_entry::Entity::find()
         .filter(points_entry::Column::UserId.eq(user_id))
         .order_by_desc(points_entry::Column::Id);
-    page::fetch(db, q, offset, limit).await
+    page::fetch(conn, q, offset, limit).await
 }
 
 /// Whose ledger the viewer may read: their own, or any user of a staff member's street.
-pub async fn require_ledger_reader(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    user_id: i64,
-) -> AppResult<user::Model> {
+pub async fn require_ledger_reader(cx: &Cx<'_>, user_id: i64) -> AppResult<user::Model> {
+    let viewer = cx.viewer()?;
     let u = user::Entity::find_by_id(user_id)
-        .one(db)
+        .one(cx)
         .await?
         .ok_or(AppError::NotFound("user"))?;
-    if viewer.user_id == u.id {
-        return Ok(u);
-    }
-    match u.street_id {
-        Some(street) => viewer.require_staff_of(street)?,
-        None => return Err(AppError::Forbidden),
-    }
+    PersonRights::of(Some(viewer), u.id, u.street_id).require_personal()?;
     Ok(u)
 }
 
 /// Staff of the user's street add or take points, with a reason. With an idempotency key, a
 /// retried request posts once.
 pub async fn adjust(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
+    cx: &Cx<'_>,
     user_id: i64,
     amount: i32,
     reason: &str,
     idempotency_key: Option<&str>,
-    request_id: Option<&str>,
 ) -> AppResult<points_entry::Model> {
+    let viewer = cx.viewer()?;
     let reason = Reason::parse("reason", reason)?.into_inner();
     if amount == 0 || amount.unsigned_abs() > MAX_ADJUSTMENT as u32 {
         return Err(AppError::bad_input(
@@ -280,39 +237,27 @@ pub async fn adjust(
         ));
     }
     let key = match idempotency_key {
-        Some(k) => {
-            let ok = (1..=64).contains(&k.len())
-                && k.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-            if !ok {
-                return Err(AppError::bad_input(
-                    "idempotencyKey",
-                    Text::new(
-                        "幂等键应为 1 到 64 位字母、数字、- 或 _",
-                        "idempotencyKey has 1 to 64 letters, digits, - or _",
-                    ),
-                ));
-            }
-            format!("{}:{k}", viewer.user_id)
-        }
+        Some(k) => format!(
+            "{}:{}",
+            viewer.user_id,
+            IdempotencyKey::parse("idempotencyKey", k)?.as_str()
+        ),
         None => uuid::Uuid::new_v4().to_string(),
     };
-    let txn = begin_write(db).await?;
+    let tx = cx.write().await?;
     let target = user::Entity::find_by_id(user_id)
-        .one(&txn)
+        .one(&tx)
         .await?
         .ok_or(AppError::NotFound("user"))?;
-    let street = target.street_id.ok_or(AppError::Forbidden)?;
-    viewer.require_staff_of(street)?;
+    PersonRights::of(Some(viewer), target.id, target.street_id).require_govern()?;
     let posted = post(
-        &txn,
+        &tx,
         Posting {
             user_id,
-            street_id: Some(street),
+            street_id: target.street_id,
             amount,
-            kind: Kind::Adjustment,
-            source: Source::new("STAFF_ADJUSTMENT", key),
-            actor_user_id: Some(viewer.user_id),
+            kind: PointsKind::Adjustment,
+            source: Source::new(SourceType::StaffAdjustment, key),
             note: Some(reason.clone()),
         },
     )
@@ -322,107 +267,18 @@ pub async fn adjust(
         Posted::Created(e) => e,
     };
     audit::record(
-        &txn,
+        &tx,
         AuditRecord {
-            street_id: Some(street),
-            actor_user_id: Some(viewer.user_id),
-            action: "points.adjust",
-            target_type: "PointsEntry",
+            street_id: target.street_id,
+            action: AuditAction::PointsAdjust,
+            target_type: ObjectKind::PointsEntry,
             target_id: Some(entry.id),
             reason: Some(reason),
-            request_id,
         },
     )
     .await?;
-    txn.commit().await?;
+    tx.commit().await?;
     Ok(entry)
-}
-
-/// Points rewards of one merchant over a period.
-#[derive(Clone, Debug, PartialEq, Eq, FromQueryResult)]
-pub struct RewardReport {
-    pub merchant_id: i64,
-    pub claimed: i64,
-    pub redeemed: i64,
-    pub points_collected: i64,
-}
-
-/// Claimed, redeemed and points collected (voided claims excluded) by the points rewards of a
-/// merchant, or of every merchant of the staff member's street, for claims made in
-/// `[from, to)`.
-pub async fn reward_report(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    merchant_id: Option<i64>,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-) -> AppResult<Vec<RewardReport>> {
-    if to <= from {
-        return Err(AppError::bad_input(
-            "to",
-            Text::new("结束时间须晚于开始时间", "to must be after from"),
-        ));
-    }
-    let merchant_ids: Vec<i64> = match merchant_id {
-        Some(id) => {
-            let m = merchant::Entity::find_by_id(id)
-                .one(db)
-                .await?
-                .ok_or(AppError::NotFound("merchant"))?;
-            if viewer.require_staff_of(m.street_id).is_err() {
-                require_member(db, viewer, m.id).await?;
-            }
-            vec![m.id]
-        }
-        None => {
-            let street = match (viewer.has(Role::Staff), viewer.street_id) {
-                (true, Some(s)) => s,
-                _ => return Err(AppError::Forbidden),
-            };
-            merchant::Entity::find()
-                .filter(merchant::Column::StreetId.eq(street))
-                .order_by_asc(merchant::Column::Id)
-                .all(db)
-                .await?
-                .into_iter()
-                .map(|m| m.id)
-                .collect()
-        }
-    };
-    let rows = coupon_claim::Entity::find()
-        .select_only()
-        .column(coupon_claim::Column::MerchantId)
-        .column_as(Expr::cust("COUNT(*)"), "claimed")
-        .column_as(
-            Expr::cust("SUM(CASE WHEN status = 'REDEEMED' THEN 1 ELSE 0 END)"),
-            "redeemed",
-        )
-        .column_as(
-            Expr::cust("SUM(CASE WHEN status <> 'VOIDED' THEN points_spent ELSE 0 END)"),
-            "points_collected",
-        )
-        .filter(coupon_claim::Column::MerchantId.is_in(merchant_ids.iter().copied()))
-        .filter(coupon_claim::Column::PointsSpent.gt(0))
-        .filter(coupon_claim::Column::ClaimedAt.gte(from))
-        .filter(coupon_claim::Column::ClaimedAt.lt(to))
-        .group_by(coupon_claim::Column::MerchantId)
-        .into_model::<RewardReport>()
-        .all(db)
-        .await?;
-    Ok(merchant_ids
-        .into_iter()
-        .map(|id| {
-            rows.iter()
-                .find(|r| r.merchant_id == id)
-                .cloned()
-                .unwrap_or(RewardReport {
-                    merchant_id: id,
-                    claimed: 0,
-                    redeemed: 0,
-                    points_collected: 0,
-                })
-        })
-        .collect())
 }
 
 /// `陈文林` → `陈*林`, `陈林` → `陈*`, `陈` → `*`.
@@ -435,7 +291,7 @@ pub fn mask_name(name: &str) -> String {
     }
 }
 
-/// The period a leaderboard covers, in the street's time zone (Asia/Shanghai, UTC+8).
+/// The period a leaderboard covers, in the street's time zone.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Period {
     Week,
@@ -447,8 +303,7 @@ pub enum Period {
 impl Period {
     /// The start of the period containing `now`, or `None` for all time.
     pub fn start(self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        let offset = chrono::Duration::hours(8);
-        let local = (now + offset).date_naive();
+        let local = local_date(now);
         let first = match self {
             Period::All => return None,
             Period::Week => {
@@ -457,10 +312,9 @@ impl Period {
             Period::Month => local.with_day(1)?,
             Period::Year => local.with_ordinal(1)?,
         };
-        Some(first.and_hms_opt(0, 0, 0)?.and_utc() - offset)
+        Some(local_midnight(first))
     }
 }
-
 /// One line of a leaderboard.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Standing {
@@ -479,12 +333,12 @@ struct Earned {
 /// Residents of a community ranked by points earned in the period (ties by who joined first),
 /// skipping those who opted out; and the viewer's own standing when they are on it.
 pub async fn leaderboard(
-    db: &DatabaseConnection,
-    viewer: Option<&Viewer>,
+    cx: &Cx<'_>,
     community_id: i64,
     period: Period,
     first: u64,
 ) -> AppResult<(Vec<Standing>, Option<Standing>)> {
+    let viewer = cx.viewer_opt();
     // Who may appear, as a subquery: no list of ids travels to the database.
     let on_board = Query::select()
         .column(user::Column::Id)
@@ -508,14 +362,14 @@ pub async fn leaderboard(
         .column_as(Expr::cust("SUM(amount)"), "points")
         .filter(points_entry::Column::UserId.in_subquery(on_board))
         .filter(points_entry::Column::Amount.gt(0))
-        .filter(points_entry::Column::Kind.ne(Kind::Refund.as_str()));
-    if let Some(start) = period.start(Utc::now()) {
+        .filter(points_entry::Column::Kind.ne(PointsKind::Refund));
+    if let Some(start) = period.start(cx.now()) {
         q = q.filter(points_entry::Column::CreatedAt.gte(start));
     }
     let mut earned: Vec<Earned> = q
         .group_by(points_entry::Column::UserId)
         .into_model::<Earned>()
-        .all(db)
+        .all(cx)
         .await?;
     earned.sort_by(|a, b| b.points.cmp(&a.points).then(a.user_id.cmp(&b.user_id)));
     let ranked = |i: usize, e: &Earned| (i as u64 + 1, e.user_id, e.points);
@@ -543,7 +397,7 @@ pub async fn leaderboard(
         .column(user::Column::DisplayName)
         .filter(user::Column::Id.is_in(ids))
         .into_tuple()
-        .all(db)
+        .all(cx)
         .await?;
     let standing = |(rank, user_id, points): (u64, i64, i64)| Standing {
         rank,
@@ -558,25 +412,16 @@ pub async fn leaderboard(
 }
 
 /// A user keeps off (or returns to) the leaderboards.
-pub async fn set_opt_out(db: &DatabaseConnection, viewer: &Viewer, opt_out: bool) -> AppResult<()> {
-    let txn = begin_write(db).await?;
+pub async fn set_opt_out(cx: &Cx<'_>, opt_out: bool) -> AppResult<()> {
+    let viewer = cx.viewer()?;
+    let tx = cx.write().await?;
     user::Entity::update_many()
         .col_expr(user::Column::LeaderboardOptOut, Expr::value(opt_out))
         .filter(user::Column::Id.eq(viewer.user_id))
-        .exec(&txn)
+        .exec(&tx)
         .await?;
-    txn.commit().await?;
+    tx.commit().await?;
     Ok(())
-}
-
-/// Claims of points rewards still to refund if voided: used by coupon voiding.
-pub fn refund_source(claim: &coupon_claim::Model) -> Option<(i32, Source)> {
-    (claim.points_spent > 0 && claim.status == ClaimStatus::Claimed).then(|| {
-        (
-            claim.points_spent,
-            Source::new("COUPON_CLAIM_REFUND", claim.id),
-        )
-    })
 }
 
 #[cfg(test)]

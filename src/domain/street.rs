@@ -1,17 +1,16 @@
 //! Streets (the tenants) and their communities.
 
-use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
 };
 
 use entity::{community, street};
 
+use crate::domain::context::Cx;
 use crate::error::AppResult;
 
 /// Finds the street of that name, creating it if it is new.
-pub async fn find_or_create(conn: &impl ConnectionTrait, name: &str) -> AppResult<street::Model> {
+pub async fn find_or_create(conn: &Cx<'_>, name: &str) -> AppResult<street::Model> {
     if let Some(found) = street::Entity::find()
         .filter(street::Column::Name.eq(name))
         .one(conn)
@@ -21,7 +20,7 @@ pub async fn find_or_create(conn: &impl ConnectionTrait, name: &str) -> AppResul
     }
     Ok(street::ActiveModel {
         name: Set(name.to_owned()),
-        created_at: Set(Utc::now()),
+        created_at: Set(conn.now()),
         ..Default::default()
     }
     .insert(conn)
@@ -30,7 +29,7 @@ pub async fn find_or_create(conn: &impl ConnectionTrait, name: &str) -> AppResul
 
 /// Finds the community of that name in the street, creating it if it is new.
 pub async fn find_or_create_community(
-    conn: &impl ConnectionTrait,
+    conn: &Cx<'_>,
     street_id: i64,
     name: &str,
 ) -> AppResult<community::Model> {
@@ -45,14 +44,14 @@ pub async fn find_or_create_community(
     Ok(community::ActiveModel {
         street_id: Set(street_id),
         name: Set(name.to_owned()),
-        created_at: Set(Utc::now()),
+        created_at: Set(conn.now()),
         ..Default::default()
     }
     .insert(conn)
     .await?)
 }
 
-pub async fn get(db: &DatabaseConnection, id: i64) -> AppResult<Option<street::Model>> {
+pub async fn get(db: &impl ConnectionTrait, id: i64) -> AppResult<Option<street::Model>> {
     Ok(street::Entity::find_by_id(id).one(db).await?)
 }
 
@@ -65,7 +64,7 @@ pub async fn get_community(
 
 /// One page of streets by id, with the total.
 pub async fn page(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     offset: u64,
     limit: u64,
 ) -> AppResult<(Vec<street::Model>, u64)> {
@@ -75,7 +74,7 @@ pub async fn page(
 
 /// The communities of many streets at once, for a DataLoader.
 pub async fn communities_of(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     street_ids: &[i64],
 ) -> AppResult<Vec<community::Model>> {
     Ok(community::Entity::find()
@@ -85,7 +84,10 @@ pub async fn communities_of(
         .await?)
 }
 
-pub async fn streets_by_ids(db: &DatabaseConnection, ids: &[i64]) -> AppResult<Vec<street::Model>> {
+pub async fn streets_by_ids(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+) -> AppResult<Vec<street::Model>> {
     Ok(street::Entity::find()
         .filter(street::Column::Id.is_in(ids.iter().copied()))
         .all(db)
@@ -93,7 +95,7 @@ pub async fn streets_by_ids(db: &DatabaseConnection, ids: &[i64]) -> AppResult<V
 }
 
 pub async fn communities_by_ids(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     ids: &[i64],
 ) -> AppResult<Vec<community::Model>> {
     Ok(community::Entity::find()

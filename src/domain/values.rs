@@ -134,20 +134,77 @@ impl Reason {
         let text = raw.trim();
         let n = text.chars().count();
         if n == 0 || n > 500 {
-            return Err(AppError::bad_input(
-                field,
-                Text::new(
-                    "请填写原因（不超过 500 字）",
-                    "A reason of at most 500 characters is required",
-                ),
-            ));
+            return Err(Reason::missing(field));
         }
         Ok(Reason(text.to_owned()))
+    }
+
+    /// The refusal of a decision that needs a reason and has none (or one too long).
+    pub fn missing(field: &'static str) -> AppError {
+        AppError::bad_input(
+            field,
+            Text::new(
+                "请填写原因（不超过 500 字）",
+                "A reason of at most 500 characters is required",
+            ),
+        )
     }
 
     pub fn into_inner(self) -> String {
         self.0
     }
+}
+
+/// A bounded piece of text: trimmed, within `min..=max` characters, no control characters
+/// (except newlines and tabs where `multiline`).
+pub fn text_field(
+    field: &'static str,
+    raw: &str,
+    min: usize,
+    max: usize,
+    multiline: bool,
+) -> AppResult<String> {
+    let t = raw.trim();
+    let n = t.chars().count();
+    let bad_char = t
+        .chars()
+        .any(|c| c.is_control() && !(multiline && (c == '\n' || c == '\r' || c == '\t')));
+    if n < min || n > max || bad_char {
+        return Err(AppError::bad_input(
+            field,
+            Text::owned(
+                format!("{field} 应为 {min} 到 {max} 个字符"),
+                format!("{field} must have {min} to {max} characters"),
+            ),
+        ));
+    }
+    Ok(t.to_owned())
+}
+
+/// Escapes `%`, `_` and `\` for a LIKE pattern that finds `keyword` anywhere.
+pub fn like_pattern(keyword: &str) -> String {
+    let mut p = String::from("%");
+    for c in keyword.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
+
+/// The refusal of a step the object's current state does not allow.
+pub fn invalid_state() -> AppError {
+    AppError::InvalidState(Text::new(
+        "当前状态不允许此操作",
+        "The object's current state does not allow this",
+    ))
+}
+
+/// A field-specific `BAD_USER_INPUT` with a fixed message.
+pub fn bad(field: &'static str, zh: &'static str, en: &'static str) -> AppError {
+    AppError::bad_input(field, Text::new(zh, en))
 }
 
 #[cfg(test)]

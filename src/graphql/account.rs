@@ -2,8 +2,10 @@
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
+use entity::names::ObjectKind;
 
 use crate::domain::account::{self, RegisterCommand, Session, UserView};
+use crate::domain::policy::PersonRights;
 use crate::domain::values::mask_phone;
 use crate::error::AppResult;
 use crate::graphql::loader::{CommunityKey, StreetKey};
@@ -44,13 +46,14 @@ impl User {
 impl User {
     /// Opaque ID.
     async fn id(&self) -> ID {
-        id::encode("User", self.view.user.id)
+        id::encode(ObjectKind::User, self.view.user.id)
     }
 
     /// Mainland mobile number. Masked (`138****5678`) to anyone but the user and staff of the
     /// user's street.
     async fn phone(&self, ctx: &Context<'_>) -> String {
-        if self.own || account::may_see_personal_data(ctx.auth().viewer_opt(), &self.view.user) {
+        let u = &self.view.user;
+        if self.own || PersonRights::of(ctx.auth().viewer_opt(), u.id, u.street_id).personal {
             self.view.user.phone.clone()
         } else {
             mask_phone(&self.view.user.phone)
@@ -77,7 +80,7 @@ impl User {
         let Some(id) = self.view.user.street_id else {
             return Ok(None);
         };
-        Ok(ctx.loader().load_one(StreetKey(id)).await?.map(Street))
+        Ok(ctx.loader()?.load_one(StreetKey(id)).await?.map(Street))
     }
 
     /// The community the user lives in, if they said.
@@ -86,7 +89,7 @@ impl User {
             return Ok(None);
         };
         Ok(ctx
-            .loader()
+            .loader()?
             .load_one(CommunityKey(id))
             .await?
             .map(Community))
@@ -167,7 +170,7 @@ impl AccountQuery {
         let Some(viewer) = ctx.auth().viewer_opt() else {
             return Ok(None);
         };
-        Ok(account::get_view(&ctx.state().db, viewer.user_id)
+        Ok(account::get_view(&ctx.state()?.db, viewer.user_id)
             .await?
             .map(User::own))
     }
@@ -183,10 +186,10 @@ impl AccountMutation {
         let community_id = input
             .community_id
             .as_ref()
-            .map(|c| id::decode("Community", "communityId", c))
+            .map(|c| id::decode(ObjectKind::Community, "communityId", c))
             .transpose()?;
         let session = account::register(
-            ctx.state(),
+            &ctx.cx()?,
             RegisterCommand {
                 phone: input.phone,
                 password: input.password,
@@ -201,7 +204,7 @@ impl AccountMutation {
     /// Signs in. A wrong password and an unknown phone give the same `UNAUTHENTICATED`; after
     /// repeated failures the phone is locked for a while (`RATE_LIMITED`, `retryAfter` seconds).
     async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> AppResult<AuthPayload> {
-        Ok(account::login(ctx.state(), &input.phone, input.password)
+        Ok(account::login(&ctx.cx()?, &input.phone, input.password)
             .await?
             .into())
     }
@@ -213,12 +216,12 @@ impl AccountMutation {
         ctx: &Context<'_>,
         refresh_token: String,
     ) -> AppResult<AuthPayload> {
-        Ok(account::refresh(ctx.state(), &refresh_token).await?.into())
+        Ok(account::refresh(&ctx.cx()?, &refresh_token).await?.into())
     }
 
     /// Ends the session of this refresh token. Always true, also for unknown tokens.
     async fn logout(&self, ctx: &Context<'_>, refresh_token: String) -> AppResult<bool> {
-        account::logout(ctx.state(), &refresh_token).await?;
+        account::logout(&ctx.cx()?, &refresh_token).await?;
         Ok(true)
     }
 
@@ -229,14 +232,11 @@ impl AccountMutation {
         ctx: &Context<'_>,
         input: ChangePasswordInput,
     ) -> AppResult<AuthPayload> {
-        let viewer = ctx.viewer()?;
-        Ok(account::change_password(
-            ctx.state(),
-            viewer,
-            input.current_password,
-            input.new_password,
+        ctx.viewer()?;
+        Ok(
+            account::change_password(&ctx.cx()?, input.current_password, input.new_password)
+                .await?
+                .into(),
         )
-        .await?
-        .into())
     }
 }

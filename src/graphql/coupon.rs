@@ -4,17 +4,22 @@
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
+use entity::names::ObjectKind;
 
 use entity::{coupon as model, coupon_claim};
 
-use crate::domain::account;
-use crate::domain::coupon::{self as domain, Audience, CouponFilter, NewCoupon, Transition};
+use crate::domain::audience::Audience;
+use crate::domain::codes::display_code;
+use crate::domain::coupon::claim;
+use crate::domain::coupon::query::{self, CouponFilter};
+use crate::domain::coupon::{self as domain, NewCoupon, Transition};
+use crate::domain::policy::PersonRights;
 use crate::domain::values::mask_phone;
 use crate::error::{AppError, AppResult};
 use crate::graphql::loader::{
     AudienceOf, CommunityKey, CouponKey, MerchantKey, UserKey, prime_coupons,
 };
-use crate::graphql::merchant::{Merchant, is_insider};
+use crate::graphql::merchant::{Merchant, require_insider};
 use crate::graphql::pagination::{Page, PageRequest};
 use crate::graphql::street::Community;
 use crate::graphql::{ContextExt, id};
@@ -49,7 +54,7 @@ pub enum CouponKind {
 
 /// `CLAIMED → REDEEMED | EXPIRED | VOIDED`.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
-#[graphql(remote = "crate::domain::coupon::ClaimState")]
+#[graphql(remote = "crate::domain::coupon::claim::ClaimState")]
 pub enum CouponClaimStatus {
     /// Held, not yet used.
     Claimed,
@@ -76,11 +81,7 @@ pub struct Coupon(pub model::Model);
 
 impl Coupon {
     async fn insider(&self, ctx: &Context<'_>) -> AppResult<()> {
-        if is_insider(ctx, self.0.street_id, self.0.merchant_id).await? {
-            Ok(())
-        } else {
-            Err(AppError::Forbidden)
-        }
+        require_insider(ctx, self.0.street_id, self.0.merchant_id).await
     }
 }
 
@@ -89,12 +90,12 @@ impl Coupon {
 impl Coupon {
     /// Opaque ID.
     async fn id(&self) -> ID {
-        id::encode("Coupon", self.0.id)
+        id::encode(ObjectKind::Coupon, self.0.id)
     }
 
     /// The issuing merchant.
     async fn merchant(&self, ctx: &Context<'_>) -> AppResult<Merchant> {
-        ctx.loader()
+        ctx.loader()?
             .load_one(MerchantKey(self.0.merchant_id))
             .await?
             .map(Merchant)
@@ -169,13 +170,13 @@ impl Coupon {
     /// Who may claim it.
     async fn audience(&self, ctx: &Context<'_>) -> AppResult<CouponAudience> {
         let rules = ctx
-            .loader()
+            .loader()?
             .load_one(AudienceOf(self.0.id))
             .await?
             .unwrap_or_default();
-        let a = domain::audience(&self.0, &rules);
+        let a = query::audience(&self.0, &rules);
         let keys: Vec<CommunityKey> = a.community_ids.iter().map(|c| CommunityKey(*c)).collect();
-        let found = ctx.loader().load_many(keys.iter().copied()).await?;
+        let found = ctx.loader()?.load_many(keys.iter().copied()).await?;
         let communities = keys
             .iter()
             .filter_map(|k| found.get(k).cloned().map(Community))
@@ -240,12 +241,12 @@ impl CouponClaim {
 impl CouponClaim {
     /// Opaque ID.
     async fn id(&self) -> ID {
-        id::encode("CouponClaim", self.0.id)
+        id::encode(ObjectKind::CouponClaim, self.0.id)
     }
 
     /// The coupon claimed.
     async fn coupon(&self, ctx: &Context<'_>) -> AppResult<Coupon> {
-        ctx.loader()
+        ctx.loader()?
             .load_one(CouponKey(self.0.coupon_id))
             .await?
             .map(Coupon)
@@ -257,7 +258,7 @@ impl CouponClaim {
         if !self.is_holder(ctx) {
             return Err(AppError::Forbidden);
         }
-        Ok(domain::display_code(&self.0.code))
+        Ok(display_code(&self.0.code))
     }
 
     /// What to render as a QR code for the merchant to scan. The holder only.
@@ -269,8 +270,8 @@ impl CouponClaim {
     }
 
     /// State now; an unused claim past the coupon's validity reads `EXPIRED`.
-    async fn status(&self) -> CouponClaimStatus {
-        domain::claim_state(&self.0, Utc::now()).into()
+    async fn status(&self, ctx: &Context<'_>) -> AppResult<CouponClaimStatus> {
+        Ok(claim::claim_state(&self.0, ctx.now()?).into())
     }
 
     /// When it was claimed.
@@ -301,11 +302,11 @@ impl CouponClaim {
     /// The resident holding it, phone masked for the merchant.
     async fn holder(&self, ctx: &Context<'_>) -> AppResult<ClaimHolder> {
         let u = ctx
-            .loader()
+            .loader()?
             .load_one(UserKey(self.0.user_id))
             .await?
             .ok_or(AppError::NotFound("user"))?;
-        let phone = if account::may_see_personal_data(ctx.auth().viewer_opt(), &u) {
+        let phone = if PersonRights::of(ctx.auth().viewer_opt(), u.id, u.street_id).personal {
             u.phone.clone()
         } else {
             mask_phone(&u.phone)
@@ -399,30 +400,21 @@ impl CouponQuery {
         let filter = CouponFilter {
             merchant_id: f
                 .merchant_id
-                .map(|m| id::decode("Merchant", "filter.merchantId", &m))
+                .map(|m| id::decode(ObjectKind::Merchant, "filter.merchantId", &m))
                 .transpose()?,
             kind: f.kind.map(Into::into),
             status: f.status.map(Into::into),
             eligible_only: f.eligible_only,
         };
-        let (rows, total) = domain::list(
-            &ctx.state().db,
-            ctx.auth().viewer_opt(),
-            filter,
-            page.offset,
-            page.limit,
-        )
-        .await?;
+        let (rows, total) = query::list(&ctx.cx()?, filter, page.offset, page.limit).await?;
         prime_coupons(ctx, &rows, ctx.look_ahead().field("edges").field("node")).await?;
         Ok(page.connection(rows.into_iter().map(Coupon).collect(), total))
     }
 
     /// One coupon. `FORBIDDEN` if it exists but is not visible to you.
     async fn coupon(&self, ctx: &Context<'_>, id: ID) -> AppResult<Coupon> {
-        let id = id::decode("Coupon", "id", &id)?;
-        Ok(Coupon(
-            domain::get(&ctx.state().db, ctx.auth().viewer_opt(), id).await?,
-        ))
+        let id = id::decode(ObjectKind::Coupon, "id", &id)?;
+        Ok(Coupon(query::get(&ctx.cx()?, id).await?))
     }
 
     /// The signed-in resident's claims, newest first.
@@ -434,16 +426,10 @@ impl CouponQuery {
         #[graphql(desc = "Page size, 0 to 100 (default 20).")] first: Option<i32>,
         #[graphql(desc = "Cursor of the last edge of the previous page.")] after: Option<String>,
     ) -> AppResult<Page<CouponClaim>> {
-        let viewer = ctx.viewer()?;
+        ctx.viewer()?;
         let page = PageRequest::parse(first, after.as_deref())?;
-        let (rows, total) = domain::my_claims(
-            &ctx.state().db,
-            viewer,
-            status.map(Into::into),
-            page.offset,
-            page.limit,
-        )
-        .await?;
+        let (rows, total) =
+            query::my_claims(&ctx.cx()?, status.map(Into::into), page.offset, page.limit).await?;
         Ok(page.connection(rows.into_iter().map(CouponClaim).collect(), total))
     }
 
@@ -459,15 +445,14 @@ impl CouponQuery {
         #[graphql(desc = "Page size, 0 to 100 (default 20).")] first: Option<i32>,
         #[graphql(desc = "Cursor of the last edge of the previous page.")] after: Option<String>,
     ) -> AppResult<Page<CouponClaim>> {
-        let viewer = ctx.viewer()?;
+        ctx.viewer()?;
         let page = PageRequest::parse(first, after.as_deref())?;
-        let merchant = id::decode("Merchant", "merchantId", &merchant_id)?;
+        let merchant = id::decode(ObjectKind::Merchant, "merchantId", &merchant_id)?;
         let coupon = coupon_id
-            .map(|c| id::decode("Coupon", "couponId", &c))
+            .map(|c| id::decode(ObjectKind::Coupon, "couponId", &c))
             .transpose()?;
-        let (rows, total) = domain::merchant_claims(
-            &ctx.state().db,
-            viewer,
+        let (rows, total) = query::merchant_claims(
+            &ctx.cx()?,
             merchant,
             coupon,
             status.map(Into::into),
@@ -490,18 +475,17 @@ impl CouponMutation {
         ctx: &Context<'_>,
         input: CreateCouponInput,
     ) -> AppResult<Coupon> {
-        let viewer = ctx.viewer()?;
+        ctx.viewer()?;
         let audience = input.audience.unwrap_or_default();
         let community_ids = audience
             .community_ids
             .iter()
-            .map(|c| id::decode("Community", "audience.communityIds", c))
+            .map(|c| id::decode(ObjectKind::Community, "audience.communityIds", c))
             .collect::<AppResult<Vec<_>>>()?;
         let c = domain::create(
-            &ctx.state().db,
-            viewer,
+            &ctx.cx()?,
             NewCoupon {
-                merchant_id: id::decode("Merchant", "merchantId", &input.merchant_id)?,
+                merchant_id: id::decode(ObjectKind::Merchant, "merchantId", &input.merchant_id)?,
                 title: input.title,
                 description: input.description,
                 kind: input.kind.into(),
@@ -557,11 +541,9 @@ impl CouponMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The coupon to claim.")] coupon_id: ID,
     ) -> AppResult<CouponClaim> {
-        let viewer = ctx.viewer()?;
-        let id = id::decode("Coupon", "couponId", &coupon_id)?;
-        Ok(CouponClaim(
-            domain::claim(&ctx.state().db, viewer, id).await?,
-        ))
+        ctx.viewer()?;
+        let id = id::decode(ObjectKind::Coupon, "couponId", &coupon_id)?;
+        Ok(CouponClaim(claim::claim(&ctx.cx()?, id).await?))
     }
 
     /// The owner or a clerk of the issuing merchant redeems a code at the counter. Send a fresh
@@ -573,16 +555,8 @@ impl CouponMutation {
         #[graphql(desc = "1 to 64 letters, digits, - or _; unique per attempt.")]
         idempotency_key: String,
     ) -> AppResult<CouponClaim> {
-        let viewer = ctx.viewer()?;
         Ok(CouponClaim(
-            domain::redeem(
-                &ctx.state().db,
-                viewer,
-                &code,
-                &idempotency_key,
-                ctx.request_id(),
-            )
-            .await?,
+            claim::redeem(&ctx.cx()?, &code, &idempotency_key).await?,
         ))
     }
 
@@ -594,11 +568,9 @@ impl CouponMutation {
         id: ID,
         #[graphql(desc = "Shown to the resident; required.")] reason: String,
     ) -> AppResult<CouponClaim> {
-        let viewer = ctx.viewer()?;
-        let id = id::decode("CouponClaim", "id", &id)?;
-        Ok(CouponClaim(
-            domain::void(&ctx.state().db, viewer, id, &reason, ctx.request_id()).await?,
-        ))
+        ctx.viewer()?;
+        let id = id::decode(ObjectKind::CouponClaim, "id", &id)?;
+        Ok(CouponClaim(claim::void(&ctx.cx()?, id, &reason).await?))
     }
 }
 
@@ -608,9 +580,7 @@ async fn move_coupon(
     t: Transition,
     reason: Option<&str>,
 ) -> AppResult<Coupon> {
-    let viewer = ctx.viewer()?;
-    let id = id::decode("Coupon", "id", id)?;
-    Ok(Coupon(
-        domain::transition(&ctx.state().db, viewer, id, t, reason, ctx.request_id()).await?,
-    ))
+    ctx.viewer()?;
+    let id = id::decode(ObjectKind::Coupon, "id", id)?;
+    Ok(Coupon(domain::transition(&ctx.cx()?, id, t, reason).await?))
 }

@@ -5,14 +5,17 @@ use async_graphql::ID;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
+use entity::names::ObjectKind;
+
 use crate::error::{AppError, AppResult, Text};
 
-pub fn encode(kind: &str, id: i64) -> ID {
-    ID(URL_SAFE_NO_PAD.encode(format!("{kind}:{id}")))
+pub fn encode(kind: ObjectKind, id: i64) -> ID {
+    ID(URL_SAFE_NO_PAD.encode(format!("{}:{id}", kind.as_str())))
 }
 
 /// Decodes an ID of `kind`; anything else is a `BAD_USER_INPUT` on `field`.
-pub fn decode(kind: &str, field: &'static str, id: &ID) -> AppResult<i64> {
+pub fn decode(kind: ObjectKind, field: &'static str, id: &ID) -> AppResult<i64> {
+    let kind = kind.as_str();
     URL_SAFE_NO_PAD
         .decode(id.as_bytes())
         .ok()
@@ -38,9 +41,9 @@ mod tests {
 
     #[test]
     fn round_trips_and_checks_kind() {
-        let id = encode("User", 42);
-        assert_eq!(decode("User", "id", &id).unwrap(), 42);
-        assert!(decode("Street", "id", &id).is_err());
-        assert!(decode("User", "id", &ID("not-base64!".into())).is_err());
+        let id = encode(ObjectKind::User, 42);
+        assert_eq!(decode(ObjectKind::User, "id", &id).ok(), Some(42));
+        assert!(decode(ObjectKind::Street, "id", &id).is_err());
+        assert!(decode(ObjectKind::User, "id", &ID("not-base64!".into())).is_err());
     }
 }

@@ -18,6 +18,8 @@ pub type RequestLoader =
 /// One loader per request for every relation; keys are newtypes so one loader serves many.
 pub struct DbLoader {
     pub db: DatabaseConnection,
+    /// The request's "now" by the state's clock, for rules that depend on time.
+    pub now: chrono::DateTime<chrono::Utc>,
 }
 
 /// Errors are logged where they arise and reach clients as `INTERNAL_SERVER_ERROR`.
@@ -65,7 +67,11 @@ by_id_loader!(
     community::Model,
     domain::street::communities_by_ids
 );
-by_id_loader!(CouponKey, entity::coupon::Model, domain::coupon::by_ids);
+by_id_loader!(
+    CouponKey,
+    entity::coupon::Model,
+    domain::coupon::query::by_ids
+);
 by_id_loader!(UserKey, entity::user::Model, domain::account::users_by_ids);
 
 /// Groups rows by a parent id, giving every requested key an entry (empty when it has none).
@@ -109,18 +115,30 @@ grouped_loader!(
     domain::street::communities_of,
     street_id
 );
-grouped_loader!(
-    /// Publicly visible coupons of a merchant, newest first.
-    ActiveCouponsOf,
-    entity::coupon::Model,
-    domain::coupon::active_of_merchants,
-    merchant_id
-);
+/// Publicly visible coupons of a merchant, newest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ActiveCouponsOf(pub i64);
+
+impl Loader<ActiveCouponsOf> for DbLoader {
+    type Value = Vec<entity::coupon::Model>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[ActiveCouponsOf],
+    ) -> Result<HashMap<ActiveCouponsOf, Self::Value>, LoadError> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let rows = domain::coupon::query::active_of_merchants(&self.db, &ids, self.now)
+            .await
+            .map_err(logged)?;
+        Ok(group(keys, rows, |r| ActiveCouponsOf(r.merchant_id)))
+    }
+}
 grouped_loader!(
     /// Audience rules of a coupon.
     AudienceOf,
     entity::coupon_audience::Model,
-    domain::coupon::audiences_of,
+    domain::coupon::query::audiences_of,
     coupon_id
 );
 
@@ -158,8 +176,9 @@ pub fn prime_merchants<'a>(
 ) -> futures::future::BoxFuture<'a, crate::error::AppResult<()>> {
     Box::pin(async move {
         use crate::graphql::ContextExt;
-        let loader = ctx.loader();
-        let db = &ctx.state().db;
+        let loader = ctx.loader()?;
+        let state = ctx.state()?;
+        let db = &state.db;
         if rows.is_empty() {
             return Ok(());
         }
@@ -184,7 +203,8 @@ pub fn prime_merchants<'a>(
         if coupons.exists() {
             let keys: Vec<ActiveCouponsOf> = rows.iter().map(|m| ActiveCouponsOf(m.id)).collect();
             let ids: Vec<i64> = rows.iter().map(|m| m.id).collect();
-            let found = domain::coupon::active_of_merchants(db, &ids).await?;
+            let found =
+                domain::coupon::query::active_of_merchants(db, &ids, state.clock.now()).await?;
             prime_coupons(ctx, &found, coupons).await?;
             loader
                 .feed_many(group(&keys, found, |c| ActiveCouponsOf(c.merchant_id)))
@@ -202,8 +222,8 @@ pub fn prime_coupons<'a>(
 ) -> futures::future::BoxFuture<'a, crate::error::AppResult<()>> {
     Box::pin(async move {
         use crate::graphql::ContextExt;
-        let loader = ctx.loader();
-        let db = &ctx.state().db;
+        let loader = ctx.loader()?;
+        let db = &ctx.state()?.db;
         if rows.is_empty() {
             return Ok(());
         }
@@ -214,11 +234,11 @@ pub fn prime_coupons<'a>(
         if audience.exists() {
             let keys: Vec<AudienceOf> = rows.iter().map(|c| AudienceOf(c.id)).collect();
             let ids: Vec<i64> = rows.iter().map(|c| c.id).collect();
-            let found = domain::coupon::audiences_of(db, &ids).await?;
+            let found = domain::coupon::query::audiences_of(db, &ids).await?;
             if audience.field("communities").exists() {
                 let ids: Vec<i64> = found
                     .iter()
-                    .filter(|a| a.rule == "COMMUNITY")
+                    .filter(|a| a.rule == domain::coupon::RULE_COMMUNITY)
                     .filter_map(|a| a.value.parse().ok())
                     .collect();
                 let communities = domain::street::communities_by_ids(db, &ids).await?;

@@ -3,12 +3,14 @@
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
+use entity::names::ObjectKind;
 
 use entity::merchant as model;
 
 use crate::domain::merchant::{
     self as domain, Application, Decision, MerchantFilter, MerchantProfile,
 };
+use crate::domain::policy::MerchantRights;
 use crate::error::{AppError, AppResult};
 use crate::graphql::account::User;
 use crate::graphql::coupon::Coupon;
@@ -33,21 +35,35 @@ pub enum MerchantStatus {
     Suspended,
 }
 
-/// Whether the viewer belongs to the merchant or is staff of its street: they see its private
-/// fields. One membership lookup per request, however many merchants are listed.
-pub async fn is_insider(ctx: &Context<'_>, street_id: i64, merchant_id: i64) -> AppResult<bool> {
-    let Some(viewer) = ctx.auth().viewer_opt() else {
-        return Ok(false);
+/// The viewer's rights over a merchant's affairs, from one membership lookup per request
+/// however many merchants are listed.
+pub async fn merchant_rights(
+    ctx: &Context<'_>,
+    street_id: i64,
+    merchant_id: i64,
+) -> AppResult<MerchantRights> {
+    let viewer = ctx.auth().viewer_opt();
+    let membership = match viewer {
+        Some(v) => ctx
+            .loader()?
+            .load_one(MembershipsOf(v.user_id))
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .find(|m| m.merchant_id == merchant_id)
+            .map(|m| m.role),
+        None => None,
     };
-    if viewer.require_staff_of(street_id).is_ok() {
-        return Ok(true);
-    }
-    let memberships = ctx
-        .loader()
-        .load_one(MembershipsOf(viewer.user_id))
+    Ok(MerchantRights::of(viewer, street_id, membership))
+}
+
+/// Private fields of a merchant's affairs answer `FORBIDDEN` to those without
+/// [`MerchantRights::read`].
+pub async fn require_insider(ctx: &Context<'_>, street_id: i64, merchant_id: i64) -> AppResult<()> {
+    merchant_rights(ctx, street_id, merchant_id)
         .await?
-        .unwrap_or_default();
-    Ok(memberships.iter().any(|m| m.merchant_id == merchant_id))
+        .require_read()
+        .map_err(|_| AppError::Forbidden)
 }
 
 pub struct Merchant(pub model::Model);
@@ -57,7 +73,7 @@ pub struct Merchant(pub model::Model);
 impl Merchant {
     /// Opaque ID.
     async fn id(&self) -> ID {
-        id::encode("Merchant", self.0.id)
+        id::encode(ObjectKind::Merchant, self.0.id)
     }
 
     /// Name shown to residents.
@@ -94,23 +110,19 @@ impl Merchant {
 
     /// The reason of the last staff decision. Members and staff of the street only.
     async fn status_reason(&self, ctx: &Context<'_>) -> AppResult<Option<&str>> {
-        if !is_insider(ctx, self.0.street_id, self.0.id).await? {
-            return Err(AppError::Forbidden);
-        }
+        require_insider(ctx, self.0.street_id, self.0.id).await?;
         Ok(self.0.status_reason.as_deref())
     }
 
     /// Business licence number. Members and staff of the street only.
     async fn licence_no(&self, ctx: &Context<'_>) -> AppResult<&str> {
-        if !is_insider(ctx, self.0.street_id, self.0.id).await? {
-            return Err(AppError::Forbidden);
-        }
+        require_insider(ctx, self.0.street_id, self.0.id).await?;
         Ok(&self.0.licence_no)
     }
 
     /// The street whose alliance the merchant belongs to.
     async fn street(&self, ctx: &Context<'_>) -> AppResult<Street> {
-        ctx.loader()
+        ctx.loader()?
             .load_one(StreetKey(self.0.street_id))
             .await?
             .map(Street)
@@ -123,7 +135,7 @@ impl Merchant {
             return Ok(None);
         };
         Ok(ctx
-            .loader()
+            .loader()?
             .load_one(CommunityKey(id))
             .await?
             .map(Community))
@@ -138,7 +150,7 @@ impl Merchant {
     ) -> AppResult<Vec<Coupon>> {
         let n = PageRequest::parse(first, None)?.limit.min(MAX_PAGE) as usize;
         let rows = ctx
-            .loader()
+            .loader()?
             .load_one(ActiveCouponsOf(self.0.id))
             .await?
             .unwrap_or_default();
@@ -147,14 +159,14 @@ impl Merchant {
 
     /// The owner and clerks. The owner and staff of the street only.
     async fn members(&self, ctx: &Context<'_>) -> AppResult<Vec<MerchantMember>> {
-        let viewer = ctx.viewer()?;
-        let db = &ctx.state().db;
-        let rows = domain::members(db, viewer, &self.0).await?;
+        ctx.viewer()?;
+        let cx = ctx.cx()?;
+        let rows = domain::members(&cx, &self.0).await?;
         let mut out = Vec::with_capacity(rows.len());
         for (role, user) in rows {
             out.push(MerchantMember {
                 role: role.into(),
-                user: User::new(crate::domain::account::load_view(db, user).await?),
+                user: User::new(crate::domain::account::load_view(&cx, user).await?),
             });
         }
         Ok(out)
@@ -280,39 +292,30 @@ impl MerchantQuery {
             category: f.category,
             community_id: f
                 .community_id
-                .map(|c| id::decode("Community", "filter.communityId", &c))
+                .map(|c| id::decode(ObjectKind::Community, "filter.communityId", &c))
                 .transpose()?,
             street_id: f
                 .street_id
-                .map(|s| id::decode("Street", "filter.streetId", &s))
+                .map(|s| id::decode(ObjectKind::Street, "filter.streetId", &s))
                 .transpose()?,
             status: f.status.map(Into::into),
             keyword: f.keyword,
         };
-        let (rows, total) = domain::list(
-            &ctx.state().db,
-            ctx.auth().viewer_opt(),
-            filter,
-            page.offset,
-            page.limit,
-        )
-        .await?;
+        let (rows, total) = domain::list(&ctx.cx()?, filter, page.offset, page.limit).await?;
         prime_merchants(ctx, &rows, ctx.look_ahead().field("edges").field("node")).await?;
         Ok(page.connection(rows.into_iter().map(Merchant).collect(), total))
     }
 
     /// One merchant. `FORBIDDEN` if it exists but is not visible to you.
     async fn merchant(&self, ctx: &Context<'_>, id: ID) -> AppResult<Merchant> {
-        let id = id::decode("Merchant", "id", &id)?;
-        Ok(Merchant(
-            domain::get(&ctx.state().db, ctx.auth().viewer_opt(), id).await?,
-        ))
+        let id = id::decode(ObjectKind::Merchant, "id", &id)?;
+        Ok(Merchant(domain::get(&ctx.cx()?, id).await?))
     }
 
     /// The merchants the signed-in user owns or clerks for.
     async fn my_merchants(&self, ctx: &Context<'_>) -> AppResult<Vec<Merchant>> {
         let viewer = ctx.viewer()?;
-        let db = &ctx.state().db;
+        let db = &ctx.state()?.db;
         let ids: Vec<i64> = domain::memberships_of(db, viewer.user_id)
             .await?
             .into_iter()
@@ -338,11 +341,10 @@ impl MerchantMutation {
         ctx: &Context<'_>,
         input: ApplyMerchantInput,
     ) -> AppResult<Merchant> {
-        let viewer = ctx.viewer()?;
-        let community_id = id::decode("Community", "communityId", &input.community_id)?;
+        ctx.viewer()?;
+        let community_id = id::decode(ObjectKind::Community, "communityId", &input.community_id)?;
         let m = domain::apply(
-            &ctx.state().db,
-            viewer,
+            &ctx.cx()?,
             Application {
                 profile: input.profile.into(),
                 licence_no: input.licence_no,
@@ -393,10 +395,10 @@ impl MerchantMutation {
         #[graphql(desc = "The merchant.")] merchant_id: ID,
         input: MerchantProfileInput,
     ) -> AppResult<Merchant> {
-        let viewer = ctx.viewer()?;
-        let id = id::decode("Merchant", "merchantId", &merchant_id)?;
+        ctx.viewer()?;
+        let id = id::decode(ObjectKind::Merchant, "merchantId", &merchant_id)?;
         Ok(Merchant(
-            domain::update_profile(&ctx.state().db, viewer, id, input.into()).await?,
+            domain::update_profile(&ctx.cx()?, id, input.into()).await?,
         ))
     }
 
@@ -408,11 +410,11 @@ impl MerchantMutation {
         #[graphql(desc = "The merchant.")] merchant_id: ID,
         #[graphql(desc = "The phone of the clerk's account.")] phone: String,
     ) -> AppResult<Merchant> {
-        let viewer = ctx.viewer()?;
-        let id = id::decode("Merchant", "merchantId", &merchant_id)?;
-        let db = &ctx.state().db;
-        domain::add_clerk(db, viewer, id, &phone).await?;
-        Ok(Merchant(domain::get(db, Some(viewer), id).await?))
+        ctx.viewer()?;
+        let id = id::decode(ObjectKind::Merchant, "merchantId", &merchant_id)?;
+        let cx = ctx.cx()?;
+        domain::add_clerk(&cx, id, &phone).await?;
+        Ok(Merchant(domain::get(&cx, id).await?))
     }
 
     /// The owner removes a clerk.
@@ -422,12 +424,12 @@ impl MerchantMutation {
         #[graphql(desc = "The merchant.")] merchant_id: ID,
         #[graphql(desc = "The clerk's user ID.")] user_id: ID,
     ) -> AppResult<Merchant> {
-        let viewer = ctx.viewer()?;
-        let id = id::decode("Merchant", "merchantId", &merchant_id)?;
-        let clerk = id::decode("User", "userId", &user_id)?;
-        let db = &ctx.state().db;
-        domain::remove_clerk(db, viewer, id, clerk).await?;
-        Ok(Merchant(domain::get(db, Some(viewer), id).await?))
+        ctx.viewer()?;
+        let id = id::decode(ObjectKind::Merchant, "merchantId", &merchant_id)?;
+        let clerk = id::decode(ObjectKind::User, "userId", &user_id)?;
+        let cx = ctx.cx()?;
+        domain::remove_clerk(&cx, id, clerk).await?;
+        Ok(Merchant(domain::get(&cx, id).await?))
     }
 }
 
@@ -437,17 +439,9 @@ async fn decide(
     decision: Decision,
     reason: Option<&str>,
 ) -> AppResult<Merchant> {
-    let viewer = ctx.viewer()?;
-    let id = id::decode("Merchant", "merchantId", merchant_id)?;
+    ctx.viewer()?;
+    let id = id::decode(ObjectKind::Merchant, "merchantId", merchant_id)?;
     Ok(Merchant(
-        domain::decide(
-            &ctx.state().db,
-            viewer,
-            id,
-            decision,
-            reason,
-            ctx.request_id(),
-        )
-        .await?,
+        domain::decide(&ctx.cx()?, id, decision, reason).await?,
     ))
 }

@@ -16,6 +16,7 @@ use async_graphql::{
 };
 
 use crate::auth::{Auth, Viewer};
+use crate::domain::context::Cx;
 use crate::error::{AppError, AppResult, Lang};
 use crate::state::AppState;
 
@@ -131,16 +132,29 @@ impl From<AppError> for async_graphql::Error {
 
 /// What resolvers need from the context.
 pub trait ContextExt {
-    fn state(&self) -> &AppState;
+    fn state(&self) -> AppResult<&AppState>;
     fn auth(&self) -> &Auth;
     fn viewer(&self) -> AppResult<&Viewer>;
-    fn loader(&self) -> &RequestLoader;
+    fn loader(&self) -> AppResult<&RequestLoader>;
     fn request_id(&self) -> Option<&str>;
+    /// The command context of this request: state, viewer, request id and the clock's now.
+    fn cx(&self) -> AppResult<Cx<'_>>;
+    /// Now, by the state's clock.
+    fn now(&self) -> AppResult<chrono::DateTime<chrono::Utc>>;
 }
 
 impl ContextExt for Context<'_> {
-    fn state(&self) -> &AppState {
-        self.data_unchecked::<AppState>()
+    fn state(&self) -> AppResult<&AppState> {
+        self.data::<AppState>()
+            .map_err(|_| AppError::internal("the schema was built without state"))
+    }
+
+    fn cx(&self) -> AppResult<Cx<'_>> {
+        Ok(Cx::new(self.state()?, self.auth(), self.request_id()))
+    }
+
+    fn now(&self) -> AppResult<chrono::DateTime<chrono::Utc>> {
+        Ok(self.state()?.clock.now())
     }
 
     fn auth(&self) -> &Auth {
@@ -152,8 +166,9 @@ impl ContextExt for Context<'_> {
         self.auth().viewer()
     }
 
-    fn loader(&self) -> &RequestLoader {
-        self.data_unchecked::<RequestLoader>()
+    fn loader(&self) -> AppResult<&RequestLoader> {
+        self.data::<RequestLoader>()
+            .map_err(|_| AppError::internal("the request has no loader"))
     }
 
     fn request_id(&self) -> Option<&str> {

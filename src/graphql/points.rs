@@ -3,10 +3,12 @@
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
+use entity::names::ObjectKind;
 
 use entity::{points_account, points_entry};
 
-use crate::domain::points::{self as domain, Kind};
+use crate::domain::coupon::report;
+use crate::domain::points as domain;
 use crate::error::{AppError, AppResult, Text};
 use crate::graphql::loader::MerchantKey;
 use crate::graphql::merchant::Merchant;
@@ -15,7 +17,7 @@ use crate::graphql::{ContextExt, id};
 
 /// Why points moved.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
-#[graphql(remote = "crate::domain::points::Kind")]
+#[graphql(remote = "entity::points_entry::PointsKind")]
 pub enum PointsKind {
     /// Earned by volunteering.
     Volunteering,
@@ -38,7 +40,7 @@ pub struct PointsEntry(pub points_entry::Model);
 impl PointsEntry {
     /// Opaque ID.
     async fn id(&self) -> ID {
-        id::encode("PointsEntry", self.0.id)
+        id::encode(ObjectKind::PointsEntry, self.0.id)
     }
 
     /// Signed: positive when earned or refunded, negative when spent or taken.
@@ -48,12 +50,12 @@ impl PointsEntry {
 
     /// Why.
     async fn kind(&self) -> PointsKind {
-        Kind::parse(&self.0.kind).unwrap_or(Kind::Adjustment).into()
+        self.0.kind.into()
     }
 
     /// What caused it, e.g. `COUPON_CLAIM`, `STAFF_ADJUSTMENT`.
-    async fn source_type(&self) -> &str {
-        &self.0.source_type
+    async fn source_type(&self) -> String {
+        sea_orm::ActiveEnum::to_value(&self.0.source_type)
     }
 
     /// A note for the user, e.g. the reward's title or the staff member's reason.
@@ -93,7 +95,7 @@ impl PointsAccount {
     ) -> AppResult<Page<PointsEntry>> {
         let page = PageRequest::parse(first, after.as_deref())?;
         let (rows, total) =
-            domain::entries(&ctx.state().db, self.0.user_id, page.offset, page.limit).await?;
+            domain::entries(&ctx.state()?.db, self.0.user_id, page.offset, page.limit).await?;
         Ok(page.connection(rows.into_iter().map(PointsEntry).collect(), total))
     }
 }
@@ -129,7 +131,7 @@ pub struct MerchantPointsReport {
 impl MerchantPointsReport {
     /// The merchant.
     async fn merchant(&self, ctx: &Context<'_>) -> AppResult<Merchant> {
-        ctx.loader()
+        ctx.loader()?
             .load_one(MerchantKey(self.merchant_id))
             .await?
             .map(Merchant)
@@ -180,7 +182,7 @@ impl PointsQuery {
     async fn my_points(&self, ctx: &Context<'_>) -> AppResult<PointsAccount> {
         let viewer = ctx.viewer()?;
         Ok(PointsAccount(
-            domain::account(&ctx.state().db, viewer.user_id).await?,
+            domain::account(&ctx.cx()?, viewer.user_id).await?,
         ))
     }
 
@@ -190,11 +192,11 @@ impl PointsQuery {
         ctx: &Context<'_>,
         #[graphql(desc = "The resident.")] user_id: ID,
     ) -> AppResult<PointsAccount> {
-        let viewer = ctx.viewer()?;
-        let id = id::decode("User", "userId", &user_id)?;
-        let db = &ctx.state().db;
-        domain::require_ledger_reader(db, viewer, id).await?;
-        Ok(PointsAccount(domain::account(db, id).await?))
+        ctx.viewer()?;
+        let id = id::decode(ObjectKind::User, "userId", &user_id)?;
+        let cx = ctx.cx()?;
+        domain::require_ledger_reader(&cx, id).await?;
+        Ok(PointsAccount(domain::account(&cx, id).await?))
     }
 
     /// Claims, redemptions and points collected by points rewards claimed in `[from, to)`: for
@@ -208,11 +210,11 @@ impl PointsQuery {
         #[graphql(desc = "Start of the period (inclusive).")] from: DateTime<Utc>,
         #[graphql(desc = "End of the period (exclusive).")] to: DateTime<Utc>,
     ) -> AppResult<Vec<MerchantPointsReport>> {
-        let viewer = ctx.viewer()?;
+        ctx.viewer()?;
         let merchant = merchant_id
-            .map(|m| id::decode("Merchant", "merchantId", &m))
+            .map(|m| id::decode(ObjectKind::Merchant, "merchantId", &m))
             .transpose()?;
-        let rows = domain::reward_report(&ctx.state().db, viewer, merchant, from, to).await?;
+        let rows = report::reward_report(&ctx.cx()?, merchant, from, to).await?;
         Ok(rows
             .into_iter()
             .map(|r| MerchantPointsReport {
@@ -239,7 +241,7 @@ impl PointsQuery {
     ) -> AppResult<Leaderboard> {
         let viewer = ctx.auth().viewer_opt();
         let community = match (community_id, viewer.and_then(|v| v.community_id)) {
-            (Some(c), _) => id::decode("Community", "communityId", &c)?,
+            (Some(c), _) => id::decode(ObjectKind::Community, "communityId", &c)?,
             (None, Some(c)) => c,
             (None, None) => {
                 return Err(AppError::bad_input(
@@ -249,8 +251,7 @@ impl PointsQuery {
             }
         };
         let n = PageRequest::parse(first.or(Some(10)), None)?.limit;
-        let (lines, mine) =
-            domain::leaderboard(&ctx.state().db, viewer, community, period.into(), n).await?;
+        let (lines, mine) = domain::leaderboard(&ctx.cx()?, community, period.into(), n).await?;
         let to_entry = |s: domain::Standing| LeaderboardEntry {
             rank: s.rank,
             display_name: s.display_name,
@@ -274,17 +275,15 @@ impl PointsMutation {
         ctx: &Context<'_>,
         input: AdjustPointsInput,
     ) -> AppResult<PointsEntry> {
-        let viewer = ctx.viewer()?;
-        let user = id::decode("User", "userId", &input.user_id)?;
+        ctx.viewer()?;
+        let user = id::decode(ObjectKind::User, "userId", &input.user_id)?;
         Ok(PointsEntry(
             domain::adjust(
-                &ctx.state().db,
-                viewer,
+                &ctx.cx()?,
                 user,
                 input.amount,
                 &input.reason,
                 input.idempotency_key.as_deref(),
-                ctx.request_id(),
             )
             .await?,
         ))
@@ -296,8 +295,8 @@ impl PointsMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "True to stay off the boards.")] opt_out: bool,
     ) -> AppResult<bool> {
-        let viewer = ctx.viewer()?;
-        domain::set_opt_out(&ctx.state().db, viewer, opt_out).await?;
+        ctx.viewer()?;
+        domain::set_opt_out(&ctx.cx()?, opt_out).await?;
         Ok(opt_out)
     }
 }

@@ -1,6 +1,7 @@
 //! Streets and communities as clients see them.
 
 use async_graphql::{Context, ID, Object};
+use entity::names::ObjectKind;
 
 use entity::{community, street};
 
@@ -17,7 +18,7 @@ pub struct Street(pub street::Model);
 impl Street {
     /// Opaque ID.
     async fn id(&self) -> ID {
-        id::encode("Street", self.0.id)
+        id::encode(ObjectKind::Street, self.0.id)
     }
 
     /// Name, e.g. 九棵树街道.
@@ -29,7 +30,7 @@ impl Street {
     /// this is a plain list.
     async fn communities(&self, ctx: &Context<'_>) -> AppResult<Vec<Community>> {
         Ok(ctx
-            .loader()
+            .loader()?
             .load_one(CommunitiesOfStreet(self.0.id))
             .await?
             .unwrap_or_default()
@@ -46,7 +47,7 @@ pub struct Community(pub community::Model);
 impl Community {
     /// Opaque ID.
     async fn id(&self) -> ID {
-        id::encode("Community", self.0.id)
+        id::encode(ObjectKind::Community, self.0.id)
     }
 
     /// Name, e.g. 新城嘉园.
@@ -56,7 +57,7 @@ impl Community {
 
     /// The street the community belongs to.
     async fn street(&self, ctx: &Context<'_>) -> AppResult<Street> {
-        ctx.loader()
+        ctx.loader()?
             .load_one(StreetKey(self.0.street_id))
             .await?
             .map(Street)
@@ -78,13 +79,13 @@ impl StreetQuery {
         #[graphql(desc = "Cursor of the last edge of the previous page.")] after: Option<String>,
     ) -> AppResult<Page<Street>> {
         let page = PageRequest::parse(first, after.as_deref())?;
-        let (rows, total) = domain::street::page(&ctx.state().db, page.offset, page.limit).await?;
+        let (rows, total) = domain::street::page(&ctx.state()?.db, page.offset, page.limit).await?;
         Ok(page.connection(rows.into_iter().map(Street).collect(), total))
     }
 
     /// One street by ID, or null. Public.
     async fn street(&self, ctx: &Context<'_>, id: ID) -> AppResult<Option<Street>> {
-        let id = id::decode("Street", "id", &id)?;
-        Ok(domain::street::get(&ctx.state().db, id).await?.map(Street))
+        let id = id::decode(ObjectKind::Street, "id", &id)?;
+        Ok(domain::street::get(&ctx.state()?.db, id).await?.map(Street))
     }
 }

@@ -124,6 +124,7 @@ async fn execute(
     let loader = DataLoader::with_cache(
         DbLoader {
             db: state.app.db.clone(),
+            now: state.app.clock.now(),
         },
         tokio::spawn,
         HashMapCache::default(),

@@ -483,17 +483,12 @@ async fn others_see_a_masked_phone_and_staff_of_the_street_see_it_whole() {
     let other_viewer = shangju::domain::account::authenticate(&app.state, &other.token)
         .await
         .unwrap();
-    assert!(shangju::domain::account::may_see_personal_data(
-        Some(&staff_viewer),
-        &view.user
-    ));
-    assert!(!shangju::domain::account::may_see_personal_data(
-        Some(&other_viewer),
-        &view.user
-    ));
-    assert!(!shangju::domain::account::may_see_personal_data(
-        None, &view.user
-    ));
+    let personal = |v: Option<&shangju::auth::Viewer>| {
+        shangju::domain::policy::PersonRights::of(v, view.user.id, view.user.street_id).personal
+    };
+    assert!(personal(Some(&staff_viewer)));
+    assert!(!personal(Some(&other_viewer)));
+    assert!(!personal(None));
     assert_eq!(
         shangju::domain::values::mask_phone("13612345678"),
         "136****5678"

@@ -6,7 +6,9 @@ use entity::user_role::Role;
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 
-use shangju::domain::points::{self, Kind, Posting, Source};
+use entity::names::ObjectKind;
+use shangju::domain::context::Cx;
+use shangju::domain::points::{self, PointsKind, Posting, Source, SourceType};
 
 use crate::support::*;
 
@@ -14,7 +16,7 @@ const ADJUST: &str =
     "mutation($input: AdjustPointsInput!) { adjustPoints(input: $input) { id amount kind note } }";
 const MY_POINTS: &str = "{ myPoints { balance lifetimeEarned entries { totalCount edges { node { amount kind sourceType note } } } } }";
 
-fn gid(kind: &str, id: i64) -> String {
+fn gid(kind: ObjectKind, id: i64) -> String {
     shangju::graphql::id::encode(kind, id).0
 }
 
@@ -32,7 +34,10 @@ async fn ledger(app: &TestApp, user_id: i64) -> (i64, i64) {
         .unwrap()
         .try_get::<i64>("", "n")
         .unwrap();
-    let balance = points::account(&app.db, user_id).await.unwrap().balance;
+    let balance = points::account(&Cx::system(&app.state), user_id)
+        .await
+        .unwrap()
+        .balance;
     assert_eq!(balance, sum, "balance {balance} but entries sum to {sum}");
     assert!(balance >= 0);
     (balance, sum)
@@ -53,7 +58,7 @@ async fn street() -> Street {
 
 async fn give(s: &Street, user_id: i64, amount: i32) -> Value {
     s.app
-        .gql_as(&s.staff.token, ADJUST, json!({ "input": { "userId": gid("User", user_id), "amount": amount, "reason": "志愿服务" } }))
+        .gql_as(&s.staff.token, ADJUST, json!({ "input": { "userId": gid(ObjectKind::User, user_id), "amount": amount, "reason": "志愿服务" } }))
         .await
 }
 
@@ -90,7 +95,11 @@ async fn staff_adjust_points_and_residents_see_their_ledger() {
     let q = "query($u: ID!) { residentPoints(userId: $u) { balance } }";
     let v = s
         .app
-        .gql_as(&s.staff.token, q, json!({ "u": gid("User", r.id) }))
+        .gql_as(
+            &s.staff.token,
+            q,
+            json!({ "u": gid(ObjectKind::User, r.id) }),
+        )
         .await;
     assert_eq!(v["data"]["residentPoints"]["balance"], 70);
     let other = s
@@ -99,7 +108,7 @@ async fn staff_adjust_points_and_residents_see_their_ledger() {
         .await;
     let v = s
         .app
-        .gql_as(&other.token, q, json!({ "u": gid("User", r.id) }))
+        .gql_as(&other.token, q, json!({ "u": gid(ObjectKind::User, r.id) }))
         .await;
     assert_eq!(code(&v), "FORBIDDEN");
     let fresh = s.app.gql_as(&other.token, MY_POINTS, json!({})).await;
@@ -115,7 +124,7 @@ async fn adjustments_are_refused_to_the_wrong_people_and_bad_values() {
         .await;
     let (far, _) = s.app.street("别的街道", &[]).await;
     let far_staff = s.app.staff("13600000004", far).await;
-    let input = |amount: Value, reason: &str| json!({ "input": { "userId": gid("User", r.id), "amount": amount, "reason": reason } });
+    let input = |amount: Value, reason: &str| json!({ "input": { "userId": gid(ObjectKind::User, r.id), "amount": amount, "reason": reason } });
 
     assert_eq!(
         code(&s.app.gql(ADJUST, input(json!(10), "x")).await),
@@ -151,7 +160,8 @@ async fn adjustments_are_refused_to_the_wrong_people_and_bad_values() {
         .gql_as(&s.staff.token, ADJUST, input(json!(-1), "扣减"))
         .await;
     assert_eq!(code(&v), "INSUFFICIENT_POINTS");
-    let missing = json!({ "input": { "userId": gid("User", 9999), "amount": 5, "reason": "x" } });
+    let missing =
+        json!({ "input": { "userId": gid(ObjectKind::User, 9999), "amount": 5, "reason": "x" } });
     assert_eq!(
         code(&s.app.gql_as(&s.staff.token, ADJUST, missing).await),
         "NOT_FOUND"
@@ -170,7 +180,7 @@ async fn one_source_posts_once_sequentially_and_in_parallel() {
         .await;
 
     // Through the API: the same idempotency key.
-    let keyed = json!({ "input": { "userId": gid("User", r.id), "amount": 20, "reason": "活动", "idempotencyKey": "act-7" } });
+    let keyed = json!({ "input": { "userId": gid(ObjectKind::User, r.id), "amount": 20, "reason": "活动", "idempotencyKey": "act-7" } });
     let a = s.app.gql_as(&s.staff.token, ADJUST, keyed.clone()).await;
     let b = s.app.gql_as(&s.staff.token, ADJUST, keyed.clone()).await;
     assert_eq!(a["data"], b["data"]);
@@ -197,23 +207,27 @@ async fn one_source_posts_once_sequentially_and_in_parallel() {
         user_id: r.id,
         street_id: Some(s.street),
         amount: 15,
-        kind: Kind::Activity,
-        source: Source::new("ACTIVITY_ATTENDANCE", 42),
-        actor_user_id: None,
+        kind: PointsKind::Activity,
+        source: Source::new(SourceType::ActivityAttendance, 42),
         note: None,
     };
-    let first = points::post(&s.app.db, posting()).await.unwrap();
+    let first = points::post(&Cx::system(&s.app.state), posting())
+        .await
+        .unwrap();
     assert!(matches!(first, points::Posted::Created(_)));
-    let again = points::post(&s.app.db, posting()).await.unwrap();
+    let again = points::post(&Cx::system(&s.app.state), posting())
+        .await
+        .unwrap();
     assert!(matches!(again, points::Posted::Already(_)));
     let tasks: Vec<_> = (0..20)
         .map(|_| {
-            let db = s.app.db.clone();
+            let state = s.app.state.clone();
             let p = posting();
             tokio::spawn(async move {
-                let txn = shangju::db::begin_write(&db).await.unwrap();
-                let r = points::post(&txn, p).await.unwrap();
-                txn.commit().await.unwrap();
+                let cx = Cx::system(&state);
+                let tx = cx.write().await.unwrap();
+                let r = points::post(&tx, p).await.unwrap();
+                tx.commit().await.unwrap();
                 r
             })
         })
@@ -223,13 +237,14 @@ async fn one_source_posts_once_sequentially_and_in_parallel() {
     }
     let mut parallel_new = Vec::new();
     for _ in 0..20 {
-        let db = s.app.db.clone();
+        let state = s.app.state.clone();
         let mut p = posting();
-        p.source = Source::new("ACTIVITY_ATTENDANCE", 43);
+        p.source = Source::new(SourceType::ActivityAttendance, 43);
         parallel_new.push(tokio::spawn(async move {
-            let txn = shangju::db::begin_write(&db).await.unwrap();
-            let r = points::post(&txn, p).await.unwrap();
-            txn.commit().await.unwrap();
+            let cx = Cx::system(&state);
+            let tx = cx.write().await.unwrap();
+            let r = points::post(&tx, p).await.unwrap();
+            tx.commit().await.unwrap();
             r
         }));
     }
@@ -469,9 +484,12 @@ async fn merchants_and_staff_see_what_points_rewards_collected() {
 async fn the_leaderboard_ranks_masks_and_respects_opt_outs() {
     let s = street().await;
     let community = s.app.community_gid("九棵树街道", "新城嘉园").await;
-    let community_id =
-        shangju::graphql::id::decode("Community", "c", &async_graphql::ID(community.clone()))
-            .unwrap();
+    let community_id = shangju::graphql::id::decode(
+        ObjectKind::Community,
+        "c",
+        &async_graphql::ID(community.clone()),
+    )
+    .unwrap();
     let mut people = Vec::new();
     for (i, (name, pts)) in [("陈文林", 50), ("曹秀兰", 80), ("王五", 20), ("李四", 90)]
         .into_iter()

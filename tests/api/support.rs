@@ -222,13 +222,14 @@ impl TestApp {
 
     /// A street with communities, made straight in the database.
     pub async fn street(&self, name: &str, communities: &[&str]) -> (i64, Vec<i64>) {
-        let street = shangju::domain::street::find_or_create(&self.db, name)
+        let cx = shangju::domain::context::Cx::system(&self.state);
+        let street = shangju::domain::street::find_or_create(&cx, name)
             .await
             .expect("street");
         let mut ids = Vec::new();
         for c in communities {
             ids.push(
-                shangju::domain::street::find_or_create_community(&self.db, street.id, c)
+                shangju::domain::street::find_or_create_community(&cx, street.id, c)
                     .await
                     .expect("community")
                     .id,

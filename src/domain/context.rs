@@ -1,0 +1,148 @@
+//! The command context: what every domain command runs with — the connection (the pool, or an
+//! open write transaction), the viewer, the request id and the instant the command happens.
+//!
+//! A command that writes calls [`Cx::write`] and commits what it gets back. On the pool that
+//! begins a write transaction (`BEGIN IMMEDIATE` on SQLite); inside a transaction it opens a
+//! savepoint, so a command can run another's inside its own and both commit or roll back
+//! together:
+//!
+//! ```text
+//! pub async fn grant(cx: &Cx<'_>, …) -> AppResult<…> {
+//!     let tx = cx.write().await?;
+//!     entitlement::create(&tx, …).await?;   // its own `write()` is a savepoint of ours
+//!     points::post(&tx, …).await?;
+//!     tx.commit().await
+//! }
+//! ```
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, ExecResult, QueryResult, Statement,
+    TransactionTrait,
+};
+
+use crate::auth::{Auth, Viewer};
+use crate::db::begin_write;
+use crate::error::AppResult;
+use crate::state::AppState;
+
+static ANONYMOUS: Auth = Auth::Anonymous;
+
+pub struct Cx<'a> {
+    state: &'a AppState,
+    auth: &'a Auth,
+    request_id: Option<&'a str>,
+    now: DateTime<Utc>,
+    txn: Option<DatabaseTransaction>,
+}
+
+impl<'a> Cx<'a> {
+    /// A command of `auth` in request `request_id`; "now" is read from the state's clock once,
+    /// so every row a command writes carries the same time.
+    pub fn new(state: &'a AppState, auth: &'a Auth, request_id: Option<&'a str>) -> Cx<'a> {
+        Cx {
+            state,
+            auth,
+            request_id,
+            now: state.clock.now(),
+            txn: None,
+        }
+    }
+
+    /// A command of the system itself (the command line, the demo loader): no viewer.
+    pub fn system(state: &'a AppState) -> Cx<'a> {
+        Cx::new(state, &ANONYMOUS, None)
+    }
+
+    pub fn state(&self) -> &'a AppState {
+        self.state
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.now
+    }
+
+    pub fn auth(&self) -> &'a Auth {
+        self.auth
+    }
+
+    /// The signed-in viewer, or `UNAUTHENTICATED`.
+    pub fn viewer(&self) -> AppResult<&'a Viewer> {
+        self.auth.viewer()
+    }
+
+    pub fn viewer_opt(&self) -> Option<&'a Viewer> {
+        self.auth.viewer_opt()
+    }
+
+    /// The viewer's user id, for audit and event rows (none for the system).
+    pub fn actor_id(&self) -> Option<i64> {
+        self.viewer_opt().map(|v| v.user_id)
+    }
+
+    pub fn request_id(&self) -> Option<&'a str> {
+        self.request_id
+    }
+
+    /// Begins writing: a write transaction on the pool, a savepoint inside a transaction.
+    pub async fn write(&self) -> AppResult<Cx<'a>> {
+        let txn = match &self.txn {
+            Some(outer) => outer.begin().await?,
+            None => begin_write(&self.state.db).await?,
+        };
+        Ok(Cx {
+            state: self.state,
+            auth: self.auth,
+            request_id: self.request_id,
+            now: self.now,
+            txn: Some(txn),
+        })
+    }
+
+    /// Commits what [`Cx::write`] began (releases the savepoint when nested). Dropping a
+    /// context without committing rolls its changes back.
+    pub async fn commit(self) -> AppResult<()> {
+        if let Some(txn) = self.txn {
+            txn.commit().await?;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl ConnectionTrait for Cx<'_> {
+    fn get_database_backend(&self) -> DbBackend {
+        match &self.txn {
+            Some(t) => t.get_database_backend(),
+            None => self.state.db.get_database_backend(),
+        }
+    }
+
+    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        match &self.txn {
+            Some(t) => t.execute_raw(stmt).await,
+            None => self.state.db.execute_raw(stmt).await,
+        }
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        match &self.txn {
+            Some(t) => t.execute_unprepared(sql).await,
+            None => self.state.db.execute_unprepared(sql).await,
+        }
+    }
+
+    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        match &self.txn {
+            Some(t) => t.query_one_raw(stmt).await,
+            None => self.state.db.query_one_raw(stmt).await,
+        }
+    }
+
+    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        match &self.txn {
+            Some(t) => t.query_all_raw(stmt).await,
+            None => self.state.db.query_all_raw(stmt).await,
+        }
+    }
+}

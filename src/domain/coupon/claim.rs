@@ -1,0 +1,343 @@
+//! Claiming a coupon (atomic against stock and the per-user limit under any concurrency),
+//! redeeming a claim at the counter (exactly once, idempotent by key) and voiding it.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, Set,
+};
+
+use entity::coupon::{self, CouponStatus};
+use entity::coupon_audience;
+use entity::coupon_claim::{self, ClaimStatus};
+use entity::merchant::{self, MerchantStatus};
+use entity::names::ObjectKind;
+use entity::points_entry::{PointsKind, SourceType};
+
+use crate::domain::audience::{self, Exclusion};
+use crate::domain::audit::AuditAction;
+use crate::domain::codes::{IdempotencyKey, new_code, normalize_code};
+use crate::domain::context::Cx;
+use crate::domain::coupon::{QR_PREFIX, query, report};
+use crate::domain::events::EventKind;
+use crate::domain::lifecycle::{self, Lifecycle, Outcome, ReasonRule, Rule, Step};
+use crate::domain::points::{self, Posting, Source};
+use crate::domain::policy::{self, MerchantRights, Who};
+use crate::domain::values::{bad, invalid_state};
+use crate::error::{AppError, AppResult, Text};
+
+/// A step of a claim's lifecycle (`EXPIRED` is read from the time, not stored).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClaimAction {
+    Redeem,
+    Void,
+}
+
+impl Lifecycle for coupon_claim::Entity {
+    type State = ClaimStatus;
+    type Action = ClaimAction;
+    const KIND: ObjectKind = ObjectKind::CouponClaim;
+
+    fn rules() -> &'static [Rule<ClaimStatus, ClaimAction>] {
+        &[
+            Rule {
+                action: ClaimAction::Redeem,
+                from: &[ClaimStatus::Claimed],
+                to: ClaimStatus::Redeemed,
+                who: Who::Member,
+                reason: ReasonRule::None,
+                audit: Some(AuditAction::CouponRedeem),
+                event: Some(EventKind::CouponClaimRedeemed),
+            },
+            Rule {
+                action: ClaimAction::Void,
+                from: &[ClaimStatus::Claimed],
+                to: ClaimStatus::Voided,
+                who: Who::MemberOrStreetStaff,
+                reason: ReasonRule::Required,
+                audit: Some(AuditAction::CouponClaimVoid),
+                event: Some(EventKind::CouponClaimVoided),
+            },
+        ]
+    }
+
+    fn id_column() -> coupon_claim::Column {
+        coupon_claim::Column::Id
+    }
+
+    fn state_column() -> coupon_claim::Column {
+        coupon_claim::Column::Status
+    }
+
+    fn reason_column() -> Option<coupon_claim::Column> {
+        Some(coupon_claim::Column::VoidReason)
+    }
+
+    fn updated_at_column() -> Option<coupon_claim::Column> {
+        None
+    }
+}
+
+/// How a claim reads now: an unredeemed claim past its coupon's validity is expired.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClaimState {
+    Claimed,
+    Redeemed,
+    Expired,
+    Voided,
+}
+
+pub fn claim_state(c: &coupon_claim::Model, now: DateTime<Utc>) -> ClaimState {
+    match c.status {
+        ClaimStatus::Claimed if now >= c.expires_at => ClaimState::Expired,
+        ClaimStatus::Claimed => ClaimState::Claimed,
+        ClaimStatus::Redeemed => ClaimState::Redeemed,
+        ClaimStatus::Voided => ClaimState::Voided,
+    }
+}
+
+/// The SQL side of [`claim_state`].
+pub fn state_condition(state: ClaimState, now: DateTime<Utc>) -> Condition {
+    match state {
+        ClaimState::Claimed => Condition::all()
+            .add(coupon_claim::Column::Status.eq(ClaimStatus::Claimed))
+            .add(coupon_claim::Column::ExpiresAt.gt(now)),
+        ClaimState::Expired => Condition::all()
+            .add(coupon_claim::Column::Status.eq(ClaimStatus::Claimed))
+            .add(coupon_claim::Column::ExpiresAt.lte(now)),
+        ClaimState::Redeemed => {
+            Condition::all().add(coupon_claim::Column::Status.eq(ClaimStatus::Redeemed))
+        }
+        ClaimState::Voided => {
+            Condition::all().add(coupon_claim::Column::Status.eq(ClaimStatus::Voided))
+        }
+    }
+}
+
+fn exclusion_text(e: Exclusion) -> Text {
+    match e {
+        Exclusion::Tag => Text::new(
+            "此券仅限特定人群领取",
+            "This offer is for residents with certain tags",
+        ),
+        Exclusion::Community => Text::new(
+            "此券仅限指定社区居民领取",
+            "This offer is for residents of certain communities",
+        ),
+        Exclusion::Age(min) => Text::owned(
+            format!("此券仅限 {min} 岁及以上居民领取（请先填写出生日期）"),
+            format!("This offer is for residents aged {min} or over (set your birth date)"),
+        ),
+    }
+}
+
+/// A resident claims one unit. Checks state, window, audience and per-user limit, and takes the
+/// stock, all in one transaction; a points cost is debited in the same one.
+pub async fn claim(cx: &Cx<'_>, coupon_id: i64) -> AppResult<coupon_claim::Model> {
+    let viewer = cx.viewer()?;
+    policy::require_resident(viewer)?;
+    let now = cx.now();
+    let who = audience::resident(cx, viewer.user_id).await?;
+    let tx = cx.write().await?;
+    let c = coupon::Entity::find_by_id(coupon_id)
+        .one(&tx)
+        .await?
+        .ok_or(AppError::NotFound("coupon"))?;
+    let m = merchant::Entity::find_by_id(c.merchant_id)
+        .one(&tx)
+        .await?
+        .ok_or(AppError::NotFound("merchant"))?;
+    if c.status != CouponStatus::Active || m.status != MerchantStatus::Active {
+        return Err(invalid_state());
+    }
+    if now < c.valid_from || now >= c.valid_until {
+        return Err(AppError::Expired);
+    }
+    let rules = coupon_audience::Entity::find()
+        .filter(coupon_audience::Column::CouponId.eq(c.id))
+        .all(&tx)
+        .await?;
+    audience::check(&query::audience(&c, &rules), &who)
+        .map_err(|e| AppError::NotEligible(exclusion_text(e)))?;
+
+    // Takes the row lock (PostgreSQL) before counting this resident's claims.
+    let taken = coupon::Entity::update_many()
+        .col_expr(
+            coupon::Column::RemainingStock,
+            Expr::col(coupon::Column::RemainingStock).sub(1),
+        )
+        .col_expr(
+            coupon::Column::ClaimedCount,
+            Expr::col(coupon::Column::ClaimedCount).add(1),
+        )
+        .filter(coupon::Column::Id.eq(c.id))
+        .filter(coupon::Column::Status.eq(CouponStatus::Active))
+        .filter(
+            Condition::any()
+                .add(coupon::Column::RemainingStock.is_null())
+                .add(coupon::Column::RemainingStock.gt(0)),
+        )
+        .exec(&tx)
+        .await?;
+    if taken.rows_affected == 0 {
+        return Err(AppError::OutOfStock);
+    }
+    let mine = coupon_claim::Entity::find()
+        .filter(coupon_claim::Column::CouponId.eq(c.id))
+        .filter(coupon_claim::Column::UserId.eq(viewer.user_id))
+        .filter(coupon_claim::Column::Status.ne(ClaimStatus::Voided))
+        .count(&tx)
+        .await?;
+    if mine >= c.per_user_limit as u64 {
+        return Err(AppError::LimitReached);
+    }
+    let claim = coupon_claim::ActiveModel {
+        coupon_id: Set(c.id),
+        merchant_id: Set(c.merchant_id),
+        user_id: Set(viewer.user_id),
+        code: Set(new_code()),
+        status: Set(ClaimStatus::Claimed),
+        claimed_at: Set(now),
+        expires_at: Set(c.valid_until),
+        points_spent: Set(c.points_cost),
+        redeemed_at: Set(None),
+        redeemed_by: Set(None),
+        redeem_key: Set(None),
+        voided_at: Set(None),
+        voided_by: Set(None),
+        void_reason: Set(None),
+        ..Default::default()
+    }
+    .insert(&tx)
+    .await?;
+    if c.points_cost > 0 {
+        // A short balance fails here and the whole claim, stock included, rolls back.
+        points::post(
+            &tx,
+            Posting {
+                user_id: viewer.user_id,
+                street_id: Some(c.street_id),
+                amount: -c.points_cost,
+                kind: PointsKind::RewardSpent,
+                source: Source::new(SourceType::CouponClaim, claim.id),
+                note: Some(c.title.clone()),
+            },
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(claim)
+}
+
+/// A clerk or the owner of the issuing merchant redeems a code, exactly once. The same key again
+/// returns the first result; another redemption is `ALREADY_REDEEMED`.
+pub async fn redeem(cx: &Cx<'_>, code: &str, key: &str) -> AppResult<coupon_claim::Model> {
+    let viewer = cx.viewer()?;
+    let key = IdempotencyKey::parse("idempotencyKey", key)?;
+    let code = normalize_code(code, QR_PREFIX)
+        .ok_or_else(|| bad("code", "券码格式不正确", "Not a valid code"))?;
+    let tx = cx.write().await?;
+    let claim = coupon_claim::Entity::find()
+        .filter(coupon_claim::Column::Code.eq(code))
+        .one(&tx)
+        .await?
+        .ok_or(AppError::NotFound("claim"))?;
+    let m = merchant::Entity::find_by_id(claim.merchant_id)
+        .one(&tx)
+        .await?
+        .ok_or(AppError::NotFound("merchant"))?;
+    let rights = MerchantRights::load(&tx, Some(viewer), m.street_id, m.id).await?;
+    lifecycle::authorize::<coupon_claim::Entity>(&rights, ClaimAction::Redeem)?;
+    let settled = |c: &coupon_claim::Model| match c.status {
+        ClaimStatus::Redeemed if c.redeem_key.as_deref() == Some(key.as_str()) => {
+            Ok(Some(c.clone()))
+        }
+        ClaimStatus::Redeemed => Err(AppError::AlreadyRedeemed),
+        ClaimStatus::Voided => Err(invalid_state()),
+        ClaimStatus::Claimed => Ok(None),
+    };
+    if let Some(done) = settled(&claim)? {
+        return Ok(done);
+    }
+    if m.status != MerchantStatus::Active {
+        return Err(invalid_state());
+    }
+    if tx.now() >= claim.expires_at {
+        return Err(AppError::Expired);
+    }
+    let step = Step::<coupon_claim::Entity>::new(claim.id, ClaimAction::Redeem)
+        .street(m.street_id)
+        .set(coupon_claim::Column::RedeemedAt, tx.now())
+        .set(coupon_claim::Column::RedeemedBy, viewer.user_id)
+        .set(coupon_claim::Column::RedeemKey, key.as_str())
+        .concerning(claim.user_id)
+        .payload(serde_json::json!({ "couponId": claim.coupon_id, "merchantId": m.id }));
+    let redeemed = match lifecycle::try_apply(&tx, &rights, step).await? {
+        Outcome::Done(c) => c,
+        Outcome::NotInState => {
+            // Another redemption committed first (PostgreSQL); answer as if we had come after it.
+            let now_claim = coupon_claim::Entity::find_by_id(claim.id)
+                .one(&tx)
+                .await?
+                .ok_or(AppError::NotFound("claim"))?;
+            return settled(&now_claim)?.ok_or_else(invalid_state);
+        }
+    };
+    coupon::Entity::update_many()
+        .col_expr(
+            coupon::Column::RedeemedCount,
+            Expr::col(coupon::Column::RedeemedCount).add(1),
+        )
+        .filter(coupon::Column::Id.eq(claim.coupon_id))
+        .exec(&tx)
+        .await?;
+    tx.commit().await?;
+    Ok(redeemed)
+}
+
+/// The merchant (owner or clerk) or staff of its street voids an unredeemed claim; points it
+/// cost are refunded in the same transaction.
+pub async fn void(cx: &Cx<'_>, claim_id: i64, reason: &str) -> AppResult<coupon_claim::Model> {
+    let viewer = cx.viewer()?;
+    lifecycle::reason_for::<coupon_claim::Entity>(ClaimAction::Void, Some(reason))?;
+    let tx = cx.write().await?;
+    let claim = coupon_claim::Entity::find_by_id(claim_id)
+        .one(&tx)
+        .await?
+        .ok_or(AppError::NotFound("claim"))?;
+    let m = merchant::Entity::find_by_id(claim.merchant_id)
+        .one(&tx)
+        .await?
+        .ok_or(AppError::NotFound("merchant"))?;
+    let rights = MerchantRights::load(&tx, Some(viewer), m.street_id, m.id).await?;
+    lifecycle::authorize::<coupon_claim::Entity>(&rights, ClaimAction::Void)?;
+    match claim.status {
+        ClaimStatus::Redeemed => return Err(AppError::AlreadyRedeemed),
+        ClaimStatus::Voided => return Err(invalid_state()),
+        ClaimStatus::Claimed => {}
+    }
+    let step = Step::<coupon_claim::Entity>::new(claim.id, ClaimAction::Void)
+        .street(m.street_id)
+        .reason(Some(reason))
+        .set(coupon_claim::Column::VoidedAt, tx.now())
+        .set(coupon_claim::Column::VoidedBy, viewer.user_id)
+        .concerning(claim.user_id)
+        .payload(serde_json::json!({ "couponId": claim.coupon_id, "merchantId": m.id }));
+    let voided = lifecycle::apply(&tx, &rights, step).await?;
+    if let Some((amount, source)) = report::refund_source(&claim) {
+        points::post(
+            &tx,
+            Posting {
+                user_id: claim.user_id,
+                street_id: Some(m.street_id),
+                amount,
+                kind: PointsKind::Refund,
+                source,
+                note: voided.void_reason.clone(),
+            },
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(voided)
+}

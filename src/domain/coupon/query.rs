@@ -1,0 +1,213 @@
+//! Coupons and claims as lists and lookups, filtered by the access policy.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+};
+
+use entity::coupon::{self, CouponKind, CouponStatus};
+use entity::coupon_audience;
+use entity::coupon_claim;
+use entity::merchant;
+
+use crate::domain::audience::{self, Audience, Resident};
+use crate::domain::context::Cx;
+use crate::domain::coupon::claim::{ClaimState, state_condition};
+use crate::domain::coupon::{RULE_COMMUNITY, RULE_TAG};
+use crate::domain::page;
+use crate::domain::policy::{self, MerchantRights};
+use crate::error::{AppError, AppResult};
+
+#[derive(Default)]
+pub struct CouponFilter {
+    pub merchant_id: Option<i64>,
+    pub kind: Option<CouponKind>,
+    pub status: Option<CouponStatus>,
+    /// Only coupons the signed-in resident's tags, age and community allow.
+    pub eligible_only: bool,
+}
+
+fn rule_exists(rule: &str, values: Option<Vec<String>>) -> SelectStatement {
+    let mut q = Query::select()
+        .expr(Expr::val(1))
+        .from(coupon_audience::Entity)
+        .and_where(
+            Expr::col((coupon_audience::Entity, coupon_audience::Column::CouponId))
+                .equals((coupon::Entity, coupon::Column::Id)),
+        )
+        .and_where(Expr::col((coupon_audience::Entity, coupon_audience::Column::Rule)).eq(rule))
+        .to_owned();
+    if let Some(values) = values {
+        q.and_where(
+            Expr::col((coupon_audience::Entity, coupon_audience::Column::Value)).is_in(values),
+        );
+    }
+    q
+}
+
+/// The SQL side of [`audience::check`], for "only what I can claim" lists.
+fn eligible_condition(r: &Resident) -> Condition {
+    let no_tag_rule = Condition::all()
+        .add(Expr::exists(rule_exists(RULE_TAG, None)))
+        .not();
+    let no_community_rule = Condition::all()
+        .add(Expr::exists(rule_exists(RULE_COMMUNITY, None)))
+        .not();
+    let mut tags = Condition::any().add(no_tag_rule);
+    if !r.tags.is_empty() {
+        tags = tags.add(Expr::exists(rule_exists(RULE_TAG, Some(r.tags.clone()))));
+    }
+    let mut communities = Condition::any().add(no_community_rule);
+    if let Some(c) = r.community_id {
+        communities = communities.add(Expr::exists(rule_exists(
+            RULE_COMMUNITY,
+            Some(vec![c.to_string()]),
+        )));
+    }
+    let mut age = Condition::any().add(coupon::Column::MinAge.is_null());
+    if let Some(a) = r.age {
+        age = age.add(coupon::Column::MinAge.lte(a));
+    }
+    Condition::all().add(tags).add(communities).add(age)
+}
+
+pub async fn list(
+    cx: &Cx<'_>,
+    filter: CouponFilter,
+    offset: u64,
+    limit: u64,
+) -> AppResult<(Vec<coupon::Model>, u64)> {
+    let viewer = cx.viewer_opt();
+    let mut q = coupon::Entity::find().filter(policy::visible_coupons(viewer, cx.now()));
+    if let Some(m) = filter.merchant_id {
+        q = q.filter(coupon::Column::MerchantId.eq(m));
+    }
+    if let Some(k) = filter.kind {
+        q = q.filter(coupon::Column::Kind.eq(k));
+    }
+    if let Some(s) = filter.status {
+        q = q.filter(coupon::Column::Status.eq(s));
+    }
+    if filter.eligible_only {
+        let v = cx.viewer()?;
+        q = q.filter(eligible_condition(
+            &audience::resident(cx, v.user_id).await?,
+        ));
+    }
+    page::fetch(cx, q.order_by_desc(coupon::Column::Id), offset, limit).await
+}
+
+/// One coupon: `FORBIDDEN` when it exists but the viewer may not see it.
+pub async fn get(cx: &Cx<'_>, id: i64) -> AppResult<coupon::Model> {
+    let found = coupon::Entity::find()
+        .filter(coupon::Column::Id.eq(id))
+        .filter(policy::visible_coupons(cx.viewer_opt(), cx.now()))
+        .one(cx)
+        .await?;
+    match found {
+        Some(c) => Ok(c),
+        None if coupon::Entity::find_by_id(id).one(cx).await?.is_some() => Err(AppError::Forbidden),
+        None => Err(AppError::NotFound("coupon")),
+    }
+}
+
+/// Publicly visible coupons of many merchants at once (for nested lists), newest first.
+pub async fn active_of_merchants(
+    conn: &impl ConnectionTrait,
+    merchant_ids: &[i64],
+    now: DateTime<Utc>,
+) -> AppResult<Vec<coupon::Model>> {
+    Ok(coupon::Entity::find()
+        .filter(coupon::Column::MerchantId.is_in(merchant_ids.iter().copied()))
+        .filter(coupon::Column::Status.eq(CouponStatus::Active))
+        .filter(coupon::Column::ValidUntil.gt(now))
+        .order_by_desc(coupon::Column::Id)
+        .all(conn)
+        .await?)
+}
+
+pub async fn by_ids(conn: &impl ConnectionTrait, ids: &[i64]) -> AppResult<Vec<coupon::Model>> {
+    Ok(coupon::Entity::find()
+        .filter(coupon::Column::Id.is_in(ids.iter().copied()))
+        .all(conn)
+        .await?)
+}
+
+pub async fn audiences_of(
+    conn: &impl ConnectionTrait,
+    coupon_ids: &[i64],
+) -> AppResult<Vec<coupon_audience::Model>> {
+    Ok(coupon_audience::Entity::find()
+        .filter(coupon_audience::Column::CouponId.is_in(coupon_ids.iter().copied()))
+        .all(conn)
+        .await?)
+}
+
+/// Turns stored rules back into an [`Audience`].
+pub fn audience(c: &coupon::Model, rules: &[coupon_audience::Model]) -> Audience {
+    Audience {
+        tags: rules
+            .iter()
+            .filter(|r| r.rule == RULE_TAG)
+            .map(|r| r.value.clone())
+            .collect(),
+        min_age: c.min_age,
+        community_ids: rules
+            .iter()
+            .filter(|r| r.rule == RULE_COMMUNITY)
+            .filter_map(|r| r.value.parse().ok())
+            .collect(),
+    }
+}
+
+/// The viewer's own claims, newest first.
+pub async fn my_claims(
+    cx: &Cx<'_>,
+    state: Option<ClaimState>,
+    offset: u64,
+    limit: u64,
+) -> AppResult<(Vec<coupon_claim::Model>, u64)> {
+    let viewer = cx.viewer()?;
+    let mut q =
+        coupon_claim::Entity::find().filter(coupon_claim::Column::UserId.eq(viewer.user_id));
+    if let Some(s) = state {
+        q = q.filter(state_condition(s, cx.now()));
+    }
+    page::fetch(cx, q.order_by_desc(coupon_claim::Column::Id), offset, limit).await
+}
+
+/// Claims of a merchant's coupons, for those who serve at its counter and staff of its street.
+pub async fn merchant_claims(
+    cx: &Cx<'_>,
+    merchant_id: i64,
+    coupon_id: Option<i64>,
+    state: Option<ClaimState>,
+    offset: u64,
+    limit: u64,
+) -> AppResult<(Vec<coupon_claim::Model>, u64)> {
+    let viewer = cx.viewer()?;
+    let m = merchant::Entity::find_by_id(merchant_id)
+        .one(cx)
+        .await?
+        .ok_or(AppError::NotFound("merchant"))?;
+    MerchantRights::load(cx, Some(viewer), m.street_id, m.id)
+        .await?
+        .require(policy::Who::MemberOrStreetStaff)?;
+    let mut q = coupon_claim::Entity::find().filter(coupon_claim::Column::MerchantId.eq(m.id));
+    if let Some(c) = coupon_id {
+        q = q.filter(coupon_claim::Column::CouponId.eq(c));
+    }
+    if let Some(s) = state {
+        q = q.filter(state_condition(s, cx.now()));
+    }
+    page::fetch(cx, q.order_by_desc(coupon_claim::Column::Id), offset, limit).await
+}
+
+/// How many claims a coupon has, voided ones included: the benchmark checks it against stock.
+pub async fn count_claims(conn: &impl ConnectionTrait, coupon_id: i64) -> AppResult<u64> {
+    Ok(coupon_claim::Entity::find()
+        .filter(coupon_claim::Column::CouponId.eq(coupon_id))
+        .count(conn)
+        .await?)
+}

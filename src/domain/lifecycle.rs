@@ -1,0 +1,235 @@
+//! One way to change state. A lifecycle is a table of rules (action, from, to, who, whether a
+//! reason is required, the audit action and the event); [`apply`] performs one step of it: the
+//! reason checked, the party checked against the rights, the conditional update (`WHERE state
+//! IN from`, so two racing steps cannot both pass), the audit entry, the event and the reload,
+//! all inside the caller's transaction.
+
+use std::fmt::Debug;
+
+use sea_orm::sea_query::{Expr, SimpleExpr};
+use sea_orm::{ColumnTrait, EntityTrait, FromQueryResult, QueryFilter};
+
+use entity::names::ObjectKind;
+
+use crate::domain::audit::{self, AuditAction, AuditRecord};
+use crate::domain::context::Cx;
+use crate::domain::events::{self, Event, EventKind};
+use crate::domain::policy::Who;
+use crate::domain::values::{Reason, invalid_state};
+use crate::error::{AppError, AppResult};
+
+/// Whether a step takes a reason.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReasonRule {
+    /// No reason; the reason column is left alone.
+    None,
+    /// A reason may be given; the reason column is set (or cleared).
+    Optional,
+    /// A reason must be given (1 to 500 characters).
+    Required,
+}
+
+/// One allowed transition.
+#[derive(Debug)]
+pub struct Rule<S: 'static, A> {
+    pub action: A,
+    pub from: &'static [S],
+    pub to: S,
+    pub who: Who,
+    pub reason: ReasonRule,
+    /// Staff decisions and money-like changes are audited.
+    pub audit: Option<AuditAction>,
+    /// What the people concerned hear.
+    pub event: Option<EventKind>,
+}
+
+/// An entity whose rows move through a lifecycle.
+pub trait Lifecycle: EntityTrait {
+    type State: Copy + Eq + Debug + Into<sea_orm::Value> + Send + Sync + 'static;
+    type Action: Copy + Eq + Debug + Send + Sync + 'static;
+    const KIND: ObjectKind;
+
+    fn rules() -> &'static [Rule<Self::State, Self::Action>];
+    fn id_column() -> Self::Column;
+    fn state_column() -> Self::Column;
+    /// Where a step's reason is kept, if anywhere.
+    fn reason_column() -> Option<Self::Column>;
+    /// Set to the command's time by every step, if the table has one.
+    fn updated_at_column() -> Option<Self::Column>;
+}
+
+/// Rights that can answer whether they include a [`Who`].
+pub trait Grants {
+    fn require(&self, who: Who) -> AppResult<()>;
+}
+
+/// The rule of `action`.
+pub fn rule<E: Lifecycle>(action: E::Action) -> AppResult<&'static Rule<E::State, E::Action>> {
+    E::rules()
+        .iter()
+        .find(|r| r.action == action)
+        .ok_or_else(|| AppError::internal(format!("no rule for {action:?}")))
+}
+
+/// Checks that `rights` may take `action`, for callers that check more before [`apply`].
+pub fn authorize<E: Lifecycle>(rights: &impl Grants, action: E::Action) -> AppResult<()> {
+    rights.require(rule::<E>(action)?.who)
+}
+
+/// The parsed reason a step carries, per its rule.
+pub fn reason_for<E: Lifecycle>(action: E::Action, raw: Option<&str>) -> AppResult<Option<String>> {
+    let raw = raw.map(str::trim).filter(|r| !r.is_empty());
+    match (rule::<E>(action)?.reason, raw) {
+        (ReasonRule::None, _) | (ReasonRule::Optional, None) => Ok(None),
+        (ReasonRule::Optional, Some(r)) | (ReasonRule::Required, Some(r)) => {
+            Ok(Some(Reason::parse("reason", r)?.into_inner()))
+        }
+        (ReasonRule::Required, None) => Err(Reason::missing("reason")),
+    }
+}
+
+/// One step of a lifecycle.
+pub struct Step<E: Lifecycle> {
+    pub id: i64,
+    pub action: E::Action,
+    pub street_id: Option<i64>,
+    /// As the client sent it; checked against the rule.
+    pub reason: Option<String>,
+    /// Columns the step sets besides state, reason and update time.
+    pub set: Vec<(E::Column, SimpleExpr)>,
+    /// Who hears of it.
+    pub concerned: Vec<i64>,
+    pub payload: serde_json::Value,
+}
+
+impl<E: Lifecycle> Step<E> {
+    pub fn new(id: i64, action: E::Action) -> Step<E> {
+        Step {
+            id,
+            action,
+            street_id: None,
+            reason: None,
+            set: Vec::new(),
+            concerned: Vec::new(),
+            payload: serde_json::json!({}),
+        }
+    }
+
+    pub fn street(mut self, street_id: i64) -> Self {
+        self.street_id = Some(street_id);
+        self
+    }
+
+    pub fn reason(mut self, reason: Option<&str>) -> Self {
+        self.reason = reason.map(str::to_owned);
+        self
+    }
+
+    pub fn set(mut self, col: E::Column, value: impl Into<sea_orm::Value>) -> Self {
+        self.set.push((col, Expr::value(value)));
+        self
+    }
+
+    pub fn concerning(mut self, user_id: i64) -> Self {
+        self.concerned.push(user_id);
+        self
+    }
+
+    pub fn payload(mut self, payload: serde_json::Value) -> Self {
+        self.payload = payload;
+        self
+    }
+}
+
+/// What [`try_apply`] found.
+pub enum Outcome<M> {
+    Done(M),
+    /// The row was not in a state the rule starts from (perhaps a racing step won).
+    NotInState,
+}
+
+/// Performs `step` if the row is in one of the rule's states and `rights` include its party.
+pub async fn try_apply<E>(
+    cx: &Cx<'_>,
+    rights: &impl Grants,
+    step: Step<E>,
+) -> AppResult<Outcome<E::Model>>
+where
+    E: Lifecycle,
+    E::Model: FromQueryResult + Send + Sync,
+{
+    let rule = rule::<E>(step.action)?;
+    let reason = reason_for::<E>(step.action, step.reason.as_deref())?;
+    rights.require(rule.who)?;
+    let mut update = E::update_many()
+        .col_expr(E::state_column(), Expr::value(rule.to))
+        .filter(E::id_column().eq(step.id))
+        .filter(E::state_column().is_in(rule.from.iter().copied()));
+    if rule.reason != ReasonRule::None
+        && let Some(col) = E::reason_column()
+    {
+        update = update.col_expr(col, Expr::value(reason.clone()));
+    }
+    if let Some(col) = E::updated_at_column() {
+        update = update.col_expr(col, Expr::value(cx.now()));
+    }
+    for (col, value) in step.set {
+        update = update.col_expr(col, value);
+    }
+    if update.exec(cx).await?.rows_affected == 0 {
+        return Ok(Outcome::NotInState);
+    }
+    if let Some(action) = rule.audit {
+        audit::record(
+            cx,
+            AuditRecord {
+                street_id: step.street_id,
+                action,
+                target_type: E::KIND,
+                target_id: Some(step.id),
+                reason: reason.clone(),
+            },
+        )
+        .await?;
+    }
+    if let Some(kind) = rule.event {
+        let mut payload = step.payload;
+        if let (Some(r), Some(map)) = (&reason, payload.as_object_mut()) {
+            map.insert("reason".into(), r.clone().into());
+        }
+        let mut event = Event::new(kind, E::KIND, step.id).payload(payload);
+        event.street_id = step.street_id;
+        for user in step.concerned {
+            event = event.concerning(user);
+        }
+        events::record(cx, event).await?;
+    }
+    let row = E::find()
+        .filter(E::id_column().eq(step.id))
+        .one(cx)
+        .await?
+        .ok_or_else(|| AppError::internal("row vanished during a transition"))?;
+    Ok(Outcome::Done(row))
+}
+
+/// As [`try_apply`], with a row in the wrong state refused as `INVALID_STATE`.
+pub async fn apply<E>(cx: &Cx<'_>, rights: &impl Grants, step: Step<E>) -> AppResult<E::Model>
+where
+    E: Lifecycle,
+    E::Model: FromQueryResult + Send + Sync,
+{
+    match try_apply(cx, rights, step).await? {
+        Outcome::Done(row) => Ok(row),
+        Outcome::NotInState => Err(invalid_state()),
+    }
+}
+
+/// Checks a lifecycle table: every action has exactly one rule. Each lifecycle's unit test
+/// calls it with all its actions.
+pub fn check_table<E: Lifecycle>(actions: &[E::Action]) {
+    for a in actions {
+        let n = E::rules().iter().filter(|r| r.action == *a).count();
+        assert_eq!(n, 1, "{a:?} must have exactly one rule");
+    }
+    assert_eq!(E::rules().len(), actions.len(), "a rule without an action");
+}

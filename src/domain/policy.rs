@@ -1,0 +1,436 @@
+//! Who may do what, in one place. The rights of a viewer over an object are computed once from
+//! facts (the viewer's roles and street, their membership of the merchant), and each rule's
+//! Rust check stands beside the SQL filter that selects the same rows for lists. Domain modules
+//! ask this module; none spells a rule of its own.
+//!
+//! The parties a lifecycle table names ([`Who`]) are resolved here too, so a state change can
+//! only be made by whom its table says.
+
+use sea_orm::sea_query::Query;
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait};
+
+use chrono::{DateTime, Utc};
+use entity::coupon::{self, CouponStatus};
+use entity::merchant::{self, MerchantStatus};
+use entity::merchant_member::{self, MemberRole};
+use entity::user_role::Role;
+
+use crate::auth::Viewer;
+use crate::error::{AppError, AppResult};
+
+/// A party a lifecycle rule allows to act.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Who {
+    /// The merchant's owner (holding `MERCHANT`).
+    Owner,
+    /// The owner or a clerk (holding `MERCHANT`).
+    Member,
+    /// Staff of the object's street.
+    StreetStaff,
+    /// A member of the merchant or staff of its street.
+    MemberOrStreetStaff,
+}
+
+/// Staff of `street_id`: the `STAFF` role and that street.
+pub fn is_staff_of(viewer: &Viewer, street_id: i64) -> bool {
+    viewer.has(Role::Staff) && viewer.street_id == Some(street_id)
+}
+
+/// Anonymous viewers are asked to sign in; signed-in ones are refused.
+fn refuse(signed_in: bool) -> AppError {
+    if signed_in {
+        AppError::Forbidden
+    } else {
+        AppError::Unauthenticated
+    }
+}
+
+/// What a viewer may do with a merchant's affairs: the merchant, its coupons and their claims.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MerchantRights {
+    signed_in: bool,
+    /// Sees private fields and non-public rows: staff of the street, and anyone who belongs
+    /// to the merchant — an applicant follows their own pending application.
+    pub read: bool,
+    /// Serves at the counter (redeems, voids): the owner or a clerk, holding `MERCHANT`.
+    pub serve: bool,
+    /// Manages the profile, clerks and offers: the owner, holding `MERCHANT`.
+    pub manage: bool,
+    /// Decides as the street (reviews, suspends, takes down, voids): staff of its street.
+    pub govern: bool,
+}
+
+impl MerchantRights {
+    /// From the facts: the merchant's street and the viewer's membership of it.
+    pub fn of(
+        viewer: Option<&Viewer>,
+        street_id: i64,
+        membership: Option<MemberRole>,
+    ) -> MerchantRights {
+        let Some(v) = viewer else {
+            return MerchantRights::default();
+        };
+        let govern = is_staff_of(v, street_id);
+        let acting = v.has(Role::Merchant) && membership.is_some();
+        MerchantRights {
+            signed_in: true,
+            read: govern || membership.is_some(),
+            serve: acting,
+            manage: acting && membership == Some(MemberRole::Owner),
+            govern,
+        }
+    }
+
+    /// Looks up the viewer's membership and computes the rights.
+    pub async fn load(
+        conn: &impl ConnectionTrait,
+        viewer: Option<&Viewer>,
+        street_id: i64,
+        merchant_id: i64,
+    ) -> AppResult<MerchantRights> {
+        let membership = match viewer {
+            Some(v) => merchant_member::Entity::find_by_id((merchant_id, v.user_id))
+                .one(conn)
+                .await?
+                .map(|m| m.role),
+            None => None,
+        };
+        Ok(MerchantRights::of(viewer, street_id, membership))
+    }
+
+    pub fn grants(&self, who: Who) -> bool {
+        match who {
+            Who::Owner => self.manage,
+            Who::Member => self.serve,
+            Who::StreetStaff => self.govern,
+            Who::MemberOrStreetStaff => self.serve || self.govern,
+        }
+    }
+
+    /// Passes when the rights include `who`'s.
+    pub fn require(&self, who: Who) -> AppResult<()> {
+        if self.grants(who) {
+            Ok(())
+        } else {
+            Err(refuse(self.signed_in))
+        }
+    }
+
+    pub fn require_read(&self) -> AppResult<()> {
+        if self.read {
+            Ok(())
+        } else {
+            Err(refuse(self.signed_in))
+        }
+    }
+}
+
+impl crate::domain::lifecycle::Grants for MerchantRights {
+    fn require(&self, who: Who) -> AppResult<()> {
+        MerchantRights::require(self, who)
+    }
+}
+
+/// The SQL side of [`MerchantRights::read`]: rows of a staff member's street, and rows of the
+/// merchants the viewer belongs to. Merchants, coupons and claims share it.
+pub fn merchant_readable_rows(
+    viewer: &Viewer,
+    street_col: impl ColumnTrait,
+    merchant_col: impl ColumnTrait,
+) -> Condition {
+    let mut cond = Condition::any();
+    if viewer.has(Role::Staff)
+        && let Some(street) = viewer.street_id
+    {
+        cond = cond.add(street_col.eq(street));
+    }
+    cond.add(
+        merchant_col.in_subquery(
+            Query::select()
+                .column(merchant_member::Column::MerchantId)
+                .from(merchant_member::Entity)
+                .and_where(merchant_member::Column::UserId.eq(viewer.user_id))
+                .to_owned(),
+        ),
+    )
+}
+
+/// Whether the viewer sees the merchant at all: active merchants are public; others need
+/// [`MerchantRights::read`].
+pub fn merchant_visible(status: MerchantStatus, rights: &MerchantRights) -> bool {
+    status == MerchantStatus::Active || rights.read
+}
+
+/// The SQL side of [`merchant_visible`].
+pub fn visible_merchants(viewer: Option<&Viewer>) -> Condition {
+    let public = Condition::any().add(merchant::Column::Status.eq(MerchantStatus::Active));
+    match viewer {
+        Some(v) => public.add(merchant_readable_rows(
+            v,
+            merchant::Column::StreetId,
+            merchant::Column::Id,
+        )),
+        None => public,
+    }
+}
+
+/// Coupons anyone sees: active, within their validity, of active merchants; the merchant's
+/// insiders see the rest ([`MerchantRights::read`]).
+pub fn visible_coupons(viewer: Option<&Viewer>, now: DateTime<Utc>) -> Condition {
+    let public = Condition::all()
+        .add(coupon::Column::Status.eq(CouponStatus::Active))
+        .add(coupon::Column::ValidUntil.gt(now))
+        .add(
+            coupon::Column::MerchantId.in_subquery(
+                Query::select()
+                    .column(merchant::Column::Id)
+                    .from(merchant::Entity)
+                    .and_where(merchant::Column::Status.eq(MerchantStatus::Active))
+                    .to_owned(),
+            ),
+        );
+    let cond = Condition::any().add(public);
+    match viewer {
+        Some(v) => cond.add(merchant_readable_rows(
+            v,
+            coupon::Column::StreetId,
+            coupon::Column::MerchantId,
+        )),
+        None => cond,
+    }
+}
+
+/// What a viewer may do with a person's data.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PersonRights {
+    signed_in: bool,
+    /// Sees personal data unmasked (phone, ledger): the person, or staff of their street.
+    pub personal: bool,
+    /// Acts on the person as the street (points adjustments): staff of their street.
+    pub govern: bool,
+}
+
+impl PersonRights {
+    pub fn of(viewer: Option<&Viewer>, user_id: i64, user_street: Option<i64>) -> PersonRights {
+        let Some(v) = viewer else {
+            return PersonRights::default();
+        };
+        let govern = user_street.is_some_and(|s| is_staff_of(v, s));
+        PersonRights {
+            signed_in: true,
+            personal: v.user_id == user_id || govern,
+            govern,
+        }
+    }
+
+    pub fn require_personal(&self) -> AppResult<()> {
+        if self.personal {
+            Ok(())
+        } else {
+            Err(refuse(self.signed_in))
+        }
+    }
+
+    pub fn require_govern(&self) -> AppResult<()> {
+        if self.govern {
+            Ok(())
+        } else {
+            Err(refuse(self.signed_in))
+        }
+    }
+}
+
+/// The street a viewer governs as staff, for street-wide reports; `FORBIDDEN` for others.
+pub fn governed_street(viewer: &Viewer) -> AppResult<i64> {
+    match viewer.street_id {
+        Some(s) if is_staff_of(viewer, s) => Ok(s),
+        _ => Err(AppError::Forbidden),
+    }
+}
+
+/// Claiming offers is for residents.
+pub fn require_resident(viewer: &Viewer) -> AppResult<()> {
+    viewer.require_any(&[Role::Resident])
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    const HERE: i64 = 1;
+    const ELSEWHERE: i64 = 2;
+    const PERSON: i64 = 500;
+
+    fn viewer(id: i64, roles: &[Role], street: Option<i64>) -> Viewer {
+        Viewer {
+            user_id: id,
+            roles: roles.iter().copied().collect::<BTreeSet<_>>(),
+            street_id: street,
+            community_id: None,
+        }
+    }
+
+    fn code(r: AppResult<()>) -> &'static str {
+        match r {
+            Ok(()) => "ok",
+            Err(e) => e.code(),
+        }
+    }
+
+    /// Every party × every right so far → allowed, or which error.
+    #[test]
+    fn rights_table() {
+        use Role::{Merchant, Resident, Staff};
+        // (who, viewer, membership of the merchant in street HERE)
+        let parties: Vec<(&str, Option<Viewer>, Option<MemberRole>)> = vec![
+            ("anonymous", None, None),
+            ("resident", Some(viewer(10, &[Resident], Some(HERE))), None),
+            (
+                "applicant (owner, not yet approved)",
+                Some(viewer(11, &[Resident], Some(HERE))),
+                Some(MemberRole::Owner),
+            ),
+            (
+                "clerk",
+                Some(viewer(12, &[Resident, Merchant], None)),
+                Some(MemberRole::Clerk),
+            ),
+            (
+                "owner",
+                Some(viewer(13, &[Resident, Merchant], None)),
+                Some(MemberRole::Owner),
+            ),
+            (
+                "owner of another merchant",
+                Some(viewer(14, &[Resident, Merchant], None)),
+                None,
+            ),
+            (
+                "staff of the street",
+                Some(viewer(15, &[Staff], Some(HERE))),
+                None,
+            ),
+            (
+                "staff of another street",
+                Some(viewer(16, &[Staff], Some(ELSEWHERE))),
+                None,
+            ),
+            (
+                "staff of the street who owns the merchant",
+                Some(viewer(17, &[Staff, Merchant, Resident], Some(HERE))),
+                Some(MemberRole::Owner),
+            ),
+            (
+                "the person",
+                Some(viewer(PERSON, &[Resident], Some(HERE))),
+                None,
+            ),
+        ];
+        // Columns: merchant read, serve (redeem), manage (publish), govern (review),
+        // member-or-staff (void), person's data, govern the person (adjust points),
+        // street-wide report.
+        let expected: [[&str; 8]; 10] = [
+            ["UNAUTHENTICATED"; 8],
+            ["FORBIDDEN"; 8],
+            [
+                "ok",
+                "FORBIDDEN",
+                "FORBIDDEN",
+                "FORBIDDEN",
+                "FORBIDDEN",
+                "FORBIDDEN",
+                "FORBIDDEN",
+                "FORBIDDEN",
+            ],
+            [
+                "ok",
+                "ok",
+                "FORBIDDEN",
+                "FORBIDDEN",
+                "ok",
+                "FORBIDDEN",
+                "FORBIDDEN",
+                "FORBIDDEN",
+            ],
+            [
+                "ok",
+                "ok",
+                "ok",
+                "FORBIDDEN",
+                "ok",
+                "FORBIDDEN",
+                "FORBIDDEN",
+                "FORBIDDEN",
+            ],
+            ["FORBIDDEN"; 8],
+            ["ok", "FORBIDDEN", "FORBIDDEN", "ok", "ok", "ok", "ok", "ok"],
+            ["FORBIDDEN"; 8],
+            ["ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok"],
+            [
+                "FORBIDDEN",
+                "FORBIDDEN",
+                "FORBIDDEN",
+                "FORBIDDEN",
+                "FORBIDDEN",
+                "ok",
+                "FORBIDDEN",
+                "FORBIDDEN",
+            ],
+        ];
+        for ((who, v, membership), want) in parties.iter().zip(expected) {
+            let v = v.as_ref();
+            let m = MerchantRights::of(v, HERE, *membership);
+            let p = PersonRights::of(v, PERSON, Some(HERE));
+            let street = match v {
+                None => Err(AppError::Unauthenticated),
+                Some(v) => governed_street(v).and_then(|s| {
+                    if s == HERE {
+                        Ok(())
+                    } else {
+                        Err(AppError::Forbidden)
+                    }
+                }),
+            };
+            let got = [
+                code(m.require_read()),
+                code(m.require(Who::Member)),
+                code(m.require(Who::Owner)),
+                code(m.require(Who::StreetStaff)),
+                code(m.require(Who::MemberOrStreetStaff)),
+                code(p.require_personal()),
+                code(p.require_govern()),
+                code(street),
+            ];
+            assert_eq!(got, want, "{who}");
+        }
+    }
+
+    #[test]
+    fn only_active_merchants_are_public() {
+        let nobody = MerchantRights::default();
+        assert!(merchant_visible(MerchantStatus::Active, &nobody));
+        for s in [
+            MerchantStatus::Pending,
+            MerchantStatus::Rejected,
+            MerchantStatus::Suspended,
+        ] {
+            assert!(!merchant_visible(s, &nobody));
+            let insider = MerchantRights::of(
+                Some(&viewer(1, &[Role::Resident], None)),
+                HERE,
+                Some(MemberRole::Owner),
+            );
+            assert!(merchant_visible(s, &insider));
+        }
+    }
+
+    #[test]
+    fn a_person_without_a_street_is_governed_by_nobody() {
+        let staff = viewer(1, &[Role::Staff], Some(HERE));
+        let p = PersonRights::of(Some(&staff), PERSON, None);
+        assert_eq!(code(p.require_personal()), "FORBIDDEN");
+        assert_eq!(code(p.require_govern()), "FORBIDDEN");
+    }
+}
