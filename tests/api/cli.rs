@@ -275,10 +275,14 @@ fn sigterm_lets_an_in_flight_request_finish() {
     };
     assert!(read_response(&mut reader).contains("QueryRoot"));
 
-    // Registration hashes a password, so it is still running when the signal arrives.
+    // Half a request is on the wire when the signal arrives: the server has read its head and
+    // is waiting for the body, so the request is in flight by construction, not by timing.
     let register = r#"{"query":"mutation { register(input: { phone: \"13912345678\", password: \"a long password\", displayName: \"陈文林\" }) { user { phone } } }"}"#;
-    stream.write_all(request(register).as_bytes()).unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(10));
+    let whole = request(register);
+    let (head, rest) = whole.split_at(whole.len() - register.len() / 2);
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.flush().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
     assert!(
         Command::new("kill")
             .args(["-TERM", &child.id().to_string()])
@@ -286,6 +290,12 @@ fn sigterm_lets_an_in_flight_request_finish() {
             .unwrap()
             .success()
     );
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the server exited with a request in flight"
+    );
+    stream.write_all(rest.as_bytes()).unwrap();
     let answer = read_response(&mut reader);
     assert!(answer.contains("13912345678"), "{answer}");
     let mut exited = None;

@@ -2,9 +2,11 @@
 //! built by the real migrations (SQLite by default, PostgreSQL when `TEST_DATABASE_URL` is set).
 
 mod account;
+mod builders;
 mod cli;
 mod coupon;
 mod demo;
+mod events;
 mod hostile;
 mod http;
 mod merchant;

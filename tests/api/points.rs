@@ -10,6 +10,7 @@ use entity::names::ObjectKind;
 use shangju::domain::context::Cx;
 use shangju::domain::points::{self, PointsKind, Posting, Source, SourceType};
 
+use crate::builders::*;
 use crate::support::*;
 
 const ADJUST: &str =
@@ -110,7 +111,7 @@ async fn staff_adjust_points_and_residents_see_their_ledger() {
         .app
         .gql_as(&other.token, q, json!({ "u": gid(ObjectKind::User, r.id) }))
         .await;
-    assert_eq!(code(&v), "FORBIDDEN");
+    expect_code(&v, "FORBIDDEN");
     let fresh = s.app.gql_as(&other.token, MY_POINTS, json!({})).await;
     assert_eq!(fresh["data"]["myPoints"]["balance"], 0);
 }
@@ -126,21 +127,19 @@ async fn adjustments_are_refused_to_the_wrong_people_and_bad_values() {
     let far_staff = s.app.staff("13600000004", far).await;
     let input = |amount: Value, reason: &str| json!({ "input": { "userId": gid(ObjectKind::User, r.id), "amount": amount, "reason": reason } });
 
-    assert_eq!(
-        code(&s.app.gql(ADJUST, input(json!(10), "x")).await),
-        "UNAUTHENTICATED"
+    expect_code(
+        &s.app.gql(ADJUST, input(json!(10), "x")).await,
+        "UNAUTHENTICATED",
     );
-    assert_eq!(
-        code(&s.app.gql_as(&r.token, ADJUST, input(json!(10), "x")).await),
-        "FORBIDDEN"
+    expect_code(
+        &s.app.gql_by(Some(&r), ADJUST, input(json!(10), "x")).await,
+        "FORBIDDEN",
     );
-    assert_eq!(
-        code(
-            &s.app
-                .gql_as(&far_staff.token, ADJUST, input(json!(10), "x"))
-                .await
-        ),
-        "FORBIDDEN"
+    expect_code(
+        &s.app
+            .gql_by(Some(&far_staff), ADJUST, input(json!(10), "x"))
+            .await,
+        "FORBIDDEN",
     );
     for (amount, reason, field) in [
         (json!(10), "", "reason"),
@@ -159,12 +158,12 @@ async fn adjustments_are_refused_to_the_wrong_people_and_bad_values() {
         .app
         .gql_as(&s.staff.token, ADJUST, input(json!(-1), "扣减"))
         .await;
-    assert_eq!(code(&v), "INSUFFICIENT_POINTS");
+    expect_code(&v, "INSUFFICIENT_POINTS");
     let missing =
         json!({ "input": { "userId": gid(ObjectKind::User, 9999), "amount": 5, "reason": "x" } });
-    assert_eq!(
-        code(&s.app.gql_as(&s.staff.token, ADJUST, missing).await),
-        "NOT_FOUND"
+    expect_code(
+        &s.app.gql_by(Some(&s.staff), ADJUST, missing).await,
+        "NOT_FOUND",
     );
     assert_eq!(s.app.count("points_entries").await, 0);
     assert_eq!(s.app.count("audit_entries").await, 0);
@@ -267,10 +266,7 @@ struct RewardShop {
 async fn reward_shop(cost: i32, per_user: i32) -> RewardShop {
     let s = street().await;
     let community = s.app.community_gid("九棵树街道", "新城嘉园").await;
-    let (merchant, owner) = s
-        .app
-        .merchant("社区食堂", "13100000002", &community, &s.staff)
-        .await;
+    let (merchant, owner) = s.app.merchant("社区食堂", "13100000002", &community).await;
     let coupon = s
         .app
         .coupon(&owner, &merchant, json!({ "title": "积分换午餐", "kind": "FREE_ITEM", "percentOff": null,
@@ -357,7 +353,7 @@ async fn voiding_an_unredeemed_points_claim_refunds_it() {
         .app
         .gql_as(&r.token, CLAIM, json!({ "id": shop.coupon }))
         .await;
-    assert_eq!(code(&short), "INSUFFICIENT_POINTS");
+    expect_code(&short, "INSUFFICIENT_POINTS");
 
     let void = "mutation($id: ID!) { voidCouponClaim(id: $id, reason: \"顾客取消\") { status } }";
     let v = s
@@ -450,33 +446,27 @@ async fn merchants_and_staff_see_what_points_rewards_collected() {
         .app
         .user("13600000199", &[Role::Resident], Some(s.street))
         .await;
-    assert_eq!(
-        code(
-            &s.app
-                .gql_as(
-                    &resident.token,
-                    q,
-                    json!({ "m": shop.merchant, "from": from, "to": to })
-                )
-                .await
-        ),
-        "FORBIDDEN"
+    expect_code(
+        &s.app
+            .gql_by(
+                Some(&resident),
+                q,
+                json!({ "m": shop.merchant, "from": from, "to": to }),
+            )
+            .await,
+        "FORBIDDEN",
     );
-    assert_eq!(
-        code(
-            &s.app
-                .gql_as(&shop.owner.token, q, json!({ "from": from, "to": to }))
-                .await
-        ),
-        "FORBIDDEN"
+    expect_code(
+        &s.app
+            .gql_by(Some(&shop.owner), q, json!({ "from": from, "to": to }))
+            .await,
+        "FORBIDDEN",
     );
-    assert_eq!(
-        code(
-            &s.app
-                .gql_as(&s.staff.token, q, json!({ "from": to, "to": from }))
-                .await
-        ),
-        "BAD_USER_INPUT"
+    expect_code(
+        &s.app
+            .gql_by(Some(&s.staff), q, json!({ "from": to, "to": from }))
+            .await,
+        "BAD_USER_INPUT",
     );
 }
 
@@ -549,5 +539,5 @@ async fn the_leaderboard_ranks_masks_and_respects_opt_outs() {
         v["data"]["pointsLeaderboard"]["myRank"]["rank"], 3,
         "defaults to the viewer's community"
     );
-    assert_eq!(code(&s.app.gql(q, json!({})).await), "BAD_USER_INPUT");
+    expect_code(&s.app.gql(q, json!({})).await, "BAD_USER_INPUT");
 }

@@ -2,6 +2,7 @@
 
 use serde_json::json;
 
+use crate::builders::*;
 use crate::support::*;
 
 #[tokio::test]
@@ -31,7 +32,7 @@ async fn streets_page_with_cursors_and_total() {
     assert_eq!(names, ["街道0", "街道1", "街道2", "街道3", "街道4"]);
 
     let bad = app.gql(q, json!({ "after": "garbage" })).await;
-    assert_eq!(code(&bad), "BAD_USER_INPUT");
+    expect_code(&bad, "BAD_USER_INPUT");
     assert_eq!(bad["errors"][0]["extensions"]["field"], "after");
 }
 
@@ -58,7 +59,7 @@ async fn a_street_by_id_and_typed_ids() {
     assert_eq!(v["data"]["street"]["name"], "九棵树街道");
     // A community's ID is not a street's.
     let v = app.gql(q, json!({ "id": community_id })).await;
-    assert_eq!(code(&v), "BAD_USER_INPUT");
+    expect_code(&v, "BAD_USER_INPUT");
     let v = app.gql(q, json!({ "id": "U3RyZWV0Ojk5OQ" })).await;
     assert_eq!(v["data"]["street"], json!(null));
 }

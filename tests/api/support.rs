@@ -13,8 +13,9 @@ use serde_json::{Value, json};
 use tower::ServiceExt;
 
 use entity::user_role::Role;
-use entity::{user, user_role, user_tag};
+use entity::user_tag;
 use shangju::app::{self, AppOptions};
+use shangju::clock::ManualClock;
 use shangju::db::{self, DbSettings};
 use shangju::graphql::SchemaCustomizer;
 use shangju::state::AppState;
@@ -23,7 +24,7 @@ pub const PASSWORD: &str = "correct horse battery";
 pub const SECRET: &[u8] = b"test-secret-of-at-least-32-bytes!!";
 
 /// One hash of [`PASSWORD`] shared by every test user, so that setting up users is cheap.
-fn password_hash() -> &'static str {
+pub fn password_hash() -> &'static str {
     static HASH: OnceLock<String> = OnceLock::new();
     HASH.get_or_init(|| {
         shangju::auth::password::hash_with(shangju::auth::password::owasp_params(), PASSWORD)
@@ -39,6 +40,8 @@ pub struct TestApp {
     pub state: AppState,
     /// A URL that reaches this test's database from another process.
     pub database_url: String,
+    /// The server's clock: tests move time with it.
+    pub clock: ManualClock,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -91,7 +94,9 @@ impl TestApp {
             hash_concurrency: 2,
             production: spawn.production,
         };
-        let state = app::state(db.clone(), &options);
+        let clock = ManualClock::new();
+        let mut state = app::state(db.clone(), &options);
+        state.clock = Arc::new(clock.clone());
         let router = app::router_with(state.clone(), &options, spawn.customizers);
         TestApp {
             router,
@@ -99,6 +104,7 @@ impl TestApp {
             db,
             state,
             database_url: cli_url(&settings),
+            clock,
             _dir: dir,
         }
     }
@@ -169,37 +175,17 @@ impl TestApp {
     /// Creates a user straight in the database (password [`PASSWORD`]) and returns its id and
     /// an access token.
     pub async fn user(&self, phone: &str, roles: &[Role], street_id: Option<i64>) -> TestUser {
-        let now = Utc::now();
-        let u = user::ActiveModel {
-            phone: Set(phone.to_owned()),
-            display_name: Set(format!("用户{}", &phone[7..])),
-            password_hash: Set(password_hash().to_owned()),
-            street_id: Set(street_id),
-            community_id: Set(None),
-            disabled: Set(false),
-            birth_date: Set(None),
-            leaderboard_opt_out: Set(false),
-            session_version: Set(0),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
+        let mut b = self.new_user().phone(phone).roles(roles);
+        if let Some(s) = street_id {
+            b = b.street(s);
         }
-        .insert(&self.db)
-        .await
-        .expect("insert user");
-        for role in roles {
-            user_role::ActiveModel {
-                user_id: Set(u.id),
-                role: Set(*role),
-            }
-            .insert(&self.db)
+        b.insert().await
+    }
+
+    /// Runs an operation as `who` (anonymous for `None`).
+    pub async fn gql_by(&self, who: Option<&TestUser>, query: &str, variables: Value) -> Value {
+        self.gql_with(who.map(|u| u.token.as_str()), &[], query, variables)
             .await
-            .expect("insert role");
-        }
-        TestUser {
-            id: u.id,
-            token: self.token_for(u.id, 0),
-        }
     }
 
     pub async fn tag(&self, user_id: i64, tag: &str) {
@@ -263,40 +249,33 @@ impl TestApp {
         self.user(phone, &[Role::Staff], Some(street_id)).await
     }
 
-    /// An active merchant in the community, applied for by a new resident and approved by
-    /// `staff`. Returns the merchant's ID and its owner.
+    /// An active merchant in the community, owned by a new resident with the given phone.
+    /// Returns the merchant's ID and its owner.
     pub async fn merchant(
         &self,
         name: &str,
         owner_phone: &str,
         community_gid: &str,
-        staff: &TestUser,
     ) -> (String, TestUser) {
-        let owner = self.user(owner_phone, &[Role::Resident], None).await;
-        let v = self
-            .gql_as(
-                &owner.token,
-                APPLY,
-                json!({ "input": {
-                    "profile": { "name": name, "category": "CANTEEN", "address": "九棵树东路 1 号",
-                                 "contactPhone": "13911112222", "description": "社区食堂" },
-                    "licenceNo": format!("LIC-{owner_phone}"),
-                    "communityId": community_gid } }),
-            )
+        let community_id = shangju::graphql::id::decode(
+            entity::names::ObjectKind::Community,
+            "community",
+            &async_graphql::ID(community_gid.to_owned()),
+        )
+        .expect("community ID");
+        let community = shangju::domain::street::get_community(&self.db, community_id)
+            .await
+            .expect("community")
+            .expect("community exists");
+        let owner = self.new_user().phone(owner_phone).insert().await;
+        let m = self
+            .new_merchant_in(community.street_id)
+            .name(name)
+            .community_id(community.id)
+            .owner(owner)
+            .insert()
             .await;
-        let id = v["data"]["applyMerchant"]["id"]
-            .as_str()
-            .unwrap_or_else(|| panic!("apply failed: {v}"))
-            .to_owned();
-        let r = self
-            .gql_as(
-                &staff.token,
-                REVIEW,
-                json!({ "input": { "merchantId": id, "decision": "APPROVE" } }),
-            )
-            .await;
-        assert_eq!(r["data"]["reviewMerchant"]["status"], "ACTIVE", "{r}");
-        (id, owner)
+        (m.gid, m.owner)
     }
 
     /// A published coupon of the merchant; `fields` override the defaults.
@@ -399,6 +378,7 @@ pub const REDEEM: &str = "mutation($code: String!, $key: String!) { redeemCoupon
 pub struct TestUser {
     pub id: i64,
     pub token: String,
+    pub phone: String,
 }
 
 /// A fresh database: a temporary SQLite file, or a new schema in `TEST_DATABASE_URL`.
