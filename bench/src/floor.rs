@@ -40,8 +40,13 @@ async fn merchants(State(db): State<DatabaseConnection>) -> Json<Value> {
 
 /// Serves the floor on a free port; returns its URL.
 pub async fn start(db: DatabaseConnection) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/merchants", listener.local_addr().unwrap());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a free port");
+    let url = format!(
+        "http://{}/merchants",
+        listener.local_addr().expect("local address")
+    );
     let app = Router::new()
         .route("/merchants", get(merchants))
         .with_state(db);

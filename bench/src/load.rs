@@ -45,7 +45,7 @@ async fn seed(db: &DatabaseConnection, sizes: &Sizes) -> Fixture {
     }
     .insert(db)
     .await
-    .unwrap();
+    .expect("seed the benchmark database");
     let community = entity::community::ActiveModel {
         street_id: Set(street.id),
         name: Set("新城嘉园".into()),
@@ -54,12 +54,12 @@ async fn seed(db: &DatabaseConnection, sizes: &Sizes) -> Fixture {
     }
     .insert(db)
     .await
-    .unwrap();
+    .expect("seed the benchmark database");
     let hash = shangju::auth::password::hash_with(
         shangju::auth::password::owasp_params(),
         "bench-password",
     )
-    .unwrap();
+    .expect("seed the benchmark database");
     let new_user = |phone: String| user::ActiveModel {
         phone: Set(phone),
         display_name: Set("居民".into()),
@@ -76,14 +76,17 @@ async fn seed(db: &DatabaseConnection, sizes: &Sizes) -> Fixture {
     };
     let mut flash_coupon = 0;
     for i in 0..MERCHANTS {
-        let owner = new_user(format!("139{i:08}")).insert(db).await.unwrap();
+        let owner = new_user(format!("139{i:08}"))
+            .insert(db)
+            .await
+            .expect("seed the benchmark database");
         user_role::ActiveModel {
             user_id: Set(owner.id),
             role: Set(Role::Merchant),
         }
         .insert(db)
         .await
-        .unwrap();
+        .expect("seed the benchmark database");
         let m = merchant::ActiveModel {
             street_id: Set(street.id),
             community_id: Set(Some(community.id)),
@@ -102,7 +105,7 @@ async fn seed(db: &DatabaseConnection, sizes: &Sizes) -> Fixture {
         }
         .insert(db)
         .await
-        .unwrap();
+        .expect("seed the benchmark database");
         merchant_member::ActiveModel {
             merchant_id: Set(m.id),
             user_id: Set(owner.id),
@@ -111,7 +114,7 @@ async fn seed(db: &DatabaseConnection, sizes: &Sizes) -> Fixture {
         }
         .insert(db)
         .await
-        .unwrap();
+        .expect("seed the benchmark database");
         let coupons = if i == 0 { 4 } else { 3 };
         for j in 0..coupons {
             let flash = i == 0 && j == 3;
@@ -147,7 +150,7 @@ async fn seed(db: &DatabaseConnection, sizes: &Sizes) -> Fixture {
             }
             .insert(db)
             .await
-            .unwrap();
+            .expect("seed the benchmark database");
             if flash {
                 flash_coupon = c.id;
             }
@@ -162,15 +165,23 @@ async fn seed(db: &DatabaseConnection, sizes: &Sizes) -> Fixture {
     );
     let mut out = Vec::with_capacity(sizes.residents);
     for i in 0..sizes.residents {
-        let u = new_user(format!("158{i:08}")).insert(db).await.unwrap();
+        let u = new_user(format!("158{i:08}"))
+            .insert(db)
+            .await
+            .expect("seed the benchmark database");
         user_role::ActiveModel {
             user_id: Set(u.id),
             role: Set(Role::Resident),
         }
         .insert(db)
         .await
-        .unwrap();
-        out.push(tokens.issue_access(u.id, vec![], 0, Utc::now()).unwrap().0);
+        .expect("seed the benchmark database");
+        out.push(
+            tokens
+                .issue_access(u.id, vec![], 0, Utc::now())
+                .expect("sign a token")
+                .0,
+        );
     }
     Fixture {
         flash_coupon,
@@ -227,7 +238,10 @@ async fn drive(
             let gate = gate.clone();
             let check = check.clone();
             tokio::spawn(async move {
-                let _permit = gate.acquire_owned().await.unwrap();
+                let _permit = gate
+                    .acquire_owned()
+                    .await
+                    .expect("the gate is never closed");
                 let t = Instant::now();
                 let answer = match req.send().await {
                     Ok(r) if r.status().is_success() => {
@@ -244,7 +258,7 @@ async fn drive(
     let mut failures = 0;
     let mut answers = Vec::new();
     for t in tasks {
-        let (l, ok, a) = t.await.unwrap();
+        let (l, ok, a) = t.await.expect("a load task panicked");
         latencies.push(l);
         failures += usize::from(!ok);
         answers.push(a);
@@ -271,7 +285,7 @@ pub async fn run(server: &Server, sizes: Sizes) -> bool {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(sizes.concurrency)
         .build()
-        .unwrap();
+        .expect("seed the benchmark database");
     let mut ok = true;
 
     // Warm both up so that the first connections are not measured.
@@ -349,12 +363,12 @@ pub async fn run(server: &Server, sizes: Sizes) -> bool {
     let remaining = coupon::Entity::find_by_id(fx.flash_coupon)
         .one(&db)
         .await
-        .unwrap()
-        .unwrap()
+        .expect("read the flash coupon")
+        .expect("the flash coupon exists")
         .remaining_stock;
     let rows = domain::coupon::query::count_claims(&db, fx.flash_coupon)
         .await
-        .unwrap();
+        .expect("count the flash claims");
     println!(
         "{:<34} {claimed} claims answered, {rows} stored, stock left {remaining:?} (expected {} and Some(0))",
         "flash sale check", sizes.stock

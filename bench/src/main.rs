@@ -105,7 +105,7 @@ async fn hostile(server: &Server, runs: usize) -> bool {
             name,
             body.len(),
             ms(times[times.len() / 2]),
-            ms(*times.last().unwrap())
+            ms(*times.last().expect("at least one run"))
         );
     }
     ok

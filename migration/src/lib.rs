@@ -1,6 +1,10 @@
 //! Database migrations, written with the portable `schema::*` helpers so that one set runs on
 //! SQLite and PostgreSQL.
 
+// `MigrationTrait` is an `async_trait` whose `&SchemaManager` argument cannot take a named
+// lifetime in implementations (the lifetimes must stay late-bound).
+#![allow(elided_lifetimes_in_paths)]
+
 pub use sea_orm_migration::prelude::*;
 
 mod m20260101_000001_accounts;

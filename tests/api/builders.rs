@@ -6,7 +6,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use sea_orm::{ActiveModelTrait, Set};
+use sea_orm::{ActiveModelTrait, EntityTrait, Set};
 use serde_json::Value;
 
 use entity::coupon::{self, CouponKind, CouponStatus};
@@ -15,7 +15,7 @@ use entity::merchant_member::{self, MemberRole};
 use entity::names::ObjectKind;
 use entity::points_entry::{PointsKind, SourceType};
 use entity::user_role::Role;
-use entity::{coupon_audience, user, user_role, user_tag};
+use entity::{user, user_role, user_tag};
 use shangju::domain::context::Cx;
 use shangju::domain::points::{self, Posting, Source};
 
@@ -46,7 +46,6 @@ pub fn expect_ok(v: &Value) {
 
 pub struct TestStreet {
     pub id: i64,
-    pub gid: String,
     pub communities: Vec<TestCommunity>,
 }
 
@@ -77,6 +76,12 @@ pub struct TestCoupon {
     pub gid: String,
 }
 
+pub struct TestClaim {
+    pub gid: String,
+    /// As a clerk types it.
+    pub code: String,
+}
+
 impl TestApp {
     /// A street with the named communities (`九棵树街道` with `新城嘉园` and `翠屏北里` when
     /// called with the defaults used across the suite).
@@ -84,7 +89,6 @@ impl TestApp {
         let (id, ids) = self.street(name, communities).await;
         TestStreet {
             id,
-            gid: gid(ObjectKind::Street, id),
             communities: ids
                 .into_iter()
                 .zip(communities)
@@ -143,8 +147,40 @@ impl TestApp {
             status: CouponStatus::Active,
             valid_from: now - Duration::hours(1),
             valid_until: now + Duration::days(30),
-            tags: Vec::new(),
-            min_age: None,
+        }
+    }
+
+    /// An unredeemed claim of the coupon by the user (stock and counters left alone).
+    pub async fn new_claim(&self, coupon: &TestCoupon, holder: &TestUser) -> TestClaim {
+        let c = entity::coupon::Entity::find_by_id(coupon.id)
+            .one(&self.db)
+            .await
+            .expect("read coupon")
+            .expect("coupon exists");
+        let code = shangju::domain::codes::new_code();
+        let claim = entity::coupon_claim::ActiveModel {
+            coupon_id: Set(c.id),
+            merchant_id: Set(c.merchant_id),
+            user_id: Set(holder.id),
+            code: Set(code.clone()),
+            status: Set(entity::coupon_claim::ClaimStatus::Claimed),
+            claimed_at: Set(Utc::now()),
+            expires_at: Set(c.valid_until),
+            points_spent: Set(0),
+            redeemed_at: Set(None),
+            redeemed_by: Set(None),
+            redeem_key: Set(None),
+            voided_at: Set(None),
+            voided_by: Set(None),
+            void_reason: Set(None),
+            ..Default::default()
+        }
+        .insert(&self.db)
+        .await
+        .expect("insert claim");
+        TestClaim {
+            gid: gid(ObjectKind::CouponClaim, claim.id),
+            code: shangju::domain::codes::display_code(&code),
         }
     }
 
@@ -389,8 +425,6 @@ pub struct CouponBuilder<'a> {
     status: CouponStatus,
     valid_from: DateTime<Utc>,
     valid_until: DateTime<Utc>,
-    tags: Vec<String>,
-    min_age: Option<i32>,
 }
 
 impl CouponBuilder<'_> {
@@ -426,16 +460,6 @@ impl CouponBuilder<'_> {
         self
     }
 
-    pub fn for_tag(mut self, tag: &str) -> Self {
-        self.tags.push(tag.to_owned());
-        self
-    }
-
-    pub fn min_age(mut self, age: i32) -> Self {
-        self.min_age = Some(age);
-        self
-    }
-
     pub async fn insert(self) -> TestCoupon {
         let app = self.app;
         let now = Utc::now();
@@ -454,7 +478,7 @@ impl CouponBuilder<'_> {
             per_user_limit: Set(self.per_user_limit),
             valid_from: Set(self.valid_from),
             valid_until: Set(self.valid_until),
-            min_age: Set(self.min_age),
+            min_age: Set(None),
             points_cost: Set(self.points_cost),
             status: Set(self.status),
             status_reason: Set(None),
@@ -467,16 +491,6 @@ impl CouponBuilder<'_> {
         .insert(&app.db)
         .await
         .expect("insert coupon");
-        for tag in self.tags {
-            coupon_audience::ActiveModel {
-                coupon_id: Set(c.id),
-                rule: Set(shangju::domain::coupon::RULE_TAG.to_owned()),
-                value: Set(tag),
-            }
-            .insert(&app.db)
-            .await
-            .expect("insert audience");
-        }
         TestCoupon {
             id: c.id,
             gid: gid(ObjectKind::Coupon, c.id),

@@ -1,6 +1,9 @@
 //! The one integration-test binary: every test drives the real router against a fresh database
 //! built by the real migrations (SQLite by default, PostgreSQL when `TEST_DATABASE_URL` is set).
 
+// In tests an unwrap is an assertion: a panic with the value is the failure report.
+#![allow(clippy::unwrap_used)]
+
 mod account;
 mod builders;
 mod cli;
@@ -11,6 +14,7 @@ mod hostile;
 mod http;
 mod merchant;
 mod points;
+mod policy;
 mod schema;
 mod street;
 mod support;

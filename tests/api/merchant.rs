@@ -6,6 +6,7 @@ use serde_json::json;
 use crate::builders::*;
 use crate::support::*;
 
+/// Two streets, each with a staff member; applications go to the first.
 struct World {
     app: TestApp,
     staff: TestUser,
@@ -15,16 +16,15 @@ struct World {
 
 async fn world() -> World {
     let app = TestApp::spawn().await;
-    let (street, _) = app.street("九棵树街道", &["新城嘉园", "翠屏北里"]).await;
-    let (other_street, _) = app.street("别的街道", &["别的社区"]).await;
-    let staff = app.staff("13100000001", street).await;
-    let other_staff = app.staff("13100000002", other_street).await;
-    let community = app.community_gid("九棵树街道", "新城嘉园").await;
+    let street = app
+        .new_street("九棵树街道", &["新城嘉园", "翠屏北里"])
+        .await;
+    let other = app.new_street("别的街道", &["别的社区"]).await;
     World {
+        staff: app.new_user().staff_of(&street).insert().await,
+        other_staff: app.new_user().staff_of(&other).insert().await,
+        community: street.community("新城嘉园").gid.clone(),
         app,
-        staff,
-        other_staff,
-        community,
     }
 }
 

@@ -44,17 +44,26 @@ async fn ledger(app: &TestApp, user_id: i64) -> (i64, i64) {
     (balance, sum)
 }
 
+/// A street and a staff member of it.
 struct Street {
     app: TestApp,
     street: i64,
+    place: TestStreet,
     staff: TestUser,
 }
 
 async fn street() -> Street {
     let app = TestApp::spawn().await;
-    let (street, _) = app.street("九棵树街道", &["新城嘉园", "翠屏北里"]).await;
-    let staff = app.staff("13100000001", street).await;
-    Street { app, street, staff }
+    let place = app
+        .new_street("九棵树街道", &["新城嘉园", "翠屏北里"])
+        .await;
+    let staff = app.new_user().staff_of(&place).insert().await;
+    Street {
+        street: place.id,
+        place,
+        staff,
+        app,
+    }
 }
 
 async fn give(s: &Street, user_id: i64, amount: i32) -> Value {
@@ -265,8 +274,8 @@ struct RewardShop {
 
 async fn reward_shop(cost: i32, per_user: i32) -> RewardShop {
     let s = street().await;
-    let community = s.app.community_gid("九棵树街道", "新城嘉园").await;
-    let (merchant, owner) = s.app.merchant("社区食堂", "13100000002", &community).await;
+    let m = s.app.new_merchant(&s.place).insert().await;
+    let (merchant, owner) = (m.gid, m.owner);
     let coupon = s
         .app
         .coupon(&owner, &merchant, json!({ "title": "积分换午餐", "kind": "FREE_ITEM", "percentOff": null,
@@ -473,13 +482,7 @@ async fn merchants_and_staff_see_what_points_rewards_collected() {
 #[tokio::test]
 async fn the_leaderboard_ranks_masks_and_respects_opt_outs() {
     let s = street().await;
-    let community = s.app.community_gid("九棵树街道", "新城嘉园").await;
-    let community_id = shangju::graphql::id::decode(
-        ObjectKind::Community,
-        "c",
-        &async_graphql::ID(community.clone()),
-    )
-    .unwrap();
+    let community = s.place.community("新城嘉园").gid.clone();
     let mut people = Vec::new();
     for (i, (name, pts)) in [("陈文林", 50), ("曹秀兰", 80), ("王五", 20), ("李四", 90)]
         .into_iter()
@@ -487,18 +490,12 @@ async fn the_leaderboard_ranks_masks_and_respects_opt_outs() {
     {
         let u = s
             .app
-            .user(&format!("1370000000{i}"), &[Role::Resident], Some(s.street))
+            .new_user()
+            .phone(&format!("1370000000{i}"))
+            .name(name)
+            .lives_in(&s.place, "新城嘉园")
+            .insert()
             .await;
-        use sea_orm::{ActiveModelTrait, EntityTrait, Set};
-        let mut am: entity::user::ActiveModel = entity::user::Entity::find_by_id(u.id)
-            .one(&s.app.db)
-            .await
-            .unwrap()
-            .unwrap()
-            .into();
-        am.display_name = Set(name.to_owned());
-        am.community_id = Set(Some(community_id));
-        am.update(&s.app.db).await.unwrap();
         give(&s, u.id, pts).await;
         people.push(u);
     }

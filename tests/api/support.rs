@@ -375,6 +375,7 @@ pub const CLAIM: &str =
     "mutation($id: ID!) { claimCoupon(couponId: $id) { id code qrPayload status } }";
 pub const REDEEM: &str = "mutation($code: String!, $key: String!) { redeemCoupon(code: $code, idempotencyKey: $key) { id status redeemedAt } }";
 
+#[derive(Clone)]
 pub struct TestUser {
     pub id: i64,
     pub token: String,

@@ -1,0 +1,194 @@
+//! The access policy through the real router: every party × every guarded command and field
+//! so far → allowed, or which error. Each cell runs on objects of its own, so one party's
+//! success does not change what the next one finds.
+
+use entity::coupon::CouponStatus;
+use entity::names::ObjectKind;
+use serde_json::{Value, json};
+
+use crate::builders::*;
+use crate::support::*;
+
+const PUBLISH: &str = "mutation($id: ID!) { publishCoupon(id: $id) { status } }";
+const TAKE_DOWN: &str =
+    "mutation($id: ID!) { takeDownCoupon(id: $id, reason: \"虚假宣传\") { status } }";
+const VOID: &str = "mutation($id: ID!) { voidCouponClaim(id: $id, reason: \"误领\") { status } }";
+const CLAIMED_COUNT: &str = "query($id: ID!) { coupon(id: $id) { claimedCount } }";
+const CLAIMS: &str = "query($m: ID!) { couponClaims(merchantId: $m) { totalCount } }";
+const LEDGER: &str = "query($u: ID!) { residentPoints(userId: $u) { balance } }";
+const ADJUST: &str = "mutation($u: ID!, $k: String!) { adjustPoints(input: { userId: $u, amount: 5, reason: \"志愿服务\", idempotencyKey: $k }) { amount } }";
+const LICENCE: &str = "query($id: ID!) { merchant(id: $id) { licenceNo } }";
+
+fn outcome(v: &Value) -> String {
+    match code(v).as_str() {
+        "" => "ok".to_owned(),
+        c => c.to_owned(),
+    }
+}
+
+#[tokio::test]
+async fn every_party_gets_what_the_policy_says() {
+    let app = TestApp::spawn().await;
+    let street = app.new_street("九棵树街道", &["新城嘉园"]).await;
+    let far = app.new_street("别的街道", &["别的社区"]).await;
+    let clerk = app.new_user().insert().await;
+    let staff_clerk = app.new_user().staff_of(&street).insert().await;
+    let m = app
+        .new_merchant(&street)
+        .clerk(&clerk)
+        .clerk(&staff_clerk)
+        .insert()
+        .await;
+    let other = app
+        .new_merchant(&street)
+        .name("别家")
+        .in_community(street.community("新城嘉园"))
+        .insert()
+        .await;
+    let person = app.new_user().lives_in(&street, "新城嘉园").insert().await;
+    let parties: Vec<(&str, Option<TestUser>)> = vec![
+        ("anonymous", None),
+        (
+            "resident",
+            Some(app.new_user().street(street.id).insert().await),
+        ),
+        ("clerk", Some(clerk.clone())),
+        ("owner", Some(m.owner.clone())),
+        ("owner of another merchant", Some(other.owner.clone())),
+        (
+            "staff of the street",
+            Some(app.new_user().staff_of(&street).insert().await),
+        ),
+        (
+            "staff of another street",
+            Some(app.new_user().staff_of(&far).insert().await),
+        ),
+        ("staff who is also a clerk", Some(staff_clerk.clone())),
+    ];
+    // publish, take down, redeem, void, claimedCount, couponClaims, ledger, adjust, licence
+    let expected: [[&str; 9]; 8] = [
+        [
+            "UNAUTHENTICATED",
+            "UNAUTHENTICATED",
+            "UNAUTHENTICATED",
+            "UNAUTHENTICATED",
+            "FORBIDDEN",
+            "UNAUTHENTICATED",
+            "UNAUTHENTICATED",
+            "UNAUTHENTICATED",
+            "FORBIDDEN",
+        ],
+        ["FORBIDDEN"; 9],
+        [
+            "FORBIDDEN",
+            "FORBIDDEN",
+            "ok",
+            "ok",
+            "ok",
+            "ok",
+            "FORBIDDEN",
+            "FORBIDDEN",
+            "ok",
+        ],
+        [
+            "ok",
+            "FORBIDDEN",
+            "ok",
+            "ok",
+            "ok",
+            "ok",
+            "FORBIDDEN",
+            "FORBIDDEN",
+            "ok",
+        ],
+        ["FORBIDDEN"; 9],
+        [
+            "FORBIDDEN",
+            "ok",
+            "FORBIDDEN",
+            "ok",
+            "ok",
+            "ok",
+            "ok",
+            "ok",
+            "ok",
+        ],
+        ["FORBIDDEN"; 9],
+        ["FORBIDDEN", "ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok"],
+    ];
+    let holder = app.new_user().street(street.id).insert().await;
+    for ((who, user), want) in parties.iter().zip(expected) {
+        let by = user.as_ref();
+        let draft = app
+            .new_coupon(&m)
+            .status(CouponStatus::Draft)
+            .insert()
+            .await;
+        let active = app.new_coupon(&m).title("满 50 减 10").insert().await;
+        let to_redeem = app.new_claim(&active, &holder).await;
+        let to_void = app.new_claim(&active, &holder).await;
+        let key = uuid::Uuid::new_v4().to_string();
+        let got = [
+            app.gql_by(by, PUBLISH, json!({ "id": draft.gid })).await,
+            app.gql_by(by, TAKE_DOWN, json!({ "id": draft.gid })).await,
+            app.gql_by(by, REDEEM, json!({ "code": to_redeem.code, "key": key }))
+                .await,
+            app.gql_by(by, VOID, json!({ "id": to_void.gid })).await,
+            app.gql_by(by, CLAIMED_COUNT, json!({ "id": active.gid }))
+                .await,
+            app.gql_by(by, CLAIMS, json!({ "m": m.gid })).await,
+            app.gql_by(by, LEDGER, json!({ "u": gid(ObjectKind::User, person.id) }))
+                .await,
+            app.gql_by(
+                by,
+                ADJUST,
+                json!({ "u": gid(ObjectKind::User, person.id), "k": key }),
+            )
+            .await,
+            app.gql_by(by, LICENCE, json!({ "id": m.gid })).await,
+        ]
+        .map(|v| outcome(&v));
+        assert_eq!(got, want, "{who}");
+    }
+}
+
+#[tokio::test]
+async fn an_applicant_follows_their_application_but_cannot_act_for_it() {
+    let app = TestApp::spawn().await;
+    let street = app.new_street("九棵树街道", &["新城嘉园"]).await;
+    let pending = app
+        .new_merchant(&street)
+        .status(entity::merchant::MerchantStatus::Pending)
+        .insert()
+        .await;
+    let applicant = Some(&pending.owner);
+    let v = app
+        .gql_by(applicant, LICENCE, json!({ "id": pending.gid }))
+        .await;
+    expect_ok(&v);
+    expect_code(
+        &app.gql_by(None, LICENCE, json!({ "id": pending.gid }))
+            .await,
+        "FORBIDDEN",
+    );
+    // Without the MERCHANT role the owner's membership does not let them act.
+    let draft = app
+        .new_coupon(&pending)
+        .status(CouponStatus::Draft)
+        .valid(
+            chrono::Utc::now(),
+            chrono::Utc::now() + chrono::Duration::days(1),
+        )
+        .insert()
+        .await;
+    expect_code(
+        &app.gql_by(applicant, PUBLISH, json!({ "id": draft.gid }))
+            .await,
+        "FORBIDDEN",
+    );
+    expect_code(
+        &app.gql_by(applicant, CLAIMS, json!({ "m": pending.gid }))
+            .await,
+        "FORBIDDEN",
+    );
+}
