@@ -32,15 +32,6 @@ impl Viewer {
             Err(AppError::Forbidden)
         }
     }
-
-    /// Passes for staff of `street_id` only.
-    pub fn require_staff_of(&self, street_id: i64) -> AppResult<()> {
-        if self.has(Role::Staff) && self.street_id == Some(street_id) {
-            Ok(())
-        } else {
-            Err(AppError::Forbidden)
-        }
-    }
 }
 
 /// Who sent the request.

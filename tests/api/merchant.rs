@@ -468,3 +468,30 @@ async fn the_owner_edits_the_profile_and_manages_clerks() {
         "NOT_FOUND",
     );
 }
+
+/// The shape of a public merchants page as a client receives it (IDs and times redacted).
+#[tokio::test]
+async fn a_public_merchant_page_keeps_its_shape() {
+    let app = TestApp::spawn().await;
+    let street = app.new_street("九棵树街道", &["新城嘉园"]).await;
+    let canteen = app.new_merchant(&street).insert().await;
+    app.new_coupon(&canteen)
+        .title("银发午餐 8 折")
+        .insert()
+        .await;
+    app.new_merchant(&street).name("七鲜超市").insert().await;
+    let v = app
+        .gql(
+            "{ merchants(first: 10) { totalCount pageInfo { hasNextPage hasPreviousPage }
+               edges { cursor node { id name category address status street { name } community { name }
+                 coupons { id title kind percentOff remainingStock validUntil } } } } }",
+            json!({}),
+        )
+        .await;
+    insta::assert_json_snapshot!("public_merchant_page", v, {
+        ".data.merchants.edges[].cursor" => "[cursor]",
+        ".data.merchants.edges[].node.id" => "[id]",
+        ".data.merchants.edges[].node.coupons[].id" => "[id]",
+        ".data.merchants.edges[].node.coupons[].validUntil" => "[time]",
+    });
+}

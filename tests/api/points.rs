@@ -538,3 +538,40 @@ async fn the_leaderboard_ranks_masks_and_respects_opt_outs() {
     );
     expect_code(&s.app.gql(q, json!({})).await, "BAD_USER_INPUT");
 }
+
+/// A stored value the code does not know is an internal error (and a log line), never a
+/// silent default.
+#[tokio::test]
+async fn an_unknown_stored_kind_is_an_error_not_a_default() {
+    let s = street().await;
+    let r = s.app.new_user().street(s.street).insert().await;
+    let backend = s.app.db.get_database_backend();
+    let insert = |kind: &str, key: &str| {
+        let sql = match backend {
+            sea_orm::DbBackend::Postgres => {
+                "INSERT INTO points_entries (user_id, amount, kind, source_type, source_key, created_at) VALUES ($1, 10, $2, 'DEMO', $3, $4)"
+            }
+            _ => {
+                "INSERT INTO points_entries (user_id, amount, kind, source_type, source_key, created_at) VALUES (?, 10, ?, 'DEMO', ?, ?)"
+            }
+        };
+        Statement::from_sql_and_values(
+            backend,
+            sql,
+            [r.id.into(), kind.into(), key.into(), Utc::now().into()],
+        )
+    };
+    // A known value written the same way reads back fine …
+    s.app
+        .db
+        .execute_raw(insert("VOLUNTEERING", "a"))
+        .await
+        .unwrap();
+    let v = s.app.gql_as(&r.token, MY_POINTS, json!({})).await;
+    assert_eq!(v["data"]["myPoints"]["entries"]["totalCount"], 1, "{v}");
+    // … an unknown one does not.
+    s.app.db.execute_raw(insert("BOGUS", "b")).await.unwrap();
+    let v = s.app.gql_as(&r.token, MY_POINTS, json!({})).await;
+    expect_code(&v, "INTERNAL_SERVER_ERROR");
+    assert!(!v.to_string().contains("BOGUS"), "{v}");
+}

@@ -72,3 +72,60 @@ async fn every_type_and_field_is_documented() {
     }
     assert!(missing.is_empty(), "undocumented: {missing:#?}");
 }
+
+/// The stable codes and both languages of every error a client can get, as README documents
+/// them. An internal cause never reaches the message.
+#[test]
+fn the_error_table_is_stable_and_documented() {
+    use shangju::error::{AppError, Lang, Text};
+    let text = || Text::new("示例", "example");
+    let all = [
+        AppError::Unauthenticated,
+        AppError::InvalidCredentials,
+        AppError::Forbidden,
+        AppError::NotFound("merchant"),
+        AppError::bad_input("phone", text()),
+        AppError::Conflict {
+            field: "licenceNo".into(),
+            text: text(),
+        },
+        AppError::InvalidState(text()),
+        AppError::OutOfStock,
+        AppError::LimitReached,
+        AppError::NotEligible(text()),
+        AppError::Expired,
+        AppError::AlreadyRedeemed,
+        AppError::ActivityFull,
+        AppError::InsufficientPoints,
+        AppError::RateLimited {
+            retry_after_secs: 30,
+        },
+        AppError::Internal("connection refused at 10.0.0.5".into()),
+    ];
+    let table: Vec<Value> = all
+        .iter()
+        .map(|e| {
+            let mut ext = serde_json::Map::new();
+            for (k, v) in e.extra_extensions() {
+                ext.insert(k.to_owned(), v);
+            }
+            serde_json::json!({
+                "code": e.code(), "zh": e.message(Lang::Zh), "en": e.message(Lang::En),
+                "extensions": ext,
+            })
+        })
+        .collect();
+    let shown = serde_json::to_string(&table).unwrap();
+    assert!(!shown.contains("10.0.0.5"), "an internal cause leaked");
+    insta::assert_json_snapshot!("error_table", table);
+
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .unwrap_or_default();
+    for e in &all {
+        assert!(
+            readme.contains(&format!("| `{}` |", e.code())),
+            "README's error table lacks {}",
+            e.code()
+        );
+    }
+}
