@@ -246,10 +246,7 @@ pub async fn decide(
     let viewer = cx.viewer()?;
     lifecycle::reason_for::<merchant::Entity>(decision, reason)?;
     let tx = cx.write().await?;
-    let m = merchant::Entity::find_by_id(merchant_id)
-        .one(&tx)
-        .await?
-        .ok_or(AppError::NotFound("merchant"))?;
+    let m = find(&tx, merchant_id).await?;
     let rights = MerchantRights::load(&tx, Some(viewer), m.street_id, m.id).await?;
     let step = Step::<merchant::Entity>::new(m.id, decision)
         .street(m.street_id)
@@ -262,6 +259,14 @@ pub async fn decide(
     }
     tx.commit().await?;
     Ok(decided)
+}
+
+/// The merchant, or `NOT_FOUND`.
+pub async fn find(conn: &impl ConnectionTrait, id: i64) -> AppResult<merchant::Model> {
+    merchant::Entity::find_by_id(id)
+        .one(conn)
+        .await?
+        .ok_or(AppError::NotFound("merchant"))
 }
 
 pub async fn membership(
@@ -280,10 +285,7 @@ async fn with_rights(
     cx: &Cx<'_>,
     merchant_id: i64,
 ) -> AppResult<(merchant::Model, MerchantRights)> {
-    let m = merchant::Entity::find_by_id(merchant_id)
-        .one(cx)
-        .await?
-        .ok_or(AppError::NotFound("merchant"))?;
+    let m = find(cx, merchant_id).await?;
     let rights = MerchantRights::load(cx, cx.viewer_opt(), m.street_id, m.id).await?;
     Ok((m, rights))
 }

@@ -10,7 +10,7 @@ use sea_orm::{
 use entity::coupon::{self, CouponStatus};
 use entity::coupon_audience;
 use entity::coupon_claim::{self, ClaimStatus};
-use entity::merchant::{self, MerchantStatus};
+use entity::merchant::MerchantStatus;
 use entity::names::ObjectKind;
 use entity::points_entry::{PointsKind, SourceType};
 
@@ -21,6 +21,7 @@ use crate::domain::context::Cx;
 use crate::domain::coupon::{QR_PREFIX, query, report};
 use crate::domain::events::EventKind;
 use crate::domain::lifecycle::{self, Lifecycle, Outcome, ReasonRule, Rule, Step};
+use crate::domain::merchant as merchant_domain;
 use crate::domain::points::{self, Posting, Source};
 use crate::domain::policy::{self, MerchantRights, Who};
 use crate::domain::values::{bad, invalid_state};
@@ -143,10 +144,7 @@ pub async fn claim(cx: &Cx<'_>, coupon_id: i64) -> AppResult<coupon_claim::Model
         .one(&tx)
         .await?
         .ok_or(AppError::NotFound("coupon"))?;
-    let m = merchant::Entity::find_by_id(c.merchant_id)
-        .one(&tx)
-        .await?
-        .ok_or(AppError::NotFound("merchant"))?;
+    let m = merchant_domain::find(&tx, c.merchant_id).await?;
     if c.status != CouponStatus::Active || m.status != MerchantStatus::Active {
         return Err(invalid_state());
     }
@@ -242,10 +240,7 @@ pub async fn redeem(cx: &Cx<'_>, code: &str, key: &str) -> AppResult<coupon_clai
         .one(&tx)
         .await?
         .ok_or(AppError::NotFound("claim"))?;
-    let m = merchant::Entity::find_by_id(claim.merchant_id)
-        .one(&tx)
-        .await?
-        .ok_or(AppError::NotFound("merchant"))?;
+    let m = merchant_domain::find(&tx, claim.merchant_id).await?;
     let rights = MerchantRights::load(&tx, Some(viewer), m.street_id, m.id).await?;
     lifecycle::authorize::<coupon_claim::Entity>(&rights, ClaimAction::Redeem)?;
     let settled = |c: &coupon_claim::Model| match c.status {
@@ -305,10 +300,7 @@ pub async fn void(cx: &Cx<'_>, claim_id: i64, reason: &str) -> AppResult<coupon_
         .one(&tx)
         .await?
         .ok_or(AppError::NotFound("claim"))?;
-    let m = merchant::Entity::find_by_id(claim.merchant_id)
-        .one(&tx)
-        .await?
-        .ok_or(AppError::NotFound("merchant"))?;
+    let m = merchant_domain::find(&tx, claim.merchant_id).await?;
     let rights = MerchantRights::load(&tx, Some(viewer), m.street_id, m.id).await?;
     lifecycle::authorize::<coupon_claim::Entity>(&rights, ClaimAction::Void)?;
     match claim.status {

@@ -16,7 +16,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryF
 use entity::community;
 use entity::coupon::{self, CouponKind, CouponStatus};
 use entity::coupon_audience;
-use entity::merchant::{self, MerchantStatus};
+use entity::merchant::MerchantStatus;
 use entity::names::ObjectKind;
 
 use crate::domain::audience::{self, Audience};
@@ -24,6 +24,7 @@ use crate::domain::audit::AuditAction;
 use crate::domain::context::Cx;
 use crate::domain::events::EventKind;
 use crate::domain::lifecycle::{self, Lifecycle, ReasonRule, Rule, Step};
+use crate::domain::merchant as merchant_domain;
 use crate::domain::policy::{MerchantRights, Who};
 use crate::domain::values::{bad, invalid_state, text_field};
 use crate::error::{AppError, AppResult};
@@ -187,10 +188,7 @@ pub async fn create(cx: &Cx<'_>, c: NewCoupon) -> AppResult<coupon::Model> {
     let rules = audience::parse(&c.audience)?;
 
     let tx = cx.write().await?;
-    let m = merchant::Entity::find_by_id(c.merchant_id)
-        .one(&tx)
-        .await?
-        .ok_or(AppError::NotFound("merchant"))?;
+    let m = merchant_domain::find(&tx, c.merchant_id).await?;
     MerchantRights::load(&tx, Some(viewer), m.street_id, m.id)
         .await?
         .require(Who::Owner)?;
@@ -347,10 +345,7 @@ pub async fn transition(
         .one(&tx)
         .await?
         .ok_or(AppError::NotFound("coupon"))?;
-    let m = merchant::Entity::find_by_id(c.merchant_id)
-        .one(&tx)
-        .await?
-        .ok_or(AppError::NotFound("merchant"))?;
+    let m = merchant_domain::find(&tx, c.merchant_id).await?;
     let rights = MerchantRights::load(&tx, Some(viewer), c.street_id, c.merchant_id).await?;
     lifecycle::authorize::<coupon::Entity>(&rights, t)?;
     if t == Transition::Publish {

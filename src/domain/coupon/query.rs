@@ -9,12 +9,12 @@ use sea_orm::{
 use entity::coupon::{self, CouponKind, CouponStatus};
 use entity::coupon_audience;
 use entity::coupon_claim;
-use entity::merchant;
 
 use crate::domain::audience::{self, Audience, Resident};
 use crate::domain::context::Cx;
 use crate::domain::coupon::claim::{ClaimState, state_condition};
 use crate::domain::coupon::{RULE_COMMUNITY, RULE_TAG};
+use crate::domain::merchant as merchant_domain;
 use crate::domain::page;
 use crate::domain::policy::{self, MerchantRights};
 use crate::error::{AppError, AppResult};
@@ -187,10 +187,7 @@ pub async fn merchant_claims(
     limit: u64,
 ) -> AppResult<(Vec<coupon_claim::Model>, u64)> {
     let viewer = cx.viewer()?;
-    let m = merchant::Entity::find_by_id(merchant_id)
-        .one(cx)
-        .await?
-        .ok_or(AppError::NotFound("merchant"))?;
+    let m = merchant_domain::find(cx, merchant_id).await?;
     MerchantRights::load(cx, Some(viewer), m.street_id, m.id)
         .await?
         .require(policy::Who::MemberOrStreetStaff)?;

@@ -10,6 +10,7 @@ use entity::merchant;
 use entity::points_entry::SourceType;
 
 use crate::domain::context::Cx;
+use crate::domain::merchant as merchant_domain;
 use crate::domain::points::Source;
 use crate::domain::policy::{self, MerchantRights, Who};
 use crate::error::{AppError, AppResult, Text};
@@ -41,10 +42,7 @@ pub async fn reward_report(
     }
     let merchant_ids: Vec<i64> = match merchant_id {
         Some(id) => {
-            let m = merchant::Entity::find_by_id(id)
-                .one(cx)
-                .await?
-                .ok_or(AppError::NotFound("merchant"))?;
+            let m = merchant_domain::find(cx, id).await?;
             MerchantRights::load(cx, Some(viewer), m.street_id, m.id)
                 .await?
                 .require(Who::MemberOrStreetStaff)?;
