@@ -11,6 +11,7 @@ mod m20260101_000001_accounts;
 mod m20260102_000001_merchants_coupons;
 mod m20260103_000001_points;
 mod m20260104_000001_events;
+mod m20260105_000001_list_orders;
 mod util;
 
 pub struct Migrator;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260102_000001_merchants_coupons::Migration),
             Box::new(m20260103_000001_points::Migration),
             Box::new(m20260104_000001_events::Migration),
+            Box::new(m20260105_000001_list_orders::Migration),
         ]
     }
 }

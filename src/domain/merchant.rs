@@ -19,7 +19,7 @@ use crate::domain::audit::AuditAction;
 use crate::domain::context::Cx;
 use crate::domain::events::EventKind;
 use crate::domain::lifecycle::{self, Lifecycle, ReasonRule, Rule, Step};
-use crate::domain::page;
+use crate::domain::page::{self, Order, Page, SortValue, Window};
 use crate::domain::policy::{self, MerchantRights, Who};
 use crate::domain::street;
 use crate::domain::values::{Phone, invalid_state, like_pattern, text_field};
@@ -387,12 +387,40 @@ pub struct MerchantFilter {
     pub keyword: Option<String>,
 }
 
+/// What merchants can be ordered by (the id breaks ties).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MerchantSort {
+    /// When they applied.
+    CreatedAt,
+    Name,
+}
+
+impl MerchantSort {
+    pub fn order(self, descending: bool) -> Order<merchant::Entity> {
+        let (field, column, key): (_, _, fn(&merchant::Model) -> (SortValue, i64)) = match self {
+            MerchantSort::CreatedAt => ("CREATED_AT", merchant::Column::CreatedAt, |m| {
+                (SortValue::Time(m.created_at), m.id)
+            }),
+            MerchantSort::Name => ("NAME", merchant::Column::Name, |m| {
+                (SortValue::Text(m.name.clone()), m.id)
+            }),
+        };
+        Order {
+            field,
+            column,
+            id: merchant::Column::Id,
+            descending,
+            key,
+        }
+    }
+}
+
 pub async fn list(
     cx: &Cx<'_>,
     filter: MerchantFilter,
-    offset: u64,
-    limit: u64,
-) -> AppResult<(Vec<merchant::Model>, u64)> {
+    order: Order<merchant::Entity>,
+    window: Window,
+) -> AppResult<Page<merchant::Model>> {
     let mut q = merchant::Entity::find().filter(policy::visible_merchants(cx.viewer_opt()));
     if let Some(c) = filter.category {
         q = q.filter(merchant::Column::Category.eq(category(&c)?));
@@ -420,7 +448,7 @@ pub async fn list(
                 .add(merchant::Column::Description.like(LikeExpr::new(&pattern).escape('\\'))),
         );
     }
-    page::fetch(cx, q.order_by_asc(merchant::Column::Id), offset, limit).await
+    page::fetch(cx, q, order, window).await
 }
 
 /// One merchant: `FORBIDDEN` when it exists but the viewer may not see it.

@@ -23,7 +23,7 @@ use chrono::{DateTime, Datelike, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
     ActiveEnum, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    QuerySelect, Set,
 };
 
 use entity::names::ObjectKind;
@@ -36,7 +36,7 @@ use crate::domain::audit::{self, AuditAction, AuditRecord};
 use crate::domain::codes::IdempotencyKey;
 use crate::domain::context::Cx;
 use crate::domain::events::{self, Event, EventKind};
-use crate::domain::page;
+use crate::domain::page::{self, Order, Page, SortValue, Window};
 use crate::domain::policy::PersonRights;
 use crate::domain::values::Reason;
 use crate::error::{AppError, AppResult, Text};
@@ -192,17 +192,26 @@ pub async fn account(cx: &Cx<'_>, user_id: i64) -> AppResult<points_account::Mod
         }))
 }
 
-/// A user's entries, newest first.
+/// Entries in the order they were posted (the id breaks ties).
+pub fn entry_order(descending: bool) -> Order<points_entry::Entity> {
+    Order {
+        field: "CREATED_AT",
+        column: points_entry::Column::CreatedAt,
+        id: points_entry::Column::Id,
+        descending,
+        key: |e| (SortValue::Time(e.created_at), e.id),
+    }
+}
+
+/// A user's entries.
 pub async fn entries(
     conn: &impl ConnectionTrait,
     user_id: i64,
-    offset: u64,
-    limit: u64,
-) -> AppResult<(Vec<points_entry::Model>, u64)> {
-    let q = points_entry::Entity::find()
-        .filter(points_entry::Column::UserId.eq(user_id))
-        .order_by_desc(points_entry::Column::Id);
-    page::fetch(conn, q, offset, limit).await
+    order: Order<points_entry::Entity>,
+    window: Window,
+) -> AppResult<Page<points_entry::Model>> {
+    let q = points_entry::Entity::find().filter(points_entry::Column::UserId.eq(user_id));
+    page::fetch(conn, q, order, window).await
 }
 
 /// Whose ledger the viewer may read: their own, or any user of a staff member's street.

@@ -7,6 +7,7 @@ use sea_orm::{
 use entity::{community, street};
 
 use crate::domain::context::Cx;
+use crate::domain::page::{Order, Page, SortValue, Window};
 use crate::error::AppResult;
 
 /// Finds the street of that name, creating it if it is new.
@@ -62,14 +63,40 @@ pub async fn get_community(
     Ok(community::Entity::find_by_id(id).one(db).await?)
 }
 
-/// One page of streets by id, with the total.
+/// What streets can be ordered by (the id breaks ties).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StreetSort {
+    CreatedAt,
+    Name,
+}
+
+impl StreetSort {
+    pub fn order(self, descending: bool) -> Order<street::Entity> {
+        let (field, column, key): (_, _, fn(&street::Model) -> (SortValue, i64)) = match self {
+            StreetSort::CreatedAt => ("CREATED_AT", street::Column::CreatedAt, |s| {
+                (SortValue::Time(s.created_at), s.id)
+            }),
+            StreetSort::Name => ("NAME", street::Column::Name, |s| {
+                (SortValue::Text(s.name.clone()), s.id)
+            }),
+        };
+        Order {
+            field,
+            column,
+            id: street::Column::Id,
+            descending,
+            key,
+        }
+    }
+}
+
+/// One page of streets.
 pub async fn page(
     db: &impl ConnectionTrait,
-    offset: u64,
-    limit: u64,
-) -> AppResult<(Vec<street::Model>, u64)> {
-    let q = street::Entity::find().order_by_asc(street::Column::Id);
-    crate::domain::page::fetch(db, q, offset, limit).await
+    order: Order<street::Entity>,
+    window: Window,
+) -> AppResult<Page<street::Model>> {
+    crate::domain::page::fetch(db, street::Entity::find(), order, window).await
 }
 
 /// The communities of many streets at once, for a DataLoader.

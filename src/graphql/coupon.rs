@@ -11,7 +11,7 @@ use entity::{coupon as model, coupon_claim};
 use crate::domain::audience::Audience;
 use crate::domain::codes::display_code;
 use crate::domain::coupon::claim;
-use crate::domain::coupon::query::{self, CouponFilter};
+use crate::domain::coupon::query::{self, ClaimSort, CouponFilter, CouponSort};
 use crate::domain::coupon::{self as domain, NewCoupon, Transition};
 use crate::domain::policy::PersonRights;
 use crate::domain::values::mask_phone;
@@ -20,7 +20,8 @@ use crate::graphql::loader::{
     AudienceOf, CommunityKey, CouponKey, MerchantKey, UserKey, prime_coupons,
 };
 use crate::graphql::merchant::{Merchant, require_insider};
-use crate::graphql::pagination::{Page, PageRequest};
+use crate::graphql::merchant::node_selection;
+use crate::graphql::pagination::{OrderDirection, PageArgs, connection};
 use crate::graphql::street::Community;
 use crate::graphql::{ContextExt, id};
 
@@ -380,6 +381,83 @@ pub struct CouponFilterInput {
     pub eligible_only: bool,
 }
 
+connection!(
+    CouponConnection,
+    CouponEdge,
+    Coupon,
+    "A page of coupons.",
+    "A coupon and its cursor."
+);
+connection!(
+    CouponClaimConnection,
+    CouponClaimEdge,
+    CouponClaim,
+    "A page of coupon claims.",
+    "A claim and its cursor."
+);
+
+/// What coupons can be ordered by; the ID breaks ties.
+#[derive(Enum, Copy, Clone, Debug, Default, Eq, PartialEq)]
+#[graphql(remote = "crate::domain::coupon::query::CouponSort")]
+pub enum CouponOrderField {
+    /// When the merchant created the coupon.
+    #[default]
+    CreatedAt,
+    /// When its validity ends.
+    ValidUntil,
+}
+
+/// How to order coupons.
+#[derive(InputObject)]
+pub struct CouponOrder {
+    /// The sort key.
+    #[graphql(default)]
+    pub field: CouponOrderField,
+    /// Which way (default newest or soonest-ending last: `DESC`).
+    #[graphql(default_with = "OrderDirection::Desc")]
+    pub direction: OrderDirection,
+}
+
+impl Default for CouponOrder {
+    fn default() -> Self {
+        CouponOrder {
+            field: CouponOrderField::CreatedAt,
+            direction: OrderDirection::Desc,
+        }
+    }
+}
+
+/// What claims can be ordered by; the ID breaks ties.
+#[derive(Enum, Copy, Clone, Debug, Default, Eq, PartialEq)]
+#[graphql(remote = "crate::domain::coupon::query::ClaimSort")]
+pub enum CouponClaimOrderField {
+    /// When it was claimed.
+    #[default]
+    ClaimedAt,
+    /// When it stops being redeemable.
+    ExpiresAt,
+}
+
+/// How to order claims.
+#[derive(InputObject)]
+pub struct CouponClaimOrder {
+    /// The sort key.
+    #[graphql(default)]
+    pub field: CouponClaimOrderField,
+    /// Which way (default `DESC`: newest first).
+    #[graphql(default_with = "OrderDirection::Desc")]
+    pub direction: OrderDirection,
+}
+
+impl Default for CouponClaimOrder {
+    fn default() -> Self {
+        CouponClaimOrder {
+            field: CouponClaimOrderField::ClaimedAt,
+            direction: OrderDirection::Desc,
+        }
+    }
+}
+
 #[derive(Default)]
 pub struct CouponQuery;
 
@@ -387,15 +465,30 @@ pub struct CouponQuery;
 impl CouponQuery {
     /// Coupons, newest first. The public sees active coupons of active merchants within their
     /// validity; merchants also their own in any state; staff every coupon of their street.
-    #[graphql(complexity = "crate::graphql::pagination::page_cost(first, child_complexity)")]
+    #[graphql(
+        complexity = "crate::graphql::pagination::connection_cost(first, last, child_complexity)"
+    )]
     async fn coupons(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Narrows the list.")] filter: Option<CouponFilterInput>,
-        #[graphql(desc = "Page size, 0 to 100 (default 20).")] first: Option<i32>,
-        #[graphql(desc = "Cursor of the last edge of the previous page.")] after: Option<String>,
-    ) -> AppResult<Page<Coupon>> {
-        let page = PageRequest::parse(first, after.as_deref())?;
+        #[graphql(desc = "Default: `CREATED_AT` descending (newest first).")] order_by: Option<
+            CouponOrder,
+        >,
+        #[graphql(desc = "Forwards: this many items (0 to 100, default 20) …")] first: Option<i32>,
+        #[graphql(desc = "… after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Backwards: this many items (0 to 100) …")] last: Option<i32>,
+        #[graphql(desc = "… before this cursor.")] before: Option<String>,
+    ) -> AppResult<CouponConnection> {
+        let window = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        }
+        .window(ctx)?;
+        let o = order_by.unwrap_or_default();
+        let order = CouponSort::from(o.field).order(o.direction.descending());
         let f = filter.unwrap_or_default();
         let filter = CouponFilter {
             merchant_id: f
@@ -406,9 +499,10 @@ impl CouponQuery {
             status: f.status.map(Into::into),
             eligible_only: f.eligible_only,
         };
-        let (rows, total) = query::list(&ctx.cx()?, filter, page.offset, page.limit).await?;
-        prime_coupons(ctx, &rows, ctx.look_ahead().field("edges").field("node")).await?;
-        Ok(page.connection(rows.into_iter().map(Coupon).collect(), total))
+        let page = query::list(&ctx.cx()?, filter, order, window).await?;
+        let rows: Vec<&model::Model> = page.rows.iter().map(|(_, c)| c).collect();
+        prime_coupons(ctx, &rows, node_selection(ctx)).await?;
+        Ok(CouponConnection::new(page, Coupon))
     }
 
     /// One coupon. `FORBIDDEN` if it exists but is not visible to you.
@@ -418,49 +512,78 @@ impl CouponQuery {
     }
 
     /// The signed-in resident's claims, newest first.
-    #[graphql(complexity = "crate::graphql::pagination::page_cost(first, child_complexity)")]
+    #[graphql(
+        complexity = "crate::graphql::pagination::connection_cost(first, last, child_complexity)"
+    )]
     async fn my_coupons(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Only claims in this state.")] status: Option<CouponClaimStatus>,
-        #[graphql(desc = "Page size, 0 to 100 (default 20).")] first: Option<i32>,
-        #[graphql(desc = "Cursor of the last edge of the previous page.")] after: Option<String>,
-    ) -> AppResult<Page<CouponClaim>> {
+        #[graphql(desc = "Default: `CLAIMED_AT` descending (newest first).")] order_by: Option<
+            CouponClaimOrder,
+        >,
+        #[graphql(desc = "Forwards: this many items (0 to 100, default 20) …")] first: Option<i32>,
+        #[graphql(desc = "… after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Backwards: this many items (0 to 100) …")] last: Option<i32>,
+        #[graphql(desc = "… before this cursor.")] before: Option<String>,
+    ) -> AppResult<CouponClaimConnection> {
         ctx.viewer()?;
-        let page = PageRequest::parse(first, after.as_deref())?;
-        let (rows, total) =
-            query::my_claims(&ctx.cx()?, status.map(Into::into), page.offset, page.limit).await?;
-        Ok(page.connection(rows.into_iter().map(CouponClaim).collect(), total))
+        let window = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        }
+        .window(ctx)?;
+        let o = order_by.unwrap_or_default();
+        let order = ClaimSort::from(o.field).order(o.direction.descending());
+        let page = query::my_claims(&ctx.cx()?, status.map(Into::into), order, window).await?;
+        Ok(CouponClaimConnection::new(page, CouponClaim))
     }
 
     /// Claims of a merchant's coupons, newest first: for its owner and clerks, and staff of its
     /// street. Residents' phones are masked to the merchant.
-    #[graphql(complexity = "crate::graphql::pagination::page_cost(first, child_complexity)")]
+    #[graphql(
+        complexity = "crate::graphql::pagination::connection_cost(first, last, child_complexity)"
+    )]
     async fn coupon_claims(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The merchant.")] merchant_id: ID,
         #[graphql(desc = "Only claims of this coupon.")] coupon_id: Option<ID>,
         #[graphql(desc = "Only claims in this state.")] status: Option<CouponClaimStatus>,
-        #[graphql(desc = "Page size, 0 to 100 (default 20).")] first: Option<i32>,
-        #[graphql(desc = "Cursor of the last edge of the previous page.")] after: Option<String>,
-    ) -> AppResult<Page<CouponClaim>> {
+        #[graphql(desc = "Default: `CLAIMED_AT` descending (newest first).")] order_by: Option<
+            CouponClaimOrder,
+        >,
+        #[graphql(desc = "Forwards: this many items (0 to 100, default 20) …")] first: Option<i32>,
+        #[graphql(desc = "… after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Backwards: this many items (0 to 100) …")] last: Option<i32>,
+        #[graphql(desc = "… before this cursor.")] before: Option<String>,
+    ) -> AppResult<CouponClaimConnection> {
         ctx.viewer()?;
-        let page = PageRequest::parse(first, after.as_deref())?;
+        let window = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        }
+        .window(ctx)?;
+        let o = order_by.unwrap_or_default();
+        let order = ClaimSort::from(o.field).order(o.direction.descending());
         let merchant = id::decode(ObjectKind::Merchant, "merchantId", &merchant_id)?;
         let coupon = coupon_id
             .map(|c| id::decode(ObjectKind::Coupon, "couponId", &c))
             .transpose()?;
-        let (rows, total) = query::merchant_claims(
+        let page = query::merchant_claims(
             &ctx.cx()?,
             merchant,
             coupon,
             status.map(Into::into),
-            page.offset,
-            page.limit,
+            order,
+            window,
         )
         .await?;
-        Ok(page.connection(rows.into_iter().map(CouponClaim).collect(), total))
+        Ok(CouponClaimConnection::new(page, CouponClaim))
     }
 }
 

@@ -171,7 +171,7 @@ impl Loader<MembershipsOf> for DbLoader {
 /// of statements independent of the number of rows.
 pub fn prime_merchants<'a>(
     ctx: &'a async_graphql::Context<'_>,
-    rows: &'a [entity::merchant::Model],
+    rows: &'a [&'a entity::merchant::Model],
     node: async_graphql::Lookahead<'a>,
 ) -> futures::future::BoxFuture<'a, crate::error::AppResult<()>> {
     Box::pin(async move {
@@ -183,7 +183,7 @@ pub fn prime_merchants<'a>(
             return Ok(());
         }
         loader
-            .feed_many(rows.iter().map(|m| (MerchantKey(m.id), m.clone())))
+            .feed_many(rows.iter().map(|m| (MerchantKey(m.id), (*m).clone())))
             .await;
         if node.field("community").exists() {
             let ids: Vec<i64> = rows.iter().filter_map(|m| m.community_id).collect();
@@ -205,7 +205,8 @@ pub fn prime_merchants<'a>(
             let ids: Vec<i64> = rows.iter().map(|m| m.id).collect();
             let found =
                 domain::coupon::query::active_of_merchants(db, &ids, state.clock.now()).await?;
-            prime_coupons(ctx, &found, coupons).await?;
+            let refs: Vec<&entity::coupon::Model> = found.iter().collect();
+            prime_coupons(ctx, &refs, coupons).await?;
             loader
                 .feed_many(group(&keys, found, |c| ActiveCouponsOf(c.merchant_id)))
                 .await;
@@ -217,7 +218,7 @@ pub fn prime_merchants<'a>(
 /// As [`prime_merchants`], for a list of coupons.
 pub fn prime_coupons<'a>(
     ctx: &'a async_graphql::Context<'_>,
-    rows: &'a [entity::coupon::Model],
+    rows: &'a [&'a entity::coupon::Model],
     node: async_graphql::Lookahead<'a>,
 ) -> futures::future::BoxFuture<'a, crate::error::AppResult<()>> {
     Box::pin(async move {
@@ -228,7 +229,7 @@ pub fn prime_coupons<'a>(
             return Ok(());
         }
         loader
-            .feed_many(rows.iter().map(|c| (CouponKey(c.id), c.clone())))
+            .feed_many(rows.iter().map(|c| (CouponKey(c.id), (*c).clone())))
             .await;
         let audience = node.field("audience");
         if audience.exists() {
@@ -256,7 +257,8 @@ pub fn prime_coupons<'a>(
             ids.sort_unstable();
             ids.dedup();
             let found = domain::merchant::by_ids(db, &ids).await?;
-            prime_merchants(ctx, &found, merchant).await?;
+            let refs: Vec<&entity::merchant::Model> = found.iter().collect();
+            prime_merchants(ctx, &refs, merchant).await?;
         }
         Ok(())
     })

@@ -8,7 +8,7 @@ use entity::names::ObjectKind;
 use entity::merchant as model;
 
 use crate::domain::merchant::{
-    self as domain, Application, Decision, MerchantFilter, MerchantProfile,
+    self as domain, Application, Decision, MerchantFilter, MerchantProfile, MerchantSort,
 };
 use crate::domain::policy::MerchantRights;
 use crate::error::{AppError, AppResult};
@@ -17,7 +17,9 @@ use crate::graphql::coupon::Coupon;
 use crate::graphql::loader::{
     ActiveCouponsOf, CommunityKey, MembershipsOf, StreetKey, prime_merchants,
 };
-use crate::graphql::pagination::{MAX_PAGE, Page, PageRequest};
+use crate::graphql::pagination::{
+    DEFAULT_PAGE, OrderDirection, PageArgs, connection, page_size,
+};
 use crate::graphql::street::{Community, Street};
 use crate::graphql::{ContextExt, id};
 
@@ -148,7 +150,7 @@ impl Merchant {
         ctx: &Context<'_>,
         #[graphql(desc = "How many, 0 to 100 (default 20).")] first: Option<i32>,
     ) -> AppResult<Vec<Coupon>> {
-        let n = PageRequest::parse(first, None)?.limit.min(MAX_PAGE) as usize;
+        let n = page_size("first", first, DEFAULT_PAGE)? as usize;
         let rows = ctx
             .loader()?
             .load_one(ActiveCouponsOf(self.0.id))
@@ -271,22 +273,76 @@ pub struct MerchantFilterInput {
     pub keyword: Option<String>,
 }
 
+connection!(
+    MerchantConnection,
+    MerchantEdge,
+    Merchant,
+    "A page of merchants.",
+    "A merchant and its cursor."
+);
+
+/// What merchants can be ordered by; the ID breaks ties.
+#[derive(Enum, Copy, Clone, Debug, Default, Eq, PartialEq)]
+#[graphql(remote = "crate::domain::merchant::MerchantSort")]
+pub enum MerchantOrderField {
+    /// When the merchant applied.
+    #[default]
+    CreatedAt,
+    /// By name.
+    Name,
+}
+
+/// How to order merchants.
+#[derive(InputObject, Default)]
+pub struct MerchantOrder {
+    /// The sort key.
+    #[graphql(default)]
+    pub field: MerchantOrderField,
+    /// Which way.
+    #[graphql(default)]
+    pub direction: OrderDirection,
+}
+
+/// The selection below a connection's nodes, however the client reached them (`edges { node }`
+/// or `nodes`), for priming loaders.
+pub fn node_selection<'a>(ctx: &'a Context<'_>) -> async_graphql::Lookahead<'a> {
+    let edges = ctx.look_ahead().field("edges").field("node");
+    if edges.exists() {
+        edges
+    } else {
+        ctx.look_ahead().field("nodes")
+    }
+}
+
 #[derive(Default)]
 pub struct MerchantQuery;
 
 #[Object]
 impl MerchantQuery {
-    /// Merchants, by application order. The public sees active ones; staff also every merchant
-    /// of their street; members also their own.
-    #[graphql(complexity = "crate::graphql::pagination::page_cost(first, child_complexity)")]
+    /// Merchants; by default in the order they applied. The public sees active ones; staff
+    /// also every merchant of their street; members also their own.
+    #[graphql(
+        complexity = "crate::graphql::pagination::connection_cost(first, last, child_complexity)"
+    )]
     async fn merchants(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Narrows the list.")] filter: Option<MerchantFilterInput>,
-        #[graphql(desc = "Page size, 0 to 100 (default 20).")] first: Option<i32>,
-        #[graphql(desc = "Cursor of the last edge of the previous page.")] after: Option<String>,
-    ) -> AppResult<Page<Merchant>> {
-        let page = PageRequest::parse(first, after.as_deref())?;
+        #[graphql(desc = "Default: `CREATED_AT` ascending.")] order_by: Option<MerchantOrder>,
+        #[graphql(desc = "Forwards: this many items (0 to 100, default 20) …")] first: Option<i32>,
+        #[graphql(desc = "… after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Backwards: this many items (0 to 100) …")] last: Option<i32>,
+        #[graphql(desc = "… before this cursor.")] before: Option<String>,
+    ) -> AppResult<MerchantConnection> {
+        let window = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        }
+        .window(ctx)?;
+        let o = order_by.unwrap_or_default();
+        let order = MerchantSort::from(o.field).order(o.direction.descending());
         let f = filter.unwrap_or_default();
         let filter = MerchantFilter {
             category: f.category,
@@ -301,9 +357,10 @@ impl MerchantQuery {
             status: f.status.map(Into::into),
             keyword: f.keyword,
         };
-        let (rows, total) = domain::list(&ctx.cx()?, filter, page.offset, page.limit).await?;
-        prime_merchants(ctx, &rows, ctx.look_ahead().field("edges").field("node")).await?;
-        Ok(page.connection(rows.into_iter().map(Merchant).collect(), total))
+        let page = domain::list(&ctx.cx()?, filter, order, window).await?;
+        let rows: Vec<&model::Model> = page.rows.iter().map(|(_, m)| m).collect();
+        prime_merchants(ctx, &rows, node_selection(ctx)).await?;
+        Ok(MerchantConnection::new(page, Merchant))
     }
 
     /// One merchant. `FORBIDDEN` if it exists but is not visible to you.

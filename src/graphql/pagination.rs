@@ -1,14 +1,13 @@
-//! Relay connections over offset pages: `first` (default 20, at most 100) and an opaque `after`.
+//! Relay connections over keyset pages: `first`/`after` forwards, `last`/`before` backwards,
+//! opaque cursors that name the sort key and the row, `totalCount` counted only when asked for.
 
-use async_graphql::connection::{Connection, Edge};
-use async_graphql::{OutputType, SimpleObject};
+use async_graphql::{Context, Enum, SimpleObject};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
+pub use crate::domain::page::{DEFAULT_PAGE, MAX_PAGE};
+use crate::domain::page::{Cursor, Page, Window};
 use crate::error::{AppError, AppResult, Text};
-
-pub const DEFAULT_PAGE: u64 = 20;
-pub const MAX_PAGE: u64 = 100;
 
 /// The complexity of a list field: what one item costs, times the items asked for, so that
 /// nesting lists inside lists multiplies as execution would.
@@ -17,71 +16,199 @@ pub fn page_cost(first: Option<i32>, child_complexity: usize) -> usize {
     n.max(1).saturating_mul(child_complexity).saturating_add(1)
 }
 
-/// Fields every connection carries besides its edges.
+/// As [`page_cost`], for a connection that also takes `last`.
+pub fn connection_cost(first: Option<i32>, last: Option<i32>, child_complexity: usize) -> usize {
+    page_cost(first.or(last), child_complexity)
+}
+
+/// Which way a list runs.
+#[derive(Enum, Copy, Clone, Debug, Default, Eq, PartialEq)]
+pub enum OrderDirection {
+    /// Smallest (or earliest, or A) first.
+    #[default]
+    Asc,
+    /// Largest (or latest, or Z) first.
+    Desc,
+}
+
+impl OrderDirection {
+    pub fn descending(self) -> bool {
+        self == OrderDirection::Desc
+    }
+}
+
+/// Where a page sits in its list.
 #[derive(SimpleObject)]
-pub struct ConnectionFields {
-    /// How many items match, across all pages.
-    pub total_count: u64,
+pub struct PageInfo {
+    /// Whether items follow this page (when paginating forwards; with `last`, whether items
+    /// follow `before`).
+    pub has_next_page: bool,
+    /// Whether items precede this page (with `last`; with `first`, whether `after` was given).
+    pub has_previous_page: bool,
+    /// The cursor of the first edge, to go back with `before`.
+    pub start_cursor: Option<String>,
+    /// The cursor of the last edge, to go on with `after`.
+    pub end_cursor: Option<String>,
 }
 
-pub type Page<T> = Connection<String, T, ConnectionFields>;
-
-/// The slice a client asked for.
-#[derive(Clone, Copy, Debug)]
-pub struct PageRequest {
-    pub offset: u64,
-    pub limit: u64,
+pub fn encode_cursor(c: &Cursor) -> String {
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(c).unwrap_or_default())
 }
 
-impl PageRequest {
-    pub fn parse(first: Option<i32>, after: Option<&str>) -> AppResult<PageRequest> {
-        let limit = match first {
-            None => DEFAULT_PAGE,
-            Some(n) if (0..=MAX_PAGE as i32).contains(&n) => n as u64,
-            Some(_) => {
-                return Err(AppError::bad_input(
-                    "first",
-                    Text::new(
-                        "first 应在 0 到 100 之间",
-                        "first must be between 0 and 100",
-                    ),
-                ));
+fn decode_cursor(field: &'static str, raw: &str) -> AppResult<Cursor> {
+    URL_SAFE_NO_PAD
+        .decode(raw)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<Cursor>(&bytes).ok())
+        .ok_or_else(|| {
+            AppError::bad_input(field, Text::new("无效的游标", "Not a valid cursor"))
+        })
+}
+
+/// A page size as a client gives it: 0 to 100, `default` when absent.
+pub fn page_size(field: &'static str, n: Option<i32>, default: u64) -> AppResult<u64> {
+    match n {
+        None => Ok(default),
+        Some(n) if (0..=MAX_PAGE as i32).contains(&n) => Ok(n as u64),
+        Some(_) => Err(AppError::bad_input(
+            field,
+            Text::owned(
+                format!("{field} 应在 0 到 100 之间"),
+                format!("{field} must be between 0 and 100"),
+            ),
+        )),
+    }
+}
+
+/// The pagination arguments every connection takes.
+pub struct PageArgs {
+    pub first: Option<i32>,
+    pub after: Option<String>,
+    pub last: Option<i32>,
+    pub before: Option<String>,
+}
+
+impl PageArgs {
+    /// Checks the arguments; counts the total only when the selection asks for `totalCount`.
+    pub fn window(self, ctx: &Context<'_>) -> AppResult<Window> {
+        if self.first.is_some() && self.last.is_some() {
+            return Err(AppError::bad_input(
+                "last",
+                Text::new(
+                    "first 与 last 不能同时使用",
+                    "Use first or last, not both",
+                ),
+            ));
+        }
+        Ok(Window {
+            first: self
+                .first
+                .map(|n| page_size("first", Some(n), DEFAULT_PAGE))
+                .transpose()?,
+            last: self
+                .last
+                .map(|n| page_size("last", Some(n), DEFAULT_PAGE))
+                .transpose()?,
+            after: self
+                .after
+                .as_deref()
+                .map(|c| decode_cursor("after", c))
+                .transpose()?,
+            before: self
+                .before
+                .as_deref()
+                .map(|c| decode_cursor("before", c))
+                .transpose()?,
+            count_total: ctx.look_ahead().field("totalCount").exists(),
+        })
+    }
+}
+
+/// Fills a [`PageInfo`] from a page.
+pub fn page_info<M>(page: &Page<M>) -> PageInfo {
+    PageInfo {
+        has_next_page: page.has_next,
+        has_previous_page: page.has_previous,
+        start_cursor: page.rows.first().map(|(c, _)| encode_cursor(c)),
+        end_cursor: page.rows.last().map(|(c, _)| encode_cursor(c)),
+    }
+}
+
+/// Declares a connection type and its edge type for a node type, with the descriptions client
+/// developers read.
+macro_rules! connection {
+    ($conn:ident, $edge:ident, $node:ty, $conn_doc:literal, $edge_doc:literal) => {
+        #[doc = $conn_doc]
+        pub struct $conn {
+            edges: Vec<$edge>,
+            page_info: $crate::graphql::pagination::PageInfo,
+            total: Option<u64>,
+        }
+
+        impl $conn {
+            pub fn new<M>(page: $crate::domain::page::Page<M>, node: impl Fn(M) -> $node) -> Self {
+                let page_info = $crate::graphql::pagination::page_info(&page);
+                let total = page.total;
+                $conn {
+                    edges: page
+                        .rows
+                        .into_iter()
+                        .map(|(cursor, m)| $edge {
+                            cursor: $crate::graphql::pagination::encode_cursor(&cursor),
+                            node: node(m),
+                        })
+                        .collect(),
+                    page_info,
+                    total,
+                }
             }
-        };
-        let offset = match after {
-            None => 0,
-            Some(cursor) => decode_cursor(cursor)
-                .ok_or_else(|| {
-                    AppError::bad_input("after", Text::new("无效的游标", "Not a valid cursor"))
-                })?
-                .saturating_add(1),
-        };
-        Ok(PageRequest { offset, limit })
-    }
+        }
 
-    /// Wraps one page of `rows` (at most `limit`, starting at `offset`) in a connection.
-    pub fn connection<T: OutputType>(&self, rows: Vec<T>, total: u64) -> Page<T> {
-        let has_next = self.offset + (rows.len() as u64) < total;
-        let mut conn = Connection::with_additional_fields(
-            self.offset > 0,
-            has_next,
-            ConnectionFields { total_count: total },
-        );
-        conn.edges.extend(
-            rows.into_iter()
-                .enumerate()
-                .map(|(i, node)| Edge::new(encode_cursor(self.offset + i as u64), node)),
-        );
-        conn
-    }
+        #[doc = $conn_doc]
+        #[async_graphql::Object]
+        impl $conn {
+            /// The items of this page with their cursors, in list order.
+            async fn edges(&self) -> &[$edge] {
+                &self.edges
+            }
+
+            /// The items of this page, without cursors.
+            async fn nodes(&self) -> Vec<&$node> {
+                self.edges.iter().map(|e| &e.node).collect()
+            }
+
+            /// Where this page sits in the list.
+            async fn page_info(&self) -> &$crate::graphql::pagination::PageInfo {
+                &self.page_info
+            }
+
+            /// How many items match, across all pages (counted only when selected).
+            async fn total_count(&self) -> $crate::error::AppResult<u64> {
+                self.total
+                    .ok_or_else(|| $crate::error::AppError::internal("totalCount was not counted"))
+            }
+        }
+
+        #[doc = $edge_doc]
+        pub struct $edge {
+            cursor: String,
+            node: $node,
+        }
+
+        #[doc = $edge_doc]
+        #[async_graphql::Object]
+        impl $edge {
+            /// Opaque; pass it as `after` (or `before`) to continue from this item.
+            async fn cursor(&self) -> &str {
+                &self.cursor
+            }
+
+            /// The item.
+            async fn node(&self) -> &$node {
+                &self.node
+            }
+        }
+    };
 }
 
-fn encode_cursor(offset: u64) -> String {
-    URL_SAFE_NO_PAD.encode(format!("o:{offset}"))
-}
-
-fn decode_cursor(cursor: &str) -> Option<u64> {
-    let bytes = URL_SAFE_NO_PAD.decode(cursor).ok()?;
-    let text = String::from_utf8(bytes).ok()?;
-    text.strip_prefix("o:")?.parse().ok()
-}
+pub(crate) use connection;

@@ -12,7 +12,7 @@ use crate::domain::points as domain;
 use crate::error::{AppError, AppResult, Text};
 use crate::graphql::loader::MerchantKey;
 use crate::graphql::merchant::Merchant;
-use crate::graphql::pagination::{Page, PageRequest};
+use crate::graphql::pagination::{OrderDirection, PageArgs, connection, page_size};
 use crate::graphql::{ContextExt, id};
 
 /// Why points moved.
@@ -69,6 +69,14 @@ impl PointsEntry {
     }
 }
 
+connection!(
+    PointsEntryConnection,
+    PointsEntryEdge,
+    PointsEntry,
+    "A page of points entries.",
+    "An entry and its cursor."
+);
+
 pub struct PointsAccount(pub points_account::Model);
 
 /// A user's points: the balance (the sum of the entries, never negative) and what they earned
@@ -85,18 +93,31 @@ impl PointsAccount {
         self.0.lifetime_earned
     }
 
-    /// The entries, newest first.
-    #[graphql(complexity = "crate::graphql::pagination::page_cost(first, child_complexity)")]
+    /// The entries, newest first by default.
+    #[graphql(
+        complexity = "crate::graphql::pagination::connection_cost(first, last, child_complexity)"
+    )]
     async fn entries(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "Page size, 0 to 100 (default 20).")] first: Option<i32>,
-        #[graphql(desc = "Cursor of the last edge of the previous page.")] after: Option<String>,
-    ) -> AppResult<Page<PointsEntry>> {
-        let page = PageRequest::parse(first, after.as_deref())?;
-        let (rows, total) =
-            domain::entries(&ctx.state()?.db, self.0.user_id, page.offset, page.limit).await?;
-        Ok(page.connection(rows.into_iter().map(PointsEntry).collect(), total))
+        #[graphql(desc = "By time posted; default `DESC` (newest first).")] direction: Option<
+            OrderDirection,
+        >,
+        #[graphql(desc = "Forwards: this many items (0 to 100, default 20) …")] first: Option<i32>,
+        #[graphql(desc = "… after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Backwards: this many items (0 to 100) …")] last: Option<i32>,
+        #[graphql(desc = "… before this cursor.")] before: Option<String>,
+    ) -> AppResult<PointsEntryConnection> {
+        let window = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        }
+        .window(ctx)?;
+        let order = domain::entry_order(direction.unwrap_or(OrderDirection::Desc).descending());
+        let page = domain::entries(&ctx.state()?.db, self.0.user_id, order, window).await?;
+        Ok(PointsEntryConnection::new(page, PointsEntry))
     }
 }
 
@@ -250,7 +271,7 @@ impl PointsQuery {
                 ));
             }
         };
-        let n = PageRequest::parse(first.or(Some(10)), None)?.limit;
+        let n = page_size("first", first, 10)?;
         let (lines, mine) = domain::leaderboard(&ctx.cx()?, community, period.into(), n).await?;
         let to_entry = |s: domain::Standing| LeaderboardEntry {
             rank: s.rank,

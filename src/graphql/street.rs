@@ -1,6 +1,6 @@
 //! Streets and communities as clients see them.
 
-use async_graphql::{Context, ID, Object};
+use async_graphql::{Context, Enum, ID, InputObject, Object};
 use entity::names::ObjectKind;
 
 use entity::{community, street};
@@ -8,7 +8,7 @@ use entity::{community, street};
 use crate::domain;
 use crate::error::{AppError, AppResult};
 use crate::graphql::loader::{CommunitiesOfStreet, StreetKey};
-use crate::graphql::pagination::{Page, PageRequest};
+use crate::graphql::pagination::{OrderDirection, PageArgs, connection};
 use crate::graphql::{ContextExt, id};
 
 pub struct Street(pub street::Model);
@@ -65,22 +65,65 @@ impl Community {
     }
 }
 
+connection!(
+    StreetConnection,
+    StreetEdge,
+    Street,
+    "A page of streets.",
+    "A street and its cursor."
+);
+
+/// What streets can be ordered by; the ID breaks ties.
+#[derive(Enum, Copy, Clone, Debug, Default, Eq, PartialEq)]
+#[graphql(remote = "crate::domain::street::StreetSort")]
+pub enum StreetOrderField {
+    /// When the street was set up.
+    #[default]
+    CreatedAt,
+    /// By name.
+    Name,
+}
+
+/// How to order streets.
+#[derive(InputObject, Default)]
+pub struct StreetOrder {
+    /// The sort key.
+    #[graphql(default)]
+    pub field: StreetOrderField,
+    /// Which way.
+    #[graphql(default)]
+    pub direction: OrderDirection,
+}
+
 #[derive(Default)]
 pub struct StreetQuery;
 
 #[Object]
 impl StreetQuery {
-    /// Every street served by this deployment. Public.
-    #[graphql(complexity = "crate::graphql::pagination::page_cost(first, child_complexity)")]
+    /// Every street served by this deployment. Public. Default order: as created.
+    #[graphql(
+        complexity = "crate::graphql::pagination::connection_cost(first, last, child_complexity)"
+    )]
     async fn streets(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "Page size, 0 to 100 (default 20).")] first: Option<i32>,
-        #[graphql(desc = "Cursor of the last edge of the previous page.")] after: Option<String>,
-    ) -> AppResult<Page<Street>> {
-        let page = PageRequest::parse(first, after.as_deref())?;
-        let (rows, total) = domain::street::page(&ctx.state()?.db, page.offset, page.limit).await?;
-        Ok(page.connection(rows.into_iter().map(Street).collect(), total))
+        #[graphql(desc = "Default: `CREATED_AT` ascending.")] order_by: Option<StreetOrder>,
+        #[graphql(desc = "Forwards: this many items (0 to 100, default 20) …")] first: Option<i32>,
+        #[graphql(desc = "… after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Backwards: this many items (0 to 100) …")] last: Option<i32>,
+        #[graphql(desc = "… before this cursor.")] before: Option<String>,
+    ) -> AppResult<StreetConnection> {
+        let window = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        }
+        .window(ctx)?;
+        let o = order_by.unwrap_or_default();
+        let order = domain::street::StreetSort::from(o.field).order(o.direction.descending());
+        let page = domain::street::page(&ctx.state()?.db, order, window).await?;
+        Ok(StreetConnection::new(page, Street))
     }
 
     /// One street by ID, or null. Public.

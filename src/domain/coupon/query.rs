@@ -15,7 +15,7 @@ use crate::domain::context::Cx;
 use crate::domain::coupon::claim::{ClaimState, state_condition};
 use crate::domain::coupon::{RULE_COMMUNITY, RULE_TAG};
 use crate::domain::merchant as merchant_domain;
-use crate::domain::page;
+use crate::domain::page::{self, Order, Page, SortValue, Window};
 use crate::domain::policy::{self, MerchantRights};
 use crate::error::{AppError, AppResult};
 
@@ -72,12 +72,69 @@ fn eligible_condition(r: &Resident) -> Condition {
     Condition::all().add(tags).add(communities).add(age)
 }
 
+/// What coupons can be ordered by (the id breaks ties).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CouponSort {
+    /// When the merchant created them.
+    CreatedAt,
+    /// When they stop being claimable.
+    ValidUntil,
+}
+
+impl CouponSort {
+    pub fn order(self, descending: bool) -> Order<coupon::Entity> {
+        let (field, column, key): (_, _, fn(&coupon::Model) -> (SortValue, i64)) = match self {
+            CouponSort::CreatedAt => ("CREATED_AT", coupon::Column::CreatedAt, |c| {
+                (SortValue::Time(c.created_at), c.id)
+            }),
+            CouponSort::ValidUntil => ("VALID_UNTIL", coupon::Column::ValidUntil, |c| {
+                (SortValue::Time(c.valid_until), c.id)
+            }),
+        };
+        Order {
+            field,
+            column,
+            id: coupon::Column::Id,
+            descending,
+            key,
+        }
+    }
+}
+
+/// What claims can be ordered by (the id breaks ties).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClaimSort {
+    ClaimedAt,
+    ExpiresAt,
+}
+
+impl ClaimSort {
+    pub fn order(self, descending: bool) -> Order<coupon_claim::Entity> {
+        let (field, column, key): (_, _, fn(&coupon_claim::Model) -> (SortValue, i64)) =
+            match self {
+                ClaimSort::ClaimedAt => ("CLAIMED_AT", coupon_claim::Column::ClaimedAt, |c| {
+                    (SortValue::Time(c.claimed_at), c.id)
+                }),
+                ClaimSort::ExpiresAt => ("EXPIRES_AT", coupon_claim::Column::ExpiresAt, |c| {
+                    (SortValue::Time(c.expires_at), c.id)
+                }),
+            };
+        Order {
+            field,
+            column,
+            id: coupon_claim::Column::Id,
+            descending,
+            key,
+        }
+    }
+}
+
 pub async fn list(
     cx: &Cx<'_>,
     filter: CouponFilter,
-    offset: u64,
-    limit: u64,
-) -> AppResult<(Vec<coupon::Model>, u64)> {
+    order: Order<coupon::Entity>,
+    window: Window,
+) -> AppResult<Page<coupon::Model>> {
     let viewer = cx.viewer_opt();
     let mut q = coupon::Entity::find().filter(policy::visible_coupons(viewer, cx.now()));
     if let Some(m) = filter.merchant_id {
@@ -95,7 +152,7 @@ pub async fn list(
             &audience::resident(cx, v.user_id).await?,
         ));
     }
-    page::fetch(cx, q.order_by_desc(coupon::Column::Id), offset, limit).await
+    page::fetch(cx, q, order, window).await
 }
 
 /// One coupon: `FORBIDDEN` when it exists but the viewer may not see it.
@@ -165,16 +222,16 @@ pub fn audience(c: &coupon::Model, rules: &[coupon_audience::Model]) -> Audience
 pub async fn my_claims(
     cx: &Cx<'_>,
     state: Option<ClaimState>,
-    offset: u64,
-    limit: u64,
-) -> AppResult<(Vec<coupon_claim::Model>, u64)> {
+    order: Order<coupon_claim::Entity>,
+    window: Window,
+) -> AppResult<Page<coupon_claim::Model>> {
     let viewer = cx.viewer()?;
     let mut q =
         coupon_claim::Entity::find().filter(coupon_claim::Column::UserId.eq(viewer.user_id));
     if let Some(s) = state {
         q = q.filter(state_condition(s, cx.now()));
     }
-    page::fetch(cx, q.order_by_desc(coupon_claim::Column::Id), offset, limit).await
+    page::fetch(cx, q, order, window).await
 }
 
 /// Claims of a merchant's coupons, for those who serve at its counter and staff of its street.
@@ -183,9 +240,9 @@ pub async fn merchant_claims(
     merchant_id: i64,
     coupon_id: Option<i64>,
     state: Option<ClaimState>,
-    offset: u64,
-    limit: u64,
-) -> AppResult<(Vec<coupon_claim::Model>, u64)> {
+    order: Order<coupon_claim::Entity>,
+    window: Window,
+) -> AppResult<Page<coupon_claim::Model>> {
     let viewer = cx.viewer()?;
     let m = merchant_domain::find(cx, merchant_id).await?;
     MerchantRights::load(cx, Some(viewer), m.street_id, m.id)
@@ -198,7 +255,7 @@ pub async fn merchant_claims(
     if let Some(s) = state {
         q = q.filter(state_condition(s, cx.now()));
     }
-    page::fetch(cx, q.order_by_desc(coupon_claim::Column::Id), offset, limit).await
+    page::fetch(cx, q, order, window).await
 }
 
 /// How many claims a coupon has, voided ones included: the benchmark checks it against stock.
