@@ -272,7 +272,7 @@ async fn load_merchants(
             if offer.seniors {
                 coupon_audience::ActiveModel {
                     coupon_id: Set(c.id),
-                    rule: Set("TAG".to_owned()),
+                    rule: Set(entity::coupon_audience::AudienceRule::Tag),
                     value: Set("SENIOR".to_owned()),
                 }
                 .insert(txn)

@@ -4,7 +4,7 @@
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
-use sea_orm::{DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{DatabaseConnection, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
 use entity::merchant;
@@ -12,10 +12,16 @@ use entity::names::ObjectKind;
 use shangju::domain;
 
 async fn merchants(State(db): State<DatabaseConnection>) -> Json<Value> {
-    let q = merchant::Entity::find()
-        .filter(domain::policy::visible_merchants(None))
-        .order_by_asc(merchant::Column::Id);
-    let (rows, _) = domain::page::fetch(&db, q, 0, 20).await.unwrap_or_default();
+    let q = merchant::Entity::find().filter(domain::policy::visible_merchants(None));
+    let window = domain::page::Window {
+        first: Some(20),
+        ..Default::default()
+    };
+    let order = domain::merchant::MerchantSort::CreatedAt.order(false);
+    let rows: Vec<merchant::Model> = domain::page::fetch(&db, q, order, window)
+        .await
+        .map(|page| page.rows.into_iter().map(|(_, m)| m).collect())
+        .unwrap_or_default();
     let ids: Vec<i64> = rows.iter().map(|m| m.id).collect();
     let coupons = domain::coupon::query::active_of_merchants(&db, &ids, chrono::Utc::now())
         .await

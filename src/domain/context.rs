@@ -84,8 +84,10 @@ impl<'a> Cx<'a> {
         self.request_id
     }
 
-    /// Begins writing: a write transaction on the pool, a savepoint inside a transaction.
-    pub async fn write(&self) -> AppResult<Cx<'a>> {
+    /// Begins writing: a write transaction on the pool, a savepoint inside a transaction. The
+    /// new context borrows this one, so an outer transaction cannot be committed while an
+    /// inner one is open.
+    pub async fn write(&self) -> AppResult<Cx<'_>> {
         let txn = match &self.txn {
             Some(outer) => outer.begin().await?,
             None => begin_write(&self.state.db).await?,

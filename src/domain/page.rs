@@ -46,6 +46,9 @@ pub struct Cursor {
     pub id: i64,
 }
 
+/// Reads a row's sort key and id.
+pub type KeyOf<M> = fn(&M) -> (SortValue, i64);
+
 /// How a list is ordered: the sort key (named `field` in cursors), the id, the direction, and
 /// how to read a row's key and id.
 pub struct Order<E: EntityTrait> {
@@ -53,7 +56,7 @@ pub struct Order<E: EntityTrait> {
     pub column: E::Column,
     pub id: E::Column,
     pub descending: bool,
-    pub key: fn(&E::Model) -> (SortValue, i64),
+    pub key: KeyOf<E::Model>,
 }
 
 /// The slice a client asked for: the first `first` after `after`, or the last `last` before
@@ -103,15 +106,9 @@ fn beyond<E: EntityTrait>(order: &Order<E>, c: Cursor, forward: bool) -> Conditi
     let greater = forward != order.descending;
     let value: sea_orm::Value = c.value.into();
     let (key, id) = if greater {
-        (
-            order.column.gt(value.clone()),
-            order.id.gt(c.id),
-        )
+        (order.column.gt(value.clone()), order.id.gt(c.id))
     } else {
-        (
-            order.column.lt(value.clone()),
-            order.id.lt(c.id),
-        )
+        (order.column.lt(value.clone()), order.id.lt(c.id))
     };
     Condition::any()
         .add(key)

@@ -84,7 +84,8 @@ pub enum Posted {
     Already(points_entry::Model),
 }
 
-/// Appends an entry and moves the balance, in the caller's transaction.
+/// Appends an entry and moves the balance, in the caller's transaction (in a savepoint of its
+/// own, so a refused posting leaves nothing behind even if the caller goes on).
 pub async fn post(cx: &Cx<'_>, p: Posting) -> AppResult<Posted> {
     if p.amount == 0 {
         return Err(AppError::bad_input(
@@ -92,6 +93,13 @@ pub async fn post(cx: &Cx<'_>, p: Posting) -> AppResult<Posted> {
             Text::new("积分变动不能为 0", "The amount cannot be zero"),
         ));
     }
+    let tx = cx.write().await?;
+    let posted = post_in(&tx, p).await?;
+    tx.commit().await?;
+    Ok(posted)
+}
+
+async fn post_in(cx: &Cx<'_>, p: Posting) -> AppResult<Posted> {
     let now = cx.now();
     points_account::Entity::insert(points_account::ActiveModel {
         user_id: Set(p.user_id),

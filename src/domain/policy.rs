@@ -29,6 +29,8 @@ pub enum Who {
     StreetStaff,
     /// A member of the merchant or staff of its street.
     MemberOrStreetStaff,
+    /// The merchant's owner or staff of its street.
+    OwnerOrStreetStaff,
 }
 
 /// Staff of `street_id`: the `STAFF` role and that street.
@@ -104,6 +106,7 @@ impl MerchantRights {
             Who::Member => self.serve,
             Who::StreetStaff => self.govern,
             Who::MemberOrStreetStaff => self.serve || self.govern,
+            Who::OwnerOrStreetStaff => self.manage || self.govern,
         }
     }
 
@@ -116,11 +119,14 @@ impl MerchantRights {
         }
     }
 
-    pub fn require_read(&self) -> AppResult<()> {
+    /// Private fields of the merchant's affairs (licence, counts, reasons): `FORBIDDEN` to
+    /// anyone without [`MerchantRights::read`], signed in or not, since the object itself is
+    /// public and only the field is refused.
+    pub fn require_private_fields(&self) -> AppResult<()> {
         if self.read {
             Ok(())
         } else {
-            Err(refuse(self.signed_in))
+            Err(AppError::Forbidden)
         }
     }
 }
@@ -248,6 +254,14 @@ pub fn governed_street(viewer: &Viewer) -> AppResult<i64> {
     }
 }
 
+/// A claim's code is the holder's alone: whoever shows it at a counter can spend it.
+pub fn require_holder(viewer: Option<&Viewer>, holder_id: i64) -> AppResult<()> {
+    match viewer {
+        Some(v) if v.user_id == holder_id => Ok(()),
+        _ => Err(AppError::Forbidden),
+    }
+}
+
 /// Claiming offers is for residents.
 pub fn require_resident(viewer: &Viewer) -> AppResult<()> {
     viewer.require_any(&[Role::Resident])
@@ -328,56 +342,24 @@ mod tests {
                 None,
             ),
         ];
-        // Columns: merchant read, serve (redeem), manage (publish), govern (review),
-        // member-or-staff (void), person's data, govern the person (adjust points),
-        // street-wide report.
-        let expected: [[&str; 8]; 10] = [
-            ["UNAUTHENTICATED"; 8],
-            ["FORBIDDEN"; 8],
-            [
-                "ok",
-                "FORBIDDEN",
-                "FORBIDDEN",
-                "FORBIDDEN",
-                "FORBIDDEN",
-                "FORBIDDEN",
-                "FORBIDDEN",
-                "FORBIDDEN",
-            ],
-            [
-                "ok",
-                "ok",
-                "FORBIDDEN",
-                "FORBIDDEN",
-                "ok",
-                "FORBIDDEN",
-                "FORBIDDEN",
-                "FORBIDDEN",
-            ],
-            [
-                "ok",
-                "ok",
-                "ok",
-                "FORBIDDEN",
-                "ok",
-                "FORBIDDEN",
-                "FORBIDDEN",
-                "FORBIDDEN",
-            ],
-            ["FORBIDDEN"; 8],
-            ["ok", "FORBIDDEN", "FORBIDDEN", "ok", "ok", "ok", "ok", "ok"],
-            ["FORBIDDEN"; 8],
-            ["ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok"],
-            [
-                "FORBIDDEN",
-                "FORBIDDEN",
-                "FORBIDDEN",
-                "FORBIDDEN",
-                "FORBIDDEN",
-                "ok",
-                "FORBIDDEN",
-                "FORBIDDEN",
-            ],
+        // Columns: merchant private fields, serve (redeem), manage (publish), govern (review),
+        // member-or-staff (void), owner-or-staff (members), person's data, govern the person
+        // (adjust points), street-wide report.
+        const U: &str = "UNAUTHENTICATED";
+        const F: &str = "FORBIDDEN";
+        const OK: &str = "ok";
+        #[rustfmt::skip]
+        let expected: [[&str; 9]; 10] = [
+            [F, U, U, U, U, U, U, U, U],
+            [F; 9],
+            [OK, F, F, F, F, F, F, F, F],
+            [OK, OK, F, F, OK, F, F, F, F],
+            [OK, OK, OK, F, OK, OK, F, F, F],
+            [F; 9],
+            [OK, F, F, OK, OK, OK, OK, OK, OK],
+            [F; 9],
+            [OK; 9],
+            [F, F, F, F, F, F, OK, F, F],
         ];
         for ((who, v, membership), want) in parties.iter().zip(expected) {
             let v = v.as_ref();
@@ -394,11 +376,12 @@ mod tests {
                 }),
             };
             let got = [
-                code(m.require_read()),
+                code(m.require_private_fields()),
                 code(m.require(Who::Member)),
                 code(m.require(Who::Owner)),
                 code(m.require(Who::StreetStaff)),
                 code(m.require(Who::MemberOrStreetStaff)),
+                code(m.require(Who::OwnerOrStreetStaff)),
                 code(p.require_personal()),
                 code(p.require_govern()),
                 code(street),

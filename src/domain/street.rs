@@ -7,7 +7,7 @@ use sea_orm::{
 use entity::{community, street};
 
 use crate::domain::context::Cx;
-use crate::domain::page::{Order, Page, SortValue, Window};
+use crate::domain::page::{KeyOf, Order, Page, SortValue, Window};
 use crate::error::AppResult;
 
 /// Finds the street of that name, creating it if it is new.
@@ -72,7 +72,7 @@ pub enum StreetSort {
 
 impl StreetSort {
     pub fn order(self, descending: bool) -> Order<street::Entity> {
-        let (field, column, key): (_, _, fn(&street::Model) -> (SortValue, i64)) = match self {
+        let (field, column, key): (_, _, KeyOf<street::Model>) = match self {
             StreetSort::CreatedAt => ("CREATED_AT", street::Column::CreatedAt, |s| {
                 (SortValue::Time(s.created_at), s.id)
             }),

@@ -237,11 +237,7 @@ pub fn prime_coupons<'a>(
             let ids: Vec<i64> = rows.iter().map(|c| c.id).collect();
             let found = domain::coupon::query::audiences_of(db, &ids).await?;
             if audience.field("communities").exists() {
-                let ids: Vec<i64> = found
-                    .iter()
-                    .filter(|a| a.rule == domain::coupon::RULE_COMMUNITY)
-                    .filter_map(|a| a.value.parse().ok())
-                    .collect();
+                let ids = domain::coupon::query::community_ids(&found)?;
                 let communities = domain::street::communities_by_ids(db, &ids).await?;
                 loader
                     .feed_many(communities.into_iter().map(|c| (CommunityKey(c.id), c)))

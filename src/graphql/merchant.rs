@@ -17,9 +17,7 @@ use crate::graphql::coupon::Coupon;
 use crate::graphql::loader::{
     ActiveCouponsOf, CommunityKey, MembershipsOf, StreetKey, prime_merchants,
 };
-use crate::graphql::pagination::{
-    DEFAULT_PAGE, OrderDirection, PageArgs, connection, page_size,
-};
+use crate::graphql::pagination::{DEFAULT_PAGE, OrderDirection, PageArgs, connection, page_size};
 use crate::graphql::street::{Community, Street};
 use crate::graphql::{ContextExt, id};
 
@@ -59,13 +57,11 @@ pub async fn merchant_rights(
     Ok(MerchantRights::of(viewer, street_id, membership))
 }
 
-/// Private fields of a merchant's affairs answer `FORBIDDEN` to those without
-/// [`MerchantRights::read`].
+/// Private fields of a merchant's affairs, by [`MerchantRights::require_private_fields`].
 pub async fn require_insider(ctx: &Context<'_>, street_id: i64, merchant_id: i64) -> AppResult<()> {
     merchant_rights(ctx, street_id, merchant_id)
         .await?
-        .require_read()
-        .map_err(|_| AppError::Forbidden)
+        .require_private_fields()
 }
 
 pub struct Merchant(pub model::Model);
@@ -317,6 +313,8 @@ pub fn node_selection<'a>(ctx: &'a Context<'_>) -> async_graphql::Lookahead<'a> 
 #[derive(Default)]
 pub struct MerchantQuery;
 
+// A connection's arguments are the filter, the order and the four of the Relay window.
+#[allow(clippy::too_many_arguments)]
 #[Object]
 impl MerchantQuery {
     /// Merchants; by default in the order they applied. The public sees active ones; staff

@@ -5,8 +5,8 @@ use async_graphql::{Context, Enum, SimpleObject};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-pub use crate::domain::page::{DEFAULT_PAGE, MAX_PAGE};
 use crate::domain::page::{Cursor, Page, Window};
+pub use crate::domain::page::{DEFAULT_PAGE, MAX_PAGE};
 use crate::error::{AppError, AppResult, Text};
 
 /// The complexity of a list field: what one item costs, times the items asked for, so that
@@ -60,9 +60,7 @@ fn decode_cursor(field: &'static str, raw: &str) -> AppResult<Cursor> {
         .decode(raw)
         .ok()
         .and_then(|bytes| serde_json::from_slice::<Cursor>(&bytes).ok())
-        .ok_or_else(|| {
-            AppError::bad_input(field, Text::new("无效的游标", "Not a valid cursor"))
-        })
+        .ok_or_else(|| AppError::bad_input(field, Text::new("无效的游标", "Not a valid cursor")))
 }
 
 /// A page size as a client gives it: 0 to 100, `default` when absent.
@@ -94,10 +92,7 @@ impl PageArgs {
         if self.first.is_some() && self.last.is_some() {
             return Err(AppError::bad_input(
                 "last",
-                Text::new(
-                    "first 与 last 不能同时使用",
-                    "Use first or last, not both",
-                ),
+                Text::new("first 与 last 不能同时使用", "Use first or last, not both"),
             ));
         }
         Ok(Window {

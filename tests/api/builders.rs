@@ -164,7 +164,7 @@ impl TestApp {
             user_id: Set(holder.id),
             code: Set(code.clone()),
             status: Set(entity::coupon_claim::ClaimStatus::Claimed),
-            claimed_at: Set(Utc::now()),
+            claimed_at: Set(shangju::clock::Clock::now(&self.clock)),
             expires_at: Set(c.valid_until),
             points_spent: Set(0),
             redeemed_at: Set(None),
@@ -269,7 +269,7 @@ impl UserBuilder<'_> {
     pub async fn insert(self) -> TestUser {
         let app = self.app;
         let phone = self.phone.unwrap_or_else(unique_phone);
-        let now = Utc::now();
+        let now = shangju::clock::Clock::now(&app.clock);
         let u = user::ActiveModel {
             display_name: Set(self.name.unwrap_or_else(|| format!("用户{}", &phone[7..]))),
             phone: Set(phone.clone()),
@@ -367,7 +367,7 @@ impl MerchantBuilder<'_> {
             Some(o) => o,
             None => app.new_user().insert().await,
         };
-        let now = Utc::now();
+        let now = shangju::clock::Clock::now(&app.clock);
         let m = merchant::ActiveModel {
             street_id: Set(self.street_id),
             community_id: Set(self.community_id),
@@ -462,7 +462,7 @@ impl CouponBuilder<'_> {
 
     pub async fn insert(self) -> TestCoupon {
         let app = self.app;
-        let now = Utc::now();
+        let now = shangju::clock::Clock::now(&app.clock);
         let c = coupon::ActiveModel {
             merchant_id: Set(self.merchant.id),
             street_id: Set(self.merchant.street_id),

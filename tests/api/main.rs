@@ -13,6 +13,7 @@ mod events;
 mod hostile;
 mod http;
 mod merchant;
+mod pagination;
 mod points;
 mod policy;
 mod schema;

@@ -18,6 +18,7 @@ const CLAIMS: &str = "query($m: ID!) { couponClaims(merchantId: $m) { totalCount
 const LEDGER: &str = "query($u: ID!) { residentPoints(userId: $u) { balance } }";
 const ADJUST: &str = "mutation($u: ID!, $k: String!) { adjustPoints(input: { userId: $u, amount: 5, reason: \"志愿服务\", idempotencyKey: $k }) { amount } }";
 const LICENCE: &str = "query($id: ID!) { merchant(id: $id) { licenceNo } }";
+const MEMBERS: &str = "query($id: ID!) { merchant(id: $id) { members { role } } }";
 
 fn outcome(v: &Value) -> String {
     match code(v).as_str() {
@@ -65,56 +66,21 @@ async fn every_party_gets_what_the_policy_says() {
         ),
         ("staff who is also a clerk", Some(staff_clerk.clone())),
     ];
-    // publish, take down, redeem, void, claimedCount, couponClaims, ledger, adjust, licence
-    let expected: [[&str; 9]; 8] = [
-        [
-            "UNAUTHENTICATED",
-            "UNAUTHENTICATED",
-            "UNAUTHENTICATED",
-            "UNAUTHENTICATED",
-            "FORBIDDEN",
-            "UNAUTHENTICATED",
-            "UNAUTHENTICATED",
-            "UNAUTHENTICATED",
-            "FORBIDDEN",
-        ],
-        ["FORBIDDEN"; 9],
-        [
-            "FORBIDDEN",
-            "FORBIDDEN",
-            "ok",
-            "ok",
-            "ok",
-            "ok",
-            "FORBIDDEN",
-            "FORBIDDEN",
-            "ok",
-        ],
-        [
-            "ok",
-            "FORBIDDEN",
-            "ok",
-            "ok",
-            "ok",
-            "ok",
-            "FORBIDDEN",
-            "FORBIDDEN",
-            "ok",
-        ],
-        ["FORBIDDEN"; 9],
-        [
-            "FORBIDDEN",
-            "ok",
-            "FORBIDDEN",
-            "ok",
-            "ok",
-            "ok",
-            "ok",
-            "ok",
-            "ok",
-        ],
-        ["FORBIDDEN"; 9],
-        ["FORBIDDEN", "ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok"],
+    const U: &str = "UNAUTHENTICATED";
+    const F: &str = "FORBIDDEN";
+    const OK: &str = "ok";
+    // publish, take down, redeem, void, claimedCount, couponClaims, ledger, adjust, licence,
+    // review an application, members, claim
+    #[rustfmt::skip]
+    let expected: [[&str; 12]; 8] = [
+        [U, U, U, U, F, U, U, U, F, U, U, U],
+        [F, F, F, F, F, F, F, F, F, F, F, OK],
+        [F, F, OK, OK, OK, OK, F, F, OK, F, F, OK],
+        [OK, F, OK, OK, OK, OK, F, F, OK, F, OK, OK],
+        [F, F, F, F, F, F, F, F, F, F, F, OK],
+        [F, OK, F, OK, OK, OK, OK, OK, OK, OK, OK, F],
+        [F; 12],
+        [F, OK, OK, OK, OK, OK, OK, OK, OK, OK, OK, F],
     ];
     let holder = app.new_user().street(street.id).insert().await;
     for ((who, user), want) in parties.iter().zip(expected) {
@@ -128,6 +94,12 @@ async fn every_party_gets_what_the_policy_says() {
         let to_redeem = app.new_claim(&active, &holder).await;
         let to_void = app.new_claim(&active, &holder).await;
         let key = uuid::Uuid::new_v4().to_string();
+        let application = app
+            .new_merchant(&street)
+            .status(entity::merchant::MerchantStatus::Pending)
+            .insert()
+            .await;
+        let review = json!({ "input": { "merchantId": application.gid, "decision": "APPROVE" } });
         let got = [
             app.gql_by(by, PUBLISH, json!({ "id": draft.gid })).await,
             app.gql_by(by, TAKE_DOWN, json!({ "id": draft.gid })).await,
@@ -146,6 +118,9 @@ async fn every_party_gets_what_the_policy_says() {
             )
             .await,
             app.gql_by(by, LICENCE, json!({ "id": m.gid })).await,
+            app.gql_by(by, REVIEW, review).await,
+            app.gql_by(by, MEMBERS, json!({ "id": m.gid })).await,
+            app.gql_by(by, CLAIM, json!({ "id": active.gid })).await,
         ]
         .map(|v| outcome(&v));
         assert_eq!(got, want, "{who}");

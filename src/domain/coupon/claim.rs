@@ -28,7 +28,7 @@ use crate::domain::values::{bad, invalid_state};
 use crate::error::{AppError, AppResult, Text};
 
 /// A step of a claim's lifecycle (`EXPIRED` is read from the time, not stored).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, sea_orm::EnumIter)]
 pub enum ClaimAction {
     Redeem,
     Void,
@@ -155,7 +155,7 @@ pub async fn claim(cx: &Cx<'_>, coupon_id: i64) -> AppResult<coupon_claim::Model
         .filter(coupon_audience::Column::CouponId.eq(c.id))
         .all(&tx)
         .await?;
-    audience::check(&query::audience(&c, &rules), &who)
+    audience::check(&query::audience(&c, &rules)?, &who)
         .map_err(|e| AppError::NotEligible(exclusion_text(e)))?;
 
     // Takes the row lock (PostgreSQL) before counting this resident's claims.
@@ -332,4 +332,14 @@ pub async fn void(cx: &Cx<'_>, claim_id: i64, reason: &str) -> AppResult<coupon_
     }
     tx.commit().await?;
     Ok(voided)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_claim_step_has_one_rule() {
+        lifecycle::check_table::<coupon_claim::Entity>();
+    }
 }

@@ -7,15 +7,14 @@ use sea_orm::{
 };
 
 use entity::coupon::{self, CouponKind, CouponStatus};
-use entity::coupon_audience;
+use entity::coupon_audience::{self, AudienceRule};
 use entity::coupon_claim;
 
 use crate::domain::audience::{self, Audience, Resident};
 use crate::domain::context::Cx;
 use crate::domain::coupon::claim::{ClaimState, state_condition};
-use crate::domain::coupon::{RULE_COMMUNITY, RULE_TAG};
 use crate::domain::merchant as merchant_domain;
-use crate::domain::page::{self, Order, Page, SortValue, Window};
+use crate::domain::page::{self, KeyOf, Order, Page, SortValue, Window};
 use crate::domain::policy::{self, MerchantRights};
 use crate::error::{AppError, AppResult};
 
@@ -28,7 +27,7 @@ pub struct CouponFilter {
     pub eligible_only: bool,
 }
 
-fn rule_exists(rule: &str, values: Option<Vec<String>>) -> SelectStatement {
+fn rule_exists(rule: AudienceRule, values: Option<Vec<String>>) -> SelectStatement {
     let mut q = Query::select()
         .expr(Expr::val(1))
         .from(coupon_audience::Entity)
@@ -49,19 +48,22 @@ fn rule_exists(rule: &str, values: Option<Vec<String>>) -> SelectStatement {
 /// The SQL side of [`audience::check`], for "only what I can claim" lists.
 fn eligible_condition(r: &Resident) -> Condition {
     let no_tag_rule = Condition::all()
-        .add(Expr::exists(rule_exists(RULE_TAG, None)))
+        .add(Expr::exists(rule_exists(AudienceRule::Tag, None)))
         .not();
     let no_community_rule = Condition::all()
-        .add(Expr::exists(rule_exists(RULE_COMMUNITY, None)))
+        .add(Expr::exists(rule_exists(AudienceRule::Community, None)))
         .not();
     let mut tags = Condition::any().add(no_tag_rule);
     if !r.tags.is_empty() {
-        tags = tags.add(Expr::exists(rule_exists(RULE_TAG, Some(r.tags.clone()))));
+        tags = tags.add(Expr::exists(rule_exists(
+            AudienceRule::Tag,
+            Some(r.tags.clone()),
+        )));
     }
     let mut communities = Condition::any().add(no_community_rule);
     if let Some(c) = r.community_id {
         communities = communities.add(Expr::exists(rule_exists(
-            RULE_COMMUNITY,
+            AudienceRule::Community,
             Some(vec![c.to_string()]),
         )));
     }
@@ -83,7 +85,7 @@ pub enum CouponSort {
 
 impl CouponSort {
     pub fn order(self, descending: bool) -> Order<coupon::Entity> {
-        let (field, column, key): (_, _, fn(&coupon::Model) -> (SortValue, i64)) = match self {
+        let (field, column, key): (_, _, KeyOf<coupon::Model>) = match self {
             CouponSort::CreatedAt => ("CREATED_AT", coupon::Column::CreatedAt, |c| {
                 (SortValue::Time(c.created_at), c.id)
             }),
@@ -110,15 +112,14 @@ pub enum ClaimSort {
 
 impl ClaimSort {
     pub fn order(self, descending: bool) -> Order<coupon_claim::Entity> {
-        let (field, column, key): (_, _, fn(&coupon_claim::Model) -> (SortValue, i64)) =
-            match self {
-                ClaimSort::ClaimedAt => ("CLAIMED_AT", coupon_claim::Column::ClaimedAt, |c| {
-                    (SortValue::Time(c.claimed_at), c.id)
-                }),
-                ClaimSort::ExpiresAt => ("EXPIRES_AT", coupon_claim::Column::ExpiresAt, |c| {
-                    (SortValue::Time(c.expires_at), c.id)
-                }),
-            };
+        let (field, column, key): (_, _, KeyOf<coupon_claim::Model>) = match self {
+            ClaimSort::ClaimedAt => ("CLAIMED_AT", coupon_claim::Column::ClaimedAt, |c| {
+                (SortValue::Time(c.claimed_at), c.id)
+            }),
+            ClaimSort::ExpiresAt => ("EXPIRES_AT", coupon_claim::Column::ExpiresAt, |c| {
+                (SortValue::Time(c.expires_at), c.id)
+            }),
+        };
         Order {
             field,
             column,
@@ -201,21 +202,31 @@ pub async fn audiences_of(
         .await?)
 }
 
-/// Turns stored rules back into an [`Audience`].
-pub fn audience(c: &coupon::Model, rules: &[coupon_audience::Model]) -> Audience {
-    Audience {
+/// Turns stored rules back into an [`Audience`]. A community rule that is not an id is an
+/// error: dropping it would open the offer to everyone.
+pub fn audience(c: &coupon::Model, rules: &[coupon_audience::Model]) -> AppResult<Audience> {
+    Ok(Audience {
         tags: rules
             .iter()
-            .filter(|r| r.rule == RULE_TAG)
+            .filter(|r| r.rule == AudienceRule::Tag)
             .map(|r| r.value.clone())
             .collect(),
         min_age: c.min_age,
-        community_ids: rules
-            .iter()
-            .filter(|r| r.rule == RULE_COMMUNITY)
-            .filter_map(|r| r.value.parse().ok())
-            .collect(),
-    }
+        community_ids: community_ids(rules)?,
+    })
+}
+
+/// The communities of stored rules.
+pub fn community_ids(rules: &[coupon_audience::Model]) -> AppResult<Vec<i64>> {
+    rules
+        .iter()
+        .filter(|r| r.rule == AudienceRule::Community)
+        .map(|r| {
+            r.value.parse().map_err(|_| {
+                AppError::internal(format!("coupon {} has a bad community rule", r.coupon_id))
+            })
+        })
+        .collect()
 }
 
 /// The viewer's own claims, newest first.
