@@ -23,6 +23,8 @@ pub struct AppOptions {
     pub refresh_token_ttl: Duration,
     pub hash_concurrency: usize,
     pub production: bool,
+    /// Answer introspection (off in production unless the operator turns it on).
+    pub introspection: bool,
 }
 
 impl From<&Config> for AppOptions {
@@ -33,6 +35,7 @@ impl From<&Config> for AppOptions {
             refresh_token_ttl: c.refresh_token_ttl,
             hash_concurrency: c.hash_concurrency,
             production: c.is_production(),
+            introspection: c.introspection,
         }
     }
 }
@@ -52,7 +55,7 @@ pub fn state(db: DatabaseConnection, options: &AppOptions) -> AppState {
     }
 }
 
-/// The full router: production serves neither GraphiQL nor introspection.
+/// The full router: production serves no GraphiQL, and introspection only when turned on.
 pub fn router(state: AppState, options: &AppOptions) -> Router {
     router_with(state, options, Vec::new())
 }
@@ -66,7 +69,7 @@ pub fn router_with(
     let schema = graphql::build_schema_with(
         Some(state.clone()),
         SchemaOptions {
-            introspection: !options.production,
+            introspection: options.introspection,
             ..SchemaOptions::default()
         },
         extensions,
@@ -80,17 +83,50 @@ pub fn router_with(
     )
 }
 
-/// Connects and applies pending migrations.
-pub async fn connect(config: &Config) -> Result<DatabaseConnection, sea_orm::DbErr> {
+pub fn db_settings(config: &Config) -> DbSettings {
     let mut settings = DbSettings::new(config.database_url.clone());
     settings.max_connections = config.db_max_connections;
     settings.acquire_timeout = config.db_timeout;
-    db::connect_migrated(&settings).await
+    settings
 }
 
-/// Serves until SIGTERM or Ctrl-C, then lets in-flight requests finish (up to the grace time).
-pub async fn serve(config: &Config, router: Router) -> std::io::Result<()> {
-    let listener = tokio::net::TcpListener::bind(config.bind).await?;
+/// Connects and applies pending migrations (unless the operator migrates separately, when
+/// pending migrations are an error).
+pub async fn connect(config: &Config) -> Result<DatabaseConnection, String> {
+    let settings = db_settings(config);
+    if !config.no_migrate {
+        return db::connect_migrated(&settings)
+            .await
+            .map_err(|e| format!("cannot connect to the database or migrate it: {e}"));
+    }
+    let conn = db::connect(&settings)
+        .await
+        .map_err(|e| format!("cannot connect to the database: {e}"))?;
+    let pending: Vec<String> = db::migration_status(&conn)
+        .await
+        .map_err(|e| format!("cannot read the migration status: {e}"))?
+        .into_iter()
+        .filter(|(_, applied)| !applied)
+        .map(|(name, _)| name)
+        .collect();
+    if pending.is_empty() {
+        Ok(conn)
+    } else {
+        Err(format!(
+            "{} migrations are pending ({}); run `shangju migrate` first",
+            pending.len(),
+            pending.join(", ")
+        ))
+    }
+}
+
+/// Serves on `listener` until SIGTERM or Ctrl-C, then lets in-flight requests finish (up to
+/// the grace time).
+pub async fn serve(
+    config: &Config,
+    listener: tokio::net::TcpListener,
+    router: Router,
+) -> std::io::Result<()> {
     let grace = config.shutdown_grace;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let server = axum::serve(listener, router).with_graceful_shutdown(async move {

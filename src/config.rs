@@ -23,8 +23,12 @@ pub struct Cli {
 pub enum Command {
     /// Migrate the database and serve the API (the default).
     Serve,
-    /// Apply pending migrations and exit.
-    Migrate,
+    /// Apply pending migrations and exit (several at once take turns).
+    Migrate {
+        /// Only list the migrations, applied or pending; change nothing.
+        #[arg(long)]
+        status: bool,
+    },
     /// Print the GraphQL SDL and exit. Needs no database.
     ExportSchema,
     /// Create a staff account for a street (creating the street if its name is new).
@@ -138,6 +142,16 @@ pub struct Options {
     #[arg(long, env = "SHANGJU_DEMO", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub demo: bool,
 
+    /// Do not migrate at start (for deployments that run `shangju migrate` as a step of their
+    /// own); the server refuses to start while migrations are pending.
+    #[arg(long, env = "SHANGJU_NO_MIGRATE", global = true)]
+    pub no_migrate: bool,
+
+    /// Answer introspection queries (the schema's shape, for codegen and GraphiQL); default:
+    /// on in development, off in production.
+    #[arg(long, env = "SHANGJU_INTROSPECTION", action = clap::ArgAction::Set, global = true)]
+    pub introspection: Option<bool>,
+
     /// Time allowed for in-flight requests to finish after SIGTERM.
     #[arg(
         long,
@@ -163,6 +177,8 @@ pub struct Config {
     pub db_timeout: Duration,
     pub hash_concurrency: usize,
     pub demo: bool,
+    pub introspection: bool,
+    pub no_migrate: bool,
     pub shutdown_grace: Duration,
 }
 
@@ -213,6 +229,8 @@ impl Config {
                 .hash_concurrency
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
             demo: o.demo && !production,
+            introspection: o.introspection.unwrap_or(!production),
+            no_migrate: o.no_migrate,
             shutdown_grace: o.shutdown_grace.into(),
         })
     }

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
-    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr, SqlErr,
-    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, SqlErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 
 /// Where the embedded default keeps its data.
@@ -67,17 +67,23 @@ fn sqlx_sqlite_journal_wal() -> sea_orm::sqlx::sqlite::SqliteJournalMode {
     sea_orm::sqlx::sqlite::SqliteJournalMode::Wal
 }
 
-/// `sqlite://data/shangju.db?mode=rwc` → create `data/` so the first start just works.
-fn create_sqlite_parent_dir(url: &str) {
+/// The file of a SQLite URL: `sqlite://data/shangju.db?mode=rwc` → `data/shangju.db`; none
+/// for an in-memory database.
+fn sqlite_file(url: &str) -> Option<&str> {
     let path = url
         .trim_start_matches("sqlite://")
         .trim_start_matches("sqlite:")
         .split('?')
         .next()
         .unwrap_or("");
-    if path.is_empty() || path == ":memory:" {
+    (!path.is_empty() && path != ":memory:").then_some(path)
+}
+
+/// `sqlite://data/shangju.db?mode=rwc` → create `data/` so the first start just works.
+fn create_sqlite_parent_dir(url: &str) {
+    let Some(path) = sqlite_file(url) else {
         return;
-    }
+    };
     if let Some(parent) = Path::new(path).parent()
         && !parent.as_os_str().is_empty()
     {
@@ -85,17 +91,79 @@ fn create_sqlite_parent_dir(url: &str) {
     }
 }
 
+/// The PostgreSQL advisory lock that serialises migrations: servers and `migrate` commands
+/// started at once take turns, and those that come later find nothing to do.
+const MIGRATION_LOCK: i64 = 0x0053_4841_4e47_4a55; // "SHANGJU" in ASCII
+
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     Migrator::up(db, None).await
 }
 
-/// Migrates on a pool of its own, then opens the pool to serve with: every serving connection
-/// then starts from the migrated schema (a SQLite connection opened before an `ALTER TABLE` can
+/// Applies pending migrations on a one-connection pool of its own. On PostgreSQL it holds an
+/// advisory lock on that connection meanwhile, on SQLite an exclusive lock on
+/// `<database>.migrate-lock`, so servers and `migrate` commands started at once take turns
+/// instead of racing to create the same tables.
+pub async fn migrate_locked(settings: &DbSettings) -> Result<(), DbErr> {
+    // SQLite: an exclusive lock on a file beside the database, held until this returns.
+    let _file_lock = match is_sqlite(&settings.url)
+        .then(|| sqlite_file(&settings.url))
+        .flatten()
+    {
+        Some(path) => {
+            create_sqlite_parent_dir(&settings.url);
+            let lock_path = format!("{path}.migrate-lock");
+            let file = tokio::task::spawn_blocking(move || {
+                let file = std::fs::OpenOptions::new()
+                    .create(true)
+                    .truncate(false)
+                    .write(true)
+                    .open(lock_path)?;
+                file.lock()?;
+                Ok::<_, std::io::Error>(file)
+            })
+            .await
+            .map_err(|e| DbErr::Custom(format!("migration lock: {e}")))?
+            .map_err(|e| DbErr::Custom(format!("migration lock: {e}")))?;
+            Some(file)
+        }
+        None => None,
+    };
+    let mut one = settings.clone();
+    one.max_connections = 1;
+    let migrating = connect(&one).await?;
+    let postgres = migrating.get_database_backend() == DbBackend::Postgres;
+    if postgres {
+        migrating
+            .execute_unprepared(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
+            .await?;
+    }
+    let result = migrate(&migrating).await;
+    if postgres {
+        migrating
+            .execute_unprepared(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))
+            .await?;
+    }
+    migrating.close().await?;
+    result
+}
+
+/// Migration names with whether each is applied.
+pub async fn migration_status(db: &DatabaseConnection) -> Result<Vec<(String, bool)>, DbErr> {
+    Ok(Migrator::get_migration_with_status(db)
+        .await?
+        .into_iter()
+        .map(|m| {
+            let applied = m.status() == migration::MigrationStatus::Applied;
+            (m.name().to_owned(), applied)
+        })
+        .collect())
+}
+
+/// Migrates (under the lock), then opens the pool to serve with: every serving connection then
+/// starts from the migrated schema (a SQLite connection opened before an `ALTER TABLE` can
 /// otherwise carry the old table definition).
 pub async fn connect_migrated(settings: &DbSettings) -> Result<DatabaseConnection, DbErr> {
-    let migrating = connect(settings).await?;
-    migrate(&migrating).await?;
-    migrating.close().await?;
+    migrate_locked(settings).await?;
     connect(settings).await
 }
 

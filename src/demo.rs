@@ -68,17 +68,60 @@ const NAMED_MERCHANTS: [(&str, &str, &str); 8] = [
     ("副中心健康体检中心", "HOSPITAL", "新城嘉园"),
     ("新城嘉园物业服务中心", "PROPERTY_COMPANY", "新城嘉园"),
 ];
-const OTHER_KINDS: [(&str, &str); 8] = [
-    ("便民餐馆", "RESTAURANT"),
-    ("便利店", "RETAIL"),
-    ("家政服务", "SERVICE"),
-    ("大药房", "PHARMACY"),
-    ("少儿书法学堂", "EDUCATION"),
-    ("科技有限公司", "ENTERPRISE"),
-    ("口腔诊所", "CLINIC"),
-    ("鲜花店", "RETAIL"),
+/// The other members: the shops, services and enterprises of a street, spread over its
+/// communities.
+const OTHER_MERCHANTS: [(&str, &str, &str); 49] = [
+    ("老北京炸酱面馆", "RESTAURANT", "新城嘉园"),
+    ("九棵树包子铺", "RESTAURANT", "翠屏北里"),
+    ("云景里川味小厨", "RESTAURANT", "云景里"),
+    ("园景东区饺子馆", "RESTAURANT", "园景东区"),
+    ("通州烤鸭坊", "RESTAURANT", "新城嘉园"),
+    ("运河边早点铺", "RESTAURANT", "翠屏北里"),
+    ("物美便利店（翠屏北里店）", "RETAIL", "翠屏北里"),
+    ("好邻居便利店", "RETAIL", "新城嘉园"),
+    ("社区五金店", "RETAIL", "园景东区"),
+    ("晨光文具店", "RETAIL", "云景里"),
+    ("花语鲜花店", "RETAIL", "翠屏北里"),
+    ("老街眼镜店", "RETAIL", "新城嘉园"),
+    ("京东便民生鲜站", "SUPERMARKET", "园景东区"),
+    ("百果园（云景里店）", "SUPERMARKET", "云景里"),
+    ("翠屏北里菜站", "SUPERMARKET", "翠屏北里"),
+    ("同仁堂大药房（九棵树店）", "PHARMACY", "新城嘉园"),
+    ("金象大药房", "PHARMACY", "云景里"),
+    ("园景东区平价药店", "PHARMACY", "园景东区"),
+    ("九棵树口腔诊所", "CLINIC", "翠屏北里"),
+    ("康复理疗诊所", "CLINIC", "新城嘉园"),
+    ("中医推拿馆", "CLINIC", "云景里"),
+    ("翠屏北里美发工作室", "BARBER", "翠屏北里"),
+    ("园景东区老理发铺", "BARBER", "园景东区"),
+    ("家家乐家政服务", "SERVICE", "新城嘉园"),
+    ("便民修鞋配钥匙", "SERVICE", "翠屏北里"),
+    ("小哥快修家电", "SERVICE", "云景里"),
+    ("社区洗衣店", "SERVICE", "园景东区"),
+    ("安心养老驿站", "SERVICE", "新城嘉园"),
+    ("九棵树快递驿站", "SERVICE", "翠屏北里"),
+    ("阳光托育园", "EDUCATION", "云景里"),
+    ("墨香少儿书法学堂", "EDUCATION", "园景东区"),
+    ("乐知科学课堂", "EDUCATION", "新城嘉园"),
+    ("老年大学九棵树教学点", "EDUCATION", "翠屏北里"),
+    ("运河体育健身中心", "SERVICE", "云景里"),
+    ("京通科技有限公司", "ENTERPRISE", "新城嘉园"),
+    ("副中心建设集团", "ENTERPRISE", "园景东区"),
+    ("九棵树文化传媒", "ENTERPRISE", "云景里"),
+    ("通州燃气服务站", "ENTERPRISE", "翠屏北里"),
+    ("北京银行九棵树支行", "ENTERPRISE", "新城嘉园"),
+    ("中国邮政九棵树营业所", "ENTERPRISE", "云景里"),
+    ("翠屏北里物业管理处", "PROPERTY_COMPANY", "翠屏北里"),
+    ("云景里物业服务中心", "PROPERTY_COMPANY", "云景里"),
+    ("园景东区物业中心", "PROPERTY_COMPANY", "园景东区"),
+    ("九棵树社区卫生服务站", "CLINIC", "园景东区"),
+    ("红星电影院", "OTHER", "云景里"),
+    ("运河书店", "RETAIL", "新城嘉园"),
+    ("九棵树志愿者之家", "OTHER", "翠屏北里"),
+    ("童趣绘本馆", "EDUCATION", "园景东区"),
+    ("社区宠物医院", "CLINIC", "新城嘉园"),
 ];
-pub const DEMO_MERCHANTS: usize = 57;
+pub const DEMO_MERCHANTS: usize = NAMED_MERCHANTS.len() + OTHER_MERCHANTS.len();
 
 /// Loads whatever of the demo alliance is missing. Returns whether anything was added.
 pub async fn load(state: &AppState) -> AppResult<bool> {
@@ -184,14 +227,13 @@ async fn load_merchants(
         .one(txn)
         .await?;
     for i in 0..DEMO_MERCHANTS {
-        let (name, category, community_id) = match NAMED_MERCHANTS.get(i) {
-            Some((n, c, place)) => ((*n).to_owned(), *c, community(place)),
-            None => {
-                let (kind, category) = OTHER_KINDS[i % OTHER_KINDS.len()];
-                let place = &communities[i % communities.len()];
-                (format!("{}{kind}", place.name), category, Some(place.id))
-            }
-        };
+        let (name, category, place) = NAMED_MERCHANTS
+            .iter()
+            .chain(OTHER_MERCHANTS.iter())
+            .nth(i)
+            .copied()
+            .unwrap_or(("社区服务点", "OTHER", "新城嘉园"));
+        let (name, community_id) = (name.to_owned(), community(place));
         let owner_id = match (i, &demo_owner) {
             (0, Some(owner)) => owner.id,
             _ => {

@@ -40,16 +40,33 @@ fn main() -> ExitCode {
 }
 
 async fn run(config: Config, command: Command) -> Result<(), String> {
-    let conn = app::connect(&config)
-        .await
-        .map_err(|e| format!("cannot connect to the database or migrate it: {e}"))?;
+    match command {
+        Command::Migrate { status: true } => return print_migration_status(&config).await,
+        Command::Migrate { status: false } => {
+            shangju::db::migrate_locked(&app::db_settings(&config))
+                .await
+                .map_err(|e| format!("cannot migrate: {e}"))?;
+            tracing::info!("migrations applied");
+            return Ok(());
+        }
+        _ => {}
+    }
+    // Take the address before touching the database, so a second server on a busy port
+    // fails at once instead of migrating and loading the demo first.
+    let listener = match command {
+        Command::Serve => Some(
+            tokio::net::TcpListener::bind(config.bind)
+                .await
+                .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?,
+        ),
+        _ => None,
+    };
+    let conn = app::connect(&config).await?;
     let options = app::AppOptions::from(&config);
     let state = app::state(conn, &options);
     match command {
-        Command::ExportSchema => unreachable!("handled before the runtime starts"),
-        Command::Migrate => {
-            tracing::info!("migrations applied");
-            Ok(())
+        Command::ExportSchema | Command::Migrate { .. } => {
+            unreachable!("handled above")
         }
         Command::CreateStaff {
             street,
@@ -88,11 +105,27 @@ async fn run(config: Config, command: Command) -> Result<(), String> {
             }
             let router = app::router(state, &options);
             tracing::info!(bind = %config.bind, env = ?config.env, "serving");
-            app::serve(&config, router)
+            let listener = listener.ok_or("no listener")?;
+            app::serve(&config, listener, router)
                 .await
                 .map_err(|e| format!("server error: {e}"))
         }
     }
+}
+
+async fn print_migration_status(config: &Config) -> Result<(), String> {
+    let conn = shangju::db::connect(&app::db_settings(config))
+        .await
+        .map_err(|e| format!("cannot connect to the database: {e}"))?;
+    let status = shangju::db::migration_status(&conn)
+        .await
+        .map_err(|e| format!("cannot read the migration status: {e}"))?;
+    for (name, applied) in &status {
+        println!("{:<8} {name}", if *applied { "applied" } else { "pending" });
+    }
+    let pending = status.iter().filter(|(_, applied)| !applied).count();
+    println!("{} applied, {pending} pending", status.len() - pending);
+    Ok(())
 }
 
 fn print_demo_banner(config: &Config, added: bool) {

@@ -5,6 +5,7 @@
 // lifetime in implementations (the lifetimes must stay late-bound).
 #![allow(elided_lifetimes_in_paths)]
 
+pub use sea_orm_migration::MigrationStatus;
 pub use sea_orm_migration::prelude::*;
 
 mod m20260101_000001_accounts;

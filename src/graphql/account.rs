@@ -1,7 +1,7 @@
 //! Accounts and sessions: `register`, `login`, `refreshToken`, `logout`, `changePassword`, `me`.
 
+use crate::graphql::scalars::DateTime;
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
-use chrono::{DateTime, Utc};
 use entity::names::ObjectKind;
 
 use crate::domain::account::{self, RegisterCommand, Session, UserView};
@@ -96,8 +96,8 @@ impl User {
     }
 
     /// When the account was created.
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.view.user.created_at
+    async fn created_at(&self) -> DateTime {
+        self.view.user.created_at.into()
     }
 }
 
@@ -108,11 +108,11 @@ pub struct AuthPayload {
     /// Short-lived bearer token for the `Authorization` header.
     pub access_token: String,
     /// When `accessToken` stops working.
-    pub expires_at: DateTime<Utc>,
+    pub expires_at: DateTime,
     /// Single-use token for `refreshToken`. Keep it secret; using it twice ends the session.
     pub refresh_token: String,
     /// When `refreshToken` stops working.
-    pub refresh_expires_at: DateTime<Utc>,
+    pub refresh_expires_at: DateTime,
     /// The signed-in user.
     pub user: User,
 }
@@ -121,9 +121,9 @@ impl From<Session> for AuthPayload {
     fn from(s: Session) -> Self {
         AuthPayload {
             access_token: s.access_token,
-            expires_at: s.access_expires_at,
+            expires_at: s.access_expires_at.into(),
             refresh_token: s.refresh_token,
-            refresh_expires_at: s.refresh_expires_at,
+            refresh_expires_at: s.refresh_expires_at.into(),
             user: User::own(s.user),
         }
     }
@@ -182,7 +182,12 @@ pub struct AccountMutation;
 #[Object]
 impl AccountMutation {
     /// Creates a resident account and signs it in. `CONFLICT` if the phone is registered.
-    async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> AppResult<AuthPayload> {
+    async fn register(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The new account: phone, password, name and, optionally, community.")]
+        input: RegisterInput,
+    ) -> AppResult<AuthPayload> {
         let community_id = input
             .community_id
             .as_ref()
@@ -203,7 +208,11 @@ impl AccountMutation {
 
     /// Signs in. A wrong password and an unknown phone give the same `UNAUTHENTICATED`; after
     /// repeated failures the phone is locked for a while (`RATE_LIMITED`, `retryAfter` seconds).
-    async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> AppResult<AuthPayload> {
+    async fn login(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Phone and password.")] input: LoginInput,
+    ) -> AppResult<AuthPayload> {
         Ok(account::login(&ctx.cx()?, &input.phone, input.password)
             .await?
             .into())
@@ -214,13 +223,17 @@ impl AccountMutation {
     async fn refresh_token(
         &self,
         ctx: &Context<'_>,
-        refresh_token: String,
+        #[graphql(desc = "The refresh token of the session (single use).")] refresh_token: String,
     ) -> AppResult<AuthPayload> {
         Ok(account::refresh(&ctx.cx()?, &refresh_token).await?.into())
     }
 
     /// Ends the session of this refresh token. Always true, also for unknown tokens.
-    async fn logout(&self, ctx: &Context<'_>, refresh_token: String) -> AppResult<bool> {
+    async fn logout(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The refresh token of the session to end.")] refresh_token: String,
+    ) -> AppResult<bool> {
         account::logout(&ctx.cx()?, &refresh_token).await?;
         Ok(true)
     }
@@ -230,7 +243,7 @@ impl AccountMutation {
     async fn change_password(
         &self,
         ctx: &Context<'_>,
-        input: ChangePasswordInput,
+        #[graphql(desc = "The current password and the new one.")] input: ChangePasswordInput,
     ) -> AppResult<AuthPayload> {
         ctx.viewer()?;
         Ok(

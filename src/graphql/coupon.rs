@@ -2,8 +2,8 @@
 //! `endCoupon`, `takeDownCoupon`, `coupons`, `coupon`, `claimCoupon`, `myCoupons`,
 //! `couponClaims`, `redeemCoupon`, `voidCouponClaim`.
 
+use crate::graphql::scalars::DateTime;
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
-use chrono::{DateTime, Utc};
 use entity::names::ObjectKind;
 
 use entity::{coupon as model, coupon_claim};
@@ -159,13 +159,13 @@ impl Coupon {
     }
 
     /// Claimable and redeemable from.
-    async fn valid_from(&self) -> DateTime<Utc> {
-        self.0.valid_from
+    async fn valid_from(&self) -> DateTime {
+        self.0.valid_from.into()
     }
 
     /// Claimable and redeemable until (exclusive).
-    async fn valid_until(&self) -> DateTime<Utc> {
-        self.0.valid_until
+    async fn valid_until(&self) -> DateTime {
+        self.0.valid_until.into()
     }
 
     /// Who may claim it.
@@ -213,8 +213,8 @@ impl Coupon {
     }
 
     /// When it was created.
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> DateTime {
+        self.0.created_at.into()
     }
 }
 
@@ -264,13 +264,13 @@ impl CouponClaim {
     }
 
     /// When it was claimed.
-    async fn claimed_at(&self) -> DateTime<Utc> {
-        self.0.claimed_at
+    async fn claimed_at(&self) -> DateTime {
+        self.0.claimed_at.into()
     }
 
     /// When it stops being redeemable.
-    async fn expires_at(&self) -> DateTime<Utc> {
-        self.0.expires_at
+    async fn expires_at(&self) -> DateTime {
+        self.0.expires_at.into()
     }
 
     /// Points paid for it (refunded if voided unredeemed).
@@ -279,8 +279,8 @@ impl CouponClaim {
     }
 
     /// When it was redeemed.
-    async fn redeemed_at(&self) -> Option<DateTime<Utc>> {
-        self.0.redeemed_at
+    async fn redeemed_at(&self) -> Option<DateTime> {
+        self.0.redeemed_at.map(DateTime)
     }
 
     /// Why it was voided.
@@ -345,9 +345,9 @@ pub struct CreateCouponInput {
     /// How many one resident may hold, 1 to 100 (default 1).
     pub per_user_limit: Option<i32>,
     /// Start of validity.
-    pub valid_from: DateTime<Utc>,
+    pub valid_from: DateTime,
     /// End of validity; after `validFrom` and in the future.
-    pub valid_until: DateTime<Utc>,
+    pub valid_until: DateTime,
     /// Who may claim; anyone when omitted.
     pub audience: Option<CouponAudienceInput>,
     /// Points a claim costs (商家回馈), 0 to 100000 (default 0); debited when claimed,
@@ -496,7 +496,11 @@ impl CouponQuery {
     }
 
     /// One coupon. `FORBIDDEN` if it exists but is not visible to you.
-    async fn coupon(&self, ctx: &Context<'_>, id: ID) -> AppResult<Coupon> {
+    async fn coupon(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The coupon.")] id: ID,
+    ) -> AppResult<Coupon> {
         let id = id::decode(ObjectKind::Coupon, "id", &id)?;
         Ok(Coupon(query::get(&ctx.cx()?, id).await?))
     }
@@ -586,6 +590,7 @@ impl CouponMutation {
     async fn create_coupon(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The offer: terms, stock, limits, validity and audience.")]
         input: CreateCouponInput,
     ) -> AppResult<Coupon> {
         ctx.viewer()?;
@@ -608,8 +613,8 @@ impl CouponMutation {
                 item_name: input.item_name,
                 total_stock: input.total_stock,
                 per_user_limit: input.per_user_limit,
-                valid_from: input.valid_from,
-                valid_until: input.valid_until,
+                valid_from: input.valid_from.0,
+                valid_until: input.valid_until.0,
                 audience: Audience {
                     tags: audience.tags,
                     min_age: audience.min_age,
@@ -623,17 +628,29 @@ impl CouponMutation {
     }
 
     /// The owner publishes a draft or resumes a paused coupon.
-    async fn publish_coupon(&self, ctx: &Context<'_>, id: ID) -> AppResult<Coupon> {
+    async fn publish_coupon(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The coupon.")] id: ID,
+    ) -> AppResult<Coupon> {
         move_coupon(ctx, &id, Transition::Publish, None).await
     }
 
     /// The owner pauses an active coupon.
-    async fn pause_coupon(&self, ctx: &Context<'_>, id: ID) -> AppResult<Coupon> {
+    async fn pause_coupon(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The coupon.")] id: ID,
+    ) -> AppResult<Coupon> {
         move_coupon(ctx, &id, Transition::Pause, None).await
     }
 
     /// The owner ends an active or paused coupon, for good.
-    async fn end_coupon(&self, ctx: &Context<'_>, id: ID) -> AppResult<Coupon> {
+    async fn end_coupon(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The coupon.")] id: ID,
+    ) -> AppResult<Coupon> {
         move_coupon(ctx, &id, Transition::End, None).await
     }
 
@@ -641,7 +658,7 @@ impl CouponMutation {
     async fn take_down_coupon(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The coupon.")] id: ID,
         #[graphql(desc = "Shown to the merchant; required.")] reason: String,
     ) -> AppResult<Coupon> {
         move_coupon(ctx, &id, Transition::TakeDown, Some(&reason)).await
@@ -678,7 +695,7 @@ impl CouponMutation {
     async fn void_coupon_claim(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The claim.")] id: ID,
         #[graphql(desc = "Shown to the resident; required.")] reason: String,
     ) -> AppResult<CouponClaim> {
         ctx.viewer()?;

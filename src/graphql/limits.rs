@@ -22,6 +22,9 @@ pub struct QueryLimits {
     pub max_nesting: usize,
     /// Fields nested in fields, following fragments.
     pub max_depth: usize,
+    /// Fields nested below `__schema` or `__type`: the standard introspection query of
+    /// graphql-js (which tools send) nests 14 deep through `ofType`.
+    pub max_introspection_depth: usize,
     /// Fields after every fragment spread is expanded.
     pub max_fields: u64,
     pub max_aliases: usize,
@@ -33,6 +36,7 @@ impl Default for QueryLimits {
         QueryLimits {
             max_nesting: 48,
             max_depth: 12,
+            max_introspection_depth: 16,
             max_fields: 500,
             max_aliases: 30,
             max_directives: 30,
@@ -129,6 +133,28 @@ struct Shape {
     depth: usize,
 }
 
+/// Where a selection set stands: in the schema's own fields, in introspection, or in
+/// introspection below a reference to a type (`type`, `ofType`, `interfaces`,
+/// `possibleTypes`), where expanding the type again is what amplification attacks do and no
+/// tool needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Mode {
+    Data,
+    Introspection,
+    TypeReference,
+}
+
+const INTROSPECTION_ROOTS: [&str; 2] = ["__schema", "__type"];
+const TYPE_REFERENCES: [&str; 4] = ["type", "ofType", "interfaces", "possibleTypes"];
+const TYPE_EXPANSIONS: [&str; 6] = [
+    "fields",
+    "inputFields",
+    "enumValues",
+    "interfaces",
+    "possibleTypes",
+    "types",
+];
+
 enum Memo {
     InProgress,
     Done(Shape),
@@ -137,26 +163,66 @@ enum Memo {
 struct Walker<'a> {
     doc: &'a ExecutableDocument,
     limits: &'a QueryLimits,
-    fragments: HashMap<&'a Name, Memo>,
+    fragments: HashMap<(&'a Name, Mode), Memo>,
 }
 
 impl<'a> Walker<'a> {
-    fn selection_set(&mut self, set: &'a Positioned<SelectionSet>) -> ServerResult<Shape> {
+    fn field(
+        &mut self,
+        name: &str,
+        set: &'a Positioned<SelectionSet>,
+        mode: Mode,
+    ) -> ServerResult<Shape> {
+        let inner_mode = match mode {
+            Mode::Data if INTROSPECTION_ROOTS.contains(&name) => Mode::Introspection,
+            Mode::Data => Mode::Data,
+            Mode::TypeReference if TYPE_EXPANSIONS.contains(&name) => {
+                return Err(reject(
+                    "Introspection may not expand a type reached through a type reference",
+                ));
+            }
+            _ if TYPE_REFERENCES.contains(&name) => Mode::TypeReference,
+            other => other,
+        };
+        let sub = self.selection_set(set, inner_mode)?;
+        if mode == Mode::Data && inner_mode == Mode::Introspection {
+            // Introspection has a depth limit of its own and counts as one level here.
+            if sub.depth + 1 > self.limits.max_introspection_depth {
+                return Err(reject("The introspection query is nested too deeply"));
+            }
+            return Ok(Shape {
+                fields: sub.fields.saturating_add(1),
+                depth: 1,
+            });
+        }
+        Ok(Shape {
+            fields: sub.fields.saturating_add(1),
+            depth: sub.depth + 1,
+        })
+    }
+
+    fn selection_set(
+        &mut self,
+        set: &'a Positioned<SelectionSet>,
+        mode: Mode,
+    ) -> ServerResult<Shape> {
+        let max_depth = match mode {
+            Mode::Data => self.limits.max_depth,
+            Mode::Introspection | Mode::TypeReference => self.limits.max_introspection_depth,
+        };
         let mut shape = Shape::default();
         for item in &set.node.items {
             let inner = match &item.node {
-                Selection::Field(field) => {
-                    let sub = self.selection_set(&field.node.selection_set)?;
-                    Shape {
-                        fields: sub.fields.saturating_add(1),
-                        depth: sub.depth + 1,
-                    }
-                }
+                Selection::Field(field) => self.field(
+                    field.node.name.node.as_str(),
+                    &field.node.selection_set,
+                    mode,
+                )?,
                 Selection::InlineFragment(fragment) => {
-                    self.selection_set(&fragment.node.selection_set)?
+                    self.selection_set(&fragment.node.selection_set, mode)?
                 }
                 Selection::FragmentSpread(spread) => {
-                    self.fragment(&spread.node.fragment_name.node)?
+                    self.fragment(&spread.node.fragment_name.node, mode)?
                 }
             };
             shape.fields = shape.fields.saturating_add(inner.fields);
@@ -164,15 +230,15 @@ impl<'a> Walker<'a> {
             if shape.fields > self.limits.max_fields {
                 return Err(reject("The query selects too many fields"));
             }
-            if shape.depth > self.limits.max_depth {
+            if shape.depth > max_depth {
                 return Err(reject("The query is nested too deeply"));
             }
         }
         Ok(shape)
     }
 
-    fn fragment(&mut self, name: &'a Name) -> ServerResult<Shape> {
-        match self.fragments.get(name) {
+    fn fragment(&mut self, name: &'a Name, mode: Mode) -> ServerResult<Shape> {
+        match self.fragments.get(&(name, mode)) {
             Some(Memo::Done(shape)) => return Ok(*shape),
             Some(Memo::InProgress) => return Err(reject("Fragments must not form a cycle")),
             None => {}
@@ -181,9 +247,9 @@ impl<'a> Walker<'a> {
         let Some(fragment) = self.doc.fragments.get(name) else {
             return Ok(Shape::default());
         };
-        self.fragments.insert(name, Memo::InProgress);
-        let shape = self.selection_set(&fragment.node.selection_set)?;
-        self.fragments.insert(name, Memo::Done(shape));
+        self.fragments.insert((name, mode), Memo::InProgress);
+        let shape = self.selection_set(&fragment.node.selection_set, mode)?;
+        self.fragments.insert((name, mode), Memo::Done(shape));
         Ok(shape)
     }
 }
@@ -231,7 +297,11 @@ fn check_document(doc: &ExecutableDocument, limits: &QueryLimits) -> ServerResul
         DocumentOperations::Multiple(map) => map.values().collect(),
     };
     for op in ops {
-        total = total.saturating_add(walker.selection_set(&op.node.selection_set)?.fields);
+        total = total.saturating_add(
+            walker
+                .selection_set(&op.node.selection_set, Mode::Data)?
+                .fields,
+        );
         if total > limits.max_fields {
             return Err(reject("The query selects too many fields"));
         }

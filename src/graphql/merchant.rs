@@ -1,8 +1,8 @@
 //! Merchants as clients see them: `applyMerchant`, `reviewMerchant`, `merchants`, `merchant`, and
 //! the owner's profile and clerks.
 
+use crate::graphql::scalars::DateTime;
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
-use chrono::{DateTime, Utc};
 use entity::names::ObjectKind;
 
 use entity::merchant as model;
@@ -171,8 +171,8 @@ impl Merchant {
     }
 
     /// When the merchant applied.
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> DateTime {
+        self.0.created_at.into()
     }
 }
 
@@ -362,7 +362,11 @@ impl MerchantQuery {
     }
 
     /// One merchant. `FORBIDDEN` if it exists but is not visible to you.
-    async fn merchant(&self, ctx: &Context<'_>, id: ID) -> AppResult<Merchant> {
+    async fn merchant(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The merchant.")] id: ID,
+    ) -> AppResult<Merchant> {
         let id = id::decode(ObjectKind::Merchant, "id", &id)?;
         Ok(Merchant(domain::get(&ctx.cx()?, id).await?))
     }
@@ -394,6 +398,7 @@ impl MerchantMutation {
     async fn apply_merchant(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The application: profile, licence number and community.")]
         input: ApplyMerchantInput,
     ) -> AppResult<Merchant> {
         ctx.viewer()?;
@@ -414,6 +419,7 @@ impl MerchantMutation {
     async fn review_merchant(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The merchant, the decision and, for a rejection, the reason.")]
         input: ReviewMerchantInput,
     ) -> AppResult<Merchant> {
         let decision = match input.decision {
@@ -448,7 +454,7 @@ impl MerchantMutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The merchant.")] merchant_id: ID,
-        input: MerchantProfileInput,
+        #[graphql(desc = "The new public profile.")] input: MerchantProfileInput,
     ) -> AppResult<Merchant> {
         ctx.viewer()?;
         let id = id::decode(ObjectKind::Merchant, "merchantId", &merchant_id)?;

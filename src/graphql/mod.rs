@@ -9,6 +9,7 @@ pub mod loader;
 pub mod merchant;
 pub mod pagination;
 pub mod points;
+pub mod scalars;
 pub mod street;
 
 use async_graphql::{
@@ -92,7 +93,15 @@ pub fn build_schema_with(
         EmptySubscription,
     )
     .extension(options.limits)
-    .limit_depth(options.limits.max_depth + 2)
+    // A backstop: the limits extension applies the real depth limits, one for the data and a
+    // deeper one for introspection.
+    .limit_depth(
+        options
+            .limits
+            .max_depth
+            .max(options.limits.max_introspection_depth)
+            + 2,
+    )
     .limit_complexity(MAX_COMPLEXITY);
     if !options.introspection {
         builder = builder.disable_introspection();

@@ -1,8 +1,8 @@
 //! Two-way points as clients see them: `myPoints`, `residentPoints`, `adjustPoints`,
 //! `pointsRewardReport`, `pointsLeaderboard`, `setLeaderboardOptOut`.
 
+use crate::graphql::scalars::DateTime;
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
-use chrono::{DateTime, Utc};
 use entity::names::ObjectKind;
 
 use entity::{points_account, points_entry};
@@ -64,8 +64,8 @@ impl PointsEntry {
     }
 
     /// When.
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> DateTime {
+        self.0.created_at.into()
     }
 }
 
@@ -228,14 +228,14 @@ impl PointsQuery {
         ctx: &Context<'_>,
         #[graphql(desc = "One merchant; omit for every merchant of your street (staff).")]
         merchant_id: Option<ID>,
-        #[graphql(desc = "Start of the period (inclusive).")] from: DateTime<Utc>,
-        #[graphql(desc = "End of the period (exclusive).")] to: DateTime<Utc>,
+        #[graphql(desc = "Start of the period (inclusive).")] from: DateTime,
+        #[graphql(desc = "End of the period (exclusive).")] to: DateTime,
     ) -> AppResult<Vec<MerchantPointsReport>> {
         ctx.viewer()?;
         let merchant = merchant_id
             .map(|m| id::decode(ObjectKind::Merchant, "merchantId", &m))
             .transpose()?;
-        let rows = report::reward_report(&ctx.cx()?, merchant, from, to).await?;
+        let rows = report::reward_report(&ctx.cx()?, merchant, from.0, to.0).await?;
         Ok(rows
             .into_iter()
             .map(|r| MerchantPointsReport {
@@ -294,6 +294,7 @@ impl PointsMutation {
     async fn adjust_points(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Whose points, how many, why, and an optional idempotency key.")]
         input: AdjustPointsInput,
     ) -> AppResult<PointsEntry> {
         ctx.viewer()?;

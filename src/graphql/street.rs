@@ -127,7 +127,11 @@ impl StreetQuery {
     }
 
     /// One street by ID, or null. Public.
-    async fn street(&self, ctx: &Context<'_>, id: ID) -> AppResult<Option<Street>> {
+    async fn street(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The street.")] id: ID,
+    ) -> AppResult<Option<Street>> {
         let id = id::decode(ObjectKind::Street, "id", &id)?;
         Ok(domain::street::get(&ctx.state()?.db, id).await?.map(Street))
     }

@@ -1,6 +1,7 @@
 //! The HTTP surface: `POST /graphql` (JSON only, one operation, 64 KiB), `GET /graphql`
 //! (queries only), GraphiQL at `/` in development, `/healthz` and `/readyz`.
 
+mod graphiql;
 mod graphql;
 
 use std::time::Duration;
@@ -8,11 +9,12 @@ use std::time::Duration;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
@@ -45,7 +47,9 @@ pub fn router(app: AppState, schema: AppSchema, options: HttpOptions) -> Router 
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz));
     if options.graphiql {
-        router = router.route("/", get(graphiql));
+        router = router
+            .route("/", get(graphiql::page))
+            .route("/assets/graphiql/{name}", get(graphiql::asset));
     }
     router.with_state(state).layer(
         ServiceBuilder::new()
@@ -64,6 +68,8 @@ pub fn router(app: AppState, schema: AppSchema, options: HttpOptions) -> Router 
             )
             .layer(PropagateRequestIdLayer::x_request_id())
             .layer(CatchPanicLayer::new())
+            // gzip or brotli for clients that accept them; small answers stay as they are.
+            .layer(CompressionLayer::new())
             .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES)),
     )
 }
@@ -116,13 +122,4 @@ fn not_ready() -> Response {
     resp.headers_mut()
         .insert("retry-after", HeaderValue::from_static("5"));
     resp
-}
-
-async fn graphiql() -> Html<String> {
-    Html(
-        async_graphql::http::GraphiQLSource::build()
-            .endpoint("/graphql")
-            .title("商居同盟 shangju")
-            .finish(),
-    )
 }

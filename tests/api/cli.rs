@@ -15,6 +15,8 @@ fn shangju() -> Command {
         "SHANGJU_JWT_SECRET",
         "DATABASE_URL",
         "SHANGJU_DEMO",
+        "SHANGJU_NO_MIGRATE",
+        "SHANGJU_BIND",
     ] {
         cmd.env_remove(var);
     }
@@ -311,4 +313,98 @@ fn sigterm_lets_an_in_flight_request_finish() {
         panic!("did not stop on SIGTERM")
     });
     assert!(exited.success());
+}
+
+fn run_migrate(url: &str, args: &[&str]) -> std::process::Output {
+    shangju()
+        .arg("migrate")
+        .args(args)
+        .env("DATABASE_URL", url)
+        .output()
+        .unwrap()
+}
+
+/// Three `migrate` commands started at once on one empty database all succeed (they take
+/// turns), and `migrate --status` tells what is applied.
+#[tokio::test]
+async fn concurrent_migrations_take_turns_and_status_tells_what_is_applied() {
+    let (url, _dir) = empty_database_url().await;
+    let before = String::from_utf8(run_migrate(&url, &["--status"]).stdout).unwrap();
+    assert!(
+        before.contains("pending  m20260101_000001_accounts"),
+        "{before}"
+    );
+    assert!(before.contains("0 applied"), "{before}");
+
+    let children: Vec<_> = (0..3)
+        .map(|_| {
+            shangju()
+                .arg("migrate")
+                .env("DATABASE_URL", &url)
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let after = String::from_utf8(run_migrate(&url, &["--status"]).stdout).unwrap();
+    assert!(after.contains(" 0 pending"), "{after}");
+    assert!(!after.contains("pending  m"), "{after}");
+}
+
+/// With `--no-migrate` the server refuses to start on a database with pending migrations, and
+/// says what to do.
+#[tokio::test]
+async fn no_migrate_refuses_pending_migrations() {
+    let (url, _dir) = empty_database_url().await;
+    let out = shangju()
+        .args(["--no-migrate", "serve"])
+        .env("DATABASE_URL", &url)
+        .env("SHANGJU_BIND", "127.0.0.1:0")
+        .env("SHANGJU_DEMO", "false")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("pending") && err.contains("shangju migrate"),
+        "{err}"
+    );
+    let status = String::from_utf8(run_migrate(&url, &["--status"]).stdout).unwrap();
+    assert!(
+        status.contains("0 applied"),
+        "nothing was migrated: {status}"
+    );
+}
+
+/// A second server on a busy address fails at once, before it migrates or loads anything.
+#[test]
+fn a_busy_address_fails_before_the_database_is_touched() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("never.db");
+    let out = shangju()
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}?mode=rwc", db.display()),
+        )
+        .env("SHANGJU_BIND", format!("127.0.0.1:{port}"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot listen"), "{err}");
+    assert!(
+        !db.exists(),
+        "the database was created before the address was checked"
+    );
 }

@@ -13,6 +13,25 @@ async fn the_demo_loads_once_and_its_accounts_sign_in() {
     assert_eq!(app.count("communities").await, 4);
     assert_eq!(app.count("users").await, 3 + 56);
     assert_eq!(app.count("merchants").await, 57);
+    assert_eq!(
+        app.count("(SELECT DISTINCT name FROM merchants) AS names")
+            .await,
+        57,
+        "every member has a name of its own"
+    );
+    assert!(
+        app.count("(SELECT DISTINCT category FROM merchants) AS c")
+            .await
+            >= 10
+    );
+    for community in shangju::demo::DEMO_COMMUNITIES {
+        let n = app
+            .count(&format!(
+                "merchants m JOIN communities c ON c.id = m.community_id WHERE c.name = '{community}'"
+            ))
+            .await;
+        assert!(n >= 10, "{community} has only {n} members");
+    }
 
     let public = app
         .gql("{ merchants { totalCount } coupons { totalCount edges { node { title merchant { name } } } } }", json!({}))

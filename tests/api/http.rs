@@ -147,7 +147,46 @@ async fn development_serves_graphiql_and_introspection() {
     let app = TestApp::spawn().await;
     let page = app.get("/").await;
     assert_eq!(page.status, StatusCode::OK);
-    assert!(String::from_utf8_lossy(&page.body).contains("graphiql"));
+    let html = String::from_utf8_lossy(&page.body).into_owned();
+    assert!(html.contains("graphiql"));
+    // Everything the page loads comes from this server, so it works offline.
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "{html}"
+    );
+    for (file, kind) in [
+        ("graphiql.min.js", "text/javascript"),
+        ("graphiql.min.css", "text/css"),
+        ("react.production.min.js", "text/javascript"),
+        ("react-dom.production.min.js", "text/javascript"),
+        ("init.js", "text/javascript"),
+    ] {
+        assert!(html.contains(&format!("/assets/graphiql/{file}")), "{file}");
+        let r = app.get(&format!("/assets/graphiql/{file}")).await;
+        assert_eq!(r.status, StatusCode::OK, "{file}");
+        assert!(
+            r.headers["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with(kind)
+        );
+        assert!(r.body.len() > 500, "{file}");
+    }
+    assert_eq!(
+        app.get("/assets/graphiql/../Cargo.toml").await.status,
+        StatusCode::NOT_FOUND
+    );
+    // Large answers are compressed for clients that accept it.
+    let gz = app
+        .request(
+            axum::http::Request::get("/assets/graphiql/graphiql.min.js")
+                .header("accept-encoding", "gzip")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(gz.headers["content-encoding"], "gzip");
+    assert!(gz.body.len() < 1_500_000, "{}", gz.body.len());
     let v = app
         .gql("{ __schema { queryType { name } } }", json!({}))
         .await;

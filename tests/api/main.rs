@@ -12,6 +12,7 @@ mod demo;
 mod events;
 mod hostile;
 mod http;
+mod introspection;
 mod merchant;
 mod pagination;
 mod points;

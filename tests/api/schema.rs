@@ -36,14 +36,15 @@ async fn every_type_and_field_is_documented() {
     let mut missing = Vec::new();
     for t in data["__schema"]["types"].as_array().unwrap() {
         let name = t["name"].as_str().unwrap();
-        let builtin = name.starts_with("__")
-            || ["String", "Int", "Float", "Boolean", "ID", "PageInfo"].contains(&name);
+        // The introspection types and the five built-in scalars are the GraphQL
+        // specification's, which describes them; async-graphql registers `ID` itself, before
+        // any type of ours, and gives it no description of its own.
+        let builtin =
+            name.starts_with("__") || ["String", "Int", "Float", "Boolean", "ID"].contains(&name);
         if builtin {
             continue;
         }
-        // The roots are described by their fields.
-        let root = name == "QueryRoot" || name == "MutationRoot";
-        if !root && !described(t) {
+        if !described(t) {
             missing.push(name.to_owned());
         }
         for f in t["fields"].as_array().into_iter().flatten() {
@@ -52,8 +53,7 @@ async fn every_type_and_field_is_documented() {
             }
             for a in f["args"].as_array().into_iter().flatten() {
                 let arg = a["name"].as_str().unwrap();
-                // `input`, `id` and token arguments are described by their field.
-                if !described(a) && !["input", "id", "refreshToken"].contains(&arg) {
+                if !described(a) {
                     missing.push(format!("{name}.{}({arg})", f["name"]));
                 }
             }

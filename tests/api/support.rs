@@ -48,6 +48,8 @@ pub struct TestApp {
 #[derive(Default)]
 pub struct Spawn {
     pub production: bool,
+    /// Overrides the default (on in development, off in production).
+    pub introspection: Option<bool>,
     pub customizers: Vec<SchemaCustomizer>,
 }
 
@@ -93,6 +95,7 @@ impl TestApp {
             refresh_token_ttl: Duration::from_secs(30 * 86400),
             hash_concurrency: 2,
             production: spawn.production,
+            introspection: spawn.introspection.unwrap_or(!spawn.production),
         };
         let clock = ManualClock::new();
         let mut state = app::state(db.clone(), &options);
@@ -380,6 +383,13 @@ pub struct TestUser {
     pub id: i64,
     pub token: String,
     pub phone: String,
+}
+
+/// An empty, unmigrated database for a child process: its URL, and the folder that must live
+/// as long as it is used (SQLite).
+pub async fn empty_database_url() -> (String, Option<tempfile::TempDir>) {
+    let (settings, dir) = fresh_database().await;
+    (cli_url(&settings), dir)
 }
 
 /// A fresh database: a temporary SQLite file, or a new schema in `TEST_DATABASE_URL`.

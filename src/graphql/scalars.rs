@@ -1,0 +1,32 @@
+//! Scalars with the descriptions client developers read.
+
+use async_graphql::{InputValueError, InputValueResult, Scalar, ScalarType, Value};
+
+/// An instant in time (see the scalar's description in the schema).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DateTime(pub chrono::DateTime<chrono::Utc>);
+
+/// An instant as an RFC 3339 string. Answers are in UTC (`2026-12-01T08:30:00+00:00`); inputs
+/// may carry any offset (`2026-12-01T16:30:00+08:00` is the same instant). The streets keep
+/// Asia/Shanghai time (UTC+8), so a day there begins at 16:00 UTC the day before.
+#[Scalar(name = "DateTime")]
+impl ScalarType for DateTime {
+    fn parse(value: Value) -> InputValueResult<Self> {
+        match &value {
+            Value::String(s) => chrono::DateTime::parse_from_rfc3339(s)
+                .map(|t| DateTime(t.to_utc()))
+                .map_err(|_| InputValueError::custom("not an RFC 3339 date and time")),
+            _ => Err(InputValueError::expected_type(value)),
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        Value::String(self.0.to_rfc3339())
+    }
+}
+
+impl From<chrono::DateTime<chrono::Utc>> for DateTime {
+    fn from(t: chrono::DateTime<chrono::Utc>) -> Self {
+        DateTime(t)
+    }
+}
