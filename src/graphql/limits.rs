@@ -10,11 +10,15 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextValidation,
+};
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
 };
-use async_graphql::{Name, Positioned, ServerError, ServerResult, Variables};
+use async_graphql::{Name, Positioned, ServerError, ServerResult, ValidationResult, Variables};
+
+use crate::graphql::HTTP_STATUS_KEY;
 
 #[derive(Clone, Copy, Debug)]
 pub struct QueryLimits {
@@ -68,20 +72,46 @@ impl Extension for QueryLimitsExtension {
     ) -> ServerResult<ExecutableDocument> {
         let limits = &self.0;
         if bracket_nesting(query) > limits.max_nesting {
-            return Err(reject("The document is nested too deeply"));
+            return Err(request_error(
+                reject("The document is nested too deeply"),
+                400,
+            ));
         }
-        let doc = async_graphql::parser::parse_query(query)?;
-        check_document(&doc, limits)?;
+        let doc = async_graphql::parser::parse_query(query)
+            .map_err(|e| request_error(ServerError::from(e), 400))?;
+        check_document(&doc, limits).map_err(|e| request_error(e, 400))?;
         if ctx.data_opt::<ReadOnlyRequest>().is_some()
             && doc
                 .operations
                 .iter()
                 .any(|(_, op)| op.node.ty == OperationType::Mutation)
         {
-            return Err(reject("Mutations must be sent with POST"));
+            return Err(request_error(
+                reject("Mutations must be sent with POST"),
+                405,
+            ));
         }
         Ok(doc)
     }
+
+    /// Validation failures (variables included) are request errors: nothing was executed.
+    async fn validation(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextValidation<'_>,
+    ) -> Result<ValidationResult, Vec<ServerError>> {
+        next.run(ctx)
+            .await
+            .map_err(|errors| errors.into_iter().map(|e| request_error(e, 400)).collect())
+    }
+}
+
+/// Marks an error that stopped the request before execution with the HTTP status it calls for.
+fn request_error(mut err: ServerError, status: u16) -> ServerError {
+    err.extensions
+        .get_or_insert_with(Default::default)
+        .set(HTTP_STATUS_KEY, status);
+    err
 }
 
 fn reject(message: &str) -> ServerError {

@@ -55,11 +55,19 @@ pub const MAX_COMPLEXITY: usize = 30_000;
 /// Key under which an error carries its English message until the HTTP layer picks a language.
 pub const ENGLISH_MESSAGE_KEY: &str = "_messageEn";
 
+/// Key under which a request error (one that stopped the request before execution: syntax,
+/// limits, validation, variables, a mutation over GET) carries the HTTP status it calls for,
+/// until the HTTP layer answers with it.
+pub const HTTP_STATUS_KEY: &str = "_httpStatus";
+
 /// Request facts the HTTP layer hands to resolvers.
 #[derive(Clone, Debug)]
 pub struct RequestMeta {
     pub request_id: String,
     pub lang: Lang,
+    /// The client accepts `application/graphql-response+json` (the GraphQL-over-HTTP media
+    /// type), so request errors answer with HTTP status codes rather than 200.
+    pub graphql_response_json: bool,
 }
 
 #[derive(Clone, Copy, Debug)]

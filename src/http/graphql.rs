@@ -7,7 +7,7 @@ use async_graphql::dataloader::{DataLoader, HashMapCache};
 use async_graphql::{ServerError, Value};
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::header::{ACCEPT_LANGUAGE, AUTHORIZATION, CONTENT_TYPE};
+use axum::http::header::{ACCEPT, ACCEPT_LANGUAGE, ALLOW, AUTHORIZATION, CONTENT_TYPE};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use futures::FutureExt;
@@ -16,7 +16,9 @@ use super::{HttpState, REQUEST_ID_HEADER};
 use crate::auth::Auth;
 use crate::domain::account;
 use crate::error::{AppError, Lang};
-use crate::graphql::{DbLoader, ENGLISH_MESSAGE_KEY, ReadOnlyRequest, RequestMeta};
+use crate::graphql::{
+    DbLoader, ENGLISH_MESSAGE_KEY, HTTP_STATUS_KEY, ReadOnlyRequest, RequestMeta,
+};
 
 pub async fn graphql_post(
     State(state): State<HttpState>,
@@ -45,35 +47,97 @@ pub async fn graphql_post(
             "Batched requests are not supported; send one operation per request",
         );
     }
-    let request: async_graphql::Request = match serde_json::from_slice(&body) {
-        Ok(r) => r,
-        Err(_) => {
+    let request = match serde_json::from_slice::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| request_from_params(v).ok())
+    {
+        Some(r) => r,
+        None => {
             return transport_error(
                 StatusCode::BAD_REQUEST,
                 &meta,
-                "请求体不是有效的 GraphQL JSON",
-                "The body is not a valid GraphQL JSON request",
+                "请求体不是有效的 GraphQL 请求：query 须为字符串，variables 与 extensions 须为对象，operationName 须为字符串",
+                "Not a valid GraphQL request: query must be a string, variables and extensions objects, operationName a string",
             );
         }
     };
     execute(&state, &headers, meta, request, false).await
 }
 
-/// Queries over GET, so that public reads can be cached; a mutation is refused.
+/// Queries over GET, so that public reads can be cached; a mutation is refused with 405.
 pub async fn graphql_get(State(state): State<HttpState>, headers: HeaderMap, uri: Uri) -> Response {
     let meta = request_meta(&headers);
-    let request = match async_graphql::http::parse_query_string(uri.query().unwrap_or("")) {
-        Ok(r) if !r.query.is_empty() => r,
-        _ => {
+    let params: Vec<(String, String)> =
+        form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+            .into_owned()
+            .collect();
+    let mut object = serde_json::Map::new();
+    let mut well_formed = true;
+    for (key, value) in params {
+        let parsed = match key.as_str() {
+            "query" | "operationName" => Some(serde_json::Value::String(value)),
+            "variables" | "extensions" => serde_json::from_str(&value).ok(),
+            _ => continue,
+        };
+        match parsed {
+            Some(v) if !object.contains_key(&key) => {
+                object.insert(key, v);
+            }
+            _ => well_formed = false,
+        }
+    }
+    let request = match well_formed
+        .then(|| request_from_params(serde_json::Value::Object(object)).ok())
+        .flatten()
+    {
+        Some(r) => r,
+        None => {
             return transport_error(
                 StatusCode::BAD_REQUEST,
                 &meta,
-                "缺少 query 参数",
-                "The query parameter is missing or malformed",
+                "缺少 query 参数或参数无效",
+                "The query parameter is missing, or a parameter is malformed",
             );
         }
     };
     execute(&state, &headers, meta, request, true).await
+}
+
+/// The parameters of a GraphQL-over-HTTP request, checked as the specification says: `query`
+/// a non-empty string, `variables` and `extensions` objects (or null), `operationName` a
+/// string (or null), nothing else required.
+fn request_from_params(v: serde_json::Value) -> Result<async_graphql::Request, ()> {
+    let serde_json::Value::Object(mut map) = v else {
+        return Err(());
+    };
+    let query = match map.remove("query") {
+        Some(serde_json::Value::String(q)) if !q.trim().is_empty() => q,
+        _ => return Err(()),
+    };
+    let mut request = async_graphql::Request::new(query);
+    match map.remove("variables") {
+        None | Some(serde_json::Value::Null) => {}
+        Some(v @ serde_json::Value::Object(_)) => {
+            request = request.variables(async_graphql::Variables::from_json(v));
+        }
+        Some(_) => return Err(()),
+    }
+    match map.remove("operationName") {
+        None | Some(serde_json::Value::Null) => {}
+        Some(serde_json::Value::String(name)) => request = request.operation_name(name),
+        Some(_) => return Err(()),
+    }
+    match map.remove("extensions") {
+        None | Some(serde_json::Value::Null) => {}
+        Some(serde_json::Value::Object(ext)) => {
+            for (k, v) in ext {
+                let value = Value::from_json(v).map_err(|_| ())?;
+                request.extensions.insert(k, value);
+            }
+        }
+        Some(_) => return Err(()),
+    }
+    Ok(request)
 }
 
 fn request_meta(headers: &HeaderMap) -> RequestMeta {
@@ -86,6 +150,44 @@ fn request_meta(headers: &HeaderMap) -> RequestMeta {
         lang: Lang::from_accept_language(
             headers.get(ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()),
         ),
+        graphql_response_json: prefers_graphql_response_json(
+            headers.get(ACCEPT).and_then(|v| v.to_str().ok()),
+        ),
+    }
+}
+
+pub const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
+
+/// Whether `Accept` ranks `application/graphql-response+json` at least as high as
+/// `application/json` (clients that send neither get `application/json`, as the
+/// specification asks for legacy clients).
+fn prefers_graphql_response_json(accept: Option<&str>) -> bool {
+    let Some(accept) = accept else {
+        return false;
+    };
+    let quality = |wanted: &str| {
+        accept
+            .split(',')
+            .filter_map(|part| {
+                let mut pieces = part.split(';');
+                let media = pieces.next()?.trim();
+                if !media.eq_ignore_ascii_case(wanted) {
+                    return None;
+                }
+                let q = pieces
+                    .filter_map(|p| p.trim().strip_prefix("q="))
+                    .find_map(|q| q.parse::<f32>().ok())
+                    .unwrap_or(1.0);
+                Some(q)
+            })
+            .fold(None, |best: Option<f32>, q| {
+                Some(best.map_or(q, |b| b.max(q)))
+            })
+    };
+    match (quality(GRAPHQL_RESPONSE_JSON), quality("application/json")) {
+        (Some(g), Some(j)) => g > 0.0 && g >= j,
+        (Some(g), None) => g > 0.0,
+        _ => false,
     }
 }
 
@@ -160,8 +262,17 @@ fn app_error_to_server(err: AppError) -> ServerError {
 /// Gives every error a code, picks the message language, and tags internal errors with the
 /// request id that their log lines carry.
 fn finish(mut response: async_graphql::Response, meta: &RequestMeta) -> Response {
+    let mut request_status: Option<u16> = None;
     for err in &mut response.errors {
         let ext = err.extensions.get_or_insert_with(Default::default);
+        if let Some(Value::Number(n)) = ext.get(HTTP_STATUS_KEY).cloned() {
+            let status = n
+                .as_u64()
+                .and_then(|s| u16::try_from(s).ok())
+                .unwrap_or(400);
+            request_status = Some(request_status.map_or(status, |s| s.max(status)));
+            ext.unset(HTTP_STATUS_KEY);
+        }
         if ext.get("code").is_none() {
             // Errors of async-graphql itself: syntax, validation, limits, input coercion.
             ext.set("code", "BAD_USER_INPUT");
@@ -179,14 +290,37 @@ fn finish(mut response: async_graphql::Response, meta: &RequestMeta) -> Response
             ext.set("requestId", meta.request_id.clone());
         }
     }
-    let body = match serde_json::to_vec(&response) {
+    let mut body = match serde_json::to_value(&response) {
         Ok(body) => body,
         Err(e) => {
             tracing::error!(error = %e, "serialising a response failed");
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
     };
-    (StatusCode::OK, [(CONTENT_TYPE, "application/json")], body).into_response()
+    // A mutation over GET is 405 whatever the client accepts. Other request errors (nothing
+    // was executed) are 400 without `data` for clients of the GraphQL-over-HTTP media type,
+    // and 200 for legacy `application/json` clients, as the specification allows.
+    let status = match request_status {
+        Some(405) => StatusCode::METHOD_NOT_ALLOWED,
+        Some(_) if meta.graphql_response_json => {
+            if let Some(map) = body.as_object_mut() {
+                map.remove("data");
+            }
+            StatusCode::BAD_REQUEST
+        }
+        _ => StatusCode::OK,
+    };
+    let content_type = if meta.graphql_response_json {
+        "application/graphql-response+json; charset=utf-8"
+    } else {
+        "application/json"
+    };
+    let mut resp = (status, [(CONTENT_TYPE, content_type)], body.to_string()).into_response();
+    if status == StatusCode::METHOD_NOT_ALLOWED {
+        resp.headers_mut()
+            .insert(ALLOW, axum::http::HeaderValue::from_static("POST"));
+    }
+    resp
 }
 
 /// A request refused before GraphQL saw it, in the same shape as a GraphQL error.

@@ -7,6 +7,7 @@ mod graphql;
 use std::time::Duration;
 
 use axum::extract::{Request, State};
+use axum::http::header::{CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -19,6 +20,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
+use crate::error::Lang;
 use crate::graphql::AppSchema;
 use crate::state::AppState;
 
@@ -54,6 +56,7 @@ pub fn router(app: AppState, schema: AppSchema, options: HttpOptions) -> Router 
     router.with_state(state).layer(
         ServiceBuilder::new()
             .layer(middleware::from_fn(drop_unusable_request_id))
+            .layer(middleware::from_fn(json_refusals))
             .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
             .layer(
                 TraceLayer::new_for_http().make_span_with(|req: &Request| {
@@ -88,6 +91,58 @@ async fn drop_unusable_request_id(mut req: Request, next: Next) -> Response {
         req.headers_mut().remove(REQUEST_ID_HEADER);
     }
     next.run(req).await
+}
+
+/// Every refusal at the HTTP layer (413 from the body limit, 405 for a method a route does not
+/// take, 404, a caught panic) answers in the shape of a GraphQL error with `extensions.code`,
+/// so clients have one way to read any failure.
+async fn json_refusals(req: Request, next: Next) -> Response {
+    let lang = Lang::from_accept_language(
+        req.headers()
+            .get(axum::http::header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    );
+    let resp = next.run(req).await;
+    let status = resp.status();
+    let is_json = resp
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.contains("json"));
+    if is_json || !(status.is_client_error() || status.is_server_error()) {
+        return resp;
+    }
+    let (code, zh, en) = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            "BAD_USER_INPUT",
+            "请求体过大（上限 64 KiB）",
+            "The request body is too large (64 KiB at most)",
+        ),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "BAD_USER_INPUT",
+            "此地址不接受这种 HTTP 方法",
+            "This address does not take this HTTP method",
+        ),
+        StatusCode::NOT_FOUND => ("NOT_FOUND", "没有这个地址", "No such address"),
+        s if s.is_server_error() => (
+            "INTERNAL_SERVER_ERROR",
+            "服务器内部错误",
+            "Internal server error",
+        ),
+        _ => ("BAD_USER_INPUT", "请求无效", "Bad request"),
+    };
+    let message = if lang == Lang::En { en } else { zh };
+    let (mut parts, _) = resp.into_parts();
+    for h in [CONTENT_TYPE, CONTENT_LENGTH, CONTENT_ENCODING] {
+        parts.headers.remove(h);
+    }
+    let body =
+        serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
+    let mut out = (status, Json(body)).into_response();
+    for (name, value) in parts.headers.iter() {
+        out.headers_mut().insert(name.clone(), value.clone());
+    }
+    out
 }
 
 async fn healthz() -> &'static str {

@@ -73,6 +73,8 @@ async fn bodies_over_64_kib_are_refused() {
         .post(body, &[("content-type", "application/json")])
         .await;
     assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
+    // Refused at the HTTP layer, and still answered in the shape of a GraphQL error.
+    assert_eq!(code(&reply.json()), "BAD_USER_INPUT");
 
     let just_under = format!(r#"{{"query":"{{ __typename }}"{}}}"#, " ".repeat(60 * 1024));
     let reply = app
@@ -91,6 +93,8 @@ async fn get_runs_queries_but_never_mutations() {
     let mutation = "mutation { register(input: { phone: \"13400000001\", password: \"long enough pw\", displayName: \"x\" }) { accessToken } }";
     let uri = format!("/graphql?query={}", urlencode(mutation));
     let reply = app.get(&uri).await;
+    assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(reply.headers["allow"], "POST");
     let v = reply.json();
     assert_eq!(code(&v), "BAD_USER_INPUT", "{v}");
     assert!(v["data"].is_null());
@@ -295,4 +299,125 @@ async fn database_errors_are_internal_and_never_leak_their_text() {
             .len()
             > 8
     );
+}
+
+const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
+
+async fn post_accepting(app: &TestApp, accept: &str, body: serde_json::Value) -> Reply {
+    app.post(
+        body.to_string(),
+        &[("content-type", "application/json"), ("accept", accept)],
+    )
+    .await
+}
+
+/// The GraphQL-over-HTTP specification: clients that accept `application/graphql-response+json`
+/// get it, with 400 and no `data` for requests that could not be executed; legacy
+/// `application/json` clients keep 200.
+#[tokio::test]
+async fn request_errors_use_http_status_codes_for_the_graphql_media_type() {
+    let app = TestApp::spawn().await;
+    let cases = [
+        ("syntax", json!({ "query": "{ __typename" })),
+        ("validation", json!({ "query": "{ noSuchField }" })),
+        (
+            "limits",
+            json!({ "query": format!("{{ {} }}", "__typename ".repeat(600)) }),
+        ),
+        (
+            "variables",
+            json!({ "query": "query($id: ID!) { coupon(id: $id) { title } }", "variables": { "id": null } }),
+        ),
+    ];
+    for (what, body) in cases {
+        let r = post_accepting(&app, GRAPHQL_RESPONSE, body.clone()).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{what}");
+        assert!(
+            r.headers["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with(GRAPHQL_RESPONSE)
+        );
+        let v = r.json();
+        assert!(v.get("data").is_none(), "{what}: {v}");
+        assert_eq!(code(&v), "BAD_USER_INPUT", "{what}");
+        let legacy = post_accepting(&app, "application/json", body).await;
+        assert_eq!(legacy.status, StatusCode::OK, "{what}");
+        assert_eq!(legacy.headers["content-type"], "application/json");
+        assert_eq!(code(&legacy.json()), "BAD_USER_INPUT", "{what}");
+    }
+    // An error during execution is a field error: 200 with `data`, in either media type.
+    let r = post_accepting(
+        &app,
+        GRAPHQL_RESPONSE,
+        json!({ "query": "{ coupon(id: \"Q291cG9uOjk5\") { title } }" }),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let v = r.json();
+    assert!(v.get("data").is_some(), "{v}");
+    assert_eq!(code(&v), "NOT_FOUND");
+    // Preference follows the q-values; `*/*` and no Accept mean application/json.
+    for (accept, graphql) in [
+        (
+            "application/json;q=0.9, application/graphql-response+json",
+            true,
+        ),
+        (
+            "application/graphql-response+json;q=0.5, application/json",
+            false,
+        ),
+        ("*/*", false),
+    ] {
+        let r = post_accepting(&app, accept, json!({ "query": "{ __typename }" })).await;
+        let ct = r.headers["content-type"].to_str().unwrap().to_owned();
+        assert_eq!(ct.starts_with(GRAPHQL_RESPONSE), graphql, "{accept}: {ct}");
+    }
+}
+
+#[tokio::test]
+async fn malformed_parameters_are_bad_requests_in_any_media_type() {
+    let app = TestApp::spawn().await;
+    for body in [
+        json!({}),
+        json!({ "query": "" }),
+        json!({ "query": ["{ __typename }"] }),
+        json!({ "query": "{ __typename }", "variables": [] }),
+        json!({ "query": "{ __typename }", "variables": "{}" }),
+        json!({ "query": "{ __typename }", "operationName": 7 }),
+        json!({ "query": "{ __typename }", "extensions": "x" }),
+    ] {
+        for accept in ["application/json", GRAPHQL_RESPONSE] {
+            let r = post_accepting(&app, accept, body.clone()).await;
+            assert_eq!(r.status, StatusCode::BAD_REQUEST, "{body} {accept}");
+            assert_eq!(code(&r.json()), "BAD_USER_INPUT");
+        }
+    }
+    // Over GET: variables as a JSON string work; a malformed one is a bad request.
+    let ok = app
+        .get(&format!(
+            "/graphql?query={}&variables={}",
+            urlencode("query($n: String!) { __type(name: $n) { name } }"),
+            urlencode(r#"{"n":"Merchant"}"#)
+        ))
+        .await;
+    assert_eq!(ok.status, StatusCode::OK);
+    assert_eq!(ok.json()["data"]["__type"]["name"], "Merchant");
+    let bad = app
+        .get(&format!(
+            "/graphql?query={}&variables=%7B",
+            urlencode("{ __typename }")
+        ))
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    // A method the route does not take answers in the GraphQL error shape too.
+    let put = app
+        .request(
+            axum::http::Request::put("/graphql")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(put.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(code(&put.json()), "BAD_USER_INPUT");
 }
