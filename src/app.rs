@@ -9,7 +9,7 @@ use sea_orm::DatabaseConnection;
 use crate::auth::password::PasswordService;
 use crate::auth::token::TokenService;
 use crate::clock::SystemClock;
-use crate::config::{Config, JWT_AUDIENCE, JWT_ISSUER};
+use crate::config::{Config, Cors, JWT_AUDIENCE, JWT_ISSUER};
 use crate::db::{self, DbSettings};
 use crate::graphql::{self, SchemaOptions};
 use crate::http::{self, HttpOptions};
@@ -25,6 +25,8 @@ pub struct AppOptions {
     pub production: bool,
     /// Answer introspection (off in production unless the operator turns it on).
     pub introspection: bool,
+    pub cors: Cors,
+    pub slow_request: Duration,
 }
 
 impl From<&Config> for AppOptions {
@@ -36,6 +38,8 @@ impl From<&Config> for AppOptions {
             hash_concurrency: c.hash_concurrency,
             production: c.is_production(),
             introspection: c.introspection,
+            cors: c.cors.clone(),
+            slow_request: c.slow_request,
         }
     }
 }
@@ -79,6 +83,8 @@ pub fn router_with(
         schema,
         HttpOptions {
             graphiql: !options.production,
+            cors: options.cors.clone(),
+            slow_request: options.slow_request,
         },
     )
 }

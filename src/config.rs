@@ -152,6 +152,20 @@ pub struct Options {
     #[arg(long, env = "SHANGJU_INTROSPECTION", action = clap::ArgAction::Set, global = true)]
     pub introspection: Option<bool>,
 
+    /// Origins allowed to call the API from a browser (CORS), comma-separated, or `*`;
+    /// default: any in development, none in production.
+    #[arg(long, env = "SHANGJU_CORS_ORIGINS", global = true)]
+    pub cors_origins: Option<String>,
+
+    /// Requests slower than this are logged as warnings.
+    #[arg(
+        long,
+        env = "SHANGJU_SLOW_REQUEST",
+        default_value = "1s",
+        global = true
+    )]
+    pub slow_request: humantime::Duration,
+
     /// Time allowed for in-flight requests to finish after SIGTERM.
     #[arg(
         long,
@@ -179,7 +193,44 @@ pub struct Config {
     pub demo: bool,
     pub introspection: bool,
     pub no_migrate: bool,
+    pub cors: Cors,
+    pub slow_request: Duration,
     pub shutdown_grace: Duration,
+}
+
+/// Which browser origins may call the API.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Cors {
+    None,
+    Any,
+    Origins(Vec<String>),
+}
+
+impl Cors {
+    fn parse(raw: Option<&str>, production: bool) -> Result<Cors, String> {
+        let Some(raw) = raw.map(str::trim) else {
+            return Ok(if production { Cors::None } else { Cors::Any });
+        };
+        if raw.is_empty() {
+            return Ok(Cors::None);
+        }
+        if raw == "*" {
+            return Ok(Cors::Any);
+        }
+        let origins: Vec<String> = raw
+            .split(',')
+            .map(|o| o.trim().trim_end_matches('/').to_owned())
+            .filter(|o| !o.is_empty())
+            .collect();
+        for o in &origins {
+            if !(o.starts_with("https://") || o.starts_with("http://")) {
+                return Err(format!(
+                    "SHANGJU_CORS_ORIGINS: {o} is not an origin like https://console.example.org"
+                ));
+            }
+        }
+        Ok(Cors::Origins(origins))
+    }
 }
 
 pub const MIN_SECRET_BYTES: usize = 32;
@@ -231,6 +282,8 @@ impl Config {
             demo: o.demo && !production,
             introspection: o.introspection.unwrap_or(!production),
             no_migrate: o.no_migrate,
+            cors: Cors::parse(o.cors_origins.as_deref(), production)?,
+            slow_request: o.slow_request.into(),
             shutdown_grace: o.shutdown_grace.into(),
         })
     }

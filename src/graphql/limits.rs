@@ -51,6 +51,26 @@ impl Default for QueryLimits {
 /// Marks a request that came by HTTP GET: it may not run a mutation.
 pub struct ReadOnlyRequest;
 
+/// The operations a request's document holds (name, and `query`, `mutation` or
+/// `subscription`), written by the parse step for the request log.
+#[derive(Default)]
+pub struct OperationsSeen(pub std::sync::Mutex<Vec<(Option<String>, &'static str)>>);
+
+impl OperationsSeen {
+    /// The kind of the operation that runs: the named one, or the only one.
+    pub fn kind_of(&self, name: Option<&str>) -> Option<&'static str> {
+        let ops = self.0.lock().ok()?;
+        match name {
+            Some(n) => ops
+                .iter()
+                .find(|(o, _)| o.as_deref() == Some(n))
+                .map(|(_, k)| *k),
+            None if ops.len() == 1 => ops.first().map(|(_, k)| *k),
+            None => None,
+        }
+    }
+}
+
 impl ExtensionFactory for QueryLimits {
     fn create(&self) -> Arc<dyn Extension> {
         Arc::new(QueryLimitsExtension(*self))
@@ -80,6 +100,18 @@ impl Extension for QueryLimitsExtension {
         let doc = async_graphql::parser::parse_query(query)
             .map_err(|e| request_error(ServerError::from(e), 400))?;
         check_document(&doc, limits).map_err(|e| request_error(e, 400))?;
+        if let Some(seen) = ctx.data_opt::<std::sync::Arc<OperationsSeen>>()
+            && let Ok(mut ops) = seen.0.lock()
+        {
+            for (name, op) in doc.operations.iter() {
+                let kind = match op.node.ty {
+                    OperationType::Query => "query",
+                    OperationType::Mutation => "mutation",
+                    OperationType::Subscription => "subscription",
+                };
+                ops.push((name.map(|n| n.to_string()), kind));
+            }
+        }
         if ctx.data_opt::<ReadOnlyRequest>().is_some()
             && doc
                 .operations

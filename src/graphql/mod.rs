@@ -21,7 +21,7 @@ use crate::domain::context::Cx;
 use crate::error::{AppError, AppResult, Lang};
 use crate::state::AppState;
 
-pub use limits::{QueryLimits, ReadOnlyRequest};
+pub use limits::{OperationsSeen, QueryLimits, ReadOnlyRequest};
 pub use loader::{DbLoader, RequestLoader};
 
 /// The root of all reads.

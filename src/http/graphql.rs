@@ -2,6 +2,8 @@
 //! the final shaping of errors (code, language, request id).
 
 use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Instant;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache};
 use async_graphql::{ServerError, Value};
@@ -17,7 +19,7 @@ use crate::auth::Auth;
 use crate::domain::account;
 use crate::error::{AppError, Lang};
 use crate::graphql::{
-    DbLoader, ENGLISH_MESSAGE_KEY, HTTP_STATUS_KEY, ReadOnlyRequest, RequestMeta,
+    DbLoader, ENGLISH_MESSAGE_KEY, HTTP_STATUS_KEY, OperationsSeen, ReadOnlyRequest, RequestMeta,
 };
 
 pub async fn graphql_post(
@@ -215,13 +217,19 @@ async fn execute(
     request: async_graphql::Request,
     read_only: bool,
 ) -> Response {
+    let started = Instant::now();
+    let operation = request.operation_name.clone();
+    let seen = Arc::new(OperationsSeen::default());
     let auth = match authenticate(state, headers).await {
         Ok(auth) => auth,
         Err(err) => {
             let response = async_graphql::Response::from_errors(vec![app_error_to_server(err)]);
-            return finish(response, &meta);
+            let (resp, codes) = finish(response, &meta);
+            log_request(state, &meta, &operation, None, None, &resp, &codes, started);
+            return resp;
         }
     };
+    let user_id = auth.viewer_opt().map(|v| v.user_id);
     // A per-request cache: feeding it lets list resolvers prime nested fields.
     let loader = DataLoader::with_cache(
         DbLoader {
@@ -231,7 +239,11 @@ async fn execute(
         tokio::spawn,
         HashMapCache::default(),
     );
-    let mut request = request.data(auth).data(meta.clone()).data(loader);
+    let mut request = request
+        .data(auth)
+        .data(meta.clone())
+        .data(loader)
+        .data(seen.clone());
     if read_only {
         request = request.data(ReadOnlyRequest);
     }
@@ -252,7 +264,44 @@ async fn execute(
             ))])
         }
     };
-    finish(response, &meta)
+    let (resp, codes) = finish(response, &meta);
+    let kind = seen.kind_of(operation.as_deref());
+    log_request(
+        state, &meta, &operation, kind, user_id, &resp, &codes, started,
+    );
+    resp
+}
+
+/// One line per request at INFO (a warning when slow): its id, operation, status, time, error
+/// codes and user — never a phone number, a token or the variables.
+#[allow(clippy::too_many_arguments)]
+fn log_request(
+    state: &HttpState,
+    meta: &RequestMeta,
+    operation: &Option<String>,
+    kind: Option<&'static str>,
+    user_id: Option<i64>,
+    resp: &Response,
+    codes: &[String],
+    started: Instant,
+) {
+    let elapsed = started.elapsed();
+    let duration_ms = elapsed.as_secs_f64() * 1000.0;
+    let operation = operation.as_deref().unwrap_or("");
+    let kind = kind.unwrap_or("");
+    let status = resp.status().as_u16();
+    let errors = codes.join(",");
+    if elapsed > state.slow_request {
+        tracing::warn!(
+            request_id = %meta.request_id, operation, kind, status, duration_ms, errors,
+            user_id, "slow graphql request"
+        );
+    } else {
+        tracing::info!(
+            request_id = %meta.request_id, operation, kind, status, duration_ms, errors,
+            user_id, "graphql request"
+        );
+    }
 }
 
 fn app_error_to_server(err: AppError) -> ServerError {
@@ -261,8 +310,9 @@ fn app_error_to_server(err: AppError) -> ServerError {
 
 /// Gives every error a code, picks the message language, and tags internal errors with the
 /// request id that their log lines carry.
-fn finish(mut response: async_graphql::Response, meta: &RequestMeta) -> Response {
+fn finish(mut response: async_graphql::Response, meta: &RequestMeta) -> (Response, Vec<String>) {
     let mut request_status: Option<u16> = None;
+    let mut codes: Vec<String> = Vec::new();
     for err in &mut response.errors {
         let ext = err.extensions.get_or_insert_with(Default::default);
         if let Some(Value::Number(n)) = ext.get(HTTP_STATUS_KEY).cloned() {
@@ -289,12 +339,17 @@ fn finish(mut response: async_graphql::Response, meta: &RequestMeta) -> Response
         if ext.get("code") == Some(&Value::from("INTERNAL_SERVER_ERROR")) {
             ext.set("requestId", meta.request_id.clone());
         }
+        if let Some(Value::String(c)) = ext.get("code")
+            && !codes.contains(c)
+        {
+            codes.push(c.clone());
+        }
     }
     let mut body = match serde_json::to_value(&response) {
         Ok(body) => body,
         Err(e) => {
             tracing::error!(error = %e, "serialising a response failed");
-            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            return (StatusCode::INTERNAL_SERVER_ERROR.into_response(), codes);
         }
     };
     // A mutation over GET is 405 whatever the client accepts. Other request errors (nothing
@@ -320,7 +375,7 @@ fn finish(mut response: async_graphql::Response, meta: &RequestMeta) -> Response
         resp.headers_mut()
             .insert(ALLOW, axum::http::HeaderValue::from_static("POST"));
     }
-    resp
+    (resp, codes)
 }
 
 /// A request refused before GraphQL saw it, in the same shape as a GraphQL error.

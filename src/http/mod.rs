@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use axum::extract::{Request, State};
 use axum::http::header::{CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE};
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -16,10 +16,12 @@ use axum::{Json, Router};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
+use crate::config::Cors;
 use crate::error::Lang;
 use crate::graphql::AppSchema;
 use crate::state::AppState;
@@ -32,15 +34,24 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 pub struct HttpState {
     pub app: AppState,
     pub schema: AppSchema,
+    pub slow_request: Duration,
 }
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct HttpOptions {
     pub graphiql: bool,
+    pub cors: Cors,
+    /// Requests slower than this are logged as warnings.
+    pub slow_request: Duration,
 }
 
 pub fn router(app: AppState, schema: AppSchema, options: HttpOptions) -> Router {
-    let state = HttpState { app, schema };
+    let state = HttpState {
+        app,
+        schema,
+        slow_request: options.slow_request,
+    };
+    let cors = cors_layer(&options.cors);
     let mut router = Router::new()
         .route(
             "/graphql",
@@ -71,9 +82,37 @@ pub fn router(app: AppState, schema: AppSchema, options: HttpOptions) -> Router 
             )
             .layer(PropagateRequestIdLayer::x_request_id())
             .layer(CatchPanicLayer::new())
+            .option_layer(cors)
             // gzip or brotli for clients that accept them; small answers stay as they are.
             .layer(CompressionLayer::new())
             .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES)),
+    )
+}
+
+/// Browsers on the allowed origins may call the API; none may when none are allowed.
+fn cors_layer(cors: &Cors) -> Option<CorsLayer> {
+    let origins = match cors {
+        Cors::None => return None,
+        Cors::Any => AllowOrigin::any(),
+        Cors::Origins(list) => AllowOrigin::list(
+            list.iter()
+                .filter_map(|o| HeaderValue::from_str(o).ok())
+                .collect::<Vec<_>>(),
+        ),
+    };
+    Some(
+        CorsLayer::new()
+            .allow_origin(origins)
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers([
+                axum::http::header::CONTENT_TYPE,
+                axum::http::header::AUTHORIZATION,
+                axum::http::header::ACCEPT,
+                axum::http::header::ACCEPT_LANGUAGE,
+                axum::http::HeaderName::from_static(REQUEST_ID_HEADER),
+            ])
+            .expose_headers([axum::http::HeaderName::from_static(REQUEST_ID_HEADER)])
+            .max_age(Duration::from_secs(3600)),
     )
 }
 

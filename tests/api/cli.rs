@@ -169,7 +169,7 @@ fn serve_logs_no_secrets_and_stops_on_sigterm() {
     };
     let wrong = r#"{"query":"mutation { login(input: { phone: \"13800000001\", password: \"wrong-password-xyz\" }) { accessToken } }"}"#;
     assert!(post(wrong).contains("UNAUTHENTICATED"));
-    let right = r#"{"query":"mutation { login(input: { phone: \"13800000001\", password: \"shangju-demo-2024\" }) { accessToken } }"}"#;
+    let right = r#"{"query":"mutation SignIn { login(input: { phone: \"13800000001\", password: \"shangju-demo-2024\" }) { accessToken user { id } } }","operationName":"SignIn"}"#;
     let reply = post(right);
     let token = reply
         .split("\"accessToken\":\"")
@@ -199,6 +199,21 @@ fn serve_logs_no_secrets_and_stops_on_sigterm() {
 
     let log = std::fs::read_to_string(&log_path).unwrap();
     assert!(log.contains("\"request_id\""), "{log}");
+    // One line per request: operation, kind, status, time and error codes.
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .filter(|v: &serde_json::Value| v["fields"]["message"] == "graphql request")
+        .collect();
+    assert_eq!(lines.len(), 2, "{log}");
+    let failed = &lines[0]["fields"];
+    assert_eq!(failed["kind"], "mutation", "{failed}");
+    assert_eq!(failed["status"], 200);
+    assert_eq!(failed["errors"], "UNAUTHENTICATED");
+    assert!(failed["duration_ms"].as_f64().is_some());
+    let signed_in = &lines[1]["fields"];
+    assert_eq!(signed_in["operation"], "SignIn", "{signed_in}");
+    assert_eq!(signed_in["errors"], "");
     assert!(
         log.contains("138****0001"),
         "the failed login is logged, masked: {log}"
@@ -407,4 +422,16 @@ fn a_busy_address_fails_before_the_database_is_touched() {
         !db.exists(),
         "the database was created before the address was checked"
     );
+}
+
+#[test]
+fn an_origin_that_is_not_one_is_refused_at_start() {
+    let out = shangju()
+        .args(["migrate", "--status"])
+        .env("DATABASE_URL", "sqlite::memory:")
+        .env("SHANGJU_CORS_ORIGINS", "console.example.org")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("SHANGJU_CORS_ORIGINS"));
 }

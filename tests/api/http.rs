@@ -421,3 +421,46 @@ async fn malformed_parameters_are_bad_requests_in_any_media_type() {
     assert_eq!(put.status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(code(&put.json()), "BAD_USER_INPUT");
 }
+
+#[tokio::test]
+async fn browsers_on_allowed_origins_may_call_and_others_may_not() {
+    let preflight = |origin: &'static str| {
+        axum::http::Request::builder()
+            .method("OPTIONS")
+            .uri("/graphql")
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "content-type,authorization",
+            )
+            .body(axum::body::Body::empty())
+            .unwrap()
+    };
+    let console = "https://console.jiukeshu.example";
+    let app = TestApp::spawn_with(Spawn {
+        production: true,
+        cors: Some(shangju::config::Cors::Origins(vec![console.to_owned()])),
+        ..Default::default()
+    })
+    .await;
+    let ok = app.request(preflight(console)).await;
+    assert_eq!(ok.headers["access-control-allow-origin"], console);
+    assert!(
+        ok.headers["access-control-allow-headers"]
+            .to_str()
+            .unwrap()
+            .contains("authorization")
+    );
+    let other = app.request(preflight("https://evil.example")).await;
+    assert!(other.headers.get("access-control-allow-origin").is_none());
+
+    // Production allows no origin unless told.
+    let closed = TestApp::spawn_with(Spawn {
+        production: true,
+        ..Default::default()
+    })
+    .await;
+    let r = closed.request(preflight(console)).await;
+    assert!(r.headers.get("access-control-allow-origin").is_none());
+}

@@ -50,6 +50,8 @@ pub struct Spawn {
     pub production: bool,
     /// Overrides the default (on in development, off in production).
     pub introspection: Option<bool>,
+    /// Overrides the default (any origin in development, none in production).
+    pub cors: Option<shangju::config::Cors>,
     pub customizers: Vec<SchemaCustomizer>,
 }
 
@@ -96,6 +98,12 @@ impl TestApp {
             hash_concurrency: 2,
             production: spawn.production,
             introspection: spawn.introspection.unwrap_or(!spawn.production),
+            cors: spawn.cors.clone().unwrap_or(if spawn.production {
+                shangju::config::Cors::None
+            } else {
+                shangju::config::Cors::Any
+            }),
+            slow_request: Duration::from_secs(1),
         };
         let clock = ManualClock::new();
         let mut state = app::state(db.clone(), &options);
