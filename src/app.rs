@@ -27,6 +27,7 @@ pub struct AppOptions {
     pub introspection: bool,
     pub cors: Cors,
     pub slow_request: Duration,
+    pub persisted_only: Option<crate::http::PersistedDocuments>,
 }
 
 impl From<&Config> for AppOptions {
@@ -40,6 +41,7 @@ impl From<&Config> for AppOptions {
             introspection: c.introspection,
             cors: c.cors.clone(),
             slow_request: c.slow_request,
+            persisted_only: c.persisted_only.clone(),
         }
     }
 }
@@ -85,6 +87,7 @@ pub fn router_with(
             graphiql: !options.production,
             cors: options.cors.clone(),
             slow_request: options.slow_request,
+            persisted_only: options.persisted_only.clone(),
         },
     )
 }

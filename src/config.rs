@@ -157,6 +157,15 @@ pub struct Options {
     #[arg(long, env = "SHANGJU_CORS_ORIGINS", global = true)]
     pub cors_origins: Option<String>,
 
+    /// A manifest of persisted documents (Apollo's persisted-query manifest, or a JSON map of
+    /// SHA-256 to document), for `--persisted-only`.
+    #[arg(long, env = "SHANGJU_PERSISTED_QUERIES", global = true)]
+    pub persisted_queries: Option<PathBuf>,
+
+    /// Run only the documents of the manifest (an allow-list for production).
+    #[arg(long, env = "SHANGJU_PERSISTED_ONLY", global = true)]
+    pub persisted_only: bool,
+
     /// Requests slower than this are logged as warnings.
     #[arg(
         long,
@@ -195,7 +204,27 @@ pub struct Config {
     pub no_migrate: bool,
     pub cors: Cors,
     pub slow_request: Duration,
+    /// Allow-list mode: only these documents run.
+    pub persisted_only: Option<crate::http::PersistedDocuments>,
     pub shutdown_grace: Duration,
+}
+
+/// Reads the manifest when only its documents may run.
+fn persisted_allow_list(
+    only: bool,
+    manifest: Option<&std::path::Path>,
+) -> Result<Option<crate::http::PersistedDocuments>, String> {
+    match (only, manifest) {
+        (false, _) => Ok(None),
+        (true, None) => Err("--persisted-only needs --persisted-queries FILE".into()),
+        (true, Some(path)) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            crate::http::persisted::PersistedQueries::parse_manifest(&text)
+                .map(Some)
+                .map_err(|e| format!("{}: {e}", path.display()))
+        }
+    }
 }
 
 /// Which browser origins may call the API.
@@ -283,6 +312,7 @@ impl Config {
             introspection: o.introspection.unwrap_or(!production),
             no_migrate: o.no_migrate,
             cors: Cors::parse(o.cors_origins.as_deref(), production)?,
+            persisted_only: persisted_allow_list(o.persisted_only, o.persisted_queries.as_deref())?,
             slow_request: o.slow_request.into(),
             shutdown_grace: o.shutdown_grace.into(),
         })

@@ -14,6 +14,7 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use futures::FutureExt;
 
+use super::persisted::Refusal;
 use super::{HttpState, REQUEST_ID_HEADER};
 use crate::auth::Auth;
 use crate::domain::account;
@@ -49,11 +50,11 @@ pub async fn graphql_post(
             "Batched requests are not supported; send one operation per request",
         );
     }
-    let request = match serde_json::from_slice::<serde_json::Value>(&body)
+    let params = match serde_json::from_slice::<serde_json::Value>(&body)
         .ok()
-        .and_then(|v| request_from_params(v).ok())
+        .and_then(|v| Params::parse(v).ok())
     {
-        Some(r) => r,
+        Some(p) => p,
         None => {
             return transport_error(
                 StatusCode::BAD_REQUEST,
@@ -63,7 +64,10 @@ pub async fn graphql_post(
             );
         }
     };
-    execute(&state, &headers, meta, request, false).await
+    match params.into_request(&state, &meta) {
+        Ok(request) => execute(&state, &headers, meta, request, false).await,
+        Err(refused) => *refused,
+    }
 }
 
 /// Queries over GET, so that public reads can be cached; a mutation is refused with 405.
@@ -88,11 +92,11 @@ pub async fn graphql_get(State(state): State<HttpState>, headers: HeaderMap, uri
             _ => well_formed = false,
         }
     }
-    let request = match well_formed
-        .then(|| request_from_params(serde_json::Value::Object(object)).ok())
+    let params = match well_formed
+        .then(|| Params::parse(serde_json::Value::Object(object)).ok())
         .flatten()
     {
-        Some(r) => r,
+        Some(p) => p,
         None => {
             return transport_error(
                 StatusCode::BAD_REQUEST,
@@ -102,44 +106,119 @@ pub async fn graphql_get(State(state): State<HttpState>, headers: HeaderMap, uri
             );
         }
     };
-    execute(&state, &headers, meta, request, true).await
+    match params.into_request(&state, &meta) {
+        Ok(request) => execute(&state, &headers, meta, request, true).await,
+        Err(refused) => *refused,
+    }
 }
 
 /// The parameters of a GraphQL-over-HTTP request, checked as the specification says: `query`
-/// a non-empty string, `variables` and `extensions` objects (or null), `operationName` a
-/// string (or null), nothing else required.
-fn request_from_params(v: serde_json::Value) -> Result<async_graphql::Request, ()> {
-    let serde_json::Value::Object(mut map) = v else {
-        return Err(());
-    };
-    let query = match map.remove("query") {
-        Some(serde_json::Value::String(q)) if !q.trim().is_empty() => q,
-        _ => return Err(()),
-    };
-    let mut request = async_graphql::Request::new(query);
-    match map.remove("variables") {
-        None | Some(serde_json::Value::Null) => {}
-        Some(v @ serde_json::Value::Object(_)) => {
+/// a non-empty string (or absent when a persisted query's hash stands for it), `variables` and
+/// `extensions` objects (or null), `operationName` a string (or null).
+struct Params {
+    query: Option<String>,
+    variables: Option<serde_json::Value>,
+    operation_name: Option<String>,
+    extensions: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Params {
+    fn parse(v: serde_json::Value) -> Result<Params, ()> {
+        let serde_json::Value::Object(mut map) = v else {
+            return Err(());
+        };
+        let extensions = match map.remove("extensions") {
+            None | Some(serde_json::Value::Null) => serde_json::Map::new(),
+            Some(serde_json::Value::Object(ext)) => ext,
+            Some(_) => return Err(()),
+        };
+        let query = match map.remove("query") {
+            Some(serde_json::Value::String(q)) if !q.trim().is_empty() => Some(q),
+            None | Some(serde_json::Value::Null) if extensions.contains_key("persistedQuery") => {
+                None
+            }
+            _ => return Err(()),
+        };
+        let variables = match map.remove("variables") {
+            None | Some(serde_json::Value::Null) => None,
+            Some(v @ serde_json::Value::Object(_)) => Some(v),
+            Some(_) => return Err(()),
+        };
+        let operation_name = match map.remove("operationName") {
+            None | Some(serde_json::Value::Null) => None,
+            Some(serde_json::Value::String(name)) => Some(name),
+            Some(_) => return Err(()),
+        };
+        Ok(Params {
+            query,
+            variables,
+            operation_name,
+            extensions,
+        })
+    }
+
+    /// Settles the document (persisted queries) and builds the request to execute.
+    fn into_request(
+        self,
+        state: &HttpState,
+        meta: &RequestMeta,
+    ) -> Result<async_graphql::Request, Box<Response>> {
+        let settled = state
+            .persisted
+            .settle(self.query.as_deref(), self.extensions.get("persistedQuery"));
+        let query = match settled {
+            Ok(Some(stored)) => stored.to_string(),
+            Ok(None) => self.query.unwrap_or_default(),
+            Err(Refusal::NotFound) => {
+                // The message is the protocol's: clients match it to send the document.
+                let body = serde_json::json!({ "errors": [{
+                    "message": "PersistedQueryNotFound",
+                    "extensions": { "code": "PERSISTED_QUERY_NOT_FOUND" },
+                }] });
+                return Err(Box::new((StatusCode::OK, axum::Json(body)).into_response()));
+            }
+            Err(Refusal::Malformed) => {
+                return Err(Box::new(transport_error(
+                    StatusCode::BAD_REQUEST,
+                    meta,
+                    "persistedQuery 无效：须为 version 1 与该查询的 sha256Hash",
+                    "Not a valid persistedQuery: version 1 and the document's sha256Hash",
+                )));
+            }
+            Err(Refusal::NotRegistered) => {
+                let message = if meta.lang == Lang::En {
+                    "Only registered documents run on this server"
+                } else {
+                    "本服务只运行已登记的查询"
+                };
+                let body = serde_json::json!({ "errors": [{
+                    "message": message, "extensions": { "code": "FORBIDDEN" },
+                }] });
+                return Err(Box::new(
+                    (StatusCode::FORBIDDEN, axum::Json(body)).into_response(),
+                ));
+            }
+        };
+        let mut request = async_graphql::Request::new(query);
+        if let Some(v) = self.variables {
             request = request.variables(async_graphql::Variables::from_json(v));
         }
-        Some(_) => return Err(()),
-    }
-    match map.remove("operationName") {
-        None | Some(serde_json::Value::Null) => {}
-        Some(serde_json::Value::String(name)) => request = request.operation_name(name),
-        Some(_) => return Err(()),
-    }
-    match map.remove("extensions") {
-        None | Some(serde_json::Value::Null) => {}
-        Some(serde_json::Value::Object(ext)) => {
-            for (k, v) in ext {
-                let value = Value::from_json(v).map_err(|_| ())?;
-                request.extensions.insert(k, value);
-            }
+        if let Some(name) = self.operation_name {
+            request = request.operation_name(name);
         }
-        Some(_) => return Err(()),
+        for (k, v) in self.extensions {
+            let value = Value::from_json(v).map_err(|_| {
+                Box::new(transport_error(
+                    StatusCode::BAD_REQUEST,
+                    meta,
+                    "extensions 无效",
+                    "Not valid extensions",
+                ))
+            })?;
+            request.extensions.insert(k, value);
+        }
+        Ok(request)
     }
-    Ok(request)
 }
 
 fn request_meta(headers: &HeaderMap) -> RequestMeta {

@@ -3,6 +3,7 @@
 
 mod graphiql;
 mod graphql;
+pub mod persisted;
 
 use std::time::Duration;
 
@@ -35,6 +36,7 @@ pub struct HttpState {
     pub app: AppState,
     pub schema: AppSchema,
     pub slow_request: Duration,
+    pub persisted: std::sync::Arc<persisted::PersistedQueries>,
 }
 
 #[derive(Clone, Debug)]
@@ -43,13 +45,21 @@ pub struct HttpOptions {
     pub cors: Cors,
     /// Requests slower than this are logged as warnings.
     pub slow_request: Duration,
+    /// Allow-list mode: only these documents (by SHA-256) run.
+    pub persisted_only: Option<PersistedDocuments>,
 }
+
+/// Registered documents by their SHA-256 (lowercase hex).
+pub type PersistedDocuments = std::collections::HashMap<String, std::sync::Arc<str>>;
 
 pub fn router(app: AppState, schema: AppSchema, options: HttpOptions) -> Router {
     let state = HttpState {
         app,
         schema,
         slow_request: options.slow_request,
+        persisted: std::sync::Arc::new(persisted::PersistedQueries::new(
+            options.persisted_only.clone(),
+        )),
     };
     let cors = cors_layer(&options.cors);
     let mut router = Router::new()

@@ -435,3 +435,14 @@ fn an_origin_that_is_not_one_is_refused_at_start() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("SHANGJU_CORS_ORIGINS"));
 }
+
+#[test]
+fn persisted_only_needs_a_manifest() {
+    let out = shangju()
+        .args(["--persisted-only", "migrate", "--status"])
+        .env("DATABASE_URL", "sqlite::memory:")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--persisted-queries"));
+}

@@ -15,6 +15,7 @@ mod http;
 mod introspection;
 mod merchant;
 mod pagination;
+mod persisted;
 mod points;
 mod policy;
 mod schema;

@@ -52,6 +52,8 @@ pub struct Spawn {
     pub introspection: Option<bool>,
     /// Overrides the default (any origin in development, none in production).
     pub cors: Option<shangju::config::Cors>,
+    /// Allow-list mode with these documents.
+    pub persisted_only: Option<shangju::http::PersistedDocuments>,
     pub customizers: Vec<SchemaCustomizer>,
 }
 
@@ -104,6 +106,7 @@ impl TestApp {
                 shangju::config::Cors::Any
             }),
             slow_request: Duration::from_secs(1),
+            persisted_only: spawn.persisted_only.clone(),
         };
         let clock = ManualClock::new();
         let mut state = app::state(db.clone(), &options);
