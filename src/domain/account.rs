@@ -502,6 +502,19 @@ pub async fn create_staff(cx: &Cx<'_>, cmd: CreateStaffCommand) -> AppResult<Use
     Ok(view)
 }
 
+/// A user as others may see them: the person themself and staff of their street;
+/// `FORBIDDEN` for everyone else.
+pub async fn visible_user(cx: &Cx<'_>, id: i64) -> AppResult<UserView> {
+    let viewer = cx.viewer()?;
+    let user = user::Entity::find_by_id(id)
+        .one(cx)
+        .await?
+        .ok_or(AppError::NotFound("user"))?;
+    crate::domain::policy::PersonRights::of(Some(viewer), user.id, user.street_id)
+        .require_personal()?;
+    load_view(cx, user).await
+}
+
 pub async fn users_by_ids(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<Vec<user::Model>> {
     Ok(user::Entity::find()
         .filter(user::Column::Id.is_in(ids.iter().copied()))

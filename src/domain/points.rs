@@ -222,6 +222,16 @@ pub async fn entries(
     page::fetch(conn, q, order, window).await
 }
 
+/// One entry, for the person it belongs to and staff of their street.
+pub async fn get_entry(cx: &Cx<'_>, id: i64) -> AppResult<points_entry::Model> {
+    let entry = points_entry::Entity::find_by_id(id)
+        .one(cx)
+        .await?
+        .ok_or(AppError::NotFound("points entry"))?;
+    require_ledger_reader(cx, entry.user_id).await?;
+    Ok(entry)
+}
+
 /// Whose ledger the viewer may read: their own, or any user of a staff member's street.
 pub async fn require_ledger_reader(cx: &Cx<'_>, user_id: i64) -> AppResult<user::Model> {
     let viewer = cx.viewer()?;

@@ -45,7 +45,7 @@ impl User {
 #[Object]
 impl User {
     /// Opaque ID.
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         id::encode(ObjectKind::User, self.view.user.id)
     }
 

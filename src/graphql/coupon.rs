@@ -90,7 +90,7 @@ impl Coupon {
 #[Object]
 impl Coupon {
     /// Opaque ID.
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         id::encode(ObjectKind::Coupon, self.0.id)
     }
 
@@ -233,7 +233,7 @@ pub struct CouponClaim(pub coupon_claim::Model);
 #[Object]
 impl CouponClaim {
     /// Opaque ID.
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         id::encode(ObjectKind::CouponClaim, self.0.id)
     }
 

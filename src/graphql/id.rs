@@ -13,6 +13,21 @@ pub fn encode(kind: ObjectKind, id: i64) -> ID {
     ID(URL_SAFE_NO_PAD.encode(format!("{}:{id}", kind.as_str())))
 }
 
+/// Decodes an ID of any kind.
+pub fn decode_any(field: &'static str, id: &ID) -> AppResult<(ObjectKind, i64)> {
+    use sea_orm::Iterable;
+    URL_SAFE_NO_PAD
+        .decode(id.as_bytes())
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .and_then(|s| {
+            let (k, n) = s.split_once(':')?;
+            let kind = ObjectKind::iter().find(|kind| kind.as_str() == k)?;
+            Some((kind, n.parse::<i64>().ok()?))
+        })
+        .ok_or_else(|| AppError::bad_input(field, Text::new("无效的 ID", "Not a valid ID")))
+}
+
 /// Decodes an ID of `kind`; anything else is a `BAD_USER_INPUT` on `field`.
 pub fn decode(kind: ObjectKind, field: &'static str, id: &ID) -> AppResult<i64> {
     let kind = kind.as_str();

@@ -70,7 +70,7 @@ pub struct Merchant(pub model::Model);
 #[Object]
 impl Merchant {
     /// Opaque ID.
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         id::encode(ObjectKind::Merchant, self.0.id)
     }
 

@@ -7,6 +7,7 @@ pub mod id;
 pub mod limits;
 pub mod loader;
 pub mod merchant;
+pub mod node;
 pub mod pagination;
 pub mod points;
 pub mod scalars;
@@ -27,6 +28,7 @@ pub use loader::{DbLoader, RequestLoader};
 /// The root of all reads.
 #[derive(MergedObject, Default)]
 pub struct QueryRoot(
+    node::NodeQuery,
     account::AccountQuery,
     street::StreetQuery,
     merchant::MerchantQuery,

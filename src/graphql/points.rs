@@ -39,7 +39,7 @@ pub struct PointsEntry(pub points_entry::Model);
 #[Object]
 impl PointsEntry {
     /// Opaque ID.
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         id::encode(ObjectKind::PointsEntry, self.0.id)
     }
 

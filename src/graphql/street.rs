@@ -17,7 +17,7 @@ pub struct Street(pub street::Model);
 #[Object]
 impl Street {
     /// Opaque ID.
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         id::encode(ObjectKind::Street, self.0.id)
     }
 
@@ -46,7 +46,7 @@ pub struct Community(pub community::Model);
 #[Object]
 impl Community {
     /// Opaque ID.
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         id::encode(ObjectKind::Community, self.0.id)
     }
 

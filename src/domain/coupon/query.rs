@@ -229,6 +229,24 @@ pub fn community_ids(rules: &[coupon_audience::Model]) -> AppResult<Vec<i64>> {
         .collect()
 }
 
+/// One claim: its holder, and those who serve at the merchant's counter or govern its street,
+/// see it; `FORBIDDEN` for others.
+pub async fn get_claim(cx: &Cx<'_>, id: i64) -> AppResult<coupon_claim::Model> {
+    let claim = coupon_claim::Entity::find_by_id(id)
+        .one(cx)
+        .await?
+        .ok_or(AppError::NotFound("claim"))?;
+    let viewer = cx.viewer()?;
+    if policy::require_holder(Some(viewer), claim.user_id).is_ok() {
+        return Ok(claim);
+    }
+    let m = merchant_domain::find(cx, claim.merchant_id).await?;
+    MerchantRights::load(cx, Some(viewer), m.street_id, m.id)
+        .await?
+        .require(policy::Who::MemberOrStreetStaff)?;
+    Ok(claim)
+}
+
 /// The viewer's own claims, newest first.
 pub async fn my_claims(
     cx: &Cx<'_>,
