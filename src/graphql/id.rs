@@ -30,24 +30,16 @@ pub fn decode_any(field: &'static str, id: &ID) -> AppResult<(ObjectKind, i64)> 
 
 /// Decodes an ID of `kind`; anything else is a `BAD_USER_INPUT` on `field`.
 pub fn decode(kind: ObjectKind, field: &'static str, id: &ID) -> AppResult<i64> {
-    let kind = kind.as_str();
-    URL_SAFE_NO_PAD
-        .decode(id.as_bytes())
-        .ok()
-        .and_then(|bytes| String::from_utf8(bytes).ok())
-        .and_then(|s| {
-            let (k, n) = s.split_once(':')?;
-            (k == kind).then(|| n.parse::<i64>().ok()).flatten()
-        })
-        .ok_or_else(|| {
-            AppError::bad_input(
-                field,
-                Text::owned(
-                    format!("无效的 {kind} ID"),
-                    format!("Not a valid {kind} ID"),
-                ),
-            )
-        })
+    match decode_any(field, id) {
+        Ok((k, n)) if k == kind => Ok(n),
+        _ => Err(AppError::bad_input(
+            field,
+            Text::owned(
+                format!("无效的 {} ID", kind.as_str()),
+                format!("Not a valid {} ID", kind.as_str()),
+            ),
+        )),
+    }
 }
 
 #[cfg(test)]
