@@ -23,7 +23,7 @@ use crate::graphql::merchant::node_selection;
 use crate::graphql::merchant::{Merchant, require_insider};
 use crate::graphql::pagination::{OrderDirection, PageArgs, connection};
 use crate::graphql::street::Community;
-use crate::graphql::{ContextExt, id};
+use crate::graphql::{ContextExt, id, restricted};
 
 /// `DRAFT → ACTIVE ⇄ PAUSED → ENDED`.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
@@ -196,20 +196,22 @@ impl Coupon {
 
     /// Why staff took it down. Its merchant and staff of the street only.
     async fn status_reason(&self, ctx: &Context<'_>) -> AppResult<Option<&str>> {
-        self.insider(ctx).await?;
-        Ok(self.0.status_reason.as_deref())
+        let allowed = self.insider(ctx).await;
+        Ok(restricted(ctx, allowed, || self.0.status_reason.as_deref()).flatten())
     }
 
-    /// Claims made. Its merchant and staff of the street only.
-    async fn claimed_count(&self, ctx: &Context<'_>) -> AppResult<i32> {
-        self.insider(ctx).await?;
-        Ok(self.0.claimed_count)
+    /// Claims made. Its merchant and staff of the street only: `null` with a `FORBIDDEN` error
+    /// for others, the rest of the coupon intact.
+    async fn claimed_count(&self, ctx: &Context<'_>) -> AppResult<Option<i32>> {
+        let allowed = self.insider(ctx).await;
+        Ok(restricted(ctx, allowed, || self.0.claimed_count))
     }
 
-    /// Claims redeemed. Its merchant and staff of the street only.
-    async fn redeemed_count(&self, ctx: &Context<'_>) -> AppResult<i32> {
-        self.insider(ctx).await?;
-        Ok(self.0.redeemed_count)
+    /// Claims redeemed. Its merchant and staff of the street only (`null` and `FORBIDDEN` for
+    /// others).
+    async fn redeemed_count(&self, ctx: &Context<'_>) -> AppResult<Option<i32>> {
+        let allowed = self.insider(ctx).await;
+        Ok(restricted(ctx, allowed, || self.0.redeemed_count))
     }
 
     /// When it was created.
@@ -246,16 +248,20 @@ impl CouponClaim {
             .ok_or(AppError::NotFound("coupon"))
     }
 
-    /// The code to show at the counter, `XXXX-XXXX-XXXX`. The holder only.
-    async fn code(&self, ctx: &Context<'_>) -> AppResult<String> {
-        policy::require_holder(ctx.auth().viewer_opt(), self.0.user_id)?;
-        Ok(display_code(&self.0.code))
+    /// The code to show at the counter, `XXXX-XXXX-XXXX`. The holder only (`null` and
+    /// `FORBIDDEN` for others).
+    async fn code(&self, ctx: &Context<'_>) -> Option<String> {
+        let allowed = policy::require_holder(ctx.auth().viewer_opt(), self.0.user_id);
+        restricted(ctx, allowed, || display_code(&self.0.code))
     }
 
-    /// What to render as a QR code for the merchant to scan. The holder only.
-    async fn qr_payload(&self, ctx: &Context<'_>) -> AppResult<String> {
-        policy::require_holder(ctx.auth().viewer_opt(), self.0.user_id)?;
-        Ok(format!("{}{}", domain::QR_PREFIX, self.0.code))
+    /// What to render as a QR code for the merchant to scan. The holder only (`null` and
+    /// `FORBIDDEN` for others).
+    async fn qr_payload(&self, ctx: &Context<'_>) -> Option<String> {
+        let allowed = policy::require_holder(ctx.auth().viewer_opt(), self.0.user_id);
+        restricted(ctx, allowed, || {
+            format!("{}{}", domain::QR_PREFIX, self.0.code)
+        })
     }
 
     /// State now; an unused claim past the coupon's validity reads `EXPIRED`.

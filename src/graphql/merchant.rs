@@ -19,7 +19,7 @@ use crate::graphql::loader::{
 };
 use crate::graphql::pagination::{DEFAULT_PAGE, OrderDirection, PageArgs, connection, page_size};
 use crate::graphql::street::{Community, Street};
-use crate::graphql::{ContextExt, id};
+use crate::graphql::{ContextExt, id, restricted};
 
 /// Where a merchant is in its membership of the alliance.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
@@ -108,14 +108,15 @@ impl Merchant {
 
     /// The reason of the last staff decision. Members and staff of the street only.
     async fn status_reason(&self, ctx: &Context<'_>) -> AppResult<Option<&str>> {
-        require_insider(ctx, self.0.street_id, self.0.id).await?;
-        Ok(self.0.status_reason.as_deref())
+        let allowed = require_insider(ctx, self.0.street_id, self.0.id).await;
+        Ok(restricted(ctx, allowed, || self.0.status_reason.as_deref()).flatten())
     }
 
-    /// Business licence number. Members and staff of the street only.
-    async fn licence_no(&self, ctx: &Context<'_>) -> AppResult<&str> {
-        require_insider(ctx, self.0.street_id, self.0.id).await?;
-        Ok(&self.0.licence_no)
+    /// Business licence number. Members and staff of the street only: `null` with a
+    /// `FORBIDDEN` error for others, the rest of the merchant intact.
+    async fn licence_no(&self, ctx: &Context<'_>) -> AppResult<Option<&str>> {
+        let allowed = require_insider(ctx, self.0.street_id, self.0.id).await;
+        Ok(restricted(ctx, allowed, || self.0.licence_no.as_str()))
     }
 
     /// The street whose alliance the merchant belongs to.
@@ -155,8 +156,9 @@ impl Merchant {
         Ok(rows.into_iter().take(n).map(Coupon).collect())
     }
 
-    /// The owner and clerks. The owner and staff of the street only.
-    async fn members(&self, ctx: &Context<'_>) -> AppResult<Vec<MerchantMember>> {
+    /// The owner and clerks. The owner and staff of the street only (`null` and the error for
+    /// others).
+    async fn members(&self, ctx: &Context<'_>) -> AppResult<Option<Vec<MerchantMember>>> {
         ctx.viewer()?;
         let cx = ctx.cx()?;
         let rows = domain::members(&cx, &self.0).await?;
@@ -167,7 +169,7 @@ impl Merchant {
                 user: User::new(crate::domain::account::load_view(&cx, user).await?),
             });
         }
-        Ok(out)
+        Ok(Some(out))
     }
 
     /// When the merchant applied.

@@ -149,6 +149,25 @@ impl From<AppError> for async_graphql::Error {
     }
 }
 
+/// A field some viewers may not read: `null` for them, with the refusal as an error at the
+/// field's path, as the GraphQL specification's error handling has it, so normalised client
+/// caches (Apollo, urql) keep the rest of the object. (A resolver's `Err` would make
+/// async-graphql leave the field out of the object altogether.)
+pub fn restricted<T>(
+    ctx: &Context<'_>,
+    allowed: AppResult<()>,
+    value: impl FnOnce() -> T,
+) -> Option<T> {
+    match allowed {
+        Ok(()) => Some(value()),
+        Err(e) => {
+            let err = async_graphql::Error::from(e).into_server_error(ctx.item.pos);
+            ctx.add_error(ctx.set_error_path(err));
+            None
+        }
+    }
+}
+
 /// What resolvers need from the context.
 pub trait ContextExt {
     fn state(&self) -> AppResult<&AppState>;

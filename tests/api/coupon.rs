@@ -909,3 +909,62 @@ async fn claims_are_unguessable_codes_that_differ() {
     expect_code(&v, "LIMIT_REACHED");
     assert_eq!(s.app.count("coupon_claims").await, 5);
 }
+
+/// A field the viewer may not read is `null` with a `FORBIDDEN` error at its path, and the rest
+/// of the object stays, so client caches keep it.
+#[tokio::test]
+async fn a_private_field_is_null_with_its_error_and_the_object_stays() {
+    let app = TestApp::spawn().await;
+    let street = app.new_street("九棵树街道", &["新城嘉园"]).await;
+    let m = app.new_merchant(&street).insert().await;
+    let c = app.new_coupon(&m).title("午餐 8 折").insert().await;
+    let holder = app.new_user().insert().await;
+    app.new_claim(&c, &holder).await;
+    let v = app
+        .gql(
+            "query($c: ID!, $m: ID!) { coupon(id: $c) { title claimedCount } merchant(id: $m) { name licenceNo } }",
+            json!({ "c": c.gid, "m": m.gid }),
+        )
+        .await;
+    assert_eq!(v["data"]["coupon"]["title"], "午餐 8 折", "{v}");
+    assert!(
+        v["data"]["coupon"]
+            .get("claimedCount")
+            .is_some_and(Value::is_null),
+        "{v}"
+    );
+    assert_eq!(v["data"]["merchant"]["name"], "社区食堂");
+    assert!(
+        v["data"]["merchant"]
+            .get("licenceNo")
+            .is_some_and(Value::is_null),
+        "{v}"
+    );
+    let paths: Vec<&Value> = v["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["path"])
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            &json!(["coupon", "claimedCount"]),
+            &json!(["merchant", "licenceNo"])
+        ]
+    );
+    // The merchant sees its claims; the holder's code stays the holder's.
+    let claims = app
+        .gql_by(
+            Some(&m.owner),
+            "query($m: ID!) { couponClaims(merchantId: $m) { nodes { status code } } }",
+            json!({ "m": m.gid }),
+        )
+        .await;
+    assert_eq!(
+        claims["data"]["couponClaims"]["nodes"][0]["status"], "CLAIMED",
+        "{claims}"
+    );
+    assert!(claims["data"]["couponClaims"]["nodes"][0]["code"].is_null());
+    expect_code(&claims, "FORBIDDEN");
+}
