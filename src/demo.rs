@@ -226,13 +226,12 @@ async fn load_merchants(
         .filter(user::Column::Phone.eq(DEMO_ACCOUNTS[1].phone))
         .one(txn)
         .await?;
-    for i in 0..DEMO_MERCHANTS {
-        let (name, category, place) = NAMED_MERCHANTS
-            .iter()
-            .chain(OTHER_MERCHANTS.iter())
-            .nth(i)
-            .copied()
-            .unwrap_or(("社区服务点", "OTHER", "新城嘉园"));
+    for (i, (name, category, place)) in NAMED_MERCHANTS
+        .iter()
+        .chain(OTHER_MERCHANTS.iter())
+        .copied()
+        .enumerate()
+    {
         let (name, community_id) = (name.to_owned(), community(place));
         let owner_id = match (i, &demo_owner) {
             (0, Some(owner)) => owner.id,

@@ -13,6 +13,14 @@ pub enum Lang {
 }
 
 impl Lang {
+    /// The text of the two that is in this language.
+    pub fn pick<'a>(self, zh: &'a str, en: &'a str) -> &'a str {
+        match self {
+            Lang::Zh => zh,
+            Lang::En => en,
+        }
+    }
+
     /// Picks the first language of an `Accept-Language` header that we speak.
     pub fn from_accept_language(header: Option<&str>) -> Lang {
         let Some(header) = header else {

@@ -62,10 +62,6 @@ impl<'a> Cx<'a> {
         self.now
     }
 
-    pub fn auth(&self) -> &'a Auth {
-        self.auth
-    }
-
     /// The signed-in viewer, or `UNAUTHENTICATED`.
     pub fn viewer(&self) -> AppResult<&'a Viewer> {
         self.auth.viewer()

@@ -37,11 +37,6 @@ impl Event {
         }
     }
 
-    pub fn street(mut self, street_id: i64) -> Event {
-        self.street_id = Some(street_id);
-        self
-    }
-
     pub fn concerning(mut self, user_id: i64) -> Event {
         if !self.concerned.contains(&user_id) {
             self.concerned.push(user_id);

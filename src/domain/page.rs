@@ -80,17 +80,6 @@ pub struct Page<M> {
     pub total: Option<u64>,
 }
 
-impl<M> Page<M> {
-    pub fn map<N>(self, f: impl Fn(M) -> N) -> Page<N> {
-        Page {
-            rows: self.rows.into_iter().map(|(c, m)| (c, f(m))).collect(),
-            has_next: self.has_next,
-            has_previous: self.has_previous,
-            total: self.total,
-        }
-    }
-}
-
 fn bad_cursor(field: &'static str) -> AppError {
     AppError::bad_input(
         field,

@@ -7,7 +7,7 @@
 //! only be made by whom its table says.
 
 use sea_orm::sea_query::Query;
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait};
 
 use chrono::{DateTime, Utc};
 use entity::coupon::{self, CouponStatus};
@@ -91,10 +91,7 @@ impl MerchantRights {
         merchant_id: i64,
     ) -> AppResult<MerchantRights> {
         let membership = match viewer {
-            Some(v) => merchant_member::Entity::find_by_id((merchant_id, v.user_id))
-                .one(conn)
-                .await?
-                .map(|m| m.role),
+            Some(v) => crate::domain::merchant::membership(conn, merchant_id, v.user_id).await?,
             None => None,
         };
         Ok(MerchantRights::of(viewer, street_id, membership))

@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use futures::FutureExt;
 
 use super::persisted::Refusal;
-use super::{HttpState, REQUEST_ID_HEADER};
+use super::{HttpState, REQUEST_ID_HEADER, refusal};
 use crate::auth::Auth;
 use crate::domain::account;
 use crate::error::{AppError, Lang};
@@ -171,11 +171,11 @@ impl Params {
             Ok(None) => self.query.unwrap_or_default(),
             Err(Refusal::NotFound) => {
                 // The message is the protocol's: clients match it to send the document.
-                let body = serde_json::json!({ "errors": [{
-                    "message": "PersistedQueryNotFound",
-                    "extensions": { "code": "PERSISTED_QUERY_NOT_FOUND" },
-                }] });
-                return Err(Box::new((StatusCode::OK, axum::Json(body)).into_response()));
+                return Err(Box::new(refusal(
+                    StatusCode::OK,
+                    "PERSISTED_QUERY_NOT_FOUND",
+                    "PersistedQueryNotFound",
+                )));
             }
             Err(Refusal::Malformed) => {
                 return Err(Box::new(transport_error(
@@ -186,17 +186,14 @@ impl Params {
                 )));
             }
             Err(Refusal::NotRegistered) => {
-                let message = if meta.lang == Lang::En {
-                    "Only registered documents run on this server"
-                } else {
-                    "本服务只运行已登记的查询"
-                };
-                let body = serde_json::json!({ "errors": [{
-                    "message": message, "extensions": { "code": "FORBIDDEN" },
-                }] });
-                return Err(Box::new(
-                    (StatusCode::FORBIDDEN, axum::Json(body)).into_response(),
-                ));
+                return Err(Box::new(refusal(
+                    StatusCode::FORBIDDEN,
+                    "FORBIDDEN",
+                    meta.lang.pick(
+                        "本服务只运行已登记的查询",
+                        "Only registered documents run on this server",
+                    ),
+                )));
             }
         };
         let mut request = async_graphql::Request::new(query);
@@ -459,9 +456,5 @@ fn finish(mut response: async_graphql::Response, meta: &RequestMeta) -> (Respons
 
 /// A request refused before GraphQL saw it, in the same shape as a GraphQL error.
 fn transport_error(status: StatusCode, meta: &RequestMeta, zh: &str, en: &str) -> Response {
-    let message = if meta.lang == Lang::En { en } else { zh };
-    let body = serde_json::json!({
-        "errors": [{ "message": message, "extensions": { "code": "BAD_USER_INPUT" } }]
-    });
-    (status, axum::Json(body)).into_response()
+    refusal(status, "BAD_USER_INPUT", meta.lang.pick(zh, en))
 }

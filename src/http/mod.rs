@@ -180,18 +180,23 @@ async fn json_refusals(req: Request, next: Next) -> Response {
         ),
         _ => ("BAD_USER_INPUT", "请求无效", "Bad request"),
     };
-    let message = if lang == Lang::En { en } else { zh };
+    let message = lang.pick(zh, en);
     let (mut parts, _) = resp.into_parts();
     for h in [CONTENT_TYPE, CONTENT_LENGTH, CONTENT_ENCODING] {
         parts.headers.remove(h);
     }
-    let body =
-        serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
-    let mut out = (status, Json(body)).into_response();
+    let mut out = refusal(status, code, message);
     for (name, value) in parts.headers.iter() {
         out.headers_mut().insert(name.clone(), value.clone());
     }
     out
+}
+
+/// A request refused outside GraphQL execution, in the shape of a GraphQL error.
+pub(crate) fn refusal(status: StatusCode, code: &str, message: &str) -> Response {
+    let body =
+        serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
+    (status, Json(body)).into_response()
 }
 
 async fn healthz() -> &'static str {
