@@ -13,6 +13,7 @@ use crate::config::{Config, Cors, JWT_AUDIENCE, JWT_ISSUER};
 use crate::db::{self, DbSettings};
 use crate::graphql::{self, SchemaOptions};
 use crate::http::{self, HttpOptions};
+use crate::metrics::Metrics;
 use crate::state::AppState;
 
 /// Everything the HTTP layer needs, independent of where the settings came from.
@@ -28,6 +29,8 @@ pub struct AppOptions {
     pub cors: Cors,
     pub slow_request: Duration,
     pub persisted_only: Option<crate::http::PersistedDocuments>,
+    /// `/metrics` is served on an address of its own, not the API's.
+    pub separate_metrics: bool,
 }
 
 impl From<&Config> for AppOptions {
@@ -42,14 +45,17 @@ impl From<&Config> for AppOptions {
             cors: c.cors.clone(),
             slow_request: c.slow_request,
             persisted_only: c.persisted_only.clone(),
+            separate_metrics: c.metrics_bind.is_some(),
         }
     }
 }
 
-pub fn state(db: DatabaseConnection, options: &AppOptions) -> AppState {
+pub fn state(mut db: DatabaseConnection, options: &AppOptions) -> AppState {
+    let metrics = std::sync::Arc::new(Metrics::new());
+    metrics.watch_statements(&mut db);
     AppState {
         db,
-        passwords: PasswordService::new(options.hash_concurrency),
+        passwords: PasswordService::new(options.hash_concurrency, metrics.clone()),
         tokens: TokenService::new(
             &options.jwt_secret,
             JWT_ISSUER,
@@ -58,6 +64,7 @@ pub fn state(db: DatabaseConnection, options: &AppOptions) -> AppState {
             options.refresh_token_ttl,
         ),
         clock: std::sync::Arc::new(SystemClock),
+        metrics,
     }
 }
 
@@ -88,6 +95,7 @@ pub fn router_with(
             cors: options.cors.clone(),
             slow_request: options.slow_request,
             persisted_only: options.persisted_only.clone(),
+            metrics: !options.separate_metrics,
         },
     )
 }

@@ -175,6 +175,11 @@ pub struct Options {
     )]
     pub slow_request: humantime::Duration,
 
+    /// Serve `/metrics` on this address instead of the API's (e.g. one only the monitoring
+    /// network reaches); by default it is on the API's address.
+    #[arg(long, env = "SHANGJU_METRICS_BIND", global = true)]
+    pub metrics_bind: Option<SocketAddr>,
+
     /// Time allowed for in-flight requests to finish after SIGTERM.
     #[arg(
         long,
@@ -206,6 +211,7 @@ pub struct Config {
     pub slow_request: Duration,
     /// Allow-list mode: only these documents run.
     pub persisted_only: Option<crate::http::PersistedDocuments>,
+    pub metrics_bind: Option<SocketAddr>,
     pub shutdown_grace: Duration,
 }
 
@@ -314,6 +320,7 @@ impl Config {
             cors: Cors::parse(o.cors_origins.as_deref(), production)?,
             persisted_only: persisted_allow_list(o.persisted_only, o.persisted_queries.as_deref())?,
             slow_request: o.slow_request.into(),
+            metrics_bind: o.metrics_bind,
             shutdown_grace: o.shutdown_grace.into(),
         })
     }

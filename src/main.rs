@@ -53,13 +53,15 @@ async fn run(config: Config, command: Command) -> Result<(), String> {
     }
     // Take the address before touching the database, so a second server on a busy port
     // fails at once instead of migrating and loading the demo first.
-    let listener = match command {
-        Command::Serve => Some(
-            tokio::net::TcpListener::bind(config.bind)
-                .await
-                .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?,
+    let (listener, metrics_listener) = match command {
+        Command::Serve => (
+            Some(listen(config.bind).await?),
+            match config.metrics_bind {
+                Some(addr) => Some(listen(addr).await?),
+                None => None,
+            },
         ),
-        _ => None,
+        _ => (None, None),
     };
     let conn = app::connect(&config).await?;
     let options = app::AppOptions::from(&config);
@@ -103,6 +105,15 @@ async fn run(config: Config, command: Command) -> Result<(), String> {
                     .map_err(|e| format!("loading the demo alliance failed: {e:?}"))?;
                 print_demo_banner(&config, added);
             }
+            if let Some(metrics_listener) = metrics_listener {
+                let metrics = shangju::http::metrics_router(state.clone());
+                tracing::info!(bind = ?config.metrics_bind, "serving metrics");
+                tokio::spawn(async move {
+                    if let Err(e) = axum::serve(metrics_listener, metrics).await {
+                        tracing::error!(error = %e, "metrics server failed");
+                    }
+                });
+            }
             let router = app::router(state, &options);
             tracing::info!(bind = %config.bind, env = ?config.env, "serving");
             let listener = listener.ok_or("no listener")?;
@@ -111,6 +122,12 @@ async fn run(config: Config, command: Command) -> Result<(), String> {
                 .map_err(|e| format!("server error: {e}"))
         }
     }
+}
+
+async fn listen(addr: std::net::SocketAddr) -> Result<tokio::net::TcpListener, String> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))
 }
 
 async fn print_migration_status(config: &Config) -> Result<(), String> {

@@ -5,6 +5,7 @@ use sea_orm::DatabaseConnection;
 use crate::auth::password::PasswordService;
 use crate::auth::token::TokenService;
 use crate::clock::SharedClock;
+use crate::metrics::Metrics;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -13,4 +14,6 @@ pub struct AppState {
     pub tokens: TokenService,
     /// Where the rules read the time; tests replace it with a [`crate::clock::ManualClock`].
     pub clock: SharedClock,
+    /// This server's metrics (its own registry, served at `/metrics`).
+    pub metrics: std::sync::Arc<Metrics>,
 }

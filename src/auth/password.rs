@@ -3,6 +3,7 @@
 //! instead of starving the async workers or exhausting memory (19 MiB per hash).
 
 use std::sync::{Arc, LazyLock};
+use std::time::Instant;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -10,6 +11,7 @@ use tokio::sync::Semaphore;
 
 use crate::domain::values::Password;
 use crate::error::{AppError, AppResult};
+use crate::metrics::{GaugeGuard, Metrics};
 
 /// OWASP Password Storage Cheat Sheet: argon2id, m = 19 MiB, t = 2, p = 1.
 pub fn owasp_params() -> Params {
@@ -44,12 +46,14 @@ pub enum Verification {
 #[derive(Clone)]
 pub struct PasswordService {
     permits: Arc<Semaphore>,
+    metrics: Arc<Metrics>,
 }
 
 impl PasswordService {
-    pub fn new(concurrency: usize) -> PasswordService {
+    pub fn new(concurrency: usize, metrics: Arc<Metrics>) -> PasswordService {
         PasswordService {
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            metrics,
         }
     }
 
@@ -57,10 +61,21 @@ impl PasswordService {
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> AppResult<T> {
+        let m = &self.metrics;
+        let waiting = GaugeGuard::raise(&m.password_hash_waiting);
+        let started = Instant::now();
         let _permit = self.permits.acquire().await.map_err(AppError::internal)?;
-        tokio::task::spawn_blocking(work)
-            .await
-            .map_err(AppError::internal)
+        m.password_hash_wait
+            .observe(started.elapsed().as_secs_f64());
+        drop(waiting);
+        // Counted until the hash ends, even if the request is dropped meanwhile.
+        let running = GaugeGuard::raise(&m.password_hash_running);
+        tokio::task::spawn_blocking(move || {
+            let _running = running;
+            work()
+        })
+        .await
+        .map_err(AppError::internal)
     }
 
     pub async fn hash(&self, password: &Password) -> AppResult<String> {

@@ -15,6 +15,9 @@
 //! }
 //! ```
 
+use std::sync::Mutex;
+use std::time::Instant;
+
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, ExecResult, QueryResult, Statement,
@@ -24,6 +27,7 @@ use sea_orm::{
 use crate::auth::{Auth, Viewer};
 use crate::db::begin_write;
 use crate::error::AppResult;
+use crate::metrics::Tally;
 use crate::state::AppState;
 
 static ANONYMOUS: Auth = Auth::Anonymous;
@@ -34,6 +38,10 @@ pub struct Cx<'a> {
     request_id: Option<&'a str>,
     now: DateTime<Utc>,
     txn: Option<DatabaseTransaction>,
+    /// The context this one's transaction is a savepoint of.
+    parent: Option<&'a Cx<'a>>,
+    /// What this transaction did, counted in the metrics when the outermost one commits.
+    tallies: Mutex<Vec<Tally>>,
 }
 
 impl<'a> Cx<'a> {
@@ -46,6 +54,8 @@ impl<'a> Cx<'a> {
             request_id,
             now: state.clock.now(),
             txn: None,
+            parent: None,
+            tallies: Mutex::new(Vec::new()),
         }
     }
 
@@ -86,7 +96,14 @@ impl<'a> Cx<'a> {
     pub async fn write(&self) -> AppResult<Cx<'_>> {
         let txn = match &self.txn {
             Some(outer) => outer.begin().await?,
-            None => begin_write(&self.state.db).await?,
+            None => {
+                let started = Instant::now();
+                let began = begin_write(&self.state.db).await;
+                self.state
+                    .metrics
+                    .transaction_wait(started.elapsed(), began.is_ok());
+                began?
+            }
         };
         Ok(Cx {
             state: self.state,
@@ -94,17 +111,45 @@ impl<'a> Cx<'a> {
             request_id: self.request_id,
             now: self.now,
             txn: Some(txn),
+            parent: Some(self),
+            tallies: Mutex::new(Vec::new()),
         })
     }
 
     /// Commits what [`Cx::write`] began (releases the savepoint when nested). Dropping a
-    /// context without committing rolls its changes back.
+    /// context without committing rolls its changes back, and forgets what it tallied.
     pub async fn commit(self) -> AppResult<()> {
+        let tallies = take(&self.tallies);
         if let Some(txn) = self.txn {
             txn.commit().await?;
         }
+        match self.parent {
+            Some(parent) if parent.txn.is_some() => lock(&parent.tallies).extend(tallies),
+            _ => self.state.metrics.apply(&tallies),
+        }
         Ok(())
     }
+
+    /// Notes something this command did for the metrics; it counts once the work commits
+    /// (at once when there is no transaction).
+    pub fn tally(&self, t: Tally) {
+        if self.txn.is_some() {
+            lock(&self.tallies).push(t);
+        } else {
+            self.state.metrics.apply(&[t]);
+        }
+    }
+}
+
+fn lock(tallies: &Mutex<Vec<Tally>>) -> std::sync::MutexGuard<'_, Vec<Tally>> {
+    // A panic while holding this lock leaves a plain list; keep using it.
+    tallies
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn take(tallies: &Mutex<Vec<Tally>>) -> Vec<Tally> {
+    std::mem::take(&mut *lock(tallies))
 }
 
 #[async_trait::async_trait]

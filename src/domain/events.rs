@@ -11,6 +11,7 @@ use entity::names::ObjectKind;
 
 use crate::domain::context::Cx;
 use crate::error::AppResult;
+use crate::metrics::Tally;
 
 /// An event about one object.
 #[derive(Clone, Debug)]
@@ -66,5 +67,6 @@ pub async fn record(cx: &Cx<'_>, e: Event) -> AppResult<()> {
     }
     .insert(cx)
     .await?;
+    cx.tally(Tally::Event(e.kind));
     Ok(())
 }

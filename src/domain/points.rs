@@ -40,6 +40,7 @@ use crate::domain::page::{self, Order, Page, SortValue, Window};
 use crate::domain::policy::PersonRights;
 use crate::domain::values::Reason;
 use crate::error::{AppError, AppResult, Text};
+use crate::metrics::Tally;
 
 /// Largest single staff adjustment, either way.
 pub const MAX_ADJUSTMENT: i32 = 10_000;
@@ -184,6 +185,10 @@ async fn post_in(cx: &Cx<'_>, p: Posting) -> AppResult<Posted> {
         }));
     event.street_id = entry.street_id;
     events::record(cx, event).await?;
+    cx.tally(Tally::PointsPosted {
+        kind: p.kind,
+        amount: i64::from(p.amount),
+    });
     Ok(Posted::Created(entry))
 }
 

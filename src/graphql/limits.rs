@@ -57,15 +57,13 @@ pub struct ReadOnlyRequest;
 pub struct OperationsSeen(pub std::sync::Mutex<Vec<(Option<String>, &'static str)>>);
 
 impl OperationsSeen {
-    /// The kind of the operation that runs: the named one, or the only one.
-    pub fn kind_of(&self, name: Option<&str>) -> Option<&'static str> {
+    /// The operation that runs, by its name in the document and its kind: the one the request
+    /// names, or the only one.
+    pub fn running(&self, requested: Option<&str>) -> Option<(Option<String>, &'static str)> {
         let ops = self.0.lock().ok()?;
-        match name {
-            Some(n) => ops
-                .iter()
-                .find(|(o, _)| o.as_deref() == Some(n))
-                .map(|(_, k)| *k),
-            None if ops.len() == 1 => ops.first().map(|(_, k)| *k),
+        match requested {
+            Some(n) => ops.iter().find(|(o, _)| o.as_deref() == Some(n)).cloned(),
+            None if ops.len() == 1 => ops.first().cloned(),
             None => None,
         }
     }

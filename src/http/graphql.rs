@@ -22,6 +22,7 @@ use crate::error::{AppError, Lang};
 use crate::graphql::{
     DbLoader, ENGLISH_MESSAGE_KEY, HTTP_STATUS_KEY, OperationsSeen, ReadOnlyRequest, RequestMeta,
 };
+use crate::metrics::Outcome;
 
 pub async fn graphql_post(
     State(state): State<HttpState>,
@@ -300,9 +301,10 @@ async fn execute(
         Ok(auth) => auth,
         Err(err) => {
             let response = async_graphql::Response::from_errors(vec![app_error_to_server(err)]);
-            let (resp, codes) = finish(response, &meta);
-            log_request(state, &meta, &operation, None, None, &resp, &codes, started);
-            return resp;
+            let mut done = finish(response, &meta);
+            done.refused = true;
+            log_request(state, &meta, None, None, &done, started);
+            return done.response;
         }
     };
     let user_id = auth.viewer_opt().map(|v| v.user_id);
@@ -340,33 +342,44 @@ async fn execute(
             ))])
         }
     };
-    let (resp, codes) = finish(response, &meta);
-    let kind = seen.kind_of(operation.as_deref());
-    log_request(
-        state, &meta, &operation, kind, user_id, &resp, &codes, started,
-    );
-    resp
+    let done = finish(response, &meta);
+    let running = seen.running(operation.as_deref());
+    log_request(state, &meta, running, user_id, &done, started);
+    done.response
 }
 
 /// One line per request at INFO (a warning when slow): its id, operation, status, time, error
-/// codes and user — never a phone number, a token or the variables.
-#[allow(clippy::too_many_arguments)]
+/// codes and user — never a phone number, a token or the variables; and its metrics.
 fn log_request(
     state: &HttpState,
     meta: &RequestMeta,
-    operation: &Option<String>,
-    kind: Option<&'static str>,
+    running: Option<(Option<String>, &'static str)>,
     user_id: Option<i64>,
-    resp: &Response,
-    codes: &[String],
+    done: &Finished,
     started: Instant,
 ) {
     let elapsed = started.elapsed();
+    // No operation to run (none named so, or several and no name) means nothing ran either.
+    let outcome = if done.refused || running.is_none() {
+        Outcome::Refused
+    } else if done.codes.is_empty() {
+        Outcome::Ok
+    } else {
+        Outcome::Error
+    };
+    let (operation, kind) = match &running {
+        Some((name, kind)) => (Some(name.as_deref()), Some(*kind)),
+        None => (None, None),
+    };
+    state
+        .app
+        .metrics
+        .graphql_request(operation, kind, outcome, elapsed, &done.codes);
     let duration_ms = elapsed.as_secs_f64() * 1000.0;
-    let operation = operation.as_deref().unwrap_or("");
+    let operation = operation.flatten().unwrap_or("");
     let kind = kind.unwrap_or("");
-    let status = resp.status().as_u16();
-    let errors = codes.join(",");
+    let status = done.response.status().as_u16();
+    let errors = done.codes.join(",");
     if elapsed > state.slow_request {
         tracing::warn!(
             request_id = %meta.request_id, operation, kind, status, duration_ms, errors,
@@ -384,9 +397,18 @@ fn app_error_to_server(err: AppError) -> ServerError {
     async_graphql::Error::from(err).into_server_error(Default::default())
 }
 
+/// An answer with what the log and the metrics need of it.
+struct Finished {
+    response: Response,
+    /// The distinct error codes, in order.
+    codes: Vec<String>,
+    /// Nothing was executed (a request error: syntax, validation, limits, authentication).
+    refused: bool,
+}
+
 /// Gives every error a code, picks the message language, and tags internal errors with the
 /// request id that their log lines carry.
-fn finish(mut response: async_graphql::Response, meta: &RequestMeta) -> (Response, Vec<String>) {
+fn finish(mut response: async_graphql::Response, meta: &RequestMeta) -> Finished {
     let mut request_status: Option<u16> = None;
     let mut codes: Vec<String> = Vec::new();
     for err in &mut response.errors {
@@ -425,7 +447,11 @@ fn finish(mut response: async_graphql::Response, meta: &RequestMeta) -> (Respons
         Ok(body) => body,
         Err(e) => {
             tracing::error!(error = %e, "serialising a response failed");
-            return (StatusCode::INTERNAL_SERVER_ERROR.into_response(), codes);
+            return Finished {
+                response: StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+                codes,
+                refused: false,
+            };
         }
     };
     // A mutation over GET is 405 whatever the client accepts. Other request errors (nothing
@@ -451,7 +477,11 @@ fn finish(mut response: async_graphql::Response, meta: &RequestMeta) -> (Respons
         resp.headers_mut()
             .insert(ALLOW, axum::http::HeaderValue::from_static("POST"));
     }
-    (resp, codes)
+    Finished {
+        response: resp,
+        codes,
+        refused: request_status.is_some(),
+    }
 }
 
 /// A request refused before GraphQL saw it, in the same shape as a GraphQL error.

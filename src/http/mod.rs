@@ -1,5 +1,6 @@
 //! The HTTP surface: `POST /graphql` (JSON only, one operation, 64 KiB), `GET /graphql`
-//! (queries only), GraphiQL at `/` in development, `/healthz` and `/readyz`.
+//! (queries only), GraphiQL at `/` in development, `/healthz`, `/readyz` and `/metrics`
+//! (here, or on a separate address of its own).
 
 mod graphiql;
 mod graphql;
@@ -7,7 +8,7 @@ pub mod persisted;
 
 use std::time::Duration;
 
-use axum::extract::{Request, State};
+use axum::extract::{FromRef, Request, State};
 use axum::http::header::{CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
@@ -39,6 +40,12 @@ pub struct HttpState {
     pub persisted: std::sync::Arc<persisted::PersistedQueries>,
 }
 
+impl FromRef<HttpState> for AppState {
+    fn from_ref(state: &HttpState) -> AppState {
+        state.app.clone()
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct HttpOptions {
     pub graphiql: bool,
@@ -47,6 +54,8 @@ pub struct HttpOptions {
     pub slow_request: Duration,
     /// Allow-list mode: only these documents (by SHA-256) run.
     pub persisted_only: Option<PersistedDocuments>,
+    /// Serve `/metrics` here (false when it has an address of its own).
+    pub metrics: bool,
 }
 
 /// Registered documents by their SHA-256 (lowercase hex).
@@ -69,13 +78,18 @@ pub fn router(app: AppState, schema: AppSchema, options: HttpOptions) -> Router 
         )
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz));
+    if options.metrics {
+        router = router.route("/metrics", get(metrics_page));
+    }
     if options.graphiql {
         router = router
             .route("/", get(graphiql::page))
             .route("/assets/graphiql/{name}", get(graphiql::asset));
     }
+    let metrics = state.app.clone();
     router.with_state(state).layer(
         ServiceBuilder::new()
+            .layer(middleware::from_fn_with_state(metrics, count_responses))
             .layer(middleware::from_fn(drop_unusable_request_id))
             .layer(middleware::from_fn(json_refusals))
             .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
@@ -97,6 +111,38 @@ pub fn router(app: AppState, schema: AppSchema, options: HttpOptions) -> Router 
             .layer(CompressionLayer::new())
             .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES)),
     )
+}
+
+/// `/metrics` alone, for an address of its own (one that only the monitoring network reaches).
+pub fn metrics_router(app: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics_page))
+        .with_state(app)
+}
+
+/// The Prometheus text exposition of this server's metrics.
+async fn metrics_page(State(app): State<AppState>) -> Response {
+    (
+        [(CONTENT_TYPE, prometheus::TEXT_FORMAT)],
+        app.metrics.render(&app.db),
+    )
+        .into_response()
+}
+
+/// Counts every answer by route and status, refusals before GraphQL included.
+async fn count_responses(State(app): State<AppState>, req: Request, next: Next) -> Response {
+    let route = match req.uri().path() {
+        "/graphql" => "/graphql",
+        "/healthz" => "/healthz",
+        "/readyz" => "/readyz",
+        "/metrics" => "/metrics",
+        "/" => "/",
+        p if p.starts_with("/assets/") => "/assets",
+        _ => "other",
+    };
+    let resp = next.run(req).await;
+    app.metrics.http_response(route, resp.status().as_u16());
+    resp
 }
 
 /// Browsers on the allowed origins may call the API; none may when none are allowed.

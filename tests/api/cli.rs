@@ -17,6 +17,7 @@ fn shangju() -> Command {
         "SHANGJU_DEMO",
         "SHANGJU_NO_MIGRATE",
         "SHANGJU_BIND",
+        "SHANGJU_METRICS_BIND",
     ] {
         cmd.env_remove(var);
     }
@@ -132,11 +133,14 @@ async fn create_staff_reads_the_password_from_stdin() {
 #[test]
 fn serve_logs_no_secrets_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let free_port = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    };
+    let (port, metrics_port) = (free_port(), free_port());
     let log_path = dir.path().join("log");
     let mut child = shangju()
         .env(
@@ -144,20 +148,17 @@ fn serve_logs_no_secrets_and_stops_on_sigterm() {
             format!("sqlite://{}/s.db?mode=rwc", dir.path().display()),
         )
         .env("SHANGJU_BIND", format!("127.0.0.1:{port}"))
+        .env("SHANGJU_METRICS_BIND", format!("127.0.0.1:{metrics_port}"))
         .env("SHANGJU_LOG_FORMAT", "json")
         .stdout(std::fs::File::create(&log_path).unwrap())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
 
-    let post = |body: &str| -> String {
+    let send = |port: u16, req: &str| -> String {
         use std::io::Read;
         for _ in 0..100 {
             if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
-                let req = format!(
-                    "POST /graphql HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                    body.len()
-                );
                 s.write_all(req.as_bytes()).unwrap();
                 let mut out = String::new();
                 s.read_to_string(&mut out).unwrap();
@@ -166,6 +167,21 @@ fn serve_logs_no_secrets_and_stops_on_sigterm() {
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
         panic!("server never listened");
+    };
+    let post = |body: &str| {
+        send(
+            port,
+            &format!(
+                "POST /graphql HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            ),
+        )
+    };
+    let scrape = |port: u16| {
+        send(
+            port,
+            "GET /metrics HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+        )
     };
     let wrong = r#"{"query":"mutation { login(input: { phone: \"13800000001\", password: \"wrong-password-xyz\" }) { accessToken } }"}"#;
     assert!(post(wrong).contains("UNAUTHENTICATED"));
@@ -177,6 +193,20 @@ fn serve_logs_no_secrets_and_stops_on_sigterm() {
         .and_then(|s| s.split('"').next())
         .expect("a token")
         .to_owned();
+    // Metrics are on their own address, not the API's.
+    let metrics = scrape(metrics_port);
+    assert!(metrics.starts_with("HTTP/1.1 200"), "{metrics}");
+    let signed_in = [
+        ("operation", "SignIn"),
+        ("kind", "mutation"),
+        ("outcome", "ok"),
+    ];
+    assert_eq!(
+        metric_in(&metrics, "shangju_graphql_requests_total", &signed_in),
+        1.0,
+        "{metrics}"
+    );
+    assert!(scrape(port).starts_with("HTTP/1.1 404"));
 
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])

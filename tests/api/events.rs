@@ -272,6 +272,12 @@ async fn a_command_inside_another_commits_and_rolls_back_with_it() {
     drop(outer);
     assert_eq!(app.count("points_entries").await, 0);
     assert_eq!(app.count("events").await, 0);
+    let postings = "shangju_points_postings_total";
+    assert_eq!(
+        app.metric(postings, &[]).await,
+        0.0,
+        "nothing committed, nothing counted"
+    );
 
     // The inner command fails (a debit beyond the balance) and rolls back its savepoint; the
     // outer one goes on and commits what it did itself.
@@ -289,6 +295,12 @@ async fn a_command_inside_another_commits_and_rolls_back_with_it() {
     outer.commit().await.expect("commit");
     assert_eq!(app.count("points_entries").await, 1);
     assert_eq!(app.count("events").await, 1);
+    assert_eq!(
+        app.metric(postings, &[]).await,
+        1.0,
+        "only the outer posting counts"
+    );
+    assert_eq!(app.metric("shangju_events_total", &[]).await, 1.0);
     let balance = points::account(&cx, resident.id).await.expect("account");
     assert_eq!(balance.balance, 10);
 }

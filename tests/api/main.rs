@@ -14,6 +14,7 @@ mod hostile;
 mod http;
 mod introspection;
 mod merchant;
+mod metrics;
 mod node;
 mod pagination;
 mod persisted;

@@ -128,3 +128,49 @@ fn the_error_table_is_stable_and_documented() {
         );
     }
 }
+
+/// The operations of README's ```graphql blocks; one starts at each line that begins with
+/// `query` or `mutation`, and `#` starts a comment.
+fn readme_operations() -> Vec<String> {
+    let readme = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"));
+    let mut ops: Vec<String> = Vec::new();
+    let mut in_block = false;
+    for line in readme.lines() {
+        match line.trim() {
+            "```graphql" => in_block = true,
+            "```" => in_block = false,
+            text if in_block => {
+                let text = text.split('#').next().unwrap_or("").trim();
+                if text.starts_with("query") || text.starts_with("mutation") {
+                    ops.push(String::new());
+                }
+                if let Some(op) = ops.last_mut() {
+                    op.push_str(text);
+                    op.push('\n');
+                }
+            }
+            _ => {}
+        }
+    }
+    ops
+}
+
+#[tokio::test]
+async fn readme_examples_are_valid_against_the_schema() {
+    let ops = readme_operations();
+    assert!(
+        ops.len() >= 15,
+        "the README's examples were not found: {ops:?}"
+    );
+    // No state: anything that runs fails at its field (with a `path`); a document that does
+    // not parse or validate fails as a whole (without one).
+    let schema = shangju::graphql::build_schema(None, Default::default());
+    for op in ops {
+        let resp = schema.execute(op.as_str()).await;
+        let invalid: Vec<_> = resp.errors.iter().filter(|e| e.path.is_empty()).collect();
+        assert!(
+            invalid.is_empty(),
+            "README example\n{op}is invalid: {invalid:?}"
+        );
+    }
+}

@@ -1,6 +1,5 @@
 //! `TestApp`: a fresh database, the real migrations, the real router, and helpers to talk to it.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -34,8 +33,6 @@ pub fn password_hash() -> &'static str {
 
 pub struct TestApp {
     pub router: Router,
-    /// SQL statements run so far, for tests that nested lists cost no query per row.
-    pub statements: Arc<AtomicUsize>,
     pub db: DatabaseConnection,
     pub state: AppState,
     /// A URL that reaches this test's database from another process.
@@ -54,6 +51,8 @@ pub struct Spawn {
     pub cors: Option<shangju::config::Cors>,
     /// Allow-list mode with these documents.
     pub persisted_only: Option<shangju::http::PersistedDocuments>,
+    /// `/metrics` on an address of its own, not on the API's router.
+    pub separate_metrics: bool,
     pub customizers: Vec<SchemaCustomizer>,
 }
 
@@ -78,21 +77,9 @@ impl TestApp {
 
     pub async fn spawn_with(spawn: Spawn) -> TestApp {
         let (settings, dir) = fresh_database().await;
-        let mut db = db::connect_migrated(&settings)
+        let db = db::connect_migrated(&settings)
             .await
             .expect("connect and migrate");
-        let statements = Arc::new(AtomicUsize::new(0));
-        let counter = statements.clone();
-        let show_sql = std::env::var_os("SHOW_SQL").is_some();
-        db.set_metric_callback(move |info| {
-            counter.fetch_add(1, Ordering::SeqCst);
-            if show_sql {
-                eprintln!(
-                    "SQL {}",
-                    info.statement.sql.chars().take(150).collect::<String>()
-                );
-            }
-        });
         let options = AppOptions {
             jwt_secret: SECRET.to_vec(),
             access_token_ttl: Duration::from_secs(900),
@@ -107,6 +94,7 @@ impl TestApp {
             }),
             slow_request: Duration::from_secs(1),
             persisted_only: spawn.persisted_only.clone(),
+            separate_metrics: spawn.separate_metrics,
         };
         let clock = ManualClock::new();
         let mut state = app::state(db.clone(), &options);
@@ -114,7 +102,6 @@ impl TestApp {
         let router = app::router_with(state.clone(), &options, spawn.customizers);
         TestApp {
             router,
-            statements,
             db,
             state,
             database_url: cli_url(&settings),
@@ -254,8 +241,32 @@ impl TestApp {
 }
 
 impl TestApp {
+    /// SQL statements the server has run so far (its metrics count every one), for tests that
+    /// nested lists cost no query per row.
     pub fn statement_count(&self) -> usize {
-        self.statements.load(Ordering::SeqCst)
+        self.state.metrics.statement_count()
+    }
+
+    /// The value of a metric as `/metrics` shows it now: the sum over the series of `name`
+    /// whose labels include all of `labels` (0 when there is none).
+    pub async fn metric(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
+        let reply = self.get("/metrics").await;
+        assert_eq!(reply.status, StatusCode::OK);
+        metric_in(&String::from_utf8_lossy(&reply.body), name, labels)
+    }
+
+    /// Signs in to `phone` with a wrong password as often as is free, so the next attempt of
+    /// any password meets the lock.
+    pub async fn use_up_login_attempts(&self, phone: &str) {
+        for _ in 0..shangju::domain::account::FREE_LOGIN_FAILURES {
+            let v = self
+                .gql(
+                    LOGIN,
+                    json!({ "phone": phone, "password": "not the password" }),
+                )
+                .await;
+            assert_eq!(code(&v), "UNAUTHENTICATED", "{v}");
+        }
     }
 
     /// A staff member of the street.
@@ -464,3 +475,41 @@ pub const REGISTER: &str = "mutation($input: RegisterInput!) {
 }";
 
 pub const ME: &str = "{ me { id phone displayName roles tags } }";
+
+/// The sum over the samples of `name` in Prometheus text whose labels include all of `labels`.
+pub fn metric_in(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
+    samples(text, name)
+        .filter(|(have, _)| {
+            labels
+                .iter()
+                .all(|(k, v)| have.iter().any(|(hk, hv)| hk == k && hv == v))
+        })
+        .map(|(_, value)| value)
+        .sum()
+}
+
+/// The samples of `name`: their labels and values.
+pub fn samples<'a>(
+    text: &'a str,
+    name: &'a str,
+) -> impl Iterator<Item = (Vec<(String, String)>, f64)> + 'a {
+    text.lines().filter_map(move |line| {
+        let rest = line.strip_prefix(name)?;
+        let (labels, value) = match rest.strip_prefix('{') {
+            Some(r) => {
+                let (labels, value) = r.split_once("} ")?;
+                (labels, value)
+            }
+            None => ("", rest.strip_prefix(' ')?),
+        };
+        let labels = labels
+            .split("\",")
+            .filter(|p| !p.is_empty())
+            .filter_map(|p| {
+                let (k, v) = p.split_once("=\"")?;
+                Some((k.to_owned(), v.trim_end_matches('"').to_owned()))
+            })
+            .collect();
+        Some((labels, value.trim().parse().ok()?))
+    })
+}

@@ -26,6 +26,7 @@ use crate::domain::points::{self, Posting, Source};
 use crate::domain::policy::{self, MerchantRights, Who};
 use crate::domain::values::{bad, invalid_state};
 use crate::error::{AppError, AppResult, Text};
+use crate::metrics::Tally;
 
 /// A step of a claim's lifecycle (`EXPIRED` is read from the time, not stored).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, sea_orm::EnumIter)]
@@ -223,6 +224,7 @@ pub async fn claim(cx: &Cx<'_>, coupon_id: i64) -> AppResult<coupon_claim::Model
         )
         .await?;
     }
+    tx.tally(Tally::CouponClaimed);
     tx.commit().await?;
     Ok(claim)
 }
@@ -286,6 +288,7 @@ pub async fn redeem(cx: &Cx<'_>, code: &str, key: &str) -> AppResult<coupon_clai
         .filter(coupon::Column::Id.eq(claim.coupon_id))
         .exec(&tx)
         .await?;
+    tx.tally(Tally::CouponRedeemed);
     tx.commit().await?;
     Ok(redeemed)
 }
