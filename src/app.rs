@@ -79,14 +79,12 @@ pub fn router_with(
     options: &AppOptions,
     extensions: Vec<graphql::SchemaCustomizer>,
 ) -> Router {
-    let schema = graphql::build_schema_with(
-        Some(state.clone()),
-        SchemaOptions {
-            introspection: options.introspection,
-            ..SchemaOptions::default()
-        },
-        extensions,
-    );
+    let schema_options = SchemaOptions {
+        introspection: options.introspection,
+        ..SchemaOptions::default()
+    };
+    let limits = schema_options.limits;
+    let schema = graphql::build_schema_with(Some(state.clone()), schema_options, extensions);
     http::router(
         state,
         schema,
@@ -96,6 +94,7 @@ pub fn router_with(
             slow_request: options.slow_request,
             persisted_only: options.persisted_only.clone(),
             metrics: !options.separate_metrics,
+            limits,
         },
     )
 }

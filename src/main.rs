@@ -7,6 +7,11 @@ use shangju::config::{Cli, Command, Config};
 use shangju::domain::account::{self, CreateStaffCommand};
 use shangju::{app, demo, graphql, logging};
 
+// glibc's malloc and free were a fifth of the server's CPU under load; mimalloc's per-thread
+// free lists make a GraphQL answer's many small allocations cheap.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Some(Command::ExportSchema) = cli.command {

@@ -3,20 +3,16 @@
 //! A 64 KiB document can otherwise make a GraphQL server do a lot of work before it answers:
 //! deep nesting can overflow the parser's stack, a "fragment bomb" (each fragment spreading the
 //! next twice) expands to billions of fields in validators that follow spreads, and thousands of
-//! aliased fields make overlap validation quadratic. So this extension parses the document
-//! itself and bounds nesting, expanded size, aliases and directives in linear time, with
-//! fragments counted once each, before anything else looks at it.
+//! aliased fields make overlap validation quadratic. So the server parses the document itself
+//! ([`QueryLimits::parse`]) and bounds nesting, expanded size, aliases and directives in linear
+//! time, with fragments counted once each, before anything else looks at it.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextValidation,
-};
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
 };
-use async_graphql::{Name, Positioned, ServerError, ServerResult, ValidationResult, Variables};
+use async_graphql::{Name, Positioned, ServerError, ServerResult};
 
 use crate::graphql::HTTP_STATUS_KEY;
 
@@ -48,48 +44,51 @@ impl Default for QueryLimits {
     }
 }
 
-/// Marks a request that came by HTTP GET: it may not run a mutation.
-pub struct ReadOnlyRequest;
+/// The operations of a document: name (if any) and `query`, `mutation` or `subscription`.
+pub struct Operations(Vec<(Option<String>, &'static str)>);
 
-/// The operations a request's document holds (name, and `query`, `mutation` or
-/// `subscription`), written by the parse step for the request log.
-#[derive(Default)]
-pub struct OperationsSeen(pub std::sync::Mutex<Vec<(Option<String>, &'static str)>>);
+impl Operations {
+    pub fn of(doc: &ExecutableDocument) -> Operations {
+        Operations(
+            doc.operations
+                .iter()
+                .map(|(name, op)| {
+                    let kind = match op.node.ty {
+                        OperationType::Query => "query",
+                        OperationType::Mutation => "mutation",
+                        OperationType::Subscription => "subscription",
+                    };
+                    (name.map(|n| n.to_string()), kind)
+                })
+                .collect(),
+        )
+    }
 
-impl OperationsSeen {
     /// The operation that runs, by its name in the document and its kind: the one the request
     /// names, or the only one.
     pub fn running(&self, requested: Option<&str>) -> Option<(Option<String>, &'static str)> {
-        let ops = self.0.lock().ok()?;
         match requested {
-            Some(n) => ops.iter().find(|(o, _)| o.as_deref() == Some(n)).cloned(),
-            None if ops.len() == 1 => ops.first().cloned(),
+            Some(n) => self
+                .0
+                .iter()
+                .find(|(o, _)| o.as_deref() == Some(n))
+                .cloned(),
+            None if self.0.len() == 1 => self.0.first().cloned(),
             None => None,
         }
     }
-}
 
-impl ExtensionFactory for QueryLimits {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(QueryLimitsExtension(*self))
+    pub fn has_mutation(&self) -> bool {
+        self.0.iter().any(|(_, kind)| *kind == "mutation")
     }
 }
 
-struct QueryLimitsExtension(QueryLimits);
-
-#[async_trait::async_trait]
-impl Extension for QueryLimitsExtension {
-    /// Replaces async-graphql's parse step (whose recursion check follows fragment spreads
-    /// without memoising them) with a bounded one.
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        _variables: &Variables,
-        _next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let limits = &self.0;
-        if bracket_nesting(query) > limits.max_nesting {
+impl QueryLimits {
+    /// Parses the document within the limits. This replaces async-graphql's parse step (whose
+    /// recursion check follows fragment spreads without memoising them): the server hands the
+    /// checked document to the request, so no extension sits in every field's path.
+    pub fn parse(&self, query: &str) -> ServerResult<ExecutableDocument> {
+        if bracket_nesting(query) > self.max_nesting {
             return Err(request_error(
                 reject("The document is nested too deeply"),
                 400,
@@ -97,42 +96,28 @@ impl Extension for QueryLimitsExtension {
         }
         let doc = async_graphql::parser::parse_query(query)
             .map_err(|e| request_error(ServerError::from(e), 400))?;
-        check_document(&doc, limits).map_err(|e| request_error(e, 400))?;
-        if let Some(seen) = ctx.data_opt::<std::sync::Arc<OperationsSeen>>()
-            && let Ok(mut ops) = seen.0.lock()
-        {
-            for (name, op) in doc.operations.iter() {
-                let kind = match op.node.ty {
-                    OperationType::Query => "query",
-                    OperationType::Mutation => "mutation",
-                    OperationType::Subscription => "subscription",
-                };
-                ops.push((name.map(|n| n.to_string()), kind));
-            }
-        }
-        if ctx.data_opt::<ReadOnlyRequest>().is_some()
-            && doc
-                .operations
-                .iter()
-                .any(|(_, op)| op.node.ty == OperationType::Mutation)
-        {
-            return Err(request_error(
-                reject("Mutations must be sent with POST"),
-                405,
-            ));
-        }
+        check_document(&doc, self).map_err(|e| request_error(e, 400))?;
         Ok(doc)
     }
+}
 
-    /// Validation failures (variables included) are request errors: nothing was executed.
-    async fn validation(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        next: NextValidation<'_>,
-    ) -> Result<ValidationResult, Vec<ServerError>> {
-        next.run(ctx)
-            .await
-            .map_err(|errors| errors.into_iter().map(|e| request_error(e, 400)).collect())
+/// A mutation over GET, refused as the GraphQL-over-HTTP specification says (405).
+pub fn mutation_over_get() -> ServerError {
+    request_error(reject("Mutations must be sent with POST"), 405)
+}
+
+/// Marks the errors of a request that did not execute (validation, variables, an unknown
+/// operation: no data and no error with a path) as calling for 400.
+pub fn mark_request_errors(response: &mut async_graphql::Response) {
+    let refused = response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty());
+    if refused {
+        for err in &mut response.errors {
+            err.extensions
+                .get_or_insert_with(Default::default)
+                .set(HTTP_STATUS_KEY, 400);
+        }
     }
 }
 

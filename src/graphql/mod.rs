@@ -22,7 +22,7 @@ use crate::domain::context::Cx;
 use crate::error::{AppError, AppResult, Lang};
 use crate::state::AppState;
 
-pub use limits::{OperationsSeen, QueryLimits, ReadOnlyRequest};
+pub use limits::{Operations, QueryLimits};
 pub use loader::{DbLoader, RequestLoader};
 
 /// The root of all reads.
@@ -102,9 +102,9 @@ pub fn build_schema_with(
         MutationRoot::default(),
         EmptySubscription,
     )
-    .extension(options.limits)
-    // A backstop: the limits extension applies the real depth limits, one for the data and a
-    // deeper one for introspection.
+    // A backstop for documents that reach the schema without `QueryLimits::parse` (the HTTP
+    // layer applies the real limits, one depth for the data and a deeper one for
+    // introspection).
     .limit_depth(
         options
             .limits

@@ -2,7 +2,6 @@
 //! the final shaping of errors (code, language, request id).
 
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
 use std::time::Instant;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache};
@@ -19,9 +18,8 @@ use super::{HttpState, REQUEST_ID_HEADER, refusal};
 use crate::auth::Auth;
 use crate::domain::account;
 use crate::error::{AppError, Lang};
-use crate::graphql::{
-    DbLoader, ENGLISH_MESSAGE_KEY, HTTP_STATUS_KEY, OperationsSeen, ReadOnlyRequest, RequestMeta,
-};
+use crate::graphql::limits;
+use crate::graphql::{DbLoader, ENGLISH_MESSAGE_KEY, HTTP_STATUS_KEY, Operations, RequestMeta};
 use crate::metrics::Outcome;
 
 pub async fn graphql_post(
@@ -291,12 +289,11 @@ async fn execute(
     state: &HttpState,
     headers: &HeaderMap,
     meta: RequestMeta,
-    request: async_graphql::Request,
+    mut request: async_graphql::Request,
     read_only: bool,
 ) -> Response {
     let started = Instant::now();
     let operation = request.operation_name.clone();
-    let seen = Arc::new(OperationsSeen::default());
     let auth = match authenticate(state, headers).await {
         Ok(auth) => auth,
         Err(err) => {
@@ -308,6 +305,25 @@ async fn execute(
         }
     };
     let user_id = auth.viewer_opt().map(|v| v.user_id);
+    let doc = match state.limits.parse(&request.query) {
+        Ok(doc) => doc,
+        Err(err) => {
+            let done = finish(async_graphql::Response::from_errors(vec![err]), &meta);
+            log_request(state, &meta, None, user_id, &done, started);
+            return done.response;
+        }
+    };
+    let operations = Operations::of(&doc);
+    let running = operations.running(operation.as_deref());
+    if read_only && operations.has_mutation() {
+        let done = finish(
+            async_graphql::Response::from_errors(vec![limits::mutation_over_get()]),
+            &meta,
+        );
+        log_request(state, &meta, running, user_id, &done, started);
+        return done.response;
+    }
+    request.set_parsed_query(doc);
     // A per-request cache: feeding it lets list resolvers prime nested fields.
     let loader = DataLoader::with_cache(
         DbLoader {
@@ -317,19 +333,15 @@ async fn execute(
         tokio::spawn,
         HashMapCache::default(),
     );
-    let mut request = request
-        .data(auth)
-        .data(meta.clone())
-        .data(loader)
-        .data(seen.clone());
-    if read_only {
-        request = request.data(ReadOnlyRequest);
-    }
+    let request = request.data(auth).data(meta.clone()).data(loader);
     let response = match AssertUnwindSafe(state.schema.execute(request))
         .catch_unwind()
         .await
     {
-        Ok(response) => response,
+        Ok(mut response) => {
+            limits::mark_request_errors(&mut response);
+            response
+        }
         Err(panic) => {
             let what = panic
                 .downcast_ref::<&str>()
@@ -343,7 +355,6 @@ async fn execute(
         }
     };
     let done = finish(response, &meta);
-    let running = seen.running(operation.as_deref());
     log_request(state, &meta, running, user_id, &done, started);
     done.response
 }

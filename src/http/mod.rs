@@ -38,6 +38,7 @@ pub struct HttpState {
     pub schema: AppSchema,
     pub slow_request: Duration,
     pub persisted: std::sync::Arc<persisted::PersistedQueries>,
+    pub limits: crate::graphql::QueryLimits,
 }
 
 impl FromRef<HttpState> for AppState {
@@ -56,6 +57,8 @@ pub struct HttpOptions {
     pub persisted_only: Option<PersistedDocuments>,
     /// Serve `/metrics` here (false when it has an address of its own).
     pub metrics: bool,
+    /// What a document may cost, checked before the schema sees it.
+    pub limits: crate::graphql::QueryLimits,
 }
 
 /// Registered documents by their SHA-256 (lowercase hex).
@@ -69,6 +72,7 @@ pub fn router(app: AppState, schema: AppSchema, options: HttpOptions) -> Router 
         persisted: std::sync::Arc::new(persisted::PersistedQueries::new(
             options.persisted_only.clone(),
         )),
+        limits: options.limits,
     };
     let cors = cors_layer(&options.cors);
     let mut router = Router::new()

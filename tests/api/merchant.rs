@@ -495,3 +495,40 @@ async fn a_public_merchant_page_keeps_its_shape() {
         ".data.merchants.edges[].node.coupons[].validUntil" => "[time]",
     });
 }
+
+/// The public list as clients and the benchmark send it: one statement for the page, one for
+/// every merchant's active coupons, and a third only when `totalCount` is selected.
+#[tokio::test]
+async fn a_merchants_page_is_two_statements_and_three_with_its_total() {
+    let app = TestApp::spawn().await;
+    let street = app.new_street("九棵树街道", &["新城嘉园"]).await;
+    for _ in 0..5 {
+        let m = app.new_merchant(&street).insert().await;
+        app.new_coupon(&m).insert().await;
+        app.new_coupon(&m).insert().await;
+    }
+    let page = |total: &str| {
+        format!(
+            "{{ merchants(first: 20) {{ {total} edges {{ node {{ id name category address
+              coupons {{ id title kind amountFen percentOff remainingStock validUntil }} }} }} }} }}"
+        )
+    };
+    for (total, statements) in [("", 2), ("totalCount", 3)] {
+        let before = app.statement_count();
+        let v = app.gql(&page(total), json!({})).await;
+        let ran = app.statement_count() - before;
+        assert_eq!(
+            v["data"]["merchants"]["edges"].as_array().unwrap().len(),
+            5,
+            "{v}"
+        );
+        assert_eq!(
+            v["data"]["merchants"]["edges"][0]["node"]["coupons"]
+                .as_array()
+                .unwrap()
+                .len(),
+            2
+        );
+        assert_eq!(ran, statements, "with {total:?}");
+    }
+}
