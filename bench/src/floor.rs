@@ -1,61 +1,271 @@
-//! The floor: the merchants list served by a plain axum JSON handler over the same SQL the
-//! GraphQL resolvers run (one page of merchants, one batch of their active coupons).
+//! The raw floor: the same answers as the GraphQL shapes, from a plain axum handler running
+//! hand-written SQL through sqlx into `serde` structs: the least a Rust JSON endpoint can cost
+//! for them. It runs as a process of its own (`shangju-bench floor`), so its CPU can be read
+//! like the server's. Also the raw claim, the ceiling of the flash sale.
 
-use axum::extract::State;
+use std::collections::HashMap;
+
+use axum::extract::{Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use sea_orm::{DatabaseConnection, EntityTrait, QueryFilter};
-use serde_json::{Value, json};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::{PgPool, SqlitePool};
 
-use entity::merchant;
 use entity::names::ObjectKind;
-use shangju::domain;
 
-async fn merchants(State(db): State<DatabaseConnection>) -> Json<Value> {
-    let q = merchant::Entity::find().filter(domain::policy::visible_merchants(None));
-    let window = domain::page::Window {
-        first: Some(20),
-        ..Default::default()
-    };
-    let order = domain::merchant::MerchantSort::CreatedAt.order(false);
-    let rows: Vec<merchant::Model> = domain::page::fetch(&db, q, order, window)
-        .await
-        .map(|page| page.rows.into_iter().map(|(_, m)| m).collect())
-        .unwrap_or_default();
-    let ids: Vec<i64> = rows.iter().map(|m| m.id).collect();
-    let coupons = domain::coupon::query::active_of_merchants(&db, &ids, chrono::Utc::now())
-        .await
-        .unwrap_or_default();
-    Json(Value::Array(
-        rows.iter()
-            .map(|m| {
-                json!({
-                    "id": shangju::graphql::id::encode(ObjectKind::Merchant, m.id).0,
-                    "name": m.name, "category": m.category, "address": m.address,
-                    "coupons": coupons.iter().filter(|c| c.merchant_id == m.id).take(20).map(|c| json!({
-                        "id": shangju::graphql::id::encode(ObjectKind::Coupon, c.id).0,
-                        "title": c.title, "kind": format!("{:?}", c.kind), "amountFen": c.amount_fen,
-                        "percentOff": c.percent_off, "remainingStock": c.remaining_stock,
-                        "validUntil": c.valid_until.to_rfc3339(),
-                    })).collect::<Vec<_>>(),
-                })
-            })
-            .collect(),
-    ))
+#[derive(Clone)]
+pub enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
 }
 
-/// Serves the floor on a free port; returns its URL.
-pub async fn start(db: DatabaseConnection) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+impl Pool {
+    pub async fn connect(url: &str, size: u32) -> Pool {
+        if url.starts_with("sqlite:") {
+            let opts = url
+                .parse::<sqlx::sqlite::SqliteConnectOptions>()
+                .expect("a SQLite URL")
+                .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+                .busy_timeout(std::time::Duration::from_secs(10));
+            Pool::Sqlite(
+                sqlx::sqlite::SqlitePoolOptions::new()
+                    .max_connections(size)
+                    .connect_with(opts)
+                    .await
+                    .expect("connect the floor to SQLite"),
+            )
+        } else {
+            Pool::Postgres(
+                sqlx::postgres::PgPoolOptions::new()
+                    .max_connections(size)
+                    .connect(url)
+                    .await
+                    .expect("connect the floor to PostgreSQL"),
+            )
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct MerchantRow {
+    id: i64,
+    name: String,
+    category: String,
+    address: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct CouponRow {
+    id: i64,
+    merchant_id: i64,
+    title: String,
+    kind: String,
+    amount_fen: Option<i64>,
+    percent_off: Option<i32>,
+    remaining_stock: Option<i32>,
+    valid_until: DateTime<Utc>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Coupon {
+    id: String,
+    title: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kind: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    amount_fen: Option<Option<i64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    percent_off: Option<Option<i32>>,
+    remaining_stock: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    valid_until: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Merchant {
+    id: String,
+    name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    category: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    address: Option<String>,
+    coupons: Vec<Coupon>,
+}
+
+/// `first` merchants, each with up to `coupons` of its active coupons; `full` is shape L's
+/// fields, otherwise shape S's.
+#[derive(Deserialize)]
+struct Shape {
+    first: i64,
+    coupons: usize,
+    full: bool,
+}
+
+fn gid(kind: ObjectKind, id: i64) -> String {
+    shangju::graphql::id::encode(kind, id).0
+}
+
+async fn merchants(State(pool): State<Pool>, Query(shape): Query<Shape>) -> Json<Vec<Merchant>> {
+    let now = Utc::now();
+    // The GraphQL page: active merchants, oldest first, one more than asked to know whether a
+    // next page exists.
+    const PAGE_SQLITE: &str = "SELECT id, name, category, address FROM merchants \
+        WHERE status = 'ACTIVE' ORDER BY created_at, id LIMIT ?";
+    const PAGE_PG: &str = "SELECT id, name, category, address FROM merchants \
+        WHERE status = 'ACTIVE' ORDER BY created_at, id LIMIT $1";
+    const COUPONS_PG: &str = "SELECT id, merchant_id, title, kind, amount_fen, percent_off, \
+        remaining_stock, valid_until FROM coupons WHERE merchant_id = ANY($1) \
+        AND status = 'ACTIVE' AND valid_until > $2 ORDER BY id DESC";
+    let limit = shape.first + 1;
+    let (rows, coupons): (Vec<MerchantRow>, Vec<CouponRow>) = match &pool {
+        Pool::Sqlite(p) => {
+            let rows: Vec<MerchantRow> = sqlx::query_as(PAGE_SQLITE)
+                .bind(limit)
+                .fetch_all(p)
+                .await
+                .unwrap_or_default();
+            let ids = &rows[..rows.len().min(shape.first as usize)];
+            // Only `?` marks are spliced in; the values are bound.
+            let sql = format!(
+                "SELECT id, merchant_id, title, kind, amount_fen, percent_off, remaining_stock, \
+                 valid_until FROM coupons WHERE merchant_id IN ({}) AND status = 'ACTIVE' \
+                 AND valid_until > ? ORDER BY id DESC",
+                vec!["?"; ids.len()].join(",")
+            );
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+            for m in ids {
+                q = q.bind(m.id);
+            }
+            let coupons = q.bind(now).fetch_all(p).await.unwrap_or_default();
+            (rows, coupons)
+        }
+        Pool::Postgres(p) => {
+            let rows: Vec<MerchantRow> = sqlx::query_as(PAGE_PG)
+                .bind(limit)
+                .fetch_all(p)
+                .await
+                .unwrap_or_default();
+            let ids: Vec<i64> = rows
+                .iter()
+                .take(shape.first as usize)
+                .map(|m| m.id)
+                .collect();
+            let coupons = sqlx::query_as(COUPONS_PG)
+                .bind(ids)
+                .bind(now)
+                .fetch_all(p)
+                .await
+                .unwrap_or_default();
+            (rows, coupons)
+        }
+    };
+    let mut by_merchant: HashMap<i64, Vec<Coupon>> = HashMap::new();
+    for c in coupons {
+        let list = by_merchant.entry(c.merchant_id).or_default();
+        if list.len() < shape.coupons {
+            list.push(Coupon {
+                id: gid(ObjectKind::Coupon, c.id),
+                title: c.title,
+                kind: shape.full.then_some(c.kind),
+                amount_fen: shape.full.then_some(c.amount_fen),
+                percent_off: shape.full.then_some(c.percent_off),
+                remaining_stock: c.remaining_stock,
+                valid_until: shape.full.then(|| c.valid_until.to_rfc3339()),
+            });
+        }
+    }
+    Json(
+        rows.into_iter()
+            .take(shape.first as usize)
+            .map(|m| Merchant {
+                id: gid(ObjectKind::Merchant, m.id),
+                coupons: by_merchant.remove(&m.id).unwrap_or_default(),
+                name: m.name,
+                category: shape.full.then_some(m.category),
+                address: shape.full.then_some(m.address),
+            })
+            .collect(),
+    )
+}
+
+/// Serves the floor on `port` until killed (`shangju-bench floor`).
+pub async fn serve(db: &str, port: u16) {
+    let pool = Pool::connect(db, 16).await;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
-        .expect("bind a free port");
-    let url = format!(
-        "http://{}/merchants",
-        listener.local_addr().expect("local address")
-    );
+        .expect("bind the floor's port");
     let app = Router::new()
         .route("/merchants", get(merchants))
-        .with_state(db);
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    url
+        .route("/healthz", get(|| async { "ok" }))
+        .with_state(pool);
+    axum::serve(listener, app).await.expect("serve the floor");
+}
+
+/// One raw claim, the least any server can do for it: in one write transaction, take a unit of
+/// stock if there is one and write the claim. True when it won a unit.
+pub async fn raw_claim(pool: &Pool, coupon_id: i64, merchant_id: i64, user_id: i64) -> bool {
+    let now = Utc::now();
+    let code = format!("{:016X}", rand_code(user_id));
+    let take = "UPDATE coupons SET remaining_stock = remaining_stock - 1, \
+                claimed_count = claimed_count + 1 WHERE id = $1 AND remaining_stock > 0";
+    let insert = "INSERT INTO coupon_claims (coupon_id, merchant_id, user_id, code, status, \
+                  claimed_at, expires_at, points_spent) VALUES ($1, $2, $3, $4, 'CLAIMED', $5, $5, 0)";
+    match pool {
+        Pool::Sqlite(p) => {
+            let Ok(mut conn) = p.acquire().await else {
+                return false;
+            };
+            if sqlx::query("BEGIN IMMEDIATE")
+                .execute(&mut *conn)
+                .await
+                .is_err()
+            {
+                return false;
+            }
+            let won = sqlx::query(take)
+                .bind(coupon_id)
+                .execute(&mut *conn)
+                .await
+                .is_ok_and(|r| r.rows_affected() == 1);
+            if won {
+                let _ = sqlx::query(insert)
+                    .bind(coupon_id)
+                    .bind(merchant_id)
+                    .bind(user_id)
+                    .bind(code)
+                    .bind(now)
+                    .execute(&mut *conn)
+                    .await;
+            }
+            sqlx::query("COMMIT").execute(&mut *conn).await.is_ok() && won
+        }
+        Pool::Postgres(p) => {
+            let Ok(mut tx) = p.begin().await else {
+                return false;
+            };
+            let won = sqlx::query(take)
+                .bind(coupon_id)
+                .execute(&mut *tx)
+                .await
+                .is_ok_and(|r| r.rows_affected() == 1);
+            if won {
+                let _ = sqlx::query(insert)
+                    .bind(coupon_id)
+                    .bind(merchant_id)
+                    .bind(user_id)
+                    .bind(code)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await;
+            }
+            tx.commit().await.is_ok() && won
+        }
+    }
+}
+
+/// A code unique per user, for the raw claim.
+fn rand_code(user_id: i64) -> u64 {
+    (user_id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x5A5A_0000_0000_0000
 }

@@ -31,7 +31,11 @@ const LIST: &str = "{ merchants(first: 20) { edges { node { id name category add
 
 struct Fixture {
     flash_coupon: i64,
+    /// A second coupon like the flash one, for the raw claim's ceiling.
+    ceiling_coupon: i64,
+    merchant: i64,
     tokens: Vec<String>,
+    residents: Vec<i64>,
 }
 
 /// Inserts the street, 20 active merchants with three coupons each, the flash-sale coupon and
@@ -75,6 +79,8 @@ async fn seed(db: &DatabaseConnection, sizes: &Sizes) -> Fixture {
         ..Default::default()
     };
     let mut flash_coupon = 0;
+    let mut ceiling_coupon = 0;
+    let mut first_merchant = 0;
     for i in 0..MERCHANTS {
         let owner = new_user(format!("139{i:08}"))
             .insert(db)
@@ -115,9 +121,12 @@ async fn seed(db: &DatabaseConnection, sizes: &Sizes) -> Fixture {
         .insert(db)
         .await
         .expect("seed the benchmark database");
-        let coupons = if i == 0 { 4 } else { 3 };
+        let coupons = if i == 0 { 5 } else { 3 };
+        if i == 0 {
+            first_merchant = m.id;
+        }
         for j in 0..coupons {
-            let flash = i == 0 && j == 3;
+            let flash = i == 0 && j >= 3;
             let stock = if flash { sizes.stock } else { 1000 };
             let c = coupon::ActiveModel {
                 merchant_id: Set(m.id),
@@ -151,8 +160,10 @@ async fn seed(db: &DatabaseConnection, sizes: &Sizes) -> Fixture {
             .insert(db)
             .await
             .expect("seed the benchmark database");
-            if flash {
+            if flash && j == 3 {
                 flash_coupon = c.id;
+            } else if flash {
+                ceiling_coupon = c.id;
             }
         }
     }
@@ -164,6 +175,7 @@ async fn seed(db: &DatabaseConnection, sizes: &Sizes) -> Fixture {
         Duration::from_secs(3600),
     );
     let mut out = Vec::with_capacity(sizes.residents);
+    let mut residents = Vec::with_capacity(sizes.residents);
     for i in 0..sizes.residents {
         let u = new_user(format!("158{i:08}"))
             .insert(db)
@@ -176,6 +188,7 @@ async fn seed(db: &DatabaseConnection, sizes: &Sizes) -> Fixture {
         .insert(db)
         .await
         .expect("seed the benchmark database");
+        residents.push(u.id);
         out.push(
             tokens
                 .issue_access(u.id, vec![], 0, Utc::now())
@@ -185,7 +198,10 @@ async fn seed(db: &DatabaseConnection, sizes: &Sizes) -> Fixture {
     }
     Fixture {
         flash_coupon,
+        ceiling_coupon,
+        merchant: first_merchant,
         tokens: out,
+        residents,
     }
 }
 
@@ -278,66 +294,186 @@ fn graphql_ok(v: &Value) -> bool {
     v.get("errors").is_none() && !v["data"].is_null()
 }
 
+/// A list shape, as GraphQL and as the floor ask for it.
+struct Shape {
+    name: &'static str,
+    query: &'static str,
+    floor: &'static str,
+}
+
+const SHAPES: [Shape; 2] = [
+    Shape {
+        name: "L",
+        query: LIST,
+        floor: "?first=20&coupons=20&full=true",
+    },
+    Shape {
+        name: "S",
+        query: "{ merchants(first: 10) { edges { node { id name coupons(first: 5) { id title remainingStock } } } } }",
+        floor: "?first=10&coupons=5&full=false",
+    },
+];
+
+/// Merchant ids with their coupon ids, in order: what both servers must agree on.
+fn rows(merchants: &Value, coupons_of: impl Fn(&Value) -> &Value) -> Vec<(String, Vec<String>)> {
+    merchants
+        .as_array()
+        .map(|list| {
+            list.iter()
+                .map(|m| {
+                    let m = coupons_of(m);
+                    let coupons = m["coupons"]
+                        .as_array()
+                        .map(|cs| cs.iter().map(|c| c["id"].to_string()).collect())
+                        .unwrap_or_default();
+                    (m["id"].to_string(), coupons)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// One server's figures for one shape.
+struct Figures {
+    run: Run,
+    cpu_ms: f64,
+    statements: Option<f64>,
+    peak_rss_mib: f64,
+}
+
+impl Figures {
+    fn print(&self, shape: &str, server: &str) {
+        println!(
+            "{shape:<3} {server:<8} {:>9.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  CPU {:>5.3} ms/req  SQL {:>4}/req  peak RSS {:>5.1} MiB  failures {}",
+            self.run.rps(),
+            self.run.pct(0.50),
+            self.run.pct(0.99),
+            self.cpu_ms,
+            self.statements
+                .map_or_else(|| "2".to_owned(), |s| format!("{s:.1}")),
+            self.peak_rss_mib,
+            self.run.failures,
+        );
+    }
+}
+
+/// Drives the requests and reads what the process at `pid` spent on them.
+async fn measure(
+    pid: u32,
+    requests: Vec<reqwest::RequestBuilder>,
+    concurrency: usize,
+    check: impl Fn(&Value) -> bool + Send + Sync + 'static,
+    statements: Option<(&Server, &reqwest::Client)>,
+) -> Figures {
+    let n = requests.len().max(1) as f64;
+    let before = crate::usage::of(pid);
+    let stmts_before = match statements {
+        Some((s, c)) => Some(s.statements(c).await),
+        None => None,
+    };
+    let (run, _) = drive("", requests, concurrency, check).await;
+    let after = crate::usage::of(pid);
+    let stmts = match (statements, stmts_before) {
+        (Some((s, c)), Some(b)) => Some((s.statements(c).await - b) / n),
+        _ => None,
+    };
+    Figures {
+        run,
+        cpu_ms: (after.cpu - before.cpu).as_secs_f64() * 1000.0 / n,
+        statements: stmts,
+        peak_rss_mib: after.peak_rss_kib as f64 / 1024.0,
+    }
+}
+
 pub async fn run(server: &Server, sizes: Sizes) -> bool {
     let db = server.connect().await;
     let fx = seed(&db, &sizes).await;
-    let floor = crate::floor::start(db.clone()).await;
+    let floor = crate::server::Floor::start(&server.database_url).await;
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(sizes.concurrency)
         .build()
-        .expect("seed the benchmark database");
+        .expect("an HTTP client");
     let mut ok = true;
 
-    // Warm both up so that the first connections are not measured.
-    for _ in 0..20 {
-        let _ = client
-            .post(server.graphql_url())
-            .json(&json!({ "query": LIST }))
-            .send()
-            .await;
-        let _ = client.get(&floor).send().await;
-    }
-
-    let reqs = (0..sizes.list_requests)
-        .map(|_| {
-            client
-                .post(server.graphql_url())
-                .json(&json!({ "query": LIST }))
-        })
-        .collect();
-    let (graphql, answers) = drive(
-        "(1) GraphQL: 20 merchants + coupons",
-        reqs,
-        sizes.concurrency,
-        graphql_ok,
-    )
-    .await;
-    let n = answers[0]["data"]["merchants"]["edges"]
-        .as_array()
-        .map_or(0, Vec::len);
-    if n != MERCHANTS {
-        eprintln!("list returned {n} merchants");
-        ok = false;
-    }
-    graphql.print();
-
-    let reqs = (0..sizes.list_requests)
-        .map(|_| client.get(&floor))
-        .collect();
-    let (plain, _) = drive(
-        "(3) plain axum JSON, same SQL",
-        reqs,
-        sizes.concurrency,
-        |v| v.is_array(),
-    )
-    .await;
-    plain.print();
     println!(
-        "{:<34} GraphQL throughput is {:.2} of the floor; p50 {:.2}x",
-        "(1)/(3)",
-        graphql.rps() / plain.rps(),
-        graphql.pct(0.5) / plain.pct(0.5)
+        "{} requests per shape and server, {} in flight; CPU is the server process's own (all threads)",
+        sizes.list_requests, sizes.concurrency
     );
+    for shape in SHAPES {
+        // Both must give the same rows before anything is timed.
+        let graphql_answer: Value = client
+            .post(server.graphql_url())
+            .json(&json!({ "query": shape.query }))
+            .send()
+            .await
+            .expect("ask the server")
+            .json()
+            .await
+            .unwrap_or(Value::Null);
+        let floor_answer: Value = client
+            .get(format!("{}{}", floor.url, shape.floor))
+            .send()
+            .await
+            .expect("ask the floor")
+            .json()
+            .await
+            .unwrap_or(Value::Null);
+        let ours = rows(
+            &graphql_answer["data"]["merchants"]["edges"],
+            |e| &e["node"],
+        );
+        let theirs = rows(&floor_answer, |m| m);
+        if !graphql_ok(&graphql_answer) || ours.is_empty() || ours != theirs {
+            eprintln!(
+                "shape {}: the answers differ\n  GraphQL {graphql_answer}\n  floor {floor_answer}",
+                shape.name
+            );
+            ok = false;
+            continue;
+        }
+        // Warm both up so that the first connections are not measured.
+        for _ in 0..50 {
+            let _ = client
+                .post(server.graphql_url())
+                .json(&json!({ "query": shape.query }))
+                .send()
+                .await;
+            let _ = client
+                .get(format!("{}{}", floor.url, shape.floor))
+                .send()
+                .await;
+        }
+        let reqs = (0..sizes.list_requests)
+            .map(|_| {
+                client
+                    .post(server.graphql_url())
+                    .json(&json!({ "query": shape.query }))
+            })
+            .collect();
+        let ours = measure(
+            server.pid(),
+            reqs,
+            sizes.concurrency,
+            graphql_ok,
+            Some((server, &client)),
+        )
+        .await;
+        ours.print(shape.name, "shangju");
+        let reqs = (0..sizes.list_requests)
+            .map(|_| client.get(format!("{}{}", floor.url, shape.floor)))
+            .collect();
+        let raw = measure(floor.pid(), reqs, sizes.concurrency, Value::is_array, None).await;
+        raw.print(shape.name, "floor");
+        println!(
+            "{:<12} CPU per request {:.2}x the floor's; throughput {:.2}x",
+            format!("{} ratios", shape.name),
+            ours.cpu_ms / raw.cpu_ms.max(f64::EPSILON),
+            ours.run.rps() / raw.run.rps().max(f64::EPSILON),
+        );
+        if ours.run.failures + raw.run.failures > 0 {
+            ok = false;
+        }
+    }
 
     let claim = "mutation($id: ID!) { claimCoupon(couponId: $id) { id } }";
     let gid = shangju::graphql::id::encode(entity::names::ObjectKind::Coupon, fx.flash_coupon);
@@ -351,33 +487,75 @@ pub async fn run(server: &Server, sizes: Sizes) -> bool {
                 .json(&json!({ "query": claim, "variables": { "id": gid } }))
         })
         .collect();
-    let (flash, answers) = drive(
-        "(2) flash sale: claimCoupon",
-        reqs,
-        sizes.concurrency,
-        |v| graphql_ok(v) || v["errors"][0]["extensions"]["code"] == "OUT_OF_STOCK",
-    )
+    let (flash, answers) = drive("flash sale: claimCoupon", reqs, sizes.concurrency, |v| {
+        graphql_ok(v) || v["errors"][0]["extensions"]["code"] == "OUT_OF_STOCK"
+    })
     .await;
     flash.print();
     let claimed = answers.iter().filter(|a| graphql_ok(a)).count();
-    let remaining = coupon::Entity::find_by_id(fx.flash_coupon)
-        .one(&db)
-        .await
-        .expect("read the flash coupon")
-        .expect("the flash coupon exists")
-        .remaining_stock;
-    let rows = domain::coupon::query::count_claims(&db, fx.flash_coupon)
-        .await
-        .expect("count the flash claims");
-    println!(
-        "{:<34} {claimed} claims answered, {rows} stored, stock left {remaining:?} (expected {} and Some(0))",
-        "flash sale check", sizes.stock
-    );
-    if claimed != sizes.stock as usize || rows != sizes.stock as u64 || remaining != Some(0) {
-        ok = false;
+    ok &= sale_ended_right(&db, fx.flash_coupon, claimed, sizes.stock).await;
+
+    // The ceiling: the same sale as raw claims straight on the database.
+    let pool = crate::floor::Pool::connect(&server.database_url, 16).await;
+    let gate = Arc::new(Semaphore::new(sizes.concurrency));
+    let start = Instant::now();
+    let tasks: Vec<_> = fx
+        .residents
+        .iter()
+        .map(|&user| {
+            let (gate, pool) = (gate.clone(), pool.clone());
+            let (coupon, merchant) = (fx.ceiling_coupon, fx.merchant);
+            tokio::spawn(async move {
+                let _permit = gate
+                    .acquire_owned()
+                    .await
+                    .expect("the gate is never closed");
+                crate::floor::raw_claim(&pool, coupon, merchant, user).await
+            })
+        })
+        .collect();
+    let mut won = 0;
+    for t in tasks {
+        won += usize::from(t.await.expect("a raw claim panicked"));
     }
-    if graphql.failures + plain.failures + flash.failures > 0 {
+    let ceiling_rps = fx.residents.len() as f64 / start.elapsed().as_secs_f64();
+    println!(
+        "{:<34} {:>7} req {:>9.0} req/s  (raw claims on the database)",
+        "flash sale ceiling",
+        fx.residents.len(),
+        ceiling_rps
+    );
+    ok &= sale_ended_right(&db, fx.ceiling_coupon, won, sizes.stock).await;
+    println!(
+        "{:<34} the sale runs at {:.2}x its ceiling",
+        "flash sale ratio",
+        flash.rps() / ceiling_rps
+    );
+    if flash.failures > 0 {
         ok = false;
     }
     ok
+}
+
+/// Exactly `stock` claims answered and stored, and no stock left.
+async fn sale_ended_right(
+    db: &DatabaseConnection,
+    coupon_id: i64,
+    answered: usize,
+    stock: i32,
+) -> bool {
+    let remaining = coupon::Entity::find_by_id(coupon_id)
+        .one(db)
+        .await
+        .expect("read the coupon")
+        .expect("the coupon exists")
+        .remaining_stock;
+    let rows = domain::coupon::query::count_claims(db, coupon_id)
+        .await
+        .expect("count the claims");
+    println!(
+        "{:<34} {answered} claims won, {rows} stored, stock left {remaining:?} (expected {stock} and Some(0))",
+        "  check"
+    );
+    answered == stock as usize && rows == stock as u64 && remaining == Some(0)
 }

@@ -6,6 +6,7 @@
 mod floor;
 mod load;
 mod server;
+mod usage;
 
 use std::time::{Duration, Instant};
 
@@ -24,6 +25,10 @@ struct Cli {
     /// Smaller runs, for CI.
     #[arg(long, global = true)]
     smoke: bool,
+    /// The server binary to measure (default: the `shangju` next to this program), e.g. one
+    /// built from another commit, to compare.
+    #[arg(long, global = true)]
+    server: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Cmd,
 }
@@ -40,12 +45,22 @@ enum Cmd {
         #[arg(long, default_value_t = 64)]
         concurrency: usize,
     },
+    /// Serves the raw floor on a port (the load benchmark starts it as its own process).
+    #[command(hide = true)]
+    Floor {
+        #[arg(long)]
+        port: u16,
+    },
 }
 
 #[tokio::main]
 async fn main() {
     let cli = Cli::parse();
-    let server = Server::start(&cli.db).await;
+    if let Cmd::Floor { port } = cli.command {
+        floor::serve(&cli.db, port).await;
+        return;
+    }
+    let server = Server::start(&cli.db, cli.server.as_deref()).await;
     let ok = match cli.command {
         Cmd::Hostile => hostile(&server, if cli.smoke { 3 } else { 30 }).await,
         Cmd::Load { concurrency } => {
@@ -66,6 +81,7 @@ async fn main() {
             };
             load::run(&server, sizes).await
         }
+        Cmd::Floor { .. } => unreachable!("served above"),
     };
     drop(server);
     if !ok {

@@ -15,11 +15,14 @@ pub struct Server {
 }
 
 impl Server {
-    pub async fn start(db: &str) -> Server {
+    /// Starts `exe` (default: the `shangju` next to this benchmark).
+    pub async fn start(db: &str, exe: Option<&std::path::Path>) -> Server {
         let port = free_port();
-        let exe = std::env::current_exe()
-            .expect("own path")
-            .with_file_name("shangju");
+        let exe = exe.map(std::path::Path::to_path_buf).unwrap_or_else(|| {
+            std::env::current_exe()
+                .expect("own path")
+                .with_file_name("shangju")
+        });
         let (url, dir) = if db == "sqlite" {
             let dir = std::env::temp_dir().join(format!("shangju-bench-{port}"));
             std::fs::create_dir_all(&dir).expect("temp dir");
@@ -57,8 +60,28 @@ impl Server {
             database_url: url,
             _dir: dir,
         };
-        server.wait_ready().await;
+        wait_ready(&format!("http://127.0.0.1:{port}/readyz")).await;
         server
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id().unwrap_or(0)
+    }
+
+    /// The number of SQL statements the server has run, from its metrics.
+    pub async fn statements(&self, client: &reqwest::Client) -> f64 {
+        let text = client
+            .get(format!("http://127.0.0.1:{}/metrics", self.port))
+            .send()
+            .await
+            .expect("scrape the metrics")
+            .text()
+            .await
+            .unwrap_or_default();
+        text.lines()
+            .find_map(|l| l.strip_prefix("shangju_db_statement_duration_seconds_count "))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0.0)
     }
 
     /// A connection of the benchmark's own to the server's database, for fixtures and checks.
@@ -71,22 +94,6 @@ impl Server {
     pub fn graphql_url(&self) -> String {
         format!("http://127.0.0.1:{}/graphql", self.port)
     }
-
-    async fn wait_ready(&self) {
-        let client = reqwest::Client::new();
-        for _ in 0..200 {
-            if let Ok(r) = client
-                .get(format!("http://127.0.0.1:{}/readyz", self.port))
-                .send()
-                .await
-                && r.status().is_success()
-            {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("server did not become ready");
-    }
 }
 
 impl Drop for Server {
@@ -96,6 +103,46 @@ impl Drop for Server {
             let _ = std::fs::remove_dir_all(dir);
         }
     }
+}
+
+/// The raw floor (`shangju-bench floor`) as a process of its own, on the same database.
+pub struct Floor {
+    child: Child,
+    pub url: String,
+}
+
+impl Floor {
+    pub async fn start(database_url: &str) -> Floor {
+        let port = free_port();
+        let child = Command::new(std::env::current_exe().expect("own path"))
+            .args(["--db", database_url, "floor", "--port", &port.to_string()])
+            .stdout(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start the floor");
+        wait_ready(&format!("http://127.0.0.1:{port}/healthz")).await;
+        Floor {
+            child,
+            url: format!("http://127.0.0.1:{port}/merchants"),
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id().unwrap_or(0)
+    }
+}
+
+async fn wait_ready(url: &str) {
+    let client = reqwest::Client::new();
+    for _ in 0..200 {
+        if let Ok(r) = client.get(url).send().await
+            && r.status().is_success()
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{url} did not become ready");
 }
 
 fn free_port() -> u16 {
