@@ -23,6 +23,13 @@ pub struct Audience {
     pub community_ids: Vec<i64>,
 }
 
+impl Audience {
+    /// No rule: everyone may take part, and nobody's profile needs reading.
+    pub fn is_everyone(&self) -> bool {
+        self.tags.is_empty() && self.min_age.is_none() && self.community_ids.is_empty()
+    }
+}
+
 /// Which rule excluded a resident.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Exclusion {

@@ -80,6 +80,18 @@ pub struct Page<M> {
     pub total: Option<u64>,
 }
 
+impl<M> Page<M> {
+    /// The same page with each row turned into something else.
+    pub fn map<N>(self, mut f: impl FnMut(M) -> N) -> Page<N> {
+        Page {
+            rows: self.rows.into_iter().map(|(c, m)| (c, f(m))).collect(),
+            has_next: self.has_next,
+            has_previous: self.has_previous,
+            total: self.total,
+        }
+    }
+}
+
 fn bad_cursor(field: &'static str) -> AppError {
     AppError::bad_input(
         field,

@@ -7,6 +7,7 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use entity::names::ObjectKind;
 
 use entity::{coupon as model, coupon_claim};
+use std::sync::Arc;
 
 use crate::domain::audience::Audience;
 use crate::domain::codes::display_code;
@@ -78,7 +79,13 @@ pub struct CouponAudience {
     pub communities: Vec<Community>,
 }
 
-pub struct Coupon(pub model::Model);
+pub struct Coupon(pub std::sync::Arc<model::Model>);
+
+impl From<model::Model> for Coupon {
+    fn from(m: model::Model) -> Coupon {
+        Coupon(std::sync::Arc::new(m))
+    }
+}
 
 impl Coupon {
     async fn insider(&self, ctx: &Context<'_>) -> AppResult<()> {
@@ -495,8 +502,10 @@ impl CouponQuery {
             status: f.status.map(Into::into),
             eligible_only: f.eligible_only,
         };
-        let page = query::list(&ctx.cx()?, filter, order, window).await?;
-        let rows: Vec<&model::Model> = page.rows.iter().map(|(_, c)| c).collect();
+        let page = query::list(&ctx.cx()?, filter, order, window)
+            .await?
+            .map(Arc::new);
+        let rows: Vec<Arc<model::Model>> = page.rows.iter().map(|(_, c)| c.clone()).collect();
         prime_coupons(ctx, &rows, node_selection(ctx)).await?;
         Ok(CouponConnection::new(page, Coupon))
     }
@@ -508,7 +517,7 @@ impl CouponQuery {
         #[graphql(desc = "The coupon.")] id: ID,
     ) -> AppResult<Coupon> {
         let id = id::decode(ObjectKind::Coupon, "id", &id)?;
-        Ok(Coupon(query::get(&ctx.cx()?, id).await?))
+        Ok(Coupon::from(query::get(&ctx.cx()?, id).await?))
     }
 
     /// The signed-in resident's claims, newest first.
@@ -630,7 +639,7 @@ impl CouponMutation {
             },
         )
         .await?;
-        Ok(Coupon(c))
+        Ok(Coupon::from(c))
     }
 
     /// The owner publishes a draft or resumes a paused coupon.
@@ -718,5 +727,7 @@ async fn move_coupon(
 ) -> AppResult<Coupon> {
     ctx.viewer()?;
     let id = id::decode(ObjectKind::Coupon, "id", id)?;
-    Ok(Coupon(domain::transition(&ctx.cx()?, id, t, reason).await?))
+    Ok(Coupon::from(
+        domain::transition(&ctx.cx()?, id, t, reason).await?,
+    ))
 }

@@ -2,6 +2,7 @@
 //! relation, not one per row.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
 use sea_orm::DatabaseConnection;
@@ -50,15 +51,17 @@ macro_rules! by_id_loader {
             async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, $model>, LoadError> {
                 let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
                 let rows = $fetch(&self.db, &ids).await.map_err(logged)?;
-                Ok(rows.into_iter().map(|r| ($key(r.id), r)).collect())
+                Ok(rows.into_iter().map(|r| ($key(r.id), r.into())).collect())
             }
         }
     };
 }
 
+// Merchants and coupons are shared, not copied, between the loader's cache and the objects
+// of the answer: a list hands out the same rows many times.
 by_id_loader!(
     MerchantKey,
-    entity::merchant::Model,
+    Arc<entity::merchant::Model>,
     domain::merchant::by_ids
 );
 by_id_loader!(StreetKey, street::Model, domain::street::streets_by_ids);
@@ -69,7 +72,7 @@ by_id_loader!(
 );
 by_id_loader!(
     CouponKey,
-    entity::coupon::Model,
+    Arc<entity::coupon::Model>,
     domain::coupon::query::by_ids
 );
 by_id_loader!(UserKey, entity::user::Model, domain::account::users_by_ids);
@@ -120,7 +123,7 @@ grouped_loader!(
 pub struct ActiveCouponsOf(pub i64);
 
 impl Loader<ActiveCouponsOf> for DbLoader {
-    type Value = Vec<entity::coupon::Model>;
+    type Value = Vec<Arc<entity::coupon::Model>>;
     type Error = LoadError;
 
     async fn load(
@@ -131,7 +134,9 @@ impl Loader<ActiveCouponsOf> for DbLoader {
         let rows = domain::coupon::query::active_of_merchants(&self.db, &ids, self.now)
             .await
             .map_err(logged)?;
-        Ok(group(keys, rows, |r| ActiveCouponsOf(r.merchant_id)))
+        Ok(group(keys, rows.into_iter().map(Arc::new).collect(), |r| {
+            ActiveCouponsOf(r.merchant_id)
+        }))
     }
 }
 grouped_loader!(
@@ -171,7 +176,7 @@ impl Loader<MembershipsOf> for DbLoader {
 /// of statements independent of the number of rows.
 pub fn prime_merchants<'a>(
     ctx: &'a async_graphql::Context<'_>,
-    rows: &'a [&'a entity::merchant::Model],
+    rows: &'a [Arc<entity::merchant::Model>],
     node: async_graphql::Lookahead<'a>,
 ) -> futures::future::BoxFuture<'a, crate::error::AppResult<()>> {
     Box::pin(async move {
@@ -183,7 +188,7 @@ pub fn prime_merchants<'a>(
             return Ok(());
         }
         loader
-            .feed_many(rows.iter().map(|m| (MerchantKey(m.id), (*m).clone())))
+            .feed_many(rows.iter().map(|m| (MerchantKey(m.id), m.clone())))
             .await;
         if node.field("community").exists() {
             let ids: Vec<i64> = rows.iter().filter_map(|m| m.community_id).collect();
@@ -203,10 +208,13 @@ pub fn prime_merchants<'a>(
         if coupons.exists() {
             let keys: Vec<ActiveCouponsOf> = rows.iter().map(|m| ActiveCouponsOf(m.id)).collect();
             let ids: Vec<i64> = rows.iter().map(|m| m.id).collect();
-            let found =
-                domain::coupon::query::active_of_merchants(db, &ids, state.clock.now()).await?;
-            let refs: Vec<&entity::coupon::Model> = found.iter().collect();
-            prime_coupons(ctx, &refs, coupons).await?;
+            let found: Vec<Arc<entity::coupon::Model>> =
+                domain::coupon::query::active_of_merchants(db, &ids, state.clock.now())
+                    .await?
+                    .into_iter()
+                    .map(Arc::new)
+                    .collect();
+            prime_coupons(ctx, &found, coupons).await?;
             loader
                 .feed_many(group(&keys, found, |c| ActiveCouponsOf(c.merchant_id)))
                 .await;
@@ -218,7 +226,7 @@ pub fn prime_merchants<'a>(
 /// As [`prime_merchants`], for a list of coupons.
 pub fn prime_coupons<'a>(
     ctx: &'a async_graphql::Context<'_>,
-    rows: &'a [&'a entity::coupon::Model],
+    rows: &'a [Arc<entity::coupon::Model>],
     node: async_graphql::Lookahead<'a>,
 ) -> futures::future::BoxFuture<'a, crate::error::AppResult<()>> {
     Box::pin(async move {
@@ -229,7 +237,7 @@ pub fn prime_coupons<'a>(
             return Ok(());
         }
         loader
-            .feed_many(rows.iter().map(|c| (CouponKey(c.id), (*c).clone())))
+            .feed_many(rows.iter().map(|c| (CouponKey(c.id), c.clone())))
             .await;
         let audience = node.field("audience");
         if audience.exists() {
@@ -252,9 +260,12 @@ pub fn prime_coupons<'a>(
             let mut ids: Vec<i64> = rows.iter().map(|c| c.merchant_id).collect();
             ids.sort_unstable();
             ids.dedup();
-            let found = domain::merchant::by_ids(db, &ids).await?;
-            let refs: Vec<&entity::merchant::Model> = found.iter().collect();
-            prime_merchants(ctx, &refs, merchant).await?;
+            let found: Vec<Arc<entity::merchant::Model>> = domain::merchant::by_ids(db, &ids)
+                .await?
+                .into_iter()
+                .map(Arc::new)
+                .collect();
+            prime_merchants(ctx, &found, merchant).await?;
         }
         Ok(())
     })

@@ -6,6 +6,7 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use entity::names::ObjectKind;
 
 use entity::merchant as model;
+use std::sync::Arc;
 
 use crate::domain::merchant::{
     self as domain, Application, Decision, MerchantFilter, MerchantProfile, MerchantSort,
@@ -64,7 +65,13 @@ pub async fn require_insider(ctx: &Context<'_>, street_id: i64, merchant_id: i64
         .require_private_fields()
 }
 
-pub struct Merchant(pub model::Model);
+pub struct Merchant(pub std::sync::Arc<model::Model>);
+
+impl From<model::Model> for Merchant {
+    fn from(m: model::Model) -> Merchant {
+        Merchant(std::sync::Arc::new(m))
+    }
+}
 
 /// A member organisation of the alliance: shop, canteen, supermarket, hospital, enterprise …
 #[Object]
@@ -357,8 +364,10 @@ impl MerchantQuery {
             status: f.status.map(Into::into),
             keyword: f.keyword,
         };
-        let page = domain::list(&ctx.cx()?, filter, order, window).await?;
-        let rows: Vec<&model::Model> = page.rows.iter().map(|(_, m)| m).collect();
+        let page = domain::list(&ctx.cx()?, filter, order, window)
+            .await?
+            .map(Arc::new);
+        let rows: Vec<Arc<model::Model>> = page.rows.iter().map(|(_, m)| m.clone()).collect();
         prime_merchants(ctx, &rows, node_selection(ctx)).await?;
         Ok(MerchantConnection::new(page, Merchant))
     }
@@ -370,7 +379,7 @@ impl MerchantQuery {
         #[graphql(desc = "The merchant.")] id: ID,
     ) -> AppResult<Merchant> {
         let id = id::decode(ObjectKind::Merchant, "id", &id)?;
-        Ok(Merchant(domain::get(&ctx.cx()?, id).await?))
+        Ok(Merchant::from(domain::get(&ctx.cx()?, id).await?))
     }
 
     /// The merchants the signed-in user owns or clerks for.
@@ -385,7 +394,7 @@ impl MerchantQuery {
         Ok(domain::by_ids(db, &ids)
             .await?
             .into_iter()
-            .map(Merchant)
+            .map(Merchant::from)
             .collect())
     }
 }
@@ -414,7 +423,7 @@ impl MerchantMutation {
             },
         )
         .await?;
-        Ok(Merchant(m))
+        Ok(Merchant::from(m))
     }
 
     /// Staff of the merchant's street approve or reject a pending application.
@@ -460,7 +469,7 @@ impl MerchantMutation {
     ) -> AppResult<Merchant> {
         ctx.viewer()?;
         let id = id::decode(ObjectKind::Merchant, "merchantId", &merchant_id)?;
-        Ok(Merchant(
+        Ok(Merchant::from(
             domain::update_profile(&ctx.cx()?, id, input.into()).await?,
         ))
     }
@@ -477,7 +486,7 @@ impl MerchantMutation {
         let id = id::decode(ObjectKind::Merchant, "merchantId", &merchant_id)?;
         let cx = ctx.cx()?;
         domain::add_clerk(&cx, id, &phone).await?;
-        Ok(Merchant(domain::get(&cx, id).await?))
+        Ok(Merchant::from(domain::get(&cx, id).await?))
     }
 
     /// The owner removes a clerk.
@@ -492,7 +501,7 @@ impl MerchantMutation {
         let clerk = id::decode(ObjectKind::User, "userId", &user_id)?;
         let cx = ctx.cx()?;
         domain::remove_clerk(&cx, id, clerk).await?;
-        Ok(Merchant(domain::get(&cx, id).await?))
+        Ok(Merchant::from(domain::get(&cx, id).await?))
     }
 }
 
@@ -504,7 +513,7 @@ async fn decide(
 ) -> AppResult<Merchant> {
     ctx.viewer()?;
     let id = id::decode(ObjectKind::Merchant, "merchantId", merchant_id)?;
-    Ok(Merchant(
+    Ok(Merchant::from(
         domain::decide(&ctx.cx()?, id, decision, reason).await?,
     ))
 }

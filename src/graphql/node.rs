@@ -43,8 +43,10 @@ async fn resolve(ctx: &Context<'_>, raw: &ID) -> AppResult<Node> {
                 .await?
                 .ok_or(AppError::NotFound("community"))?,
         )),
-        ObjectKind::Merchant => Node::Merchant(Merchant(domain::merchant::get(&cx, n).await?)),
-        ObjectKind::Coupon => Node::Coupon(Coupon(domain::coupon::query::get(&cx, n).await?)),
+        ObjectKind::Merchant => {
+            Node::Merchant(Merchant::from(domain::merchant::get(&cx, n).await?))
+        }
+        ObjectKind::Coupon => Node::Coupon(Coupon::from(domain::coupon::query::get(&cx, n).await?)),
         ObjectKind::CouponClaim => {
             Node::CouponClaim(CouponClaim(domain::coupon::query::get_claim(&cx, n).await?))
         }
