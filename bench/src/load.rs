@@ -24,6 +24,8 @@ pub struct Sizes {
     pub residents: usize,
     pub stock: i32,
     pub concurrency: usize,
+    /// Also measure PostGraphile.
+    pub peer: bool,
 }
 
 const MERCHANTS: usize = 20;
@@ -299,6 +301,7 @@ struct Shape {
     name: &'static str,
     query: &'static str,
     floor: &'static str,
+    peer: &'static str,
 }
 
 const SHAPES: [Shape; 2] = [
@@ -306,11 +309,13 @@ const SHAPES: [Shape; 2] = [
         name: "L",
         query: LIST,
         floor: "?first=20&coupons=20&full=true",
+        peer: crate::peer::L,
     },
     Shape {
         name: "S",
         query: "{ merchants(first: 10) { edges { node { id name coupons(first: 5) { id title remainingStock } } } } }",
         floor: "?first=10&coupons=5&full=false",
+        peer: crate::peer::S,
     },
 ];
 
@@ -343,6 +348,11 @@ struct Figures {
 
 impl Figures {
     fn print(&self, shape: &str, server: &str) {
+        self.print_as(shape, server, "2");
+    }
+
+    /// `statements`: what to show when the server does not count its own.
+    fn print_as(&self, shape: &str, server: &str, statements: &str) {
         println!(
             "{shape:<3} {server:<8} {:>9.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  CPU {:>5.3} ms/req  SQL {:>4}/req  peak RSS {:>5.1} MiB  failures {}",
             self.run.rps(),
@@ -350,7 +360,7 @@ impl Figures {
             self.run.pct(0.99),
             self.cpu_ms,
             self.statements
-                .map_or_else(|| "2".to_owned(), |s| format!("{s:.1}")),
+                .map_or_else(|| statements.to_owned(), |s| format!("{s:.1}")),
             self.peak_rss_mib,
             self.run.failures,
         );
@@ -389,6 +399,11 @@ pub async fn run(server: &Server, sizes: Sizes) -> bool {
     let db = server.connect().await;
     let fx = seed(&db, &sizes).await;
     let floor = crate::server::Floor::start(&server.database_url).await;
+    let peer = if sizes.peer {
+        crate::peer::Peer::postgraphile(&server.database_url).await
+    } else {
+        None
+    };
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(sizes.concurrency)
         .build()
@@ -431,6 +446,29 @@ pub async fn run(server: &Server, sizes: Sizes) -> bool {
             ok = false;
             continue;
         }
+        let peer_query = json!({ "query": shape.peer });
+        if let Some(p) = &peer {
+            let answer: Value = client
+                .post(&p.url)
+                .json(&peer_query)
+                .send()
+                .await
+                .expect("ask the peer")
+                .json()
+                .await
+                .unwrap_or(Value::Null);
+            if crate::peer::rows(&answer) != ours {
+                eprintln!(
+                    "shape {}: PostGraphile's rows differ\n  {answer}",
+                    shape.name
+                );
+                ok = false;
+                continue;
+            }
+            for _ in 0..50 {
+                let _ = client.post(&p.url).json(&peer_query).send().await;
+            }
+        }
         // Warm both up so that the first connections are not measured.
         for _ in 0..50 {
             let _ = client
@@ -470,6 +508,20 @@ pub async fn run(server: &Server, sizes: Sizes) -> bool {
             ours.cpu_ms / raw.cpu_ms.max(f64::EPSILON),
             ours.run.rps() / raw.run.rps().max(f64::EPSILON),
         );
+        if let Some(p) = &peer {
+            let reqs = (0..sizes.list_requests)
+                .map(|_| client.post(&p.url).json(&peer_query))
+                .collect();
+            let theirs = measure(p.pid(), reqs, sizes.concurrency, graphql_ok, None).await;
+            theirs.print_as(shape.name, "pgl", "n/a");
+            println!(
+                "{:<12} CPU per request {:.2}x PostGraphile's; throughput {:.2}x",
+                "",
+                ours.cpu_ms / theirs.cpu_ms.max(f64::EPSILON),
+                ours.run.rps() / theirs.run.rps().max(f64::EPSILON),
+            );
+            ok &= theirs.run.failures == 0;
+        }
         if ours.run.failures + raw.run.failures > 0 {
             ok = false;
         }

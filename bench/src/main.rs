@@ -5,6 +5,7 @@
 
 mod floor;
 mod load;
+mod peer;
 mod server;
 mod usage;
 
@@ -44,6 +45,10 @@ enum Cmd {
         /// Concurrent requests in flight.
         #[arg(long, default_value_t = 64)]
         concurrency: usize,
+        /// Also measure another GraphQL server over the same database (PostgreSQL only;
+        /// installed from npm on first use).
+        #[arg(long, value_enum)]
+        peer: Option<PeerKind>,
     },
     /// Serves the raw floor on a port (the load benchmark starts it as its own process).
     #[command(hide = true)]
@@ -51,6 +56,12 @@ enum Cmd {
         #[arg(long)]
         port: u16,
     },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum PeerKind {
+    /// PostGraphile 5 with its amber preset, on Node 22.
+    Postgraphile,
 }
 
 #[tokio::main]
@@ -63,13 +74,14 @@ async fn main() {
     let server = Server::start(&cli.db, cli.server.as_deref()).await;
     let ok = match cli.command {
         Cmd::Hostile => hostile(&server, if cli.smoke { 3 } else { 30 }).await,
-        Cmd::Load { concurrency } => {
+        Cmd::Load { concurrency, peer } => {
             let sizes = if cli.smoke {
                 load::Sizes {
                     list_requests: 200,
                     residents: 200,
                     stock: 50,
                     concurrency,
+                    peer: peer.is_some(),
                 }
             } else {
                 load::Sizes {
@@ -77,6 +89,7 @@ async fn main() {
                     residents: 2_000,
                     stock: 500,
                     concurrency,
+                    peer: peer.is_some(),
                 }
             };
             load::run(&server, sizes).await

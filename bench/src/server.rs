@@ -145,7 +145,7 @@ async fn wait_ready(url: &str) {
     panic!("{url} did not become ready");
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
