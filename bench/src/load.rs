@@ -240,6 +240,52 @@ impl Run {
     }
 }
 
+/// Sends the requests open-loop at `rate` per second and times each from when it was due, not
+/// from when it was sent: a server that stalls is charged for the requests that queued behind
+/// the stall (coordinated omission corrected). Returns p50, p99 and p99.9 in milliseconds and
+/// the number of failed answers.
+async fn at_fixed_rate(
+    requests: Vec<reqwest::RequestBuilder>,
+    rate: f64,
+    check: impl Fn(&Value) -> bool + Send + Sync + 'static,
+) -> (f64, f64, f64, usize) {
+    let check = Arc::new(check);
+    let start = tokio::time::Instant::now();
+    let interval = Duration::from_secs_f64(1.0 / rate.max(1.0));
+    let tasks: Vec<_> = requests
+        .into_iter()
+        .enumerate()
+        .map(|(i, req)| {
+            let check = check.clone();
+            let due = start + interval * i as u32;
+            tokio::spawn(async move {
+                tokio::time::sleep_until(due).await;
+                let answer = match req.send().await {
+                    Ok(r) if r.status().is_success() => {
+                        r.json::<Value>().await.unwrap_or(Value::Null)
+                    }
+                    _ => Value::Null,
+                };
+                (due.elapsed(), check(&answer))
+            })
+        })
+        .collect();
+    let mut latencies = Vec::with_capacity(tasks.len());
+    let mut failures = 0;
+    for t in tasks {
+        let (l, ok) = t.await.expect("a load task panicked");
+        latencies.push(l);
+        failures += usize::from(!ok);
+    }
+    let run = Run {
+        name: "",
+        elapsed: start.elapsed(),
+        latencies,
+        failures,
+    };
+    (run.pct(0.50), run.pct(0.99), run.pct(0.999), failures)
+}
+
 /// Sends every request with at most `concurrency` in flight; `check` judges each answer.
 async fn drive(
     name: &'static str,
@@ -337,6 +383,9 @@ fn rows(merchants: &Value, coupons_of: impl Fn(&Value) -> &Value) -> Vec<(String
         })
         .unwrap_or_default()
 }
+
+/// Makes one request to a server under test.
+type MakeRequest<'a> = Box<dyn Fn() -> reqwest::RequestBuilder + 'a>;
 
 /// One server's figures for one shape.
 struct Figures {
@@ -447,6 +496,7 @@ pub async fn run(server: &Server, sizes: Sizes) -> bool {
             continue;
         }
         let peer_query = json!({ "query": shape.peer });
+        let mut slowest_rps = f64::INFINITY;
         if let Some(p) = &peer {
             let answer: Value = client
                 .post(&p.url)
@@ -513,6 +563,7 @@ pub async fn run(server: &Server, sizes: Sizes) -> bool {
                 .map(|_| client.post(&p.url).json(&peer_query))
                 .collect();
             let theirs = measure(p.pid(), reqs, sizes.concurrency, graphql_ok, None).await;
+            slowest_rps = theirs.run.rps();
             theirs.print_as(shape.name, "pgl", "n/a");
             println!(
                 "{:<12} CPU per request {:.2}x PostGraphile's; throughput {:.2}x",
@@ -524,6 +575,48 @@ pub async fn run(server: &Server, sizes: Sizes) -> bool {
         }
         if ours.run.failures + raw.run.failures > 0 {
             ok = false;
+        }
+
+        // The same load for every server: 70 % of the slowest one's closed-loop throughput.
+        let slowest = slowest_rps.min(ours.run.rps()).min(raw.run.rps());
+        let rate = (0.7 * slowest).max(1.0);
+        let n = (sizes.list_requests / 2).max(1);
+        let mut targets: Vec<(&str, MakeRequest<'_>, bool)> = vec![
+            (
+                "shangju",
+                Box::new(|| {
+                    client
+                        .post(server.graphql_url())
+                        .json(&json!({ "query": shape.query }))
+                }),
+                true,
+            ),
+            (
+                "floor",
+                Box::new(|| client.get(format!("{}{}", floor.url, shape.floor))),
+                false,
+            ),
+        ];
+        if let Some(p) = &peer {
+            let (url, query, client) = (p.url.clone(), peer_query.clone(), client.clone());
+            targets.push((
+                "pgl",
+                Box::new(move || client.post(&url).json(&query)),
+                true,
+            ));
+        }
+        for (name, request, graphql) in targets {
+            let reqs = (0..n).map(|_| request()).collect();
+            let (p50, p99, p999, failed) = if graphql {
+                at_fixed_rate(reqs, rate, graphql_ok).await
+            } else {
+                at_fixed_rate(reqs, rate, Value::is_array).await
+            };
+            println!(
+                "{:<3} {name:<8} at {rate:>6.0} req/s fixed  p50 {p50:>6.2} ms  p99 {p99:>6.2} ms  p99.9 {p999:>6.2} ms  failures {failed}",
+                shape.name
+            );
+            ok &= failed == 0;
         }
     }
 
