@@ -632,11 +632,22 @@ pub async fn run(server: &Server, sizes: Sizes) -> bool {
                 .json(&json!({ "query": claim, "variables": { "id": gid } }))
         })
         .collect();
+    let (cpu_before, stmts_before) = (
+        crate::usage::of(server.pid()),
+        server.statements(&client).await,
+    );
     let (flash, answers) = drive("flash sale: claimCoupon", reqs, sizes.concurrency, |v| {
         graphql_ok(v) || v["errors"][0]["extensions"]["code"] == "OUT_OF_STOCK"
     })
     .await;
     flash.print();
+    let n = fx.tokens.len().max(1) as f64;
+    println!(
+        "{:<34} CPU {:.3} ms/req  SQL {:.1}/req (winners and the sold-out together)",
+        "",
+        (crate::usage::of(server.pid()).cpu - cpu_before.cpu).as_secs_f64() * 1000.0 / n,
+        (server.statements(&client).await - stmts_before) / n,
+    );
     let claimed = answers.iter().filter(|a| graphql_ok(a)).count();
     ok &= sale_ended_right(&db, fx.flash_coupon, claimed, sizes.stock).await;
 

@@ -2,10 +2,8 @@
 //! redeeming a claim at the counter (exactly once, idempotent by key) and voiding it.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, Set,
-};
+use sea_orm::sea_query::{Expr, ExprTrait, Query, QueryStatementBuilder, SimpleExpr};
+use sea_orm::{ActiveEnum, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
 
 use entity::coupon::{self, CouponStatus};
 use entity::coupon_audience;
@@ -164,6 +162,12 @@ pub async fn claim(cx: &Cx<'_>, coupon_id: i64) -> AppResult<coupon_claim::Model
         let who = audience::resident(cx, viewer.user_id).await?;
         audience::check(&audience, &who).map_err(|e| AppError::NotEligible(exclusion_text(e)))?;
     }
+    // Most of a flash sale's requests come after the last unit: answer them without taking the
+    // write lock. Stock only grows back when a claim is voided, and a claim that just misses
+    // that is one that came a moment too early.
+    if c.remaining_stock == Some(0) {
+        return Err(AppError::OutOfStock);
+    }
 
     let tx = cx.write().await?;
 
@@ -189,34 +193,56 @@ pub async fn claim(cx: &Cx<'_>, coupon_id: i64) -> AppResult<coupon_claim::Model
     if taken.rows_affected == 0 {
         return Err(AppError::OutOfStock);
     }
-    let mine = coupon_claim::Entity::find()
-        .filter(coupon_claim::Column::CouponId.eq(c.id))
-        .filter(coupon_claim::Column::UserId.eq(viewer.user_id))
-        .filter(coupon_claim::Column::Status.ne(ClaimStatus::Voided))
-        .count(&tx)
-        .await?;
-    if mine >= c.per_user_limit as u64 {
-        return Err(AppError::LimitReached);
-    }
-    let claim = coupon_claim::ActiveModel {
-        coupon_id: Set(c.id),
-        merchant_id: Set(c.merchant_id),
-        user_id: Set(viewer.user_id),
-        code: Set(new_code()),
-        status: Set(ClaimStatus::Claimed),
-        claimed_at: Set(now),
-        expires_at: Set(c.valid_until),
-        points_spent: Set(c.points_cost),
-        redeemed_at: Set(None),
-        redeemed_by: Set(None),
-        redeem_key: Set(None),
-        voided_at: Set(None),
-        voided_by: Set(None),
-        void_reason: Set(None),
-        ..Default::default()
-    }
-    .insert(&tx)
-    .await?;
+    // The per-user limit and the insert are one statement, so the coupon's row lock (taken by
+    // the update above, which orders claims of one coupon) is held for one round trip less.
+    use coupon_claim::Column as K;
+    let mine = Query::select()
+        .expr(Expr::col(K::Id).count())
+        .from(coupon_claim::Entity)
+        .and_where(Expr::col(K::CouponId).eq(c.id))
+        .and_where(Expr::col(K::UserId).eq(viewer.user_id))
+        .and_where(Expr::col(K::Status).ne(ClaimStatus::Voided.to_value()))
+        .to_owned();
+    let row = Query::select()
+        .exprs([
+            Expr::val(c.id),
+            Expr::val(c.merchant_id),
+            Expr::val(viewer.user_id),
+            Expr::val(new_code()),
+            Expr::val(ClaimStatus::Claimed.to_value()),
+            Expr::val(now),
+            Expr::val(c.valid_until),
+            Expr::val(c.points_cost),
+        ])
+        .and_where(
+            Expr::expr(SimpleExpr::SubQuery(
+                None,
+                Box::new(mine.into_sub_query_statement()),
+            ))
+            .lt(c.per_user_limit),
+        )
+        .to_owned();
+    let insert = Query::insert()
+        .into_table(coupon_claim::Entity)
+        .columns([
+            K::CouponId,
+            K::MerchantId,
+            K::UserId,
+            K::Code,
+            K::Status,
+            K::ClaimedAt,
+            K::ExpiresAt,
+            K::PointsSpent,
+        ])
+        .select_from(row)
+        .map_err(AppError::internal)?
+        .returning_all()
+        .to_owned();
+    let claim = coupon_claim::Entity::find()
+        .from_raw_sql(tx.get_database_backend().build(&insert))
+        .one(&tx)
+        .await?
+        .ok_or(AppError::LimitReached)?;
     if c.points_cost > 0 {
         // A short balance fails here and the whole claim, stock included, rolls back.
         points::post(
