@@ -64,14 +64,20 @@ impl PasswordService {
         let m = &self.metrics;
         let waiting = GaugeGuard::raise(&m.password_hash_waiting);
         let started = Instant::now();
-        let _permit = self.permits.acquire().await.map_err(AppError::internal)?;
+        let permit = self
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(AppError::internal)?;
         m.password_hash_wait
             .observe(started.elapsed().as_secs_f64());
         drop(waiting);
-        // Counted until the hash ends, even if the request is dropped meanwhile.
+        // The slot and the gauge are held until the hash ends, even if the request is dropped
+        // meanwhile, so no more hashes run at once than there are slots.
         let running = GaugeGuard::raise(&m.password_hash_running);
         tokio::task::spawn_blocking(move || {
-            let _running = running;
+            let _held = (permit, running);
             work()
         })
         .await

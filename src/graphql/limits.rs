@@ -263,11 +263,17 @@ impl<'a> Walker<'a> {
                     &field.node.selection_set,
                     mode,
                 )?,
+                // A fragment counts as a selection of its own, so spreads that select nothing
+                // still add up.
                 Selection::InlineFragment(fragment) => {
-                    self.selection_set(&fragment.node.selection_set, mode)?
+                    let mut inner = self.selection_set(&fragment.node.selection_set, mode)?;
+                    inner.fields = inner.fields.saturating_add(1);
+                    inner
                 }
                 Selection::FragmentSpread(spread) => {
-                    self.fragment(&spread.node.fragment_name.node, mode)?
+                    let mut inner = self.fragment(&spread.node.fragment_name.node, mode)?;
+                    inner.fields = inner.fields.saturating_add(1);
+                    inner
                 }
             };
             shape.fields = shape.fields.saturating_add(inner.fields);
@@ -288,9 +294,13 @@ impl<'a> Walker<'a> {
             Some(Memo::InProgress) => return Err(reject("Fragments must not form a cycle")),
             None => {}
         }
-        // An unknown fragment is left for validation to report.
+        // Refused here, not left to validation: the passes that follow spreads without
+        // memoising them run before validation's errors are reported.
         let Some(fragment) = self.doc.fragments.get(name) else {
-            return Ok(Shape::default());
+            return Err(ServerError::new(
+                format!("Unknown fragment \"{name}\""),
+                None,
+            ));
         };
         self.fragments.insert((name, mode), Memo::InProgress);
         let shape = self.selection_set(&fragment.node.selection_set, mode)?;
@@ -382,6 +392,17 @@ pub fn hostile_documents() -> Vec<(&'static str, String)> {
     }
     bomb.push_str("fragment F40 on QueryRoot { __typename }\n");
     docs.push(("fragment bomb", bomb));
+    // The same chain ending in a fragment that does not exist, so each level selects nothing.
+    let mut hollow = String::from("query { ...F0 }\n");
+    for i in 0..30 {
+        hollow.push_str(&format!(
+            "fragment F{i} on QueryRoot {{ ...F{} ...F{} }}\n",
+            i + 1,
+            i + 1
+        ));
+    }
+    hollow.push_str("fragment F30 on QueryRoot { ...Missing }\n");
+    docs.push(("hollow fragment bomb", hollow));
     docs.push((
         "fragment cycle",
         "query { ...A } fragment A on QueryRoot { ...B } fragment B on QueryRoot { ...A }".into(),

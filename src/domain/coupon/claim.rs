@@ -8,7 +8,7 @@ use sea_orm::{ActiveEnum, ColumnTrait, Condition, ConnectionTrait, EntityTrait, 
 use entity::coupon::{self, CouponStatus};
 use entity::coupon_audience;
 use entity::coupon_claim::{self, ClaimStatus};
-use entity::merchant::MerchantStatus;
+use entity::merchant::{self, MerchantStatus};
 use entity::names::ObjectKind;
 use entity::points_entry::{PointsKind, SourceType};
 
@@ -183,6 +183,19 @@ pub async fn claim(cx: &Cx<'_>, coupon_id: i64) -> AppResult<coupon_claim::Model
         )
         .filter(coupon::Column::Id.eq(c.id))
         .filter(coupon::Column::Status.eq(CouponStatus::Active))
+        // The merchant was read before the lock; a suspension since then still stops the claim.
+        .filter(
+            coupon::Column::MerchantId.in_subquery(
+                Query::select()
+                    .column(merchant::Column::Id)
+                    .from(merchant::Entity)
+                    .and_where(Expr::col(merchant::Column::Id).eq(c.merchant_id))
+                    .and_where(
+                        Expr::col(merchant::Column::Status).eq(MerchantStatus::Active.to_value()),
+                    )
+                    .to_owned(),
+            ),
+        )
         .filter(
             Condition::any()
                 .add(coupon::Column::RemainingStock.is_null())
@@ -191,7 +204,16 @@ pub async fn claim(cx: &Cx<'_>, coupon_id: i64) -> AppResult<coupon_claim::Model
         .exec(&tx)
         .await?;
     if taken.rows_affected == 0 {
-        return Err(AppError::OutOfStock);
+        // Sold out, or the coupon or its merchant changed state since they were read.
+        let now_coupon = coupon::Entity::find_by_id(c.id).one(&tx).await?;
+        let now_merchant = merchant_domain::find(&tx, c.merchant_id).await?;
+        let active = now_coupon.is_some_and(|n| n.status == CouponStatus::Active)
+            && now_merchant.status == MerchantStatus::Active;
+        return Err(if active {
+            AppError::OutOfStock
+        } else {
+            invalid_state()
+        });
     }
     // The per-user limit and the insert are one statement, so the coupon's row lock (taken by
     // the update above, which orders claims of one coupon) is held for one round trip less.
