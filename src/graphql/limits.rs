@@ -364,6 +364,21 @@ fn check_document(doc: &ExecutableDocument, limits: &QueryLimits) -> ServerResul
     Ok(())
 }
 
+/// `levels` fragments, each spreading the next twice, down to one that selects `leaf`: 2^levels
+/// selections once expanded.
+fn doubling_fragments(levels: usize, leaf: &str) -> String {
+    let mut doc = String::from("query { ...F0 }\n");
+    for i in 0..levels {
+        doc.push_str(&format!(
+            "fragment F{i} on QueryRoot {{ ...F{} ...F{} }}\n",
+            i + 1,
+            i + 1
+        ));
+    }
+    doc.push_str(&format!("fragment F{levels} on QueryRoot {{ {leaf} }}\n"));
+    doc
+}
+
 /// The attack documents the limits are proven against, each under the 64 KiB body limit: the
 /// tests check every one is refused, and the benchmark measures how fast.
 pub fn hostile_documents() -> Vec<(&'static str, String)> {
@@ -382,27 +397,9 @@ pub fn hostile_documents() -> Vec<(&'static str, String)> {
             "]".repeat(n)
         ),
     ));
-    let mut bomb = String::from("query { ...F0 }\n");
-    for i in 0..40 {
-        bomb.push_str(&format!(
-            "fragment F{i} on QueryRoot {{ ...F{} ...F{} }}\n",
-            i + 1,
-            i + 1
-        ));
-    }
-    bomb.push_str("fragment F40 on QueryRoot { __typename }\n");
-    docs.push(("fragment bomb", bomb));
+    docs.push(("fragment bomb", doubling_fragments(40, "__typename")));
     // The same chain ending in a fragment that does not exist, so each level selects nothing.
-    let mut hollow = String::from("query { ...F0 }\n");
-    for i in 0..30 {
-        hollow.push_str(&format!(
-            "fragment F{i} on QueryRoot {{ ...F{} ...F{} }}\n",
-            i + 1,
-            i + 1
-        ));
-    }
-    hollow.push_str("fragment F30 on QueryRoot { ...Missing }\n");
-    docs.push(("hollow fragment bomb", hollow));
+    docs.push(("hollow fragment bomb", doubling_fragments(30, "...Missing")));
     docs.push((
         "fragment cycle",
         "query { ...A } fragment A on QueryRoot { ...B } fragment B on QueryRoot { ...A }".into(),
