@@ -212,37 +212,10 @@ pub async fn raw_claim(pool: &Pool, coupon_id: i64, merchant_id: i64, user_id: i
                 claimed_count = claimed_count + 1 WHERE id = $1 AND remaining_stock > 0";
     let insert = "INSERT INTO coupon_claims (coupon_id, merchant_id, user_id, code, status, \
                   claimed_at, expires_at, points_spent) VALUES ($1, $2, $3, $4, 'CLAIMED', $5, $5, 0)";
-    match pool {
-        Pool::Sqlite(p) => {
-            let Ok(mut conn) = p.acquire().await else {
-                return false;
-            };
-            if sqlx::query("BEGIN IMMEDIATE")
-                .execute(&mut *conn)
-                .await
-                .is_err()
-            {
-                return false;
-            }
-            let won = sqlx::query(take)
-                .bind(coupon_id)
-                .execute(&mut *conn)
-                .await
-                .is_ok_and(|r| r.rows_affected() == 1);
-            if won {
-                let _ = sqlx::query(insert)
-                    .bind(coupon_id)
-                    .bind(merchant_id)
-                    .bind(user_id)
-                    .bind(code)
-                    .bind(now)
-                    .execute(&mut *conn)
-                    .await;
-            }
-            sqlx::query("COMMIT").execute(&mut *conn).await.is_ok() && won
-        }
-        Pool::Postgres(p) => {
-            let Ok(mut tx) = p.begin().await else {
+    // The same two statements on either engine's transaction.
+    macro_rules! take_and_write {
+        ($begun:expr) => {{
+            let Ok(mut tx) = $begun.await else {
                 return false;
             };
             let won = sqlx::query(take)
@@ -261,7 +234,12 @@ pub async fn raw_claim(pool: &Pool, coupon_id: i64, merchant_id: i64, user_id: i
                     .await;
             }
             tx.commit().await.is_ok() && won
-        }
+        }};
+    }
+    match pool {
+        // SQLite takes its write lock at BEGIN, as the server's write transactions do.
+        Pool::Sqlite(p) => take_and_write!(p.begin_with("BEGIN IMMEDIATE")),
+        Pool::Postgres(p) => take_and_write!(p.begin()),
     }
 }
 

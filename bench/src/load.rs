@@ -384,8 +384,23 @@ fn rows(merchants: &Value, coupons_of: impl Fn(&Value) -> &Value) -> Vec<(String
         .unwrap_or_default()
 }
 
-/// Makes one request to a server under test.
-type MakeRequest<'a> = Box<dyn Fn() -> reqwest::RequestBuilder + 'a>;
+/// A server under test for one shape: how to ask it, how to judge an answer, and its SQL per
+/// request when the server does not count its own.
+struct Target<'a> {
+    name: &'static str,
+    pid: u32,
+    request: Box<dyn Fn() -> reqwest::RequestBuilder + 'a>,
+    check: fn(&Value) -> bool,
+    known_sql: Option<&'static str>,
+}
+
+/// One answer as JSON (null when there is none).
+async fn answer(req: reqwest::RequestBuilder) -> Value {
+    match req.send().await {
+        Ok(r) => r.json().await.unwrap_or(Value::Null),
+        Err(_) => Value::Null,
+    }
+}
 
 /// One server's figures for one shape.
 struct Figures {
@@ -396,12 +411,8 @@ struct Figures {
 }
 
 impl Figures {
-    fn print(&self, shape: &str, server: &str) {
-        self.print_as(shape, server, "2");
-    }
-
     /// `statements`: what to show when the server does not count its own.
-    fn print_as(&self, shape: &str, server: &str, statements: &str) {
+    fn print(&self, shape: &str, server: &str, statements: &str) {
         println!(
             "{shape:<3} {server:<8} {:>9.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  CPU {:>5.3} ms/req  SQL {:>4}/req  peak RSS {:>5.1} MiB  failures {}",
             self.run.rps(),
@@ -464,157 +475,95 @@ pub async fn run(server: &Server, sizes: Sizes) -> bool {
         sizes.list_requests, sizes.concurrency
     );
     for shape in SHAPES {
-        // Both must give the same rows before anything is timed.
-        let graphql_answer: Value = client
-            .post(server.graphql_url())
-            .json(&json!({ "query": shape.query }))
-            .send()
-            .await
-            .expect("ask the server")
-            .json()
-            .await
-            .unwrap_or(Value::Null);
-        let floor_answer: Value = client
-            .get(format!("{}{}", floor.url, shape.floor))
-            .send()
-            .await
-            .expect("ask the floor")
-            .json()
-            .await
-            .unwrap_or(Value::Null);
-        let ours = rows(
-            &graphql_answer["data"]["merchants"]["edges"],
-            |e| &e["node"],
-        );
-        let theirs = rows(&floor_answer, |m| m);
-        if !graphql_ok(&graphql_answer) || ours.is_empty() || ours != theirs {
-            eprintln!(
-                "shape {}: the answers differ\n  GraphQL {graphql_answer}\n  floor {floor_answer}",
-                shape.name
-            );
+        let ours_query = json!({ "query": shape.query });
+        let floor_url = format!("{}{}", floor.url, shape.floor);
+        let peer_query = json!({ "query": shape.peer });
+        let mut targets = vec![
+            Target {
+                name: "shangju",
+                pid: server.pid(),
+                request: Box::new(|| client.post(server.graphql_url()).json(&ours_query)),
+                check: graphql_ok,
+                known_sql: None,
+            },
+            Target {
+                name: "floor",
+                pid: floor.pid(),
+                request: Box::new(|| client.get(&floor_url)),
+                check: Value::is_array,
+                known_sql: Some("2"),
+            },
+        ];
+        if let Some(p) = &peer {
+            targets.push(Target {
+                name: "pgl",
+                pid: p.pid(),
+                request: Box::new(|| client.post(&p.url).json(&peer_query)),
+                check: graphql_ok,
+                known_sql: Some("n/a"),
+            });
+        }
+
+        // Every server must give the same rows before anything is timed.
+        let mut answers = Vec::new();
+        for t in &targets {
+            answers.push(answer((t.request)()).await);
+        }
+        let ours = rows(&answers[0]["data"]["merchants"]["edges"], |e| &e["node"]);
+        let same = graphql_ok(&answers[0])
+            && !ours.is_empty()
+            && rows(&answers[1], |m| m) == ours
+            && answers.get(2).is_none_or(|a| crate::peer::rows(a) == ours);
+        if !same {
+            eprintln!("shape {}: the answers differ", shape.name);
+            for (t, a) in targets.iter().zip(&answers) {
+                eprintln!("  {}: {a}", t.name);
+            }
             ok = false;
             continue;
         }
-        let peer_query = json!({ "query": shape.peer });
-        let mut slowest_rps = f64::INFINITY;
-        if let Some(p) = &peer {
-            let answer: Value = client
-                .post(&p.url)
-                .json(&peer_query)
-                .send()
-                .await
-                .expect("ask the peer")
-                .json()
-                .await
-                .unwrap_or(Value::Null);
-            if crate::peer::rows(&answer) != ours {
-                eprintln!(
-                    "shape {}: PostGraphile's rows differ\n  {answer}",
-                    shape.name
-                );
-                ok = false;
-                continue;
-            }
+        // Warm every server up so that the first connections are not measured.
+        for t in &targets {
             for _ in 0..50 {
-                let _ = client.post(&p.url).json(&peer_query).send().await;
+                let _ = (t.request)().send().await;
             }
         }
-        // Warm both up so that the first connections are not measured.
-        for _ in 0..50 {
-            let _ = client
-                .post(server.graphql_url())
-                .json(&json!({ "query": shape.query }))
-                .send()
-                .await;
-            let _ = client
-                .get(format!("{}{}", floor.url, shape.floor))
-                .send()
-                .await;
+
+        let mut figures = Vec::new();
+        for t in &targets {
+            let reqs = (0..sizes.list_requests).map(|_| (t.request)()).collect();
+            let counted = t.known_sql.is_none().then_some((server, &client));
+            let f = measure(t.pid, reqs, sizes.concurrency, t.check, counted).await;
+            f.print(shape.name, t.name, t.known_sql.unwrap_or(""));
+            ok &= f.run.failures == 0;
+            figures.push(f);
         }
-        let reqs = (0..sizes.list_requests)
-            .map(|_| {
-                client
-                    .post(server.graphql_url())
-                    .json(&json!({ "query": shape.query }))
-            })
-            .collect();
-        let ours = measure(
-            server.pid(),
-            reqs,
-            sizes.concurrency,
-            graphql_ok,
-            Some((server, &client)),
-        )
-        .await;
-        ours.print(shape.name, "shangju");
-        let reqs = (0..sizes.list_requests)
-            .map(|_| client.get(format!("{}{}", floor.url, shape.floor)))
-            .collect();
-        let raw = measure(floor.pid(), reqs, sizes.concurrency, Value::is_array, None).await;
-        raw.print(shape.name, "floor");
-        println!(
-            "{:<12} CPU per request {:.2}x the floor's; throughput {:.2}x",
-            format!("{} ratios", shape.name),
-            ours.cpu_ms / raw.cpu_ms.max(f64::EPSILON),
-            ours.run.rps() / raw.run.rps().max(f64::EPSILON),
-        );
-        if let Some(p) = &peer {
-            let reqs = (0..sizes.list_requests)
-                .map(|_| client.post(&p.url).json(&peer_query))
-                .collect();
-            let theirs = measure(p.pid(), reqs, sizes.concurrency, graphql_ok, None).await;
-            slowest_rps = theirs.run.rps();
-            theirs.print_as(shape.name, "pgl", "n/a");
+        for (other, whose) in figures
+            .iter()
+            .zip(["", "the floor's", "PostGraphile's"])
+            .skip(1)
+        {
             println!(
-                "{:<12} CPU per request {:.2}x PostGraphile's; throughput {:.2}x",
-                "",
-                ours.cpu_ms / theirs.cpu_ms.max(f64::EPSILON),
-                ours.run.rps() / theirs.run.rps().max(f64::EPSILON),
+                "{:<12} CPU per request {:.2}x {whose}; throughput {:.2}x",
+                format!("{} ratios", shape.name),
+                figures[0].cpu_ms / other.cpu_ms.max(f64::EPSILON),
+                figures[0].run.rps() / other.run.rps().max(f64::EPSILON),
             );
-            ok &= theirs.run.failures == 0;
-        }
-        if ours.run.failures + raw.run.failures > 0 {
-            ok = false;
         }
 
         // The same load for every server: 70 % of the slowest one's closed-loop throughput.
-        let slowest = slowest_rps.min(ours.run.rps()).min(raw.run.rps());
+        let slowest = figures
+            .iter()
+            .map(|f| f.run.rps())
+            .fold(f64::INFINITY, f64::min);
         let rate = (0.7 * slowest).max(1.0);
         let n = (sizes.list_requests / 2).max(1);
-        let mut targets: Vec<(&str, MakeRequest<'_>, bool)> = vec![
-            (
-                "shangju",
-                Box::new(|| {
-                    client
-                        .post(server.graphql_url())
-                        .json(&json!({ "query": shape.query }))
-                }),
-                true,
-            ),
-            (
-                "floor",
-                Box::new(|| client.get(format!("{}{}", floor.url, shape.floor))),
-                false,
-            ),
-        ];
-        if let Some(p) = &peer {
-            let (url, query, client) = (p.url.clone(), peer_query.clone(), client.clone());
-            targets.push((
-                "pgl",
-                Box::new(move || client.post(&url).json(&query)),
-                true,
-            ));
-        }
-        for (name, request, graphql) in targets {
-            let reqs = (0..n).map(|_| request()).collect();
-            let (p50, p99, p999, failed) = if graphql {
-                at_fixed_rate(reqs, rate, graphql_ok).await
-            } else {
-                at_fixed_rate(reqs, rate, Value::is_array).await
-            };
+        for t in &targets {
+            let reqs = (0..n).map(|_| (t.request)()).collect();
+            let (p50, p99, p999, failed) = at_fixed_rate(reqs, rate, t.check).await;
             println!(
-                "{:<3} {name:<8} at {rate:>6.0} req/s fixed  p50 {p50:>6.2} ms  p99 {p99:>6.2} ms  p99.9 {p999:>6.2} ms  failures {failed}",
-                shape.name
+                "{:<3} {:<8} at {rate:>6.0} req/s fixed  p50 {p50:>6.2} ms  p99 {p99:>6.2} ms  p99.9 {p999:>6.2} ms  failures {failed}",
+                shape.name, t.name
             );
             ok &= failed == 0;
         }

@@ -8,15 +8,18 @@ pub struct Usage {
     pub peak_rss_kib: u64,
 }
 
-/// Clock ticks per second, as `/proc/<pid>/stat` counts them.
+/// Clock ticks per second, as `/proc/<pid>/stat` counts them (asked once).
 fn ticks_per_second() -> u64 {
-    std::process::Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(100)
+    static TICKS: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *TICKS.get_or_init(|| {
+        std::process::Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(100)
+    })
 }
 
 /// The process's user and system time so far (all threads) and its high-water RSS; zero when

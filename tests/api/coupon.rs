@@ -837,9 +837,7 @@ async fn statements_for(n: usize) -> (usize, usize) {
     let resident = app.user("17000000000", &[Role::Resident], None).await;
     let merchants = "{ merchants(first: 100) { totalCount edges { node { name category street { name } community { name }
         coupons { title remainingStock audience { tags communities { name } } merchant { name } } } } } }";
-    let before = app.statement_count();
-    let v = app.gql_as(&resident.token, merchants, json!({})).await;
-    let listed = app.statement_count() - before;
+    let (v, listed) = app.gql_counting(Some(&resident), merchants).await;
     assert_eq!(
         v["data"]["merchants"]["edges"].as_array().unwrap().len(),
         n,
@@ -854,9 +852,7 @@ async fn statements_for(n: usize) -> (usize, usize) {
     );
 
     let coupons = "{ coupons(first: 100) { totalCount edges { node { title merchant { name community { name } coupons { title } } } } } }";
-    let before = app.statement_count();
-    let v = app.gql_as(&resident.token, coupons, json!({})).await;
-    let coupon_list = app.statement_count() - before;
+    let (v, coupon_list) = app.gql_counting(Some(&resident), coupons).await;
     assert_eq!(
         v["data"]["coupons"]["edges"].as_array().unwrap().len(),
         2 * n,

@@ -241,6 +241,13 @@ impl TestApp {
 }
 
 impl TestApp {
+    /// Runs `query` as `who` and counts the SQL statements the server ran for it.
+    pub async fn gql_counting(&self, who: Option<&TestUser>, query: &str) -> (Value, usize) {
+        let before = self.statement_count();
+        let v = self.gql_by(who, query, json!({})).await;
+        (v, self.statement_count() - before)
+    }
+
     /// SQL statements the server has run so far (its metrics count every one), for tests that
     /// nested lists cost no query per row.
     pub fn statement_count(&self) -> usize {

@@ -4,6 +4,7 @@
 //
 //   node tests/browser/apollo.mjs http://127.0.0.1:8000/graphql
 import apollo from "@apollo/client/core/core.cjs";
+import { check, finish } from "./checks.mjs";
 
 const { ApolloClient, InMemoryCache, HttpLink, gql } = apollo;
 const url = process.argv[2];
@@ -11,13 +12,6 @@ if (!url) {
   console.error("usage: node apollo.mjs GRAPHQL_URL");
   process.exit(2);
 }
-let passed = 0;
-const failures = [];
-const check = (ok, what) => {
-  console.log(`${ok ? "ok" : "FAILED"}: ${what}`);
-  if (ok) passed += 1;
-  else failures.push(what);
-};
 
 const client = new ApolloClient({
   link: new HttpLink({ uri: url, fetch }),
@@ -47,5 +41,4 @@ try {
 } catch (e) {
   check(false, `apollo client: ${e.message}`);
 }
-console.log(`${passed} passed, ${failures.length} failed`);
-process.exit(failures.length ? 1 : 0);
+finish();

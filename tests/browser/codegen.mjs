@@ -9,6 +9,7 @@ import { readFileSync, readdirSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse } from "graphql";
+import { check, finish } from "./checks.mjs";
 
 const url = process.argv[2];
 if (!url) {
@@ -18,13 +19,6 @@ if (!url) {
 const here = dirname(fileURLToPath(import.meta.url));
 const dir = join(here, "codegen");
 const bin = (name) => join(here, "node_modules", ".bin", name);
-let passed = 0;
-const failures = [];
-const check = (ok, what) => {
-  console.log(`${ok ? "ok" : "FAILED"}: ${what}`);
-  if (ok) passed += 1;
-  else failures.push(what);
-};
 const run = (what, cmd, args, env = {}) => {
   try {
     execFileSync(cmd, args, { cwd: dir, env: { ...process.env, ...env }, stdio: "pipe" });
@@ -60,5 +54,4 @@ for (const file of readdirSync(join(dir, "documents"))) {
   }
 }
 rmSync(join(dir, "gql"), { recursive: true, force: true });
-console.log(`${passed} passed, ${failures.length} failed`);
-process.exit(failures.length === 0 ? 0 : 1);
+finish();

@@ -4,6 +4,7 @@
 //
 //   node tests/browser/graphiql.mjs http://127.0.0.1:8000 [screenshot.png]
 import { chromium } from "playwright-core";
+import { check, finish } from "./checks.mjs";
 
 const base = process.argv[2];
 const shot = process.argv[3];
@@ -11,13 +12,6 @@ if (!base) {
   console.error("usage: node graphiql.mjs BASE_URL [screenshot.png]");
   process.exit(2);
 }
-const failures = [];
-let passed = 0;
-const check = (ok, what) => {
-  console.log(`${ok ? "ok" : "FAILED"}: ${what}`);
-  if (ok) passed += 1;
-  else failures.push(what);
-};
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
@@ -66,5 +60,4 @@ try {
 } finally {
   await browser.close();
 }
-console.log(`${passed} passed, ${failures.length} failed`);
-process.exit(failures.length ? 1 : 0);
+finish();
