@@ -97,6 +97,8 @@ pub enum AppError {
     NotEligible(Text),
     Expired,
     AlreadyRedeemed,
+    /// An idempotency key sent again with other parameters than the first time.
+    IdempotencyKeyReused,
     ActivityFull,
     InsufficientPoints,
     RateLimited {
@@ -133,6 +135,7 @@ impl AppError {
             AppError::NotEligible(_) => "NOT_ELIGIBLE",
             AppError::Expired => "EXPIRED",
             AppError::AlreadyRedeemed => "ALREADY_REDEEMED",
+            AppError::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
             AppError::ActivityFull => "ACTIVITY_FULL",
             AppError::InsufficientPoints => "INSUFFICIENT_POINTS",
             AppError::RateLimited { .. } => "RATE_LIMITED",
@@ -160,6 +163,10 @@ impl AppError {
             AppError::LimitReached => fixed("已达到领取上限", "Limit reached"),
             AppError::Expired => fixed("已过期", "Expired"),
             AppError::AlreadyRedeemed => fixed("已核销，不能重复核销", "Already redeemed"),
+            AppError::IdempotencyKeyReused => fixed(
+                "该幂等键已用于另一请求，请换一个新键",
+                "This idempotency key was used for another request; use a new key",
+            ),
             AppError::ActivityFull => fixed("活动名额已满", "The activity is full"),
             AppError::InsufficientPoints => fixed("积分不足", "Not enough points"),
             AppError::RateLimited { retry_after_secs } => Cow::Owned(match lang {

@@ -38,7 +38,11 @@ pub struct Model {
     pub target_type: ObjectKind,
     pub target_id: Option<i64>,
     pub reason: Option<String>,
+    /// The server's id of the request (never one a client chose).
     pub request_id: Option<String>,
+    /// For a change of state: the decision-bearing fields before and after it.
+    pub before: Option<Json>,
+    pub after: Option<Json>,
     pub created_at: DateTimeUtc,
 }
 

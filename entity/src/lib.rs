@@ -6,6 +6,7 @@ pub mod coupon;
 pub mod coupon_audience;
 pub mod coupon_claim;
 pub mod event;
+pub mod idempotency_key;
 pub mod login_throttle;
 pub mod merchant;
 pub mod merchant_member;
@@ -25,6 +26,7 @@ pub mod prelude {
     pub use super::coupon_audience::Entity as CouponAudience;
     pub use super::coupon_claim::Entity as CouponClaim;
     pub use super::event::Entity as Event;
+    pub use super::idempotency_key::Entity as IdempotencyKey;
     pub use super::login_throttle::Entity as LoginThrottle;
     pub use super::merchant::Entity as Merchant;
     pub use super::merchant_member::Entity as MerchantMember;

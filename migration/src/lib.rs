@@ -13,6 +13,7 @@ mod m20260102_000001_merchants_coupons;
 mod m20260103_000001_points;
 mod m20260104_000001_events;
 mod m20260105_000001_list_orders;
+mod m20260106_000001_hardening;
 mod util;
 
 pub struct Migrator;
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260103_000001_points::Migration),
             Box::new(m20260104_000001_events::Migration),
             Box::new(m20260105_000001_list_orders::Migration),
+            Box::new(m20260106_000001_hardening::Migration),
         ]
     }
 }

@@ -494,6 +494,7 @@ pub async fn create_staff(cx: &Cx<'_>, cmd: CreateStaffCommand) -> AppResult<Use
             target_type: ObjectKind::User,
             target_id: Some(user.id),
             reason: Some("create-staff command".to_owned()),
+            change: None,
         },
     )
     .await?;

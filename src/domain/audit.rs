@@ -16,9 +16,16 @@ pub struct AuditRecord {
     pub target_type: ObjectKind,
     pub target_id: Option<i64>,
     pub reason: Option<String>,
+    /// For a change of state: the decision-bearing fields (state, reason) before and after.
+    pub change: Option<Change>,
 }
 
-/// Writes the entry with the command's actor, request id and time.
+pub struct Change {
+    pub before: serde_json::Value,
+    pub after: serde_json::Value,
+}
+
+/// Writes the entry with the command's actor, the server's request id and the time.
 pub async fn record(cx: &Cx<'_>, rec: AuditRecord) -> AppResult<()> {
     audit_entry::ActiveModel {
         street_id: Set(rec.street_id),
@@ -27,6 +34,8 @@ pub async fn record(cx: &Cx<'_>, rec: AuditRecord) -> AppResult<()> {
         target_type: Set(rec.target_type),
         target_id: Set(rec.target_id),
         reason: Set(rec.reason),
+        before: Set(rec.change.as_ref().map(|c| c.before.clone())),
+        after: Set(rec.change.map(|c| c.after)),
         request_id: Set(cx.request_id().map(str::to_owned)),
         created_at: Set(cx.now()),
         ..Default::default()

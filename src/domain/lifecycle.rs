@@ -7,11 +7,11 @@
 use std::fmt::Debug;
 
 use sea_orm::sea_query::{Expr, SimpleExpr};
-use sea_orm::{ColumnTrait, EntityTrait, FromQueryResult, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, FromQueryResult, ModelTrait, QueryFilter, QuerySelect};
 
 use entity::names::ObjectKind;
 
-use crate::domain::audit::{self, AuditAction, AuditRecord};
+use crate::domain::audit::{self, AuditAction, AuditRecord, Change};
 use crate::domain::context::Cx;
 use crate::domain::events::{self, Event, EventKind};
 use crate::domain::policy::Who;
@@ -164,6 +164,15 @@ where
     // A savepoint of its own: a step that fails half-way leaves nothing, whatever the caller does.
     let tx = cx.write().await?;
     let cx = &tx;
+    // Locked until the step commits, so the audit's "before" is what the step changed.
+    let Some(before) = E::find()
+        .filter(E::id_column().eq(step.id))
+        .lock_exclusive()
+        .one(cx)
+        .await?
+    else {
+        return Ok(Outcome::NotInState);
+    };
     let mut update = E::update_many()
         .col_expr(E::state_column(), Expr::value(rule.to))
         .filter(E::id_column().eq(step.id))
@@ -182,6 +191,11 @@ where
     if update.exec(cx).await?.rows_affected == 0 {
         return Ok(Outcome::NotInState);
     }
+    let row = E::find()
+        .filter(E::id_column().eq(step.id))
+        .one(cx)
+        .await?
+        .ok_or_else(|| AppError::internal("row vanished during a transition"))?;
     if let Some(action) = rule.audit {
         audit::record(
             cx,
@@ -191,6 +205,10 @@ where
                 target_type: E::KIND,
                 target_id: Some(step.id),
                 reason: reason.clone(),
+                change: Some(Change {
+                    before: decision_fields::<E>(&before),
+                    after: decision_fields::<E>(&row),
+                }),
             },
         )
         .await?;
@@ -207,13 +225,21 @@ where
         }
         events::record(cx, event).await?;
     }
-    let row = E::find()
-        .filter(E::id_column().eq(step.id))
-        .one(cx)
-        .await?
-        .ok_or_else(|| AppError::internal("row vanished during a transition"))?;
     tx.commit().await?;
     Ok(Outcome::Done(row))
+}
+
+/// The fields of a row that carry a decision: its state and, where kept, its reason.
+fn decision_fields<E: Lifecycle>(row: &E::Model) -> serde_json::Value {
+    use sea_orm::{IdenStatic, sea_query::sea_value_to_json_value};
+    let mut out = serde_json::Map::new();
+    for col in std::iter::once(E::state_column()).chain(E::reason_column()) {
+        out.insert(
+            col.as_str().to_owned(),
+            sea_value_to_json_value(&row.get(col)),
+        );
+    }
+    serde_json::Value::Object(out)
 }
 
 /// As [`try_apply`], with a row in the wrong state refused as `INVALID_STATE`.

@@ -486,7 +486,7 @@ pub async fn members(
 ) -> AppResult<Vec<(MemberRole, user::Model)>> {
     MerchantRights::load(cx, Some(cx.viewer()?), m.street_id, m.id)
         .await?
-        .require(Who::OwnerOrStreetStaff)?;
+        .require_member_list()?;
     let rows = merchant_member::Entity::find()
         .filter(merchant_member::Column::MerchantId.eq(m.id))
         .order_by_asc(merchant_member::Column::CreatedAt)

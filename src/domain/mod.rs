@@ -8,6 +8,7 @@ pub mod codes;
 pub mod context;
 pub mod coupon;
 pub mod events;
+pub mod idempotency;
 pub mod lifecycle;
 pub mod merchant;
 pub mod page;

@@ -36,6 +36,7 @@ use crate::domain::audit::{self, AuditAction, AuditRecord};
 use crate::domain::codes::IdempotencyKey;
 use crate::domain::context::Cx;
 use crate::domain::events::{self, Event, EventKind};
+use crate::domain::idempotency::{self, Binding, Scope};
 use crate::domain::page::{self, Order, Page, SortValue, Window};
 use crate::domain::policy::PersonRights;
 use crate::domain::values::Reason;
@@ -268,20 +269,28 @@ pub async fn adjust(
             ),
         ));
     }
-    let key = match idempotency_key {
-        Some(k) => format!(
-            "{}:{}",
-            viewer.user_id,
-            IdempotencyKey::parse("idempotencyKey", k)?.as_str()
-        ),
-        None => uuid::Uuid::new_v4().to_string(),
-    };
+    let key = idempotency_key
+        .map(|k| IdempotencyKey::parse("idempotencyKey", k))
+        .transpose()?;
     let tx = cx.write().await?;
     let target = user::Entity::find_by_id(user_id)
         .one(&tx)
         .await?
         .ok_or(AppError::NotFound("user"))?;
     PersonRights::of(Some(viewer), target.id, target.street_id).require_govern()?;
+    let binding = match &key {
+        Some(k) => {
+            let params = serde_json::json!([user_id, amount, reason]);
+            Some(idempotency::bind(&tx, Scope::AdjustPoints, k, params).await?)
+        }
+        None => None,
+    };
+    if let Some(Binding::Replay(id)) = binding {
+        return points_entry::Entity::find_by_id(id)
+            .one(&tx)
+            .await?
+            .ok_or(AppError::NotFound("points entry"));
+    }
     let posted = post(
         &tx,
         Posting {
@@ -289,15 +298,20 @@ pub async fn adjust(
             street_id: target.street_id,
             amount,
             kind: PointsKind::Adjustment,
-            source: Source::new(SourceType::StaffAdjustment, key),
+            source: Source::new(
+                SourceType::StaffAdjustment,
+                uuid::Uuid::new_v4().to_string(),
+            ),
             note: Some(reason.clone()),
         },
     )
     .await?;
     let entry = match posted {
-        Posted::Already(e) => return Ok(e),
-        Posted::Created(e) => e,
+        Posted::Already(e) | Posted::Created(e) => e,
     };
+    if let Some(b) = &binding {
+        idempotency::settle(&tx, b, entry.id).await?;
+    }
     audit::record(
         &tx,
         AuditRecord {
@@ -306,6 +320,7 @@ pub async fn adjust(
             target_type: ObjectKind::PointsEntry,
             target_id: Some(entry.id),
             reason: Some(reason),
+            change: None,
         },
     )
     .await?;

@@ -38,6 +38,14 @@ pub fn is_staff_of(viewer: &Viewer, street_id: i64) -> bool {
     viewer.has(Role::Staff) && viewer.street_id == Some(street_id)
 }
 
+/// Whether the viewer decides as the street on an object of `street_id`: its staff, unless they
+/// are a party to it. Separation of duties: nobody reviews their own application or moves their
+/// own points, so every right to govern is computed here, and later decisions (activities,
+/// awards) inherit the rule by naming their parties.
+pub fn governs(viewer: &Viewer, street_id: i64, is_party: bool) -> bool {
+    is_staff_of(viewer, street_id) && !is_party
+}
+
 /// Anonymous viewers are asked to sign in; signed-in ones are refused.
 fn refuse(signed_in: bool) -> AppError {
     if signed_in {
@@ -58,8 +66,11 @@ pub struct MerchantRights {
     pub serve: bool,
     /// Manages the profile, clerks and offers: the owner, holding `MERCHANT`.
     pub manage: bool,
-    /// Decides as the street (reviews, suspends, takes down, voids): staff of its street.
+    /// Decides as the street (reviews, suspends, takes down, voids): staff of its street who
+    /// do not belong to the merchant ([`governs`]).
     pub govern: bool,
+    /// Oversees as the street (reads its records, decides nothing): staff of its street.
+    pub oversee: bool,
 }
 
 impl MerchantRights {
@@ -72,14 +83,17 @@ impl MerchantRights {
         let Some(v) = viewer else {
             return MerchantRights::default();
         };
-        let govern = is_staff_of(v, street_id);
+        // A member of the merchant (its applicant included) is a party to its affairs.
+        let govern = governs(v, street_id, membership.is_some());
+        let oversee = is_staff_of(v, street_id);
         let acting = v.has(Role::Merchant) && membership.is_some();
         MerchantRights {
             signed_in: true,
-            read: govern || membership.is_some(),
+            read: oversee || membership.is_some(),
             serve: acting,
             manage: acting && membership == Some(MemberRole::Owner),
             govern,
+            oversee,
         }
     }
 
@@ -109,7 +123,22 @@ impl MerchantRights {
 
     /// Passes when the rights include `who`'s.
     pub fn require(&self, who: Who) -> AppResult<()> {
-        if self.grants(who) {
+        self.require_any(self.grants(who))
+    }
+
+    /// The merchant's claims and their reports: who serves at its counter, and staff of its
+    /// street.
+    pub fn require_claim_records(&self) -> AppResult<()> {
+        self.require_any(self.serve || self.oversee)
+    }
+
+    /// The list of its owner and clerks: the owner, and staff of its street.
+    pub fn require_member_list(&self) -> AppResult<()> {
+        self.require_any(self.manage || self.oversee)
+    }
+
+    fn require_any(&self, allowed: bool) -> AppResult<()> {
+        if allowed {
             Ok(())
         } else {
             Err(refuse(self.signed_in))
@@ -209,7 +238,8 @@ pub struct PersonRights {
     signed_in: bool,
     /// Sees personal data unmasked (phone, ledger): the person, or staff of their street.
     pub personal: bool,
-    /// Acts on the person as the street (points adjustments): staff of their street.
+    /// Acts on the person as the street (points adjustments): staff of their street, never on
+    /// themselves ([`governs`]).
     pub govern: bool,
 }
 
@@ -218,7 +248,7 @@ impl PersonRights {
         let Some(v) = viewer else {
             return PersonRights::default();
         };
-        let govern = user_street.is_some_and(|s| is_staff_of(v, s));
+        let govern = user_street.is_some_and(|s| governs(v, s, v.user_id == user_id));
         PersonRights {
             signed_in: true,
             personal: v.user_id == user_id || govern,
@@ -338,6 +368,11 @@ mod tests {
                 Some(viewer(PERSON, &[Resident], Some(HERE))),
                 None,
             ),
+            (
+                "the person, who is staff of the street",
+                Some(viewer(PERSON, &[Staff, Resident], Some(HERE))),
+                None,
+            ),
         ];
         // Columns: merchant private fields, serve (redeem), manage (publish), govern (review),
         // member-or-staff (void), owner-or-staff (members), person's data, govern the person
@@ -346,7 +381,7 @@ mod tests {
         const F: &str = "FORBIDDEN";
         const OK: &str = "ok";
         #[rustfmt::skip]
-        let expected: [[&str; 9]; 10] = [
+        let expected: [[&str; 9]; 11] = [
             [F, U, U, U, U, U, U, U, U],
             [F; 9],
             [OK, F, F, F, F, F, F, F, F],
@@ -355,8 +390,10 @@ mod tests {
             [F; 9],
             [OK, F, F, OK, OK, OK, OK, OK, OK],
             [F; 9],
-            [OK; 9],
+            // Separation of duties: no review of their own merchant, no points for themselves.
+            [OK, OK, OK, F, OK, OK, OK, OK, OK],
             [F, F, F, F, F, F, OK, F, F],
+            [OK, F, F, OK, OK, OK, OK, F, OK],
         ];
         for ((who, v, membership), want) in parties.iter().zip(expected) {
             let v = v.as_ref();

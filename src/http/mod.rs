@@ -31,6 +31,8 @@ use crate::state::AppState;
 /// The largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
+/// A client's own id for a request, logged beside ours and echoed back.
+pub const CORRELATION_ID_HEADER: &str = "x-correlation-id";
 
 #[derive(Clone)]
 pub struct HttpState {
@@ -94,20 +96,25 @@ pub fn router(app: AppState, schema: AppSchema, options: HttpOptions) -> Router 
     router.with_state(state).layer(
         ServiceBuilder::new()
             .layer(middleware::from_fn_with_state(metrics, count_responses))
-            .layer(middleware::from_fn(drop_unusable_request_id))
+            .layer(middleware::from_fn(client_correlation_id))
             .layer(middleware::from_fn(json_refusals))
             .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-            .layer(
-                TraceLayer::new_for_http().make_span_with(|req: &Request| {
-                    // The path only: a GET query string may carry personal data.
-                    let id = req
-                        .headers()
-                        .get(REQUEST_ID_HEADER)
+            .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+                // The path only: a GET query string may carry personal data.
+                let header = |name| {
+                    req.headers()
+                        .get(name)
                         .and_then(|v| v.to_str().ok())
-                        .unwrap_or("");
-                    tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
-                }),
-            )
+                        .unwrap_or("")
+                };
+                tracing::info_span!(
+                    "request",
+                    request_id = %header(REQUEST_ID_HEADER),
+                    correlation_id = %header(CORRELATION_ID_HEADER),
+                    method = %req.method(),
+                    path = %req.uri().path(),
+                )
+            }))
             .layer(PropagateRequestIdLayer::x_request_id())
             .layer(CatchPanicLayer::new())
             .option_layer(cors)
@@ -170,26 +177,42 @@ fn cors_layer(cors: &Cors) -> Option<CorsLayer> {
                 axum::http::header::ACCEPT,
                 axum::http::header::ACCEPT_LANGUAGE,
                 axum::http::HeaderName::from_static(REQUEST_ID_HEADER),
+                axum::http::HeaderName::from_static(CORRELATION_ID_HEADER),
             ])
-            .expose_headers([axum::http::HeaderName::from_static(REQUEST_ID_HEADER)])
+            .expose_headers([
+                axum::http::HeaderName::from_static(REQUEST_ID_HEADER),
+                axum::http::HeaderName::from_static(CORRELATION_ID_HEADER),
+            ])
             .max_age(Duration::from_secs(3600)),
     )
 }
 
-/// A client may send its own request id to correlate logs, but only a short, plain one; anything
-/// else is replaced by a fresh UUID.
-async fn drop_unusable_request_id(mut req: Request, next: Next) -> Response {
-    let usable = req.headers().get(REQUEST_ID_HEADER).is_some_and(|v| {
+/// Every request gets the server's own id (`x-request-id`, a fresh UUID), which the audit log and
+/// the events record: a client cannot choose it. A client's own short, plain id, sent as
+/// `x-correlation-id` or as `x-request-id`, is kept as a correlation id: logged beside ours and
+/// echoed in `x-correlation-id`. Anything else a client sends there is dropped.
+async fn client_correlation_id(mut req: Request, next: Next) -> Response {
+    let usable = |v: &HeaderValue| {
         let b = v.as_bytes();
         !b.is_empty()
             && b.len() <= 64
             && b.iter()
                 .all(|c| c.is_ascii_alphanumeric() || *c == b'-' || *c == b'_')
-    });
-    if !usable {
-        req.headers_mut().remove(REQUEST_ID_HEADER);
+    };
+    let headers = req.headers_mut();
+    let sent_as_request_id = headers.remove(REQUEST_ID_HEADER);
+    let client = headers
+        .remove(CORRELATION_ID_HEADER)
+        .or(sent_as_request_id)
+        .filter(usable);
+    if let Some(id) = &client {
+        headers.insert(CORRELATION_ID_HEADER, id.clone());
     }
-    next.run(req).await
+    let mut resp = next.run(req).await;
+    if let Some(id) = client {
+        resp.headers_mut().insert(CORRELATION_ID_HEADER, id);
+    }
+    resp
 }
 
 /// Every refusal at the HTTP layer (413 from the body limit, 405 for a method a route does not

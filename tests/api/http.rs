@@ -11,6 +11,7 @@ use axum::http::StatusCode;
 use sea_orm::ConnectionTrait;
 use serde_json::json;
 
+use crate::builders::*;
 use crate::support::*;
 
 const TYPENAME: &str = r#"{"query":"{ __typename }"}"#;
@@ -123,18 +124,63 @@ async fn health_readiness_and_request_ids() {
     assert_eq!(r.json()["status"], "ready");
     assert!(h.headers.get("x-request-id").is_some());
 
-    let mut req = axum::http::Request::get("/healthz");
-    req = req.header("x-request-id", "client-chosen-id_1");
-    let reply = app
-        .request(req.body(axum::body::Body::empty()).unwrap())
-        .await;
-    assert_eq!(reply.headers["x-request-id"], "client-chosen-id_1");
-    let mut req = axum::http::Request::get("/healthz");
-    req = req.header("x-request-id", "bad id with spaces");
+    // The client's id is a correlation id, never the request's own.
+    for header in ["x-request-id", "x-correlation-id"] {
+        let req = axum::http::Request::get("/healthz").header(header, "client-chosen-id_1");
+        let reply = app
+            .request(req.body(axum::body::Body::empty()).unwrap())
+            .await;
+        assert_ne!(reply.headers["x-request-id"], "client-chosen-id_1");
+        assert!(uuid::Uuid::parse_str(reply.headers["x-request-id"].to_str().unwrap()).is_ok());
+        assert_eq!(reply.headers["x-correlation-id"], "client-chosen-id_1");
+    }
+    let req = axum::http::Request::get("/healthz").header("x-request-id", "bad id with spaces");
     let reply = app
         .request(req.body(axum::body::Body::empty()).unwrap())
         .await;
     assert_ne!(reply.headers["x-request-id"], "bad id with spaces");
+    assert!(reply.headers.get("x-correlation-id").is_none());
+}
+
+/// An audit entry's request id is the server's, whatever id the client sends.
+#[tokio::test]
+async fn audit_entries_carry_the_servers_request_id() {
+    use sea_orm::EntityTrait;
+    let app = TestApp::spawn().await;
+    let street = app.new_street("九棵树街道", &["新城嘉园"]).await;
+    let staff = app.new_user().staff_of(&street).insert().await;
+    let resident = app.new_user().street(street.id).insert().await;
+    let chosen = "0".repeat(64);
+    let body = json!({
+        "query": "mutation($u: ID!) { adjustPoints(input: { userId: $u, amount: 20, reason: \"志愿服务\" }) { amount } }",
+        "variables": { "u": gid(entity::names::ObjectKind::User, resident.id) },
+    });
+    let bearer = format!("Bearer {}", staff.token);
+    let reply = app
+        .post(
+            body.to_string(),
+            &[
+                ("content-type", "application/json"),
+                ("authorization", bearer.as_str()),
+                ("x-request-id", chosen.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(
+        reply.json()["data"]["adjustPoints"]["amount"],
+        20,
+        "{}",
+        reply.json()
+    );
+    let ours = reply.headers["x-request-id"].to_str().unwrap().to_owned();
+    assert_ne!(ours, chosen);
+    assert_eq!(reply.headers["x-correlation-id"], chosen.as_str());
+    let entries = entity::audit_entry::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].request_id.as_deref(), Some(ours.as_str()));
 }
 
 #[tokio::test]

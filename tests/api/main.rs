@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod account;
+mod audit;
 mod builders;
 mod cli;
 mod coupon;
@@ -12,6 +13,7 @@ mod demo;
 mod events;
 mod hostile;
 mod http;
+mod idempotency;
 mod introspection;
 mod merchant;
 mod metrics;

@@ -80,7 +80,8 @@ async fn every_party_gets_what_the_policy_says() {
         [F, F, F, F, F, F, F, F, F, F, F, OK],
         [F, OK, F, OK, OK, OK, OK, OK, OK, OK, OK, F],
         [F; 12],
-        [F, OK, OK, OK, OK, OK, OK, OK, OK, OK, OK, F],
+        // Separation of duties: no taking down their own merchant's offer.
+        [F, F, OK, OK, OK, OK, OK, OK, OK, OK, OK, F],
     ];
     let holder = app.new_user().street(street.id).insert().await;
     for ((who, user), want) in parties.iter().zip(expected) {
@@ -165,5 +166,75 @@ async fn an_applicant_follows_their_application_but_cannot_act_for_it() {
         &app.gql_by(applicant, CLAIMS, json!({ "m": pending.gid }))
             .await,
         "FORBIDDEN",
+    );
+}
+
+const APPLY: &str =
+    "mutation($input: ApplyMerchantInput!) { applyMerchant(input: $input) { id status } }";
+const STATUS: &str = "query($id: ID!) { merchant(id: $id) { status } }";
+
+/// Separation of duties: staff may apply for a merchant like anyone, but not decide on it, and
+/// may adjust points of the street's residents, not their own. Another staff member decides.
+#[tokio::test]
+async fn nobody_decides_on_their_own_application_or_moves_their_own_points() {
+    let app = TestApp::spawn().await;
+    let street = app.new_street("九棵树街道", &["新城嘉园"]).await;
+    let staff = app.new_user().staff_of(&street).insert().await;
+    let colleague = app.new_user().staff_of(&street).insert().await;
+    let applied = app
+        .gql_by(
+            Some(&staff),
+            APPLY,
+            json!({ "input": {
+                "profile": { "name": "自家小店", "category": "RETAIL", "address": "新城嘉园 1 号",
+                             "contactPhone": "13922223333", "description": "日用百货" },
+                "licenceNo": "91310000MA01",
+                "communityId": street.community("新城嘉园").gid,
+            } }),
+        )
+        .await;
+    let id = applied["data"]["applyMerchant"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{applied}"))
+        .to_owned();
+    for decision in ["APPROVE", "REJECT"] {
+        let review =
+            json!({ "input": { "merchantId": id, "decision": decision, "reason": "自审" } });
+        expect_code(&app.gql_by(Some(&staff), REVIEW, review).await, "FORBIDDEN");
+    }
+    let audits_before = app.count("audit_entries").await;
+    let status = app.gql_by(Some(&staff), STATUS, json!({ "id": id })).await;
+    assert_eq!(status["data"]["merchant"]["status"], "PENDING", "{status}");
+    let review = json!({ "input": { "merchantId": id, "decision": "APPROVE" } });
+    let approved = app.gql_by(Some(&colleague), REVIEW, review).await;
+    assert_eq!(
+        approved["data"]["reviewMerchant"]["status"], "ACTIVE",
+        "{approved}"
+    );
+    // Now an owner, the staff member still does not govern the merchant.
+    let suspend = app
+        .gql_by(
+            Some(&staff),
+            "mutation($id: ID!) { suspendMerchant(merchantId: $id, reason: \"自我停用\") { status } }",
+            json!({ "id": id }),
+        )
+        .await;
+    expect_code(&suspend, "FORBIDDEN");
+    assert_eq!(app.count("audit_entries").await, audits_before + 1);
+
+    let me = gid(ObjectKind::User, staff.id);
+    let key = uuid::Uuid::new_v4().to_string();
+    expect_code(
+        &app.gql_by(Some(&staff), ADJUST, json!({ "u": me, "k": key }))
+            .await,
+        "FORBIDDEN",
+    );
+    assert_eq!(app.count("points_entries").await, 0);
+    let by_colleague = app
+        .gql_by(Some(&colleague), ADJUST, json!({ "u": me, "k": key }))
+        .await;
+    assert_eq!(
+        by_colleague["data"]["adjustPoints"]["amount"], 5,
+        "{by_colleague}"
     );
 }

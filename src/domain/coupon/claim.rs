@@ -18,6 +18,7 @@ use crate::domain::codes::{IdempotencyKey, new_code, normalize_code};
 use crate::domain::context::Cx;
 use crate::domain::coupon::{QR_PREFIX, query, report};
 use crate::domain::events::EventKind;
+use crate::domain::idempotency::{self, Binding, Scope};
 use crate::domain::lifecycle::{self, Lifecycle, Outcome, ReasonRule, Rule, Step};
 use crate::domain::merchant as merchant_domain;
 use crate::domain::points::{self, Posting, Source};
@@ -286,7 +287,8 @@ pub async fn claim(cx: &Cx<'_>, coupon_id: i64) -> AppResult<coupon_claim::Model
 }
 
 /// A clerk or the owner of the issuing merchant redeems a code, exactly once. The same key again
-/// returns the first result; another redemption is `ALREADY_REDEEMED`.
+/// (for the same code) returns the first result; another redemption is `ALREADY_REDEEMED`; the
+/// key with another code is `IDEMPOTENCY_KEY_REUSED`.
 pub async fn redeem(cx: &Cx<'_>, code: &str, key: &str) -> AppResult<coupon_claim::Model> {
     let viewer = cx.viewer()?;
     let key = IdempotencyKey::parse("idempotencyKey", key)?;
@@ -301,16 +303,25 @@ pub async fn redeem(cx: &Cx<'_>, code: &str, key: &str) -> AppResult<coupon_clai
     let m = merchant_domain::find(&tx, claim.merchant_id).await?;
     let rights = MerchantRights::load(&tx, Some(viewer), m.street_id, m.id).await?;
     lifecycle::authorize::<coupon_claim::Entity>(&rights, ClaimAction::Redeem)?;
+    let binding = idempotency::bind(
+        &tx,
+        Scope::RedeemCoupon,
+        &key,
+        serde_json::json!([claim.code]),
+    )
+    .await?;
+    if let Binding::Replay(id) = binding {
+        return coupon_claim::Entity::find_by_id(id)
+            .one(&tx)
+            .await?
+            .ok_or(AppError::NotFound("claim"));
+    }
     let settled = |c: &coupon_claim::Model| match c.status {
-        ClaimStatus::Redeemed if c.redeem_key.as_deref() == Some(key.as_str()) => {
-            Ok(Some(c.clone()))
-        }
-        ClaimStatus::Redeemed => Err(AppError::AlreadyRedeemed),
-        ClaimStatus::Voided => Err(invalid_state()),
-        ClaimStatus::Claimed => Ok(None),
+        ClaimStatus::Redeemed => AppError::AlreadyRedeemed,
+        _ => invalid_state(),
     };
-    if let Some(done) = settled(&claim)? {
-        return Ok(done);
+    if claim.status != ClaimStatus::Claimed {
+        return Err(settled(&claim));
     }
     if m.status != MerchantStatus::Active {
         return Err(invalid_state());
@@ -333,7 +344,7 @@ pub async fn redeem(cx: &Cx<'_>, code: &str, key: &str) -> AppResult<coupon_clai
                 .one(&tx)
                 .await?
                 .ok_or(AppError::NotFound("claim"))?;
-            return settled(&now_claim)?.ok_or_else(invalid_state);
+            return Err(settled(&now_claim));
         }
     };
     coupon::Entity::update_many()
@@ -344,6 +355,7 @@ pub async fn redeem(cx: &Cx<'_>, code: &str, key: &str) -> AppResult<coupon_clai
         .filter(coupon::Column::Id.eq(claim.coupon_id))
         .exec(&tx)
         .await?;
+    idempotency::settle(&tx, &binding, redeemed.id).await?;
     tx.tally(Tally::CouponRedeemed);
     tx.commit().await?;
     Ok(redeemed)

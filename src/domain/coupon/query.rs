@@ -243,7 +243,7 @@ pub async fn get_claim(cx: &Cx<'_>, id: i64) -> AppResult<coupon_claim::Model> {
     let m = merchant_domain::find(cx, claim.merchant_id).await?;
     MerchantRights::load(cx, Some(viewer), m.street_id, m.id)
         .await?
-        .require(policy::Who::MemberOrStreetStaff)?;
+        .require_claim_records()?;
     Ok(claim)
 }
 
@@ -276,7 +276,7 @@ pub async fn merchant_claims(
     let m = merchant_domain::find(cx, merchant_id).await?;
     MerchantRights::load(cx, Some(viewer), m.street_id, m.id)
         .await?
-        .require(policy::Who::MemberOrStreetStaff)?;
+        .require_claim_records()?;
     let mut q = coupon_claim::Entity::find().filter(coupon_claim::Column::MerchantId.eq(m.id));
     if let Some(c) = coupon_id {
         q = q.filter(coupon_claim::Column::CouponId.eq(c));
