@@ -134,16 +134,7 @@ pub async fn login(cx: &Cx<'_>, phone: &str, password: String) -> AppResult<Sess
     let password = Password::unchecked(password);
     let now = cx.now();
 
-    if let Some(throttle) = login_throttle::Entity::find_by_id(phone.as_str().to_owned())
-        .one(cx)
-        .await?
-        && let Some(until) = throttle.locked_until
-        && until > now
-    {
-        return Err(AppError::RateLimited {
-            retry_after_secs: (until - now).num_seconds().max(1) as u64,
-        });
-    }
+    reserve_login_attempt(cx, &phone).await?;
 
     let found = user::Entity::find()
         .filter(user::Column::Phone.eq(phone.as_str()))
@@ -158,7 +149,6 @@ pub async fn login(cx: &Cx<'_>, phone: &str, password: String) -> AppResult<Sess
             (user, needs_rehash)
         }
         _ => {
-            record_login_failure(cx, &phone).await?;
             tracing::info!(phone = ?phone, "login failed");
             return Err(AppError::InvalidCredentials);
         }
@@ -189,11 +179,17 @@ pub async fn login(cx: &Cx<'_>, phone: &str, password: String) -> AppResult<Sess
     Ok(session)
 }
 
-/// Counts a failure for the phone, known or not, and locks it once the free failures are spent.
-async fn record_login_failure(cx: &Cx<'_>, phone: &Phone) -> AppResult<()> {
-    let db = cx;
+/// Counts an attempt for the phone, known or not, before its password is checked, and locks the
+/// phone with the attempt that spends the last free one; a locked phone is `RATE_LIMITED`
+/// without a check. Counting before checking, in one write transaction that holds the row, is
+/// what bounds the checks: however many attempts race, at most the free ones (then one per
+/// lock) are evaluated. A successful sign-in clears the count.
+async fn reserve_login_attempt(cx: &Cx<'_>, phone: &Phone) -> AppResult<()> {
     let now = cx.now();
+    let tx = cx.write().await?;
     let failures = (login_throttle::Entity, login_throttle::Column::Failures);
+    // The upsert takes the row's lock on PostgreSQL (SQLite's write transaction holds the
+    // database), so the read below sees every attempt counted before ours.
     login_throttle::Entity::insert(login_throttle::ActiveModel {
         phone: Set(phone.as_str().to_owned()),
         failures: Set(1),
@@ -209,22 +205,28 @@ async fn record_login_failure(cx: &Cx<'_>, phone: &Phone) -> AppResult<()> {
             .value(login_throttle::Column::UpdatedAt, now)
             .to_owned(),
     )
-    .exec_without_returning(db)
+    .exec_without_returning(&tx)
     .await?;
-    let Some(row) = login_throttle::Entity::find_by_id(phone.as_str().to_owned())
-        .one(db)
+    let row = login_throttle::Entity::find_by_id(phone.as_str().to_owned())
+        .one(&tx)
         .await?
-    else {
-        return Ok(());
-    };
+        .ok_or_else(|| AppError::internal("login throttle row vanished"))?;
+    if let Some(until) = row.locked_until
+        && until > now
+    {
+        // Dropping the transaction rolls the count back: a refused attempt is not an attempt.
+        return Err(AppError::RateLimited {
+            retry_after_secs: (until - now).num_seconds().max(1) as u64,
+        });
+    }
     if row.failures >= FREE_LOGIN_FAILURES {
         let doublings = (row.failures - FREE_LOGIN_FAILURES).min(10) as u32;
         let secs = (FIRST_LOCK_SECS << doublings).min(MAX_LOCK_SECS);
         let mut am: login_throttle::ActiveModel = row.into();
         am.locked_until = Set(Some(now + chrono::Duration::seconds(secs)));
-        am.update(db).await?;
+        am.update(&tx).await?;
     }
-    Ok(())
+    tx.commit().await
 }
 
 /// Exchanges a refresh token for a new pair. A token is good once: presenting a used one means

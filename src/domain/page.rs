@@ -102,6 +102,20 @@ fn bad_cursor(field: &'static str) -> AppError {
     )
 }
 
+/// Whether a cursor's value can be compared with the sort column on both engines: a crafted
+/// cursor must not reach the database as a value its column refuses.
+fn fits(value: &SortValue, column: &impl ColumnTrait) -> bool {
+    use sea_orm::ColumnType as T;
+    match (value, column.def().get_column_type()) {
+        (SortValue::Int(_), T::Integer | T::BigInteger | T::SmallInteger) => true,
+        (SortValue::Text(s), T::String(_) | T::Text | T::Char(_)) => {
+            s.len() <= 1024 && !s.chars().any(char::is_control)
+        }
+        (SortValue::Time(_), T::TimestampWithTimeZone | T::Timestamp | T::DateTime) => true,
+        _ => false,
+    }
+}
+
 /// Rows strictly beyond `c` in the direction the list runs (`forward`), or before it.
 fn beyond<E: EntityTrait>(order: &Order<E>, c: Cursor, forward: bool) -> Condition {
     let greater = forward != order.descending;
@@ -129,7 +143,9 @@ where
     C: ConnectionTrait,
 {
     for (c, name) in [(&window.after, "after"), (&window.before, "before")] {
-        if c.as_ref().is_some_and(|c| c.field != order.field) {
+        if c.as_ref()
+            .is_some_and(|c| c.field != order.field || !fits(&c.value, &order.column))
+        {
             return Err(bad_cursor(name));
         }
     }

@@ -125,7 +125,8 @@ impl DisplayName {
     }
 }
 
-/// A reason a staff member gives for a decision: required, at most 500 characters.
+/// A reason a staff member gives for a decision: required, at most 500 characters, lines but
+/// no other control characters (PostgreSQL refuses NUL, SQLite would store it).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Reason(String);
 
@@ -133,7 +134,7 @@ impl Reason {
     pub fn parse(field: &'static str, raw: &str) -> AppResult<Reason> {
         let text = raw.trim();
         let n = text.chars().count();
-        if n == 0 || n > 500 {
+        if n == 0 || n > 500 || has_control(text, true) {
             return Err(Reason::missing(field));
         }
         Ok(Reason(text.to_owned()))
@@ -144,8 +145,8 @@ impl Reason {
         AppError::bad_input(
             field,
             Text::new(
-                "请填写原因（不超过 500 字）",
-                "A reason of at most 500 characters is required",
+                "请填写原因（不超过 500 字，不含控制字符）",
+                "A reason of at most 500 characters, without control characters, is required",
             ),
         )
     }
@@ -166,10 +167,7 @@ pub fn text_field(
 ) -> AppResult<String> {
     let t = raw.trim();
     let n = t.chars().count();
-    let bad_char = t
-        .chars()
-        .any(|c| c.is_control() && !(multiline && (c == '\n' || c == '\r' || c == '\t')));
-    if n < min || n > max || bad_char {
+    if n < min || n > max || has_control(t, multiline) {
         return Err(AppError::bad_input(
             field,
             Text::owned(
@@ -179,6 +177,12 @@ pub fn text_field(
         ));
     }
     Ok(t.to_owned())
+}
+
+/// Control characters, NUL among them, except line breaks and tabs in `multiline` text.
+fn has_control(text: &str, multiline: bool) -> bool {
+    text.chars()
+        .any(|c| c.is_control() && !(multiline && matches!(c, '\n' | '\r' | '\t')))
 }
 
 /// Escapes `%`, `_` and `\` for a LIKE pattern that finds `keyword` anywhere.

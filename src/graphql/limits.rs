@@ -324,9 +324,24 @@ fn check_document(doc: &ExecutableDocument, limits: &QueryLimits) -> ServerResul
     while let Some(set) = sets.pop() {
         for item in &set.node.items {
             directives += item.node.directives().len();
+            if let Some(d) = item
+                .node
+                .directives()
+                .iter()
+                .find(|d| !EXECUTABLE_DIRECTIVES.contains(&d.node.name.node.as_str()))
+            {
+                return Err(reject(&format!(
+                    "Unknown directive \"@{}\"",
+                    d.node.name.node
+                )));
+            }
             match &item.node {
                 Selection::Field(field) => {
                     aliases += usize::from(field.node.alias.is_some());
+                    // async-graphql's validation skips `__typename`, its arguments included.
+                    if field.node.name.node == "__typename" && !field.node.arguments.is_empty() {
+                        return Err(reject("`__typename` takes no arguments"));
+                    }
                     sets.push(&field.node.selection_set);
                 }
                 Selection::InlineFragment(fragment) => sets.push(&fragment.node.selection_set),
@@ -351,7 +366,7 @@ fn check_document(doc: &ExecutableDocument, limits: &QueryLimits) -> ServerResul
         DocumentOperations::Single(op) => vec![op],
         DocumentOperations::Multiple(map) => map.values().collect(),
     };
-    for op in ops {
+    for op in &ops {
         total = total.saturating_add(
             walker
                 .selection_set(&op.node.selection_set, Mode::Data)?
@@ -361,7 +376,44 @@ fn check_document(doc: &ExecutableDocument, limits: &QueryLimits) -> ServerResul
             return Err(reject("The query selects too many fields"));
         }
     }
+    // The walk above refused unknown fragments and cycles, so this one ends.
+    for op in ops {
+        if op.node.ty == OperationType::Mutation
+            && credential_fields(doc, &op.node.selection_set) > 1
+        {
+            return Err(reject(
+                "A request may sign in, register or change a password at most once",
+            ));
+        }
+    }
     Ok(())
+}
+
+/// The directives a query may use on its selections; async-graphql's validation does not look at
+/// those on `__typename`, so they are checked here, on every selection.
+const EXECUTABLE_DIRECTIVES: [&str; 2] = ["skip", "include"];
+
+/// The mutations that check or hash a password: each costs an Argon2 computation, and an
+/// attacker batching them (aliases) would test many passwords in one request, past the
+/// per-request limits.
+const CREDENTIAL_FIELDS: [&str; 3] = ["login", "register", "changePassword"];
+
+/// How many credential fields a root selection set runs, through fragments.
+fn credential_fields(doc: &ExecutableDocument, set: &Positioned<SelectionSet>) -> usize {
+    set.node
+        .items
+        .iter()
+        .map(|item| match &item.node {
+            Selection::Field(f) => {
+                usize::from(CREDENTIAL_FIELDS.contains(&f.node.name.node.as_str()))
+            }
+            Selection::InlineFragment(f) => credential_fields(doc, &f.node.selection_set),
+            Selection::FragmentSpread(s) => doc
+                .fragments
+                .get(&s.node.fragment_name.node)
+                .map_or(0, |f| credential_fields(doc, &f.node.selection_set)),
+        })
+        .sum()
 }
 
 /// `levels` fragments, each spreading the next twice, down to one that selects `leaf`: 2^levels

@@ -114,7 +114,8 @@ pub fn build_schema_with(
     )
     .limit_complexity(MAX_COMPLEXITY);
     if !options.introspection {
-        builder = builder.disable_introspection();
+        // "Did you mean …" would give the hidden schema away one field at a time.
+        builder = builder.disable_introspection().disable_suggestions();
     }
     if let Some(state) = state {
         builder = builder.data(state);

@@ -496,3 +496,72 @@ async fn others_see_a_masked_phone_and_staff_of_the_street_see_it_whole() {
         "136****5678"
     );
 }
+
+/// The lock counts an attempt before its password is checked, so racing attempts cannot all be
+/// checked: of 40 wrong passwords sent at once, the free ones are checked and the rest refused.
+#[tokio::test]
+async fn parallel_wrong_passwords_are_checked_no_more_than_the_lock_allows() {
+    let app = TestApp::spawn().await;
+    app.user("13700000011", &[Role::Resident], None).await;
+    let attempts = (0..40)
+        .map(|i| {
+            (
+                None,
+                LOGIN.to_owned(),
+                json!({ "phone": "13700000011", "password": format!("guess number {i}") }),
+            )
+        })
+        .collect();
+    let answers = app.parallel(attempts).await;
+    let codes = tally(&answers);
+    let free = shangju::domain::account::FREE_LOGIN_FAILURES as usize;
+    assert_eq!(codes.get("UNAUTHENTICATED"), Some(&free), "{codes:?}");
+    assert_eq!(codes.get("RATE_LIMITED"), Some(&(40 - free)), "{codes:?}");
+    let v = app
+        .gql(
+            LOGIN,
+            json!({ "phone": "13700000011", "password": PASSWORD }),
+        )
+        .await;
+    assert_eq!(code(&v), "RATE_LIMITED", "{v}");
+}
+
+/// One request checks one password: aliased or fragment-spread sign-ins are refused before
+/// any of them runs.
+#[tokio::test]
+async fn a_request_checks_at_most_one_password() {
+    let app = TestApp::spawn().await;
+    app.user("13700000012", &[Role::Resident], None).await;
+    let aliased: String = (0..30)
+        .map(|i| {
+            format!(
+                "a{i}: login(phone: \"13700000012\", password: \"guess {i}\") {{ accessToken }} "
+            )
+        })
+        .collect();
+    let through_fragments = "mutation { ...A ... on MutationRoot { login(phone: \"13700000012\", password: \"x1\") { accessToken } } } \
+        fragment A on MutationRoot { b: login(phone: \"13700000012\", password: \"x2\") { accessToken } }";
+    let mixed = format!(
+        "mutation {{ login(phone: \"13700000012\", password: \"{PASSWORD}\") {{ accessToken }} \
+         register(input: {{ phone: \"13700000013\", password: \"{PASSWORD}\", displayName: \"甲\" }}) {{ accessToken }} }}"
+    );
+    for doc in [
+        format!("mutation {{ {aliased} }}"),
+        through_fragments.to_owned(),
+        mixed,
+    ] {
+        let v = app.gql(&doc, json!({})).await;
+        assert_eq!(code(&v), "BAD_USER_INPUT", "{v}");
+        assert!(v["data"].is_null(), "{v}");
+    }
+    assert_eq!(app.count("login_throttles").await, 0);
+    assert_eq!(app.count("refresh_tokens").await, 0);
+    assert_eq!(app.count("users").await, 1);
+    let one = app
+        .gql(
+            LOGIN,
+            json!({ "phone": "13700000012", "password": PASSWORD }),
+        )
+        .await;
+    assert!(one["data"]["login"]["accessToken"].is_string(), "{one}");
+}

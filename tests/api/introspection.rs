@@ -89,3 +89,48 @@ async fn expanding_types_through_references_is_still_refused() {
     );
     expect_code(&app.gql(&data, json!({})).await, "BAD_USER_INPUT");
 }
+
+/// With the schema hidden, a misspelt field gets no "Did you mean …", which would give it away.
+#[tokio::test]
+async fn production_suggests_no_field_names() {
+    let misspelt = "{ merchnts(first: 1) { totalCount } }";
+    let dev = TestApp::spawn().await;
+    let v = dev.gql(misspelt, json!({})).await;
+    assert!(message(&v).contains("Did you mean"), "{v}");
+    let prod = TestApp::spawn_with(Spawn {
+        production: true,
+        ..Spawn::default()
+    })
+    .await;
+    for doc in [
+        misspelt,
+        "{ merchants(frist: 1) { totalCount } }",
+        "{ merchants { edgs { node { id } } } }",
+        "{ coupon(id: \"x\") { titel } }",
+    ] {
+        let v = prod.gql(doc, json!({})).await;
+        assert!(v["errors"].is_array(), "{v}");
+        assert!(!v.to_string().contains("Did you mean"), "{doc}: {v}");
+    }
+}
+
+/// Unknown directives are errors wherever they stand, `__typename` included (async-graphql's
+/// validation does not look at it).
+#[tokio::test]
+async fn unknown_directives_and_arguments_on_typename_are_refused() {
+    let app = TestApp::spawn().await;
+    for doc in [
+        "{ __typename @nosuchdirective }",
+        "{ merchants(first: 1) { __typename @nosuch(x: 1) totalCount } }",
+        "{ __typename(x: 1) }",
+        "{ ... on QueryRoot @nosuch { __typename } }",
+    ] {
+        let v = app.gql(doc, json!({})).await;
+        assert_eq!(code(&v), "BAD_USER_INPUT", "{doc}: {v}");
+        assert!(v["data"].is_null(), "{doc}: {v}");
+    }
+    let v = app
+        .gql("{ __typename @include(if: true) }", json!({}))
+        .await;
+    assert_eq!(v["data"]["__typename"], "QueryRoot", "{v}");
+}

@@ -14,6 +14,7 @@ mod events;
 mod hostile;
 mod http;
 mod idempotency;
+mod input;
 mod introspection;
 mod merchant;
 mod metrics;

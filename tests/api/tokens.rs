@@ -74,6 +74,9 @@ async fn forged_expired_and_misdirected_tokens_are_unauthenticated_not_anonymous
     c["iat"] = json!(now + 3600);
     bad.push(("issued in the future", sign(c, SECRET, Algorithm::HS256)));
     let mut c = claims(u.id);
+    c["nbf"] = json!(now + 3600);
+    bad.push(("not valid for an hour", sign(c, SECRET, Algorithm::HS256)));
+    let mut c = claims(u.id);
     c["sub"] = json!("999999");
     bad.push(("no such user", sign(c, SECRET, Algorithm::HS256)));
     let mut c = claims(u.id);
@@ -98,6 +101,12 @@ async fn forged_expired_and_misdirected_tokens_are_unauthenticated_not_anonymous
         assert_eq!(code(&v), "UNAUTHENTICATED", "{what}: {v}");
         assert_eq!(v["data"], json!(null), "{what}");
     }
+
+    let mut c = claims(u.id);
+    c["nbf"] = json!(now - 60);
+    let valid_since_a_minute = sign(c, SECRET, Algorithm::HS256);
+    let v = app.gql_as(&valid_since_a_minute, ME, json!({})).await;
+    assert!(v["data"]["me"]["id"].is_string(), "{v}");
 
     for header in ["Basic dXNlcjpwYXNz", "Bearer", "Bearer    ", "token abc"] {
         let v = app
