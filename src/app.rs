@@ -31,6 +31,10 @@ pub struct AppOptions {
     pub persisted_only: Option<crate::http::PersistedDocuments>,
     /// `/metrics` is served on an address of its own, not the API's.
     pub separate_metrics: bool,
+    /// How long a GraphQL request may run.
+    pub request_timeout: Duration,
+    /// How long a client may take to send a request body.
+    pub body_timeout: Duration,
 }
 
 impl From<&Config> for AppOptions {
@@ -46,6 +50,8 @@ impl From<&Config> for AppOptions {
             slow_request: c.slow_request,
             persisted_only: c.persisted_only.clone(),
             separate_metrics: c.metrics_bind.is_some(),
+            request_timeout: c.request_timeout,
+            body_timeout: c.body_timeout,
         }
     }
 }
@@ -95,6 +101,8 @@ pub fn router_with(
             persisted_only: options.persisted_only.clone(),
             metrics: !options.separate_metrics,
             limits,
+            request_timeout: options.request_timeout,
+            body_timeout: options.body_timeout,
         },
     )
 }
@@ -103,6 +111,7 @@ pub fn db_settings(config: &Config) -> DbSettings {
     let mut settings = DbSettings::new(config.database_url.clone());
     settings.max_connections = config.db_max_connections;
     settings.acquire_timeout = config.db_timeout;
+    settings.statement_timeout = Some(config.db_statement_timeout);
     settings
 }
 
@@ -136,6 +145,24 @@ pub async fn connect(config: &Config) -> Result<DatabaseConnection, String> {
     }
 }
 
+/// What a connection may take of the server.
+#[derive(Clone, Copy, Debug)]
+pub struct ConnectionLimits {
+    /// A client that has not sent a whole request head by then is disconnected (slowloris).
+    pub header_timeout: Duration,
+    /// Connections served at once; the next ones wait in the kernel's listen queue.
+    pub max_connections: usize,
+}
+
+impl From<&Config> for ConnectionLimits {
+    fn from(c: &Config) -> Self {
+        ConnectionLimits {
+            header_timeout: c.header_timeout,
+            max_connections: c.max_connections,
+        }
+    }
+}
+
 /// Serves on `listener` until SIGTERM or Ctrl-C, then lets in-flight requests finish (up to
 /// the grace time).
 pub async fn serve(
@@ -143,24 +170,79 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     router: Router,
 ) -> std::io::Result<()> {
-    let grace = config.shutdown_grace;
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let server = axum::serve(listener, router).with_graceful_shutdown(async move {
-        shutdown_signal().await;
-        tracing::info!("shutting down; draining in-flight requests");
-        let _ = tx.send(());
-    });
-    let drained = async {
-        let _ = rx.await;
-        tokio::time::sleep(grace).await;
-    };
+    serve_until(
+        listener,
+        router,
+        ConnectionLimits::from(config),
+        config.shutdown_grace,
+        shutdown_signal(),
+    )
+    .await
+}
+
+/// Serves HTTP/1.1 connections on `listener` within `limits` until `shutdown` completes, then
+/// stops accepting and waits up to `grace` for open connections to finish their requests.
+/// Each request carries its peer's address (`ConnectInfo`), for limits per client.
+pub async fn serve_until(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    limits: ConnectionLimits,
+    grace: Duration,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use tower::ServiceExt;
+
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout);
+    tokio::pin!(shutdown);
+    loop {
+        // A slot first: past the limit, connections queue in the kernel, not in memory here.
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => match slot {
+                Ok(slot) => slot,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a moment rather than spin.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let router = router.clone();
+        let service =
+            hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+                req.extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                router.clone().oneshot(req)
+            });
+        let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            // Errors here are the client's: a reset, a timeout on its headers.
+            let _ = conn.await;
+            drop(slot);
+        });
+    }
+    tracing::info!("shutting down; draining in-flight requests");
+    drop(listener);
     tokio::select! {
-        result = server => result,
-        _ = drained => {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(grace) => {
             tracing::warn!("grace period over; exiting with requests still in flight");
-            Ok(())
         }
     }
+    Ok(())
 }
 
 async fn shutdown_signal() {

@@ -188,6 +188,51 @@ pub struct Options {
         global = true
     )]
     pub shutdown_grace: humantime::Duration,
+
+    /// How long a GraphQL request may run before it is stopped with `TIMEOUT` (HTTP 503).
+    #[arg(
+        long,
+        env = "SHANGJU_REQUEST_TIMEOUT",
+        default_value = "10s",
+        global = true
+    )]
+    pub request_timeout: humantime::Duration,
+
+    /// How long one SQL statement may run (PostgreSQL) or wait for the write lock (SQLite).
+    #[arg(
+        long,
+        env = "SHANGJU_DB_STATEMENT_TIMEOUT",
+        default_value = "5s",
+        global = true
+    )]
+    pub db_statement_timeout: humantime::Duration,
+
+    /// How long a client may take to send a request's headers; the connection is closed after.
+    #[arg(
+        long,
+        env = "SHANGJU_HEADER_TIMEOUT",
+        default_value = "10s",
+        global = true
+    )]
+    pub header_timeout: humantime::Duration,
+
+    /// How long a client may take to send a request's body (then HTTP 408).
+    #[arg(
+        long,
+        env = "SHANGJU_BODY_TIMEOUT",
+        default_value = "10s",
+        global = true
+    )]
+    pub body_timeout: humantime::Duration,
+
+    /// Connections served at once; more wait in the listen queue.
+    #[arg(
+        long,
+        env = "SHANGJU_MAX_CONNECTIONS",
+        default_value_t = 1024,
+        global = true
+    )]
+    pub max_connections: usize,
 }
 
 /// Settings checked and resolved.
@@ -213,6 +258,11 @@ pub struct Config {
     pub persisted_only: Option<crate::http::PersistedDocuments>,
     pub metrics_bind: Option<SocketAddr>,
     pub shutdown_grace: Duration,
+    pub request_timeout: Duration,
+    pub db_statement_timeout: Duration,
+    pub header_timeout: Duration,
+    pub body_timeout: Duration,
+    pub max_connections: usize,
 }
 
 /// Reads the manifest when only its documents may run.
@@ -322,6 +372,11 @@ impl Config {
             slow_request: o.slow_request.into(),
             metrics_bind: o.metrics_bind,
             shutdown_grace: o.shutdown_grace.into(),
+            request_timeout: o.request_timeout.into(),
+            db_statement_timeout: o.db_statement_timeout.into(),
+            header_timeout: o.header_timeout.into(),
+            body_timeout: o.body_timeout.into(),
+            max_connections: o.max_connections.max(1),
         })
     }
 

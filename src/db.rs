@@ -17,6 +17,10 @@ pub struct DbSettings {
     pub url: String,
     pub max_connections: u32,
     pub acquire_timeout: Duration,
+    /// How long one statement may run (PostgreSQL's `statement_timeout`) or wait for the
+    /// database's lock (SQLite's busy timeout), so a stall ends in an error; none for
+    /// migrations, which may wait their turn.
+    pub statement_timeout: Option<Duration>,
     /// PostgreSQL only: the schema to use (tests give each test its own).
     pub schema: Option<String>,
 }
@@ -27,6 +31,7 @@ impl DbSettings {
             url: url.into(),
             max_connections: 10,
             acquire_timeout: Duration::from_secs(3),
+            statement_timeout: Some(Duration::from_secs(5)),
             schema: None,
         }
     }
@@ -43,6 +48,9 @@ pub async fn connect(settings: &DbSettings) -> Result<DatabaseConnection, DbErr>
     if is_sqlite(&settings.url) {
         create_sqlite_parent_dir(&settings.url);
     }
+    let busy_timeout = settings
+        .statement_timeout
+        .unwrap_or(Duration::from_secs(10));
     let mut opt = ConnectOptions::new(settings.url.clone());
     opt.max_connections(settings.max_connections)
         .min_connections(0)
@@ -50,13 +58,16 @@ pub async fn connect(settings: &DbSettings) -> Result<DatabaseConnection, DbErr>
         .acquire_timeout(settings.acquire_timeout)
         .idle_timeout(Duration::from_secs(300))
         .sqlx_logging(false)
-        .map_sqlx_sqlite_opts(|o| {
+        .map_sqlx_sqlite_opts(move |o| {
             o.journal_mode(sqlx_sqlite_journal_wal())
                 .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
-                .busy_timeout(Duration::from_secs(10))
+                .busy_timeout(busy_timeout)
                 .foreign_keys(true)
                 .create_if_missing(true)
         });
+    if let Some(t) = settings.statement_timeout {
+        opt.statement_timeout(t);
+    }
     if let Some(schema) = &settings.schema {
         opt.set_schema_search_path(schema.clone());
     }
@@ -130,6 +141,7 @@ pub async fn migrate_locked(settings: &DbSettings) -> Result<(), DbErr> {
     };
     let mut one = settings.clone();
     one.max_connections = 1;
+    one.statement_timeout = None;
     let migrating = connect(&one).await?;
     let postgres = migrating.get_database_backend() == DbBackend::Postgres;
     if postgres {

@@ -104,6 +104,8 @@ pub enum AppError {
     RateLimited {
         retry_after_secs: u64,
     },
+    /// The request ran out of its time (`SHANGJU_REQUEST_TIMEOUT`): a stalled database, a lock.
+    Timeout,
     Internal(String),
 }
 
@@ -139,6 +141,7 @@ impl AppError {
             AppError::ActivityFull => "ACTIVITY_FULL",
             AppError::InsufficientPoints => "INSUFFICIENT_POINTS",
             AppError::RateLimited { .. } => "RATE_LIMITED",
+            AppError::Timeout => "TIMEOUT",
             AppError::Internal(_) => "INTERNAL_SERVER_ERROR",
         }
     }
@@ -173,6 +176,10 @@ impl AppError {
                 Lang::Zh => format!("尝试次数过多，请 {retry_after_secs} 秒后再试"),
                 Lang::En => format!("Too many attempts; try again in {retry_after_secs} s"),
             }),
+            AppError::Timeout => fixed(
+                "服务器繁忙，请求超时，请稍后再试",
+                "The request took too long; try again later",
+            ),
             AppError::Internal(_) => fixed("服务器内部错误", "Internal server error"),
         }
     }
@@ -193,6 +200,32 @@ impl AppError {
 
 impl From<sea_orm::DbErr> for AppError {
     fn from(err: sea_orm::DbErr) -> AppError {
+        if is_stall(&err) {
+            tracing::warn!(error = %err, "database stalled");
+            return AppError::Timeout;
+        }
         AppError::Internal(format!("database: {err}"))
+    }
+}
+
+/// A database that did not answer in time: no free connection, a statement cancelled by
+/// PostgreSQL's `statement_timeout` (SQLSTATE 57014), or SQLite's lock still held after the
+/// busy timeout. The client can retry; nothing is wrong with its request.
+fn is_stall(err: &sea_orm::DbErr) -> bool {
+    use sea_orm::{DbErr, RuntimeErr};
+    let runtime = match err {
+        DbErr::ConnectionAcquire(_) => return true,
+        DbErr::Conn(e) | DbErr::Exec(e) | DbErr::Query(e) => e,
+        _ => return false,
+    };
+    let RuntimeErr::SqlxError(e) = runtime else {
+        return false;
+    };
+    match e.as_ref() {
+        sea_orm::sqlx::Error::PoolTimedOut => true,
+        sea_orm::sqlx::Error::Database(db) => {
+            matches!(db.code().as_deref(), Some("57014" | "5" | "6" | "517"))
+        }
+        _ => false,
     }
 }

@@ -8,6 +8,7 @@ use async_graphql::dataloader::{DataLoader, HashMapCache};
 use async_graphql::{ServerError, Value};
 use axum::body::Bytes;
 use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
 use axum::http::header::{ACCEPT, ACCEPT_LANGUAGE, ALLOW, AUTHORIZATION, CONTENT_TYPE};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -25,9 +26,22 @@ use crate::metrics::Outcome;
 pub async fn graphql_post(
     State(state): State<HttpState>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let meta = request_meta(&headers);
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) if timed_out(&rejection) => {
+            return transport_error(
+                StatusCode::REQUEST_TIMEOUT,
+                &meta,
+                "请求体发送超时",
+                "The request body took too long to arrive",
+            );
+        }
+        // Too large (413) and the like; `json_refusals` gives it the GraphQL shape.
+        Err(rejection) => return rejection.into_response(),
+    };
     let is_json = headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -67,6 +81,18 @@ pub async fn graphql_post(
         Ok(request) => execute(&state, &headers, meta, request, false).await,
         Err(refused) => *refused,
     }
+}
+
+/// Whether reading the body failed because the client was too slow (`RequestBodyTimeoutLayer`).
+fn timed_out(rejection: &BytesRejection) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(rejection);
+    while let Some(e) = cause {
+        if e.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
 }
 
 /// Queries over GET, so that public reads can be cached; a mutation is refused with 405.
@@ -334,15 +360,27 @@ async fn execute(
         HashMapCache::default(),
     );
     let request = request.data(auth).data(meta.clone()).data(loader);
-    let response = match AssertUnwindSafe(state.schema.execute(request))
-        .catch_unwind()
-        .await
-    {
-        Ok(mut response) => {
+    // Past the deadline the execution is dropped: its transaction rolls back, its connection
+    // returns to the pool, and the worker is free.
+    let executed = tokio::time::timeout(
+        state.request_timeout,
+        AssertUnwindSafe(state.schema.execute(request)).catch_unwind(),
+    )
+    .await;
+    let response = match executed {
+        Err(_) => {
+            tracing::warn!(timeout = ?state.request_timeout, "request timed out");
+            let mut err = app_error_to_server(AppError::Timeout);
+            err.extensions
+                .get_or_insert_with(Default::default)
+                .set(HTTP_STATUS_KEY, 503);
+            async_graphql::Response::from_errors(vec![err])
+        }
+        Ok(Ok(mut response)) => {
             limits::mark_request_errors(&mut response);
             response
         }
-        Err(panic) => {
+        Ok(Err(panic)) => {
             let what = panic
                 .downcast_ref::<&str>()
                 .map(|s| (*s).to_owned())
@@ -458,6 +496,7 @@ fn finish(mut response: async_graphql::Response, meta: &RequestMeta) -> Finished
     // was executed) are 400 without `data` for clients of the GraphQL-over-HTTP media type,
     // and 200 for legacy `application/json` clients, as the specification allows.
     let status = match request_status {
+        Some(503) => StatusCode::SERVICE_UNAVAILABLE,
         Some(405) => StatusCode::METHOD_NOT_ALLOWED,
         Some(_) if meta.graphql_response_json => StatusCode::BAD_REQUEST,
         _ => StatusCode::OK,

@@ -21,6 +21,7 @@ use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::config::Cors;
@@ -41,6 +42,7 @@ pub struct HttpState {
     pub slow_request: Duration,
     pub persisted: std::sync::Arc<persisted::PersistedQueries>,
     pub limits: crate::graphql::QueryLimits,
+    pub request_timeout: Duration,
 }
 
 impl FromRef<HttpState> for AppState {
@@ -61,6 +63,10 @@ pub struct HttpOptions {
     pub metrics: bool,
     /// What a document may cost, checked before the schema sees it.
     pub limits: crate::graphql::QueryLimits,
+    /// How long a GraphQL request may run before it is stopped with `TIMEOUT`.
+    pub request_timeout: Duration,
+    /// How long a client may take to send its request body.
+    pub body_timeout: Duration,
 }
 
 /// Registered documents by their SHA-256 (lowercase hex).
@@ -75,6 +81,7 @@ pub fn router(app: AppState, schema: AppSchema, options: HttpOptions) -> Router 
             options.persisted_only.clone(),
         )),
         limits: options.limits,
+        request_timeout: options.request_timeout,
     };
     let cors = cors_layer(&options.cors);
     let mut router = Router::new()
@@ -120,7 +127,10 @@ pub fn router(app: AppState, schema: AppSchema, options: HttpOptions) -> Router 
             .option_layer(cors)
             // gzip or brotli for clients that accept them; small answers stay as they are.
             .layer(CompressionLayer::new())
-            .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES)),
+            .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+            // A client that trickles its body is cut off (the header's deadline is the
+            // connection's, in `app::serve`).
+            .layer(RequestBodyTimeoutLayer::new(options.body_timeout)),
     )
 }
 

@@ -24,6 +24,7 @@ mod persisted;
 mod points;
 mod policy;
 mod schema;
+mod slow;
 mod street;
 mod support;
 mod tokens;

@@ -54,6 +54,12 @@ pub struct Spawn {
     /// `/metrics` on an address of its own, not on the API's router.
     pub separate_metrics: bool,
     pub customizers: Vec<SchemaCustomizer>,
+    /// Overrides the 10 s a GraphQL request may run.
+    pub request_timeout: Option<Duration>,
+    /// Overrides the 10 s a client may take to send a body.
+    pub body_timeout: Option<Duration>,
+    /// Overrides the 5 s a statement may run or wait for SQLite's lock.
+    pub statement_timeout: Option<Duration>,
 }
 
 /// The response of one request.
@@ -76,7 +82,10 @@ impl TestApp {
     }
 
     pub async fn spawn_with(spawn: Spawn) -> TestApp {
-        let (settings, dir) = fresh_database().await;
+        let (mut settings, dir) = fresh_database().await;
+        if let Some(t) = spawn.statement_timeout {
+            settings.statement_timeout = Some(t);
+        }
         let db = db::connect_migrated(&settings)
             .await
             .expect("connect and migrate");
@@ -95,6 +104,8 @@ impl TestApp {
             slow_request: Duration::from_secs(1),
             persisted_only: spawn.persisted_only.clone(),
             separate_metrics: spawn.separate_metrics,
+            request_timeout: spawn.request_timeout.unwrap_or(Duration::from_secs(10)),
+            body_timeout: spawn.body_timeout.unwrap_or(Duration::from_secs(10)),
         };
         let clock = ManualClock::new();
         let mut state = app::state(db.clone(), &options);
