@@ -35,6 +35,8 @@ pub struct AppOptions {
     pub request_timeout: Duration,
     /// How long a client may take to send a request body.
     pub body_timeout: Duration,
+    /// Limits per client address.
+    pub rate_limits: crate::http::ratelimit::RateLimits,
 }
 
 impl From<&Config> for AppOptions {
@@ -52,6 +54,7 @@ impl From<&Config> for AppOptions {
             separate_metrics: c.metrics_bind.is_some(),
             request_timeout: c.request_timeout,
             body_timeout: c.body_timeout,
+            rate_limits: c.rate_limits,
         }
     }
 }
@@ -103,6 +106,7 @@ pub fn router_with(
             limits,
             request_timeout: options.request_timeout,
             body_timeout: options.body_timeout,
+            rate_limits: options.rate_limits,
         },
     )
 }

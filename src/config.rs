@@ -233,6 +233,43 @@ pub struct Options {
         global = true
     )]
     pub max_connections: usize,
+
+    /// Sign-ins (`login`, `changePassword`) per client address, e.g. `30/min`, or `off`.
+    #[arg(
+        long,
+        env = "SHANGJU_RATE_SIGN_IN",
+        default_value = "30/min",
+        global = true
+    )]
+    pub rate_sign_in: String,
+
+    /// Registrations per client address.
+    #[arg(
+        long,
+        env = "SHANGJU_RATE_REGISTER",
+        default_value = "10/min",
+        global = true
+    )]
+    pub rate_register: String,
+
+    /// Redemption attempts per client address (a busy counter makes a few a minute).
+    #[arg(
+        long,
+        env = "SHANGJU_RATE_REDEEM",
+        default_value = "120/min",
+        global = true
+    )]
+    pub rate_redeem: String,
+
+    /// Reverse proxies in front of the server whose `X-Forwarded-For` entries are believed;
+    /// 0 (the default) uses the connection's address.
+    #[arg(
+        long,
+        env = "SHANGJU_TRUSTED_PROXY_HOPS",
+        default_value_t = 0,
+        global = true
+    )]
+    pub trusted_proxy_hops: usize,
 }
 
 /// Settings checked and resolved.
@@ -263,6 +300,11 @@ pub struct Config {
     pub header_timeout: Duration,
     pub body_timeout: Duration,
     pub max_connections: usize,
+    pub rate_limits: crate::http::ratelimit::RateLimits,
+}
+
+fn rate(setting: &str, raw: &str) -> Result<Option<crate::http::ratelimit::Rate>, String> {
+    crate::http::ratelimit::Rate::parse(raw).map_err(|e| format!("{setting}: {e}"))
 }
 
 /// Reads the manifest when only its documents may run.
@@ -377,6 +419,12 @@ impl Config {
             header_timeout: o.header_timeout.into(),
             body_timeout: o.body_timeout.into(),
             max_connections: o.max_connections.max(1),
+            rate_limits: crate::http::ratelimit::RateLimits {
+                sign_in: rate("SHANGJU_RATE_SIGN_IN", &o.rate_sign_in)?,
+                register: rate("SHANGJU_RATE_REGISTER", &o.rate_register)?,
+                redeem: rate("SHANGJU_RATE_REDEEM", &o.rate_redeem)?,
+                trusted_proxy_hops: o.trusted_proxy_hops,
+            },
         })
     }
 

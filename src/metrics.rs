@@ -240,10 +240,16 @@ impl Metrics {
             self.graphql_errors
                 .with_label_values(&[code.as_str()])
                 .inc();
-            if code == "RATE_LIMITED" {
+            // A refused request's RATE_LIMITED is a per-address limit's, counted by it.
+            if code == "RATE_LIMITED" && outcome != Outcome::Refused {
                 self.rate_limit_refusals.with_label_values(&["login"]).inc();
             }
         }
+    }
+
+    /// A request refused by a per-address limit (`sign_in`, `register`, `redeem`).
+    pub fn address_refusal(&self, limit: &str) {
+        self.rate_limit_refusals.with_label_values(&[limit]).inc();
     }
 
     fn operation_label(&self, name: Option<&str>) -> String {

@@ -400,20 +400,46 @@ const CREDENTIAL_FIELDS: [&str; 3] = ["login", "register", "changePassword"];
 
 /// How many credential fields a root selection set runs, through fragments.
 fn credential_fields(doc: &ExecutableDocument, set: &Positioned<SelectionSet>) -> usize {
-    set.node
-        .items
+    let mut names = Vec::new();
+    root_fields(doc, set, &mut names);
+    names
         .iter()
-        .map(|item| match &item.node {
-            Selection::Field(f) => {
-                usize::from(CREDENTIAL_FIELDS.contains(&f.node.name.node.as_str()))
+        .filter(|n| CREDENTIAL_FIELDS.contains(n))
+        .count()
+}
+
+/// The names of the fields a mutation runs at its root, through fragments (the document has
+/// passed [`QueryLimits::parse`], so fragments are known and acyclic); empty for queries.
+pub fn mutation_fields<'a>(doc: &'a ExecutableDocument, operation: Option<&str>) -> Vec<&'a str> {
+    let op = match (&doc.operations, operation) {
+        (DocumentOperations::Single(op), _) => Some(op),
+        (DocumentOperations::Multiple(map), Some(name)) => map.get(name),
+        (DocumentOperations::Multiple(map), None) if map.len() == 1 => map.values().next(),
+        _ => None,
+    };
+    let mut names = Vec::new();
+    if let Some(op) = op.filter(|op| op.node.ty == OperationType::Mutation) {
+        root_fields(doc, &op.node.selection_set, &mut names);
+    }
+    names
+}
+
+fn root_fields<'a>(
+    doc: &'a ExecutableDocument,
+    set: &'a Positioned<SelectionSet>,
+    out: &mut Vec<&'a str>,
+) {
+    for item in &set.node.items {
+        match &item.node {
+            Selection::Field(f) => out.push(f.node.name.node.as_str()),
+            Selection::InlineFragment(f) => root_fields(doc, &f.node.selection_set, out),
+            Selection::FragmentSpread(s) => {
+                if let Some(f) = doc.fragments.get(&s.node.fragment_name.node) {
+                    root_fields(doc, &f.node.selection_set, out);
+                }
             }
-            Selection::InlineFragment(f) => credential_fields(doc, &f.node.selection_set),
-            Selection::FragmentSpread(s) => doc
-                .fragments
-                .get(&s.node.fragment_name.node)
-                .map_or(0, |f| credential_fields(doc, &f.node.selection_set)),
-        })
-        .sum()
+        }
+    }
 }
 
 /// `levels` fragments, each spreading the next twice, down to one that selects `leaf`: 2^levels

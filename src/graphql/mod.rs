@@ -66,6 +66,8 @@ pub const HTTP_STATUS_KEY: &str = "_httpStatus";
 #[derive(Clone, Debug)]
 pub struct RequestMeta {
     pub request_id: String,
+    /// The client's address, for limits per address (behind trusted proxies, the one they saw).
+    pub client: Option<std::net::IpAddr>,
     pub lang: Lang,
     /// The client accepts `application/graphql-response+json` (the GraphQL-over-HTTP media
     /// type), so request errors answer with HTTP status codes rather than 200.

@@ -6,15 +6,21 @@ use std::time::Instant;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache};
 use async_graphql::{ServerError, Value};
+use std::net::SocketAddr;
+
+use axum::Extension;
 use axum::body::Bytes;
-use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::http::header::{ACCEPT, ACCEPT_LANGUAGE, ALLOW, AUTHORIZATION, CONTENT_TYPE};
+use axum::extract::{ConnectInfo, State};
+use axum::http::header::{
+    ACCEPT, ACCEPT_LANGUAGE, ALLOW, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER,
+};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use futures::FutureExt;
 
 use super::persisted::Refusal;
+use super::ratelimit::Guarded;
 use super::{HttpState, REQUEST_ID_HEADER, refusal};
 use crate::auth::Auth;
 use crate::domain::account;
@@ -25,10 +31,14 @@ use crate::metrics::Outcome;
 
 pub async fn graphql_post(
     State(state): State<HttpState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let meta = request_meta(&headers);
+    let mut meta = request_meta(&headers);
+    meta.client = state
+        .address_limits
+        .client(peer.map(|Extension(ConnectInfo(a))| a.ip()), &headers);
     let body = match body {
         Ok(body) => body,
         Err(rejection) if timed_out(&rejection) => {
@@ -245,6 +255,7 @@ impl Params {
 
 fn request_meta(headers: &HeaderMap) -> RequestMeta {
     RequestMeta {
+        client: None,
         request_id: headers
             .get(REQUEST_ID_HEADER)
             .and_then(|v| v.to_str().ok())
@@ -348,6 +359,30 @@ async fn execute(
         );
         log_request(state, &meta, running, user_id, &done, started);
         return done.response;
+    }
+    if let Some(client) = meta.client {
+        for field in limits::mutation_fields(&doc, operation.as_deref()) {
+            let Some(what) = Guarded::of_field(field) else {
+                continue;
+            };
+            if let Err(wait) = state.address_limits.check(what, client) {
+                state.app.metrics.address_refusal(what.label());
+                let secs = wait.as_secs().max(1);
+                let mut err = app_error_to_server(AppError::RateLimited {
+                    retry_after_secs: secs,
+                });
+                err.extensions
+                    .get_or_insert_with(Default::default)
+                    .set(HTTP_STATUS_KEY, 429);
+                let mut done = finish(async_graphql::Response::from_errors(vec![err]), &meta);
+                done.refused = true;
+                done.response
+                    .headers_mut()
+                    .insert(RETRY_AFTER, axum::http::HeaderValue::from(secs));
+                log_request(state, &meta, running, user_id, &done, started);
+                return done.response;
+            }
+        }
     }
     request.set_parsed_query(doc);
     // A per-request cache: feeding it lets list resolvers prime nested fields.
@@ -497,6 +532,7 @@ fn finish(mut response: async_graphql::Response, meta: &RequestMeta) -> Finished
     // and 200 for legacy `application/json` clients, as the specification allows.
     let status = match request_status {
         Some(503) => StatusCode::SERVICE_UNAVAILABLE,
+        Some(429) => StatusCode::TOO_MANY_REQUESTS,
         Some(405) => StatusCode::METHOD_NOT_ALLOWED,
         Some(_) if meta.graphql_response_json => StatusCode::BAD_REQUEST,
         _ => StatusCode::OK,

@@ -5,6 +5,7 @@
 mod graphiql;
 mod graphql;
 pub mod persisted;
+pub mod ratelimit;
 
 use std::time::Duration;
 
@@ -43,6 +44,7 @@ pub struct HttpState {
     pub persisted: std::sync::Arc<persisted::PersistedQueries>,
     pub limits: crate::graphql::QueryLimits,
     pub request_timeout: Duration,
+    pub address_limits: std::sync::Arc<ratelimit::AddressLimits>,
 }
 
 impl FromRef<HttpState> for AppState {
@@ -67,6 +69,8 @@ pub struct HttpOptions {
     pub request_timeout: Duration,
     /// How long a client may take to send its request body.
     pub body_timeout: Duration,
+    /// Limits per client address.
+    pub rate_limits: ratelimit::RateLimits,
 }
 
 /// Registered documents by their SHA-256 (lowercase hex).
@@ -82,6 +86,7 @@ pub fn router(app: AppState, schema: AppSchema, options: HttpOptions) -> Router 
         )),
         limits: options.limits,
         request_timeout: options.request_timeout,
+        address_limits: std::sync::Arc::new(ratelimit::AddressLimits::new(&options.rate_limits)),
     };
     let cors = cors_layer(&options.cors);
     let mut router = Router::new()

@@ -535,14 +535,14 @@ async fn a_request_checks_at_most_one_password() {
     let aliased: String = (0..30)
         .map(|i| {
             format!(
-                "a{i}: login(phone: \"13700000012\", password: \"guess {i}\") {{ accessToken }} "
+                "a{i}: login(input: {{ phone: \"13700000012\", password: \"guess {i}\" }}) {{ accessToken }} "
             )
         })
         .collect();
-    let through_fragments = "mutation { ...A ... on MutationRoot { login(phone: \"13700000012\", password: \"x1\") { accessToken } } } \
-        fragment A on MutationRoot { b: login(phone: \"13700000012\", password: \"x2\") { accessToken } }";
+    let through_fragments = "mutation { ...A ... on MutationRoot { login(input: { phone: \"13700000012\", password: \"x1\" }) { accessToken } } } \
+        fragment A on MutationRoot { b: login(input: { phone: \"13700000012\", password: \"x2\" }) { accessToken } }";
     let mixed = format!(
-        "mutation {{ login(phone: \"13700000012\", password: \"{PASSWORD}\") {{ accessToken }} \
+        "mutation {{ login(input: {{ phone: \"13700000012\", password: \"{PASSWORD}\" }}) {{ accessToken }} \
          register(input: {{ phone: \"13700000013\", password: \"{PASSWORD}\", displayName: \"甲\" }}) {{ accessToken }} }}"
     );
     for doc in [

@@ -23,6 +23,7 @@ mod pagination;
 mod persisted;
 mod points;
 mod policy;
+mod rate_limits;
 mod schema;
 mod slow;
 mod street;

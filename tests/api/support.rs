@@ -60,6 +60,8 @@ pub struct Spawn {
     pub body_timeout: Option<Duration>,
     /// Overrides the 5 s a statement may run or wait for SQLite's lock.
     pub statement_timeout: Option<Duration>,
+    /// Limits per client address (none by default: every test request comes from 127.0.0.1).
+    pub rate_limits: shangju::http::ratelimit::RateLimits,
 }
 
 /// The response of one request.
@@ -106,6 +108,7 @@ impl TestApp {
             separate_metrics: spawn.separate_metrics,
             request_timeout: spawn.request_timeout.unwrap_or(Duration::from_secs(10)),
             body_timeout: spawn.body_timeout.unwrap_or(Duration::from_secs(10)),
+            rate_limits: spawn.rate_limits,
         };
         let clock = ManualClock::new();
         let mut state = app::state(db.clone(), &options);
@@ -122,7 +125,17 @@ impl TestApp {
     }
 
     /// Sends one request through the router.
-    pub async fn request(&self, req: Request<Body>) -> Reply {
+    /// Sends one request, from 127.0.0.1 unless it names its peer (as the server's accept loop
+    /// does, in a `ConnectInfo`).
+    pub async fn request(&self, mut req: Request<Body>) -> Reply {
+        type Peer = axum::extract::ConnectInfo<std::net::SocketAddr>;
+        if req.extensions().get::<Peer>().is_none() {
+            req.extensions_mut()
+                .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+                    [127, 0, 0, 1],
+                    40000,
+                ))));
+        }
         let resp = self.router.clone().oneshot(req).await.expect("infallible");
         let status = resp.status();
         let headers = resp.headers().clone();

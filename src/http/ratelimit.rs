@@ -1,0 +1,248 @@
+//! Limits per client address on the operations an attacker repeats: signing in, registering,
+//! redeeming (and the code and reset mutations to come). Each limit is a GCRA bucket per
+//! address (`governor`), checked before the operation runs; a refusal is `RATE_LIMITED` with
+//! HTTP 429 and `Retry-After`. IPv6 clients are keyed by their /64, which one subscriber
+//! holds. The buckets live in this process's memory, bounded: idle ones are dropped as they
+//! refill, and past [`MAX_TRACKED`] addresses a limit starts afresh rather than grow.
+
+use std::net::{IpAddr, Ipv6Addr};
+use std::num::NonZeroU32;
+use std::sync::RwLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use axum::http::HeaderMap;
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota};
+
+/// Addresses tracked per limit at most (a few MiB).
+pub const MAX_TRACKED: usize = 100_000;
+/// Checks between two sweeps of buckets that have refilled.
+const SWEEP_EVERY: u64 = 1024;
+
+/// What a limit guards.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Guarded {
+    SignIn,
+    Register,
+    Redeem,
+}
+
+impl Guarded {
+    /// The limit a root field of a mutation counts against.
+    pub fn of_field(name: &str) -> Option<Guarded> {
+        match name {
+            "login" | "changePassword" => Some(Guarded::SignIn),
+            "register" => Some(Guarded::Register),
+            "redeemCoupon" => Some(Guarded::Redeem),
+            _ => None,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Guarded::SignIn => "sign_in",
+            Guarded::Register => "register",
+            Guarded::Redeem => "redeem",
+        }
+    }
+}
+
+/// A rate such as `30/min`: so many in a period, all of them at once at most.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rate {
+    pub count: NonZeroU32,
+    pub per: Duration,
+}
+
+impl Rate {
+    /// `N/s`, `N/min` or `N/hour`; `off` for no limit.
+    pub fn parse(raw: &str) -> Result<Option<Rate>, String> {
+        let raw = raw.trim();
+        if raw.eq_ignore_ascii_case("off") {
+            return Ok(None);
+        }
+        let bad = || format!("`{raw}` is not a rate such as 30/min, 5/s, 100/hour or off");
+        let (n, unit) = raw.split_once('/').ok_or_else(bad)?;
+        let count = n.trim().parse::<NonZeroU32>().map_err(|_| bad())?;
+        let per = match unit.trim() {
+            "s" | "sec" | "second" => Duration::from_secs(1),
+            "m" | "min" | "minute" => Duration::from_secs(60),
+            "h" | "hour" => Duration::from_secs(3600),
+            _ => return Err(bad()),
+        };
+        Ok(Some(Rate { count, per }))
+    }
+
+    fn quota(self) -> Quota {
+        // One cell refills every `per / count`; a whole period's worth may come at once.
+        let every = self.per / self.count.get();
+        Quota::with_period(every.max(Duration::from_nanos(1))).map_or_else(
+            || Quota::per_second(self.count),
+            |q| q.allow_burst(self.count),
+        )
+    }
+}
+
+/// The limits of a deployment; `None` is unlimited.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RateLimits {
+    pub sign_in: Option<Rate>,
+    pub register: Option<Rate>,
+    pub redeem: Option<Rate>,
+    /// Reverse proxies in front of the server whose `X-Forwarded-For` entries are trusted.
+    pub trusted_proxy_hops: usize,
+}
+
+impl RateLimits {
+    fn rate(&self, what: Guarded) -> Option<Rate> {
+        match what {
+            Guarded::SignIn => self.sign_in,
+            Guarded::Register => self.register,
+            Guarded::Redeem => self.redeem,
+        }
+    }
+}
+
+struct Bucket {
+    what: Guarded,
+    quota: Quota,
+    limiter: RwLock<DefaultKeyedRateLimiter<IpAddr>>,
+}
+
+/// The buckets of every limit.
+pub struct AddressLimits {
+    buckets: Vec<Bucket>,
+    trusted_proxy_hops: usize,
+    checks: AtomicU64,
+    clock: DefaultClock,
+}
+
+impl AddressLimits {
+    pub fn new(limits: &RateLimits) -> AddressLimits {
+        let buckets = [Guarded::SignIn, Guarded::Register, Guarded::Redeem]
+            .into_iter()
+            .filter_map(|what| {
+                let quota = limits.rate(what)?.quota();
+                Some(Bucket {
+                    what,
+                    quota,
+                    limiter: RwLock::new(DefaultKeyedRateLimiter::keyed(quota)),
+                })
+            })
+            .collect();
+        AddressLimits {
+            buckets,
+            trusted_proxy_hops: limits.trusted_proxy_hops,
+            checks: AtomicU64::new(0),
+            clock: DefaultClock::default(),
+        }
+    }
+
+    /// The client's address: the peer's, or behind `trusted_proxy_hops` proxies the entry of
+    /// `X-Forwarded-For` the nearest of them added (entries further left are the client's to
+    /// write, so they are never believed).
+    pub fn client(&self, peer: Option<IpAddr>, headers: &HeaderMap) -> Option<IpAddr> {
+        if self.trusted_proxy_hops == 0 {
+            return peer;
+        }
+        let forwarded: Vec<IpAddr> = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|a| a.trim().parse::<IpAddr>().ok())
+            .collect();
+        // Fewer entries than proxies means a request that did not come through them all: the
+        // peer is all that is known.
+        match forwarded.len().checked_sub(self.trusted_proxy_hops) {
+            Some(i) => forwarded.get(i).copied().or(peer),
+            None => peer,
+        }
+    }
+
+    /// Takes one cell of `what` for `address`; when none is left, how long until one is.
+    pub fn check(&self, what: Guarded, address: IpAddr) -> Result<(), Duration> {
+        let Some(bucket) = self.buckets.iter().find(|b| b.what == what) else {
+            return Ok(());
+        };
+        let key = subscriber(address);
+        if self
+            .checks
+            .fetch_add(1, Ordering::Relaxed)
+            .is_multiple_of(SWEEP_EVERY)
+        {
+            self.sweep(bucket);
+        }
+        let limiter = bucket
+            .limiter
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        limiter
+            .check_key(&key)
+            .map_err(|not_until| not_until.wait_time_from(self.clock.now()))
+    }
+
+    fn sweep(&self, bucket: &Bucket) {
+        let mut limiter = bucket
+            .limiter
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        limiter.retain_recent();
+        if limiter.len() > MAX_TRACKED {
+            tracing::warn!(
+                limit = bucket.what.label(),
+                "too many addresses tracked; starting afresh"
+            );
+            *limiter = DefaultKeyedRateLimiter::keyed(bucket.quota);
+        }
+    }
+}
+
+/// IPv4 addresses as they are; IPv6 by their /64 (IPv4-mapped ones as IPv4).
+fn subscriber(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V4(_) => address,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_parse() {
+        let r = Rate::parse("30/min").ok().flatten();
+        assert_eq!(r.map(|r| (r.count.get(), r.per.as_secs())), Some((30, 60)));
+        assert_eq!(Rate::parse("off"), Ok(None));
+        assert!(Rate::parse("0/min").is_err());
+        assert!(Rate::parse("30").is_err());
+        assert!(Rate::parse("3/week").is_err());
+    }
+
+    #[test]
+    fn one_subscriber_is_one_key_and_forwarded_entries_count_from_the_right() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:bbbb::9".parse().unwrap();
+        assert_eq!(subscriber(a), subscriber(b));
+        let limits = AddressLimits::new(&RateLimits {
+            trusted_proxy_hops: 1,
+            ..RateLimits::default()
+        });
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", "1.1.1.1, 2.2.2.2".parse().unwrap());
+        let peer = Some(IpAddr::V4([10, 0, 0, 1].into()));
+        assert_eq!(
+            limits.client(peer, &h),
+            Some(IpAddr::V4([2, 2, 2, 2].into()))
+        );
+        assert_eq!(limits.client(peer, &HeaderMap::new()), peer);
+    }
+}
