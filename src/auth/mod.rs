@@ -2,6 +2,7 @@
 
 pub mod password;
 pub mod token;
+pub mod weak;
 
 use std::collections::BTreeSet;
 

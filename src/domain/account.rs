@@ -66,7 +66,7 @@ fn phone_taken() -> AppError {
 pub async fn register(cx: &Cx<'_>, cmd: RegisterCommand) -> AppResult<Session> {
     let state = cx.state();
     let phone = Phone::parse("phone", &cmd.phone)?;
-    let password = Password::parse("password", cmd.password)?;
+    let password = Password::choose("password", cmd.password, &phone)?;
     let name = DisplayName::parse("displayName", &cmd.display_name)?;
     let community = match cmd.community_id {
         Some(id) => Some(street::get_community(cx, id).await?.ok_or_else(|| {
@@ -308,10 +308,11 @@ pub async fn logout(cx: &Cx<'_>, token: &str) -> AppResult<()> {
 pub async fn change_password(cx: &Cx<'_>, current: String, new: String) -> AppResult<Session> {
     let state = cx.state();
     let viewer = cx.viewer()?;
-    let new = Password::parse("newPassword", new)?;
     let Some(user) = user::Entity::find_by_id(viewer.user_id).one(cx).await? else {
         return Err(AppError::Unauthenticated);
     };
+    let phone = Phone::parse("phone", &user.phone)?;
+    let new = Password::choose("newPassword", new, &phone)?;
     let current = Password::unchecked(current);
     if state
         .passwords
@@ -461,7 +462,7 @@ pub async fn create_staff(cx: &Cx<'_>, cmd: CreateStaffCommand) -> AppResult<Use
     let street_name = DisplayName::parse("street", &cmd.street)?.into_inner();
     let phone = Phone::parse("phone", &cmd.phone)?;
     let name = DisplayName::parse("name", &cmd.display_name)?;
-    let password = Password::parse("password", cmd.password)?;
+    let password = Password::choose("password", cmd.password, &phone)?;
     let hash = state.passwords.hash(&password).await?;
     let txn = cx.write().await?;
     let street = street::find_or_create(&txn, &street_name).await?;

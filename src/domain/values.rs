@@ -84,6 +84,35 @@ impl Password {
         Ok(Password(raw))
     }
 
+    /// A password someone chooses for the account of `phone`: of a valid length, and not one an
+    /// attacker tries first ([`crate::auth::weak`]).
+    pub fn choose(field: &'static str, raw: String, phone: &Phone) -> AppResult<Password> {
+        use crate::auth::weak::{Weakness, weakness};
+        let password = Password::parse(field, raw)?;
+        let Some(why) = weakness(password.expose(), phone.as_str()) else {
+            return Ok(password);
+        };
+        let text = match why {
+            Weakness::Common | Weakness::Published => Text::new(
+                "这个密码太常见，容易被猜到，请换一个",
+                "This password is too common to be safe; choose another",
+            ),
+            Weakness::OwnPhone => Text::new(
+                "密码不能包含自己的手机号",
+                "A password must not contain your phone number",
+            ),
+            Weakness::Personal => Text::new(
+                "密码不能是手机号或日期，容易被猜到",
+                "A password must not be a phone number or a date",
+            ),
+            Weakness::Pattern => Text::new(
+                "密码不能是重复或连续的字符",
+                "A password must not be one character repeated or a run such as 12345678",
+            ),
+        };
+        Err(AppError::bad_input(field, text))
+    }
+
     /// For checking a login attempt, where any length is tried (and fails) the same way.
     pub fn unchecked(raw: String) -> Password {
         Password(raw)

@@ -565,3 +565,59 @@ async fn a_request_checks_at_most_one_password() {
         .await;
     assert!(one["data"]["login"]["accessToken"].is_string(), "{one}");
 }
+
+/// Passwords an attacker tries first are refused when chosen (at registration and when
+/// changing one); a password someone made up is fine.
+#[tokio::test]
+async fn common_and_guessable_passwords_are_refused() {
+    let app = TestApp::spawn().await;
+    let phone = "13700000021";
+    for weak in [
+        "12345678",
+        "123456789",
+        "password",
+        "11111111",
+        "qwertyuiop",
+        "woaini1314",
+        "a123456",
+        "a12345678",
+        "shangju-demo-2024",
+        phone,
+        "13912345678",
+        "19851231",
+        "abcdefgh",
+    ] {
+        let v = app
+            .gql(
+                REGISTER,
+                json!({ "input": { "phone": phone, "password": weak, "displayName": "新居民" } }),
+            )
+            .await;
+        expect_code(&v, "BAD_USER_INPUT");
+        assert_eq!(
+            v["errors"][0]["extensions"]["field"], "password",
+            "{weak}: {v}"
+        );
+    }
+    assert_eq!(app.count("users").await, 0);
+    let v = app
+        .gql(
+            REGISTER,
+            json!({ "input": { "phone": phone, "password": "九棵树的煎饼最好吃", "displayName": "新居民" } }),
+        )
+        .await;
+    let token = v["data"]["register"]["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let change = "mutation($c: String!, $n: String!) { changePassword(input: { currentPassword: $c, newPassword: $n }) { accessToken } }";
+    let v = app
+        .gql_as(
+            &token,
+            change,
+            json!({ "c": "九棵树的煎饼最好吃", "n": "password1" }),
+        )
+        .await;
+    expect_code(&v, "BAD_USER_INPUT");
+    assert_eq!(v["errors"][0]["extensions"]["field"], "newPassword", "{v}");
+}
