@@ -23,6 +23,14 @@ pub enum EventKind {
     CouponClaimVoided,
     #[sea_orm(string_value = "points.posted")]
     PointsPosted,
+    #[sea_orm(string_value = "clerk_invitation.created")]
+    ClerkInvited,
+    #[sea_orm(string_value = "clerk_invitation.accepted")]
+    ClerkInvitationAccepted,
+    #[sea_orm(string_value = "clerk_invitation.declined")]
+    ClerkInvitationDeclined,
+    #[sea_orm(string_value = "clerk_invitation.revoked")]
+    ClerkInvitationRevoked,
 }
 
 /// The outbox: one row per event, written in the transaction of the change it describes, so a

@@ -1,6 +1,7 @@
 //! SeaORM entities of the alliance: one module per table.
 
 pub mod audit_entry;
+pub mod clerk_invitation;
 pub mod community;
 pub mod coupon;
 pub mod coupon_audience;
@@ -21,6 +22,7 @@ pub mod user_tag;
 
 pub mod prelude {
     pub use super::audit_entry::Entity as AuditEntry;
+    pub use super::clerk_invitation::Entity as ClerkInvitation;
     pub use super::community::Entity as Community;
     pub use super::coupon::Entity as Coupon;
     pub use super::coupon_audience::Entity as CouponAudience;

@@ -20,6 +20,8 @@ pub enum ObjectKind {
     Coupon,
     #[sea_orm(string_value = "CouponClaim")]
     CouponClaim,
+    #[sea_orm(string_value = "ClerkInvitation")]
+    ClerkInvitation,
     #[sea_orm(string_value = "PointsEntry")]
     PointsEntry,
 }
@@ -34,6 +36,7 @@ impl ObjectKind {
             ObjectKind::Merchant => "Merchant",
             ObjectKind::Coupon => "Coupon",
             ObjectKind::CouponClaim => "CouponClaim",
+            ObjectKind::ClerkInvitation => "ClerkInvitation",
             ObjectKind::PointsEntry => "PointsEntry",
         }
     }

@@ -2,6 +2,8 @@ use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
 
+use crate::util::fk;
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -38,6 +40,44 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
+        // Clerks join by invitation, so that adding one reveals nothing about a phone number.
+        m.create_table(
+            Table::create()
+                .table(ClerkInvitations::Table)
+                .col(big_pk_auto(ClerkInvitations::Id))
+                .col(big_integer(ClerkInvitations::MerchantId))
+                .col(big_integer(ClerkInvitations::StreetId))
+                .col(string_len(ClerkInvitations::Phone, 16))
+                .col(big_integer(ClerkInvitations::InvitedBy))
+                .col(string_len(ClerkInvitations::Status, 16))
+                .col(timestamp_with_time_zone(ClerkInvitations::CreatedAt))
+                .col(timestamp_with_time_zone(ClerkInvitations::ExpiresAt))
+                .col(timestamp_with_time_zone_null(ClerkInvitations::DecidedAt))
+                .foreign_key(&mut fk(
+                    "fk_clerk_invitations_merchant",
+                    (ClerkInvitations::Table, ClerkInvitations::MerchantId),
+                    (Merchants::Table, Merchants::Id),
+                ))
+                .to_owned(),
+        )
+        .await?;
+        for (name, col) in [
+            ("ix_clerk_invitations_phone", ClerkInvitations::Phone),
+            (
+                "ix_clerk_invitations_merchant",
+                ClerkInvitations::MerchantId,
+            ),
+        ] {
+            m.create_index(
+                Index::create()
+                    .name(name)
+                    .table(ClerkInvitations::Table)
+                    .col(col)
+                    .col(ClerkInvitations::Status)
+                    .to_owned(),
+            )
+            .await?;
+        }
         // SQLite adds one column per statement.
         for col in [AuditEntries::Before, AuditEntries::After] {
             m.alter_table(
@@ -99,6 +139,8 @@ impl MigrationTrait for Migration {
             )
             .await?;
         }
+        m.drop_table(Table::drop().table(ClerkInvitations::Table).to_owned())
+            .await?;
         m.drop_table(Table::drop().table(IdempotencyKeys::Table).to_owned())
             .await
     }
@@ -114,6 +156,26 @@ enum IdempotencyKeys {
     Fingerprint,
     ResultId,
     CreatedAt,
+}
+
+#[derive(DeriveIden)]
+enum ClerkInvitations {
+    Table,
+    Id,
+    MerchantId,
+    StreetId,
+    Phone,
+    InvitedBy,
+    Status,
+    CreatedAt,
+    ExpiresAt,
+    DecidedAt,
+}
+
+#[derive(DeriveIden)]
+enum Merchants {
+    Table,
+    Id,
 }
 
 #[derive(DeriveIden)]

@@ -22,7 +22,7 @@ use crate::domain::lifecycle::{self, Lifecycle, ReasonRule, Rule, Step};
 use crate::domain::page::{self, KeyOf, Order, Page, SortValue, Window};
 use crate::domain::policy::{self, MerchantRights, Who};
 use crate::domain::street;
-use crate::domain::values::{Phone, invalid_state, like_pattern, text_field};
+use crate::domain::values::{Phone, like_pattern, text_field};
 use crate::error::{AppError, AppResult, Text};
 
 /// The kinds of member the seeds name; clients show them as filters.
@@ -311,40 +311,6 @@ pub async fn update_profile(
     let m = am.update(&txn).await?;
     txn.commit().await?;
     Ok(m)
-}
-
-/// The owner adds a clerk by phone; the clerk gains the `MERCHANT` role.
-pub async fn add_clerk(cx: &Cx<'_>, merchant_id: i64, phone: &str) -> AppResult<user::Model> {
-    cx.viewer()?;
-    let phone = Phone::parse("phone", phone)?;
-    let txn = cx.write().await?;
-    let (m, rights) = with_rights(&txn, merchant_id).await?;
-    rights.require(Who::Owner)?;
-    if m.status != MerchantStatus::Active {
-        return Err(invalid_state());
-    }
-    let clerk = user::Entity::find()
-        .filter(user::Column::Phone.eq(phone.as_str()))
-        .one(&txn)
-        .await?
-        .ok_or(AppError::NotFound("user"))?;
-    if membership(&txn, m.id, clerk.id).await?.is_some() {
-        return Err(AppError::Conflict {
-            field: "phone".into(),
-            text: Text::new("该用户已是本商户成员", "This user is already a member"),
-        });
-    }
-    merchant_member::ActiveModel {
-        merchant_id: Set(m.id),
-        user_id: Set(clerk.id),
-        role: Set(MemberRole::Clerk),
-        created_at: Set(txn.now()),
-    }
-    .insert(&txn)
-    .await?;
-    grant_role(&txn, clerk.id, Role::Merchant).await?;
-    txn.commit().await?;
-    Ok(clerk)
 }
 
 /// The owner removes a clerk; a user who is no longer a member anywhere loses `MERCHANT`.

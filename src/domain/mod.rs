@@ -9,6 +9,7 @@ pub mod context;
 pub mod coupon;
 pub mod events;
 pub mod idempotency;
+pub mod invitation;
 pub mod lifecycle;
 pub mod merchant;
 pub mod page;

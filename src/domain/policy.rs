@@ -31,6 +31,8 @@ pub enum Who {
     MemberOrStreetStaff,
     /// The merchant's owner or staff of its street.
     OwnerOrStreetStaff,
+    /// The person a clerk invitation names (by their phone number).
+    Invitee,
 }
 
 /// Staff of `street_id`: the `STAFF` role and that street.
@@ -118,6 +120,7 @@ impl MerchantRights {
             Who::StreetStaff => self.govern,
             Who::MemberOrStreetStaff => self.serve || self.govern,
             Who::OwnerOrStreetStaff => self.manage || self.govern,
+            Who::Invitee => false,
         }
     }
 
@@ -160,6 +163,36 @@ impl MerchantRights {
 impl crate::domain::lifecycle::Grants for MerchantRights {
     fn require(&self, who: Who) -> AppResult<()> {
         MerchantRights::require(self, who)
+    }
+}
+
+/// What a viewer may do with a clerk invitation: its merchant's rights, and whether the
+/// invitation names them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct InvitationRights {
+    pub merchant: MerchantRights,
+    /// The invitation is for the viewer's phone number.
+    pub invitee: bool,
+}
+
+impl InvitationRights {
+    /// Sees the invitation: the person it names, and who sees the merchant's members.
+    pub fn require_read(&self) -> AppResult<()> {
+        if self.invitee {
+            Ok(())
+        } else {
+            self.merchant.require_member_list()
+        }
+    }
+}
+
+impl crate::domain::lifecycle::Grants for InvitationRights {
+    fn require(&self, who: Who) -> AppResult<()> {
+        match who {
+            Who::Invitee if self.invitee => Ok(()),
+            Who::Invitee => Err(refuse(self.merchant.signed_in)),
+            other => self.merchant.require(other),
+        }
     }
 }
 

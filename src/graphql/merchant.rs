@@ -179,6 +179,21 @@ impl Merchant {
         Ok(Some(out))
     }
 
+    /// Invitations to clerk that wait for an answer. The owner and staff of the street only
+    /// (`null` and the error for others).
+    async fn clerk_invitations(
+        &self,
+        ctx: &Context<'_>,
+    ) -> AppResult<Option<Vec<crate::graphql::invitation::ClerkInvitation>>> {
+        ctx.viewer()?;
+        let rows = crate::domain::invitation::of_merchant(&ctx.cx()?, &self.0).await?;
+        Ok(Some(
+            rows.into_iter()
+                .map(crate::graphql::invitation::ClerkInvitation)
+                .collect(),
+        ))
+    }
+
     /// When the merchant applied.
     async fn created_at(&self) -> DateTime {
         self.0.created_at.into()
@@ -472,21 +487,6 @@ impl MerchantMutation {
         Ok(Merchant::from(
             domain::update_profile(&ctx.cx()?, id, input.into()).await?,
         ))
-    }
-
-    /// The owner adds a clerk by the phone of an existing account; clerks redeem but do not
-    /// publish.
-    async fn add_merchant_clerk(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "The merchant.")] merchant_id: ID,
-        #[graphql(desc = "The phone of the clerk's account.")] phone: String,
-    ) -> AppResult<Merchant> {
-        ctx.viewer()?;
-        let id = id::decode(ObjectKind::Merchant, "merchantId", &merchant_id)?;
-        let cx = ctx.cx()?;
-        domain::add_clerk(&cx, id, &phone).await?;
-        Ok(Merchant::from(domain::get(&cx, id).await?))
     }
 
     /// The owner removes a clerk.

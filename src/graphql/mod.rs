@@ -4,6 +4,7 @@
 pub mod account;
 pub mod coupon;
 pub mod id;
+pub mod invitation;
 pub mod limits;
 pub mod loader;
 pub mod merchant;
@@ -34,6 +35,7 @@ pub struct QueryRoot(
     merchant::MerchantQuery,
     coupon::CouponQuery,
     points::PointsQuery,
+    invitation::InvitationQuery,
 );
 
 /// The root of all changes.
@@ -43,6 +45,7 @@ pub struct MutationRoot(
     merchant::MerchantMutation,
     coupon::CouponMutation,
     points::PointsMutation,
+    invitation::InvitationMutation,
 );
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;

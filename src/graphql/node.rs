@@ -9,6 +9,7 @@ use crate::domain;
 use crate::error::{AppError, AppResult};
 use crate::graphql::account::User;
 use crate::graphql::coupon::{Coupon, CouponClaim};
+use crate::graphql::invitation::ClerkInvitation;
 use crate::graphql::merchant::Merchant;
 use crate::graphql::pagination::MAX_PAGE;
 use crate::graphql::points::PointsEntry;
@@ -26,6 +27,7 @@ pub enum Node {
     CouponClaim(CouponClaim),
     User(User),
     PointsEntry(PointsEntry),
+    ClerkInvitation(ClerkInvitation),
 }
 
 async fn resolve(ctx: &Context<'_>, raw: &ID) -> AppResult<Node> {
@@ -57,6 +59,9 @@ async fn resolve(ctx: &Context<'_>, raw: &ID) -> AppResult<Node> {
             } else {
                 Node::User(User::new(view))
             }
+        }
+        ObjectKind::ClerkInvitation => {
+            Node::ClerkInvitation(ClerkInvitation(domain::invitation::get(&cx, n).await?))
         }
         ObjectKind::PointsEntry => {
             Node::PointsEntry(PointsEntry(domain::points::get_entry(&cx, n).await?))

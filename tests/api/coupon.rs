@@ -582,18 +582,7 @@ async fn redemption_happens_once_and_retries_with_the_key_return_the_first_resul
 
     // A clerk redeems; the same key again answers the same; another key is refused.
     let clerk = s.app.user("13100000007", &[Role::Resident], None).await;
-    let add =
-        "mutation($id: ID!, $p: String!) { addMerchantClerk(merchantId: $id, phone: $p) { id } }";
-    expect_code(
-        &s.app
-            .gql_by(
-                Some(&s.owner),
-                add,
-                json!({ "id": s.merchant, "p": "13100000007" }),
-            )
-            .await,
-        "",
-    );
+    s.app.join_as_clerk(&s.owner, &s.merchant, &clerk).await;
     let first = s
         .app
         .gql_as(

@@ -16,6 +16,7 @@ mod http;
 mod idempotency;
 mod input;
 mod introspection;
+mod invitation;
 mod merchant;
 mod metrics;
 mod node;

@@ -398,8 +398,7 @@ async fn the_owner_edits_the_profile_and_manages_clerks() {
         .await;
     assert_eq!(v["data"]["updateMerchant"]["name"], "九棵树社区食堂", "{v}");
 
-    let add =
-        "mutation($id: ID!, $p: String!) { addMerchantClerk(merchantId: $id, phone: $p) { id } }";
+    let add = "mutation($id: ID!, $p: String!) { inviteMerchantClerk(merchantId: $id, phone: $p) { id } }";
     expect_code(
         &w.app
             .gql_by(
@@ -410,17 +409,19 @@ async fn the_owner_edits_the_profile_and_manages_clerks() {
             .await,
         "FORBIDDEN",
     );
-    expect_code(
-        &w.app
-            .gql_by(Some(&owner), add, json!({ "id": id, "p": "13299999999" }))
-            .await,
-        "NOT_FOUND",
-    );
-    expect_code(
-        &w.app
-            .gql_by(Some(&owner), add, json!({ "id": id, "p": "13200000010" }))
-            .await,
-        "",
+    let invited = w
+        .app
+        .gql_by(Some(&owner), add, json!({ "id": id, "p": "13200000010" }))
+        .await;
+    let invitation = invited["data"]["inviteMerchantClerk"]["id"].clone();
+    let accept = "mutation($id: ID!) { acceptClerkInvitation(id: $id) { status } }";
+    let v = w
+        .app
+        .gql_as(&clerk.token, accept, json!({ "id": invitation }))
+        .await;
+    assert_eq!(
+        v["data"]["acceptClerkInvitation"]["status"], "ACCEPTED",
+        "{v}"
     );
     expect_code(
         &w.app

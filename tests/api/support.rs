@@ -300,6 +300,30 @@ impl TestApp {
         }
     }
 
+    /// The owner invites `clerk` by phone and the clerk accepts, through the API.
+    pub async fn join_as_clerk(&self, owner: &TestUser, merchant_gid: &str, clerk: &TestUser) {
+        let invited = self
+            .gql_as(
+                &owner.token,
+                "mutation($id: ID!, $p: String!) { inviteMerchantClerk(merchantId: $id, phone: $p) { id } }",
+                json!({ "id": merchant_gid, "p": clerk.phone }),
+            )
+            .await;
+        let id = invited["data"]["inviteMerchantClerk"]["id"].clone();
+        assert!(id.is_string(), "{invited}");
+        let accepted = self
+            .gql_as(
+                &clerk.token,
+                "mutation($id: ID!) { acceptClerkInvitation(id: $id) { status } }",
+                json!({ "id": id }),
+            )
+            .await;
+        assert_eq!(
+            accepted["data"]["acceptClerkInvitation"]["status"], "ACCEPTED",
+            "{accepted}"
+        );
+    }
+
     /// A staff member of the street.
     pub async fn staff(&self, phone: &str, street_id: i64) -> TestUser {
         self.user(phone, &[Role::Staff], Some(street_id)).await
