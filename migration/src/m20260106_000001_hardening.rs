@@ -7,8 +7,9 @@ use crate::util::fk;
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-/// The append-only tables: the database itself refuses to change or remove their rows, so no
-/// bug, script or compromised account of the application can rewrite history.
+/// The append-only tables: the database itself refuses to change or remove their rows (and,
+/// on PostgreSQL, to truncate them), so no bug or script going through the application's
+/// queries can rewrite history; only a role that owns the tables could drop the triggers.
 const APPEND_ONLY: [&str; 2] = ["audit_entries", "points_entries"];
 
 #[async_trait::async_trait]
@@ -111,6 +112,14 @@ impl MigrationTrait for Migration {
                 };
                 db.execute_unprepared(&sql).await?;
             }
+            // SQLite has no TRUNCATE: its `DELETE` without `WHERE` fires the trigger above.
+            if db.get_database_backend() == DbBackend::Postgres {
+                db.execute_unprepared(&format!(
+                    "CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} \
+                     FOR EACH STATEMENT EXECUTE FUNCTION refuse_change()"
+                ))
+                .await?;
+            }
         }
         Ok(())
     }
@@ -118,6 +127,10 @@ impl MigrationTrait for Migration {
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
         let db = m.get_connection();
         for table in APPEND_ONLY {
+            if db.get_database_backend() == DbBackend::Postgres {
+                db.execute_unprepared(&format!("DROP TRIGGER {table}_no_truncate ON {table}"))
+                    .await?;
+            }
             for op in ["update", "delete"] {
                 let sql = match db.get_database_backend() {
                     DbBackend::Postgres => format!("DROP TRIGGER {table}_no_{op} ON {table}"),

@@ -314,6 +314,8 @@ pub async fn change_password(cx: &Cx<'_>, current: String, new: String) -> AppRe
     let phone = Phone::parse("phone", &user.phone)?;
     let new = Password::choose("newPassword", new, &phone)?;
     let current = Password::unchecked(current);
+    // The same lock as signing in: a stolen session cannot try current passwords at will.
+    reserve_login_attempt(cx, &phone).await?;
     if state
         .passwords
         .verify(&current, Some(&user.password_hash))
@@ -328,6 +330,9 @@ pub async fn change_password(cx: &Cx<'_>, current: String, new: String) -> AppRe
     let hash = state.passwords.hash(&new).await?;
     let now = cx.now();
     let txn = cx.write().await?;
+    login_throttle::Entity::delete_by_id(phone.as_str().to_owned())
+        .exec(&txn)
+        .await?;
     let version = user.session_version + 1;
     let mut am: user::ActiveModel = user.into();
     am.password_hash = Set(hash);

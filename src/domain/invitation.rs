@@ -5,6 +5,7 @@
 //! is pending. Invitations last [`VALID_DAYS`] days.
 
 use chrono::{DateTime, Utc};
+use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
 use entity::clerk_invitation::{self, InvitationStatus};
@@ -18,7 +19,7 @@ use crate::domain::account::grant_role;
 use crate::domain::context::Cx;
 use crate::domain::events::{self, Event, EventKind};
 use crate::domain::lifecycle::{self, Lifecycle, ReasonRule, Rule, Step};
-use crate::domain::merchant::{self as merchant_domain, membership};
+use crate::domain::merchant as merchant_domain;
 use crate::domain::policy::{InvitationRights, MerchantRights, Who};
 use crate::domain::values::{Phone, invalid_state};
 use crate::error::{AppError, AppResult, Text};
@@ -107,8 +108,9 @@ pub fn state(i: &clerk_invitation::Model, now: DateTime<Utc>) -> InvitationState
     }
 }
 
-/// The owner invites `phone` to clerk for an active merchant. Inviting the same number again
-/// while an invitation is pending answers with that invitation.
+/// The owner invites `phone` to clerk for an active merchant, with the same answer whoever
+/// holds the number. Inviting the same number again while an invitation is pending answers
+/// with that invitation.
 pub async fn invite(
     cx: &Cx<'_>,
     merchant_id: i64,
@@ -125,19 +127,12 @@ pub async fn invite(
         return Err(invalid_state());
     }
     let now = tx.now();
-    // The owner sees the members, so saying that one of them has the number tells nothing new.
+    // Looked up only to tell the person, never to change the answer: a number that is already
+    // a member gets an invitation like any other, which its holder cannot accept.
     let invitee = user::Entity::find()
         .filter(user::Column::Phone.eq(phone.as_str()))
         .one(&tx)
         .await?;
-    if let Some(u) = &invitee
-        && membership(&tx, m.id, u.id).await?.is_some()
-    {
-        return Err(AppError::Conflict {
-            field: "phone".into(),
-            text: Text::new("该手机号已是本商户成员", "This number is already a member"),
-        });
-    }
     if let Some(open) = clerk_invitation::Entity::find()
         .filter(clerk_invitation::Column::MerchantId.eq(m.id))
         .filter(clerk_invitation::Column::Phone.eq(phone.as_str()))
@@ -180,14 +175,14 @@ pub async fn invite(
 async fn rights(cx: &Cx<'_>, i: &clerk_invitation::Model) -> AppResult<InvitationRights> {
     let viewer = cx.viewer_opt();
     let merchant = MerchantRights::load(cx, viewer, i.street_id, i.merchant_id).await?;
-    let invitee = match viewer {
+    let phone = match viewer {
         Some(v) => user::Entity::find_by_id(v.user_id)
             .one(cx)
             .await?
-            .is_some_and(|u| u.phone == i.phone),
-        None => false,
+            .map(|u| u.phone),
+        None => None,
     };
-    Ok(InvitationRights { merchant, invitee })
+    Ok(InvitationRights::of(merchant, phone.as_deref(), &i.phone))
 }
 
 async fn find(cx: &Cx<'_>, id: i64) -> AppResult<clerk_invitation::Model> {
@@ -256,16 +251,8 @@ pub async fn decide(
         _ => return Err(invalid_state()),
     }
     let m = merchant_domain::find(&tx, i.merchant_id).await?;
-    if action == InvitationAction::Accept {
-        if m.status != MerchantStatus::Active {
-            return Err(invalid_state());
-        }
-        if membership(&tx, m.id, viewer.user_id).await?.is_some() {
-            return Err(AppError::Conflict {
-                field: "id".into(),
-                text: Text::new("你已是本商户成员", "You are already a member"),
-            });
-        }
+    if action == InvitationAction::Accept && m.status != MerchantStatus::Active {
+        return Err(invalid_state());
     }
     let step = Step::<clerk_invitation::Entity>::new(i.id, action)
         .street(m.street_id)
@@ -273,14 +260,29 @@ pub async fn decide(
         .payload(serde_json::json!({ "merchantId": m.id }));
     let decided = lifecycle::apply(&tx, &rights, step).await?;
     if action == InvitationAction::Accept {
-        merchant_member::ActiveModel {
+        // Two invitations accepted at once, or one for a member: the second is refused here.
+        let joined = merchant_member::Entity::insert(merchant_member::ActiveModel {
             merchant_id: Set(m.id),
             user_id: Set(viewer.user_id),
             role: Set(MemberRole::Clerk),
             created_at: Set(tx.now()),
-        }
-        .insert(&tx)
+        })
+        .on_conflict(
+            OnConflict::columns([
+                merchant_member::Column::MerchantId,
+                merchant_member::Column::UserId,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .exec_without_returning(&tx)
         .await?;
+        if joined == 0 {
+            return Err(AppError::Conflict {
+                field: "id".into(),
+                text: Text::new("你已是本商户成员", "You are already a member"),
+            });
+        }
         grant_role(&tx, viewer.user_id, Role::Merchant).await?;
     }
     tx.commit().await?;

@@ -111,7 +111,10 @@ fn fits(value: &SortValue, column: &impl ColumnTrait) -> bool {
         (SortValue::Text(s), T::String(_) | T::Text | T::Char(_)) => {
             s.len() <= 1024 && !s.chars().any(char::is_control)
         }
-        (SortValue::Time(_), T::TimestampWithTimeZone | T::Timestamp | T::DateTime) => true,
+        // Within what both engines store (PostgreSQL starts at 4713 BC) and any row holds.
+        (SortValue::Time(t), T::TimestampWithTimeZone | T::Timestamp | T::DateTime) => {
+            (1..=9999).contains(&chrono::Datelike::year(t))
+        }
         _ => false,
     }
 }

@@ -124,6 +124,20 @@ impl MerchantRights {
         }
     }
 
+    /// The rights over something the viewer is a party to, such as their own claim: they
+    /// neither serve nor govern it (separation of duties), and still see it.
+    pub fn as_party(self, is_party: bool) -> MerchantRights {
+        if !is_party {
+            return self;
+        }
+        MerchantRights {
+            serve: false,
+            manage: false,
+            govern: false,
+            ..self
+        }
+    }
+
     /// Passes when the rights include `who`'s.
     pub fn require(&self, who: Who) -> AppResult<()> {
         self.require_any(self.grants(who))
@@ -176,6 +190,14 @@ pub struct InvitationRights {
 }
 
 impl InvitationRights {
+    /// From the facts: the merchant's rights, and the viewer's phone against the one invited.
+    pub fn of(merchant: MerchantRights, viewer_phone: Option<&str>, invited: &str) -> Self {
+        InvitationRights {
+            merchant,
+            invitee: viewer_phone == Some(invited),
+        }
+    }
+
     /// Sees the invitation: the person it names, and who sees the merchant's members.
     pub fn require_read(&self) -> AppResult<()> {
         if self.invitee {

@@ -106,8 +106,8 @@ pub struct InvitationMutation;
 impl InvitationMutation {
     /// The owner invites a phone number to clerk for an active merchant. The answer is the
     /// same whether or not the number has an account; its holder accepts once signed in.
-    /// Inviting a number again while its invitation is pending returns that invitation;
-    /// `CONFLICT` if the number is already a member.
+    /// Inviting a number again while its invitation is pending returns that invitation; a
+    /// member's number gets one too, which its holder cannot accept (`CONFLICT`).
     async fn invite_merchant_clerk(
         &self,
         ctx: &Context<'_>,
@@ -122,7 +122,8 @@ impl InvitationMutation {
     }
 
     /// The person invited joins the merchant as a clerk (and gains `MERCHANT` from the next
-    /// request). `EXPIRED` after 7 days; `INVALID_STATE` once answered or revoked.
+    /// request). `EXPIRED` after 7 days; `INVALID_STATE` once answered or revoked; `CONFLICT`
+    /// for a member.
     async fn accept_clerk_invitation(
         &self,
         ctx: &Context<'_>,

@@ -93,7 +93,7 @@ pub async fn graphql_post(
     }
 }
 
-/// Whether reading the body failed because the client was too slow (`RequestBodyTimeoutLayer`).
+/// Whether reading the body failed because the client was too slow (`RequestBodyDeadlineLayer`).
 fn timed_out(rejection: &BytesRejection) -> bool {
     let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(rejection);
     while let Some(e) = cause {
@@ -367,7 +367,8 @@ async fn execute(
             };
             if let Err(wait) = state.address_limits.check(what, client) {
                 state.app.metrics.address_refusal(what.label());
-                let secs = wait.as_secs().max(1);
+                // Rounded up: a client that waits as told is let in.
+                let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
                 let mut err = app_error_to_server(AppError::RateLimited {
                     retry_after_secs: secs,
                 });

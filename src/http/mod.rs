@@ -22,7 +22,7 @@ use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::timeout::RequestBodyTimeoutLayer;
+use tower_http::timeout::RequestBodyDeadlineLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::config::Cors;
@@ -133,9 +133,9 @@ pub fn router(app: AppState, schema: AppSchema, options: HttpOptions) -> Router 
             // gzip or brotli for clients that accept them; small answers stay as they are.
             .layer(CompressionLayer::new())
             .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
-            // A client that trickles its body is cut off (the header's deadline is the
-            // connection's, in `app::serve`).
-            .layer(RequestBodyTimeoutLayer::new(options.body_timeout)),
+            // A whole body within the deadline, however it trickles in (the header's deadline
+            // is the connection's, in `app::serve_until`).
+            .layer(RequestBodyDeadlineLayer::new(options.body_timeout)),
     )
 }
 

@@ -146,19 +146,23 @@ impl AddressLimits {
         if self.trusted_proxy_hops == 0 {
             return peer;
         }
-        let forwarded: Vec<IpAddr> = headers
+        // Counted on the raw entries, from the right: an entry the client wrote can never move
+        // into a trusted position by failing to parse.
+        let forwarded: Vec<&str> = headers
             .get_all("x-forwarded-for")
             .iter()
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
-            .filter_map(|a| a.trim().parse::<IpAddr>().ok())
+            .map(str::trim)
             .collect();
         // Fewer entries than proxies means a request that did not come through them all: the
-        // peer is all that is known.
-        match forwarded.len().checked_sub(self.trusted_proxy_hops) {
-            Some(i) => forwarded.get(i).copied().or(peer),
-            None => peer,
-        }
+        // peer is all that is known. So is an entry that is not an address.
+        forwarded
+            .len()
+            .checked_sub(self.trusted_proxy_hops)
+            .and_then(|i| forwarded.get(i))
+            .and_then(|entry| forwarded_address(entry))
+            .or(peer)
     }
 
     /// Takes one cell of `what` for `address`; when none is left, how long until one is.
@@ -197,6 +201,14 @@ impl AddressLimits {
             *limiter = DefaultKeyedRateLimiter::keyed(bucket.quota);
         }
     }
+}
+
+/// An `X-Forwarded-For` entry: `1.2.3.4`, `1.2.3.4:5678`, `2001:db8::1` or `[2001:db8::1]:5678`.
+fn forwarded_address(entry: &str) -> Option<IpAddr> {
+    entry
+        .parse::<IpAddr>()
+        .ok()
+        .or_else(|| entry.parse::<std::net::SocketAddr>().ok().map(|a| a.ip()))
 }
 
 /// IPv4 addresses as they are; IPv6 by their /64 (IPv4-mapped ones as IPv4).

@@ -621,3 +621,27 @@ async fn common_and_guessable_passwords_are_refused() {
     expect_code(&v, "BAD_USER_INPUT");
     assert_eq!(v["errors"][0]["extensions"]["field"], "newPassword", "{v}");
 }
+
+/// Guessing the current password through `changePassword` (with a stolen session) runs into
+/// the same lock as signing in.
+#[tokio::test]
+async fn wrong_current_passwords_lock_the_phone_too() {
+    let app = TestApp::spawn().await;
+    let u = app.user("13700000031", &[Role::Resident], None).await;
+    let change = "mutation($c: String!) { changePassword(input: { currentPassword: $c, newPassword: \"九棵树的馄饨也好吃\" }) { accessToken } }";
+    for i in 0..shangju::domain::account::FREE_LOGIN_FAILURES {
+        let v = app
+            .gql_as(&u.token, change, json!({ "c": format!("guess {i}") }))
+            .await;
+        expect_code(&v, "BAD_USER_INPUT");
+    }
+    let v = app.gql_as(&u.token, change, json!({ "c": PASSWORD })).await;
+    expect_code(&v, "RATE_LIMITED");
+    let v = app
+        .gql(
+            LOGIN,
+            json!({ "phone": "13700000031", "password": PASSWORD }),
+        )
+        .await;
+    expect_code(&v, "RATE_LIMITED");
+}

@@ -423,9 +423,17 @@ async fn the_owner_edits_the_profile_and_manages_clerks() {
         v["data"]["acceptClerkInvitation"]["status"], "ACCEPTED",
         "{v}"
     );
+    // A member's number is invited like any other (the answer tells nothing), and cannot join
+    // twice.
+    let again = w
+        .app
+        .gql_by(Some(&owner), add, json!({ "id": id, "p": "13200000010" }))
+        .await;
+    let second = again["data"]["inviteMerchantClerk"]["id"].clone();
+    assert!(second.is_string(), "{again}");
     expect_code(
         &w.app
-            .gql_by(Some(&owner), add, json!({ "id": id, "p": "13200000010" }))
+            .gql_as(&clerk.token, accept, json!({ "id": second }))
             .await,
         "CONFLICT",
     );

@@ -140,6 +140,8 @@ async fn bad_cursors_and_arguments_are_refused() {
         json!({ "f": field, "v": real["v"], "i": u64::MAX }),
         json!({ "f": field, "v": real["v"], "i": 9.5 }),
         json!({ "f": field, "v": { "t": "999999-01-01T00:00:00Z" }, "i": 1 }),
+        json!({ "f": field, "v": { "t": "-5000-01-01T00:00:00Z" }, "i": 1 }),
+        json!({ "f": field, "v": { "t": "+200000-01-01T00:00:00Z" }, "i": 1 }),
         json!({ "f": field, "v": { "x": 1 }, "i": 1 }),
     ] {
         let encoded = b64.encode(crafted.to_string());

@@ -238,3 +238,51 @@ async fn nobody_decides_on_their_own_application_or_moves_their_own_points() {
         "{by_colleague}"
     );
 }
+
+/// Separation of duties reaches claims: a clerk does not redeem their own claim, and neither a
+/// clerk nor staff void their own (which would refund their own points).
+#[tokio::test]
+async fn nobody_redeems_or_voids_their_own_claim() {
+    let app = TestApp::spawn().await;
+    let street = app.new_street("九棵树街道", &["新城嘉园"]).await;
+    let clerk = app.new_user().street(street.id).insert().await;
+    let staff = app.new_user().staff_of(&street).insert().await;
+    let m = app.new_merchant(&street).clerk(&clerk).insert().await;
+    let coupon = app.new_coupon(&m).insert().await;
+    let own = app.new_claim(&coupon, &clerk).await;
+    let key = uuid::Uuid::new_v4().to_string();
+    expect_code(
+        &app.gql_by(
+            Some(&clerk),
+            REDEEM,
+            json!({ "code": own.code, "key": key }),
+        )
+        .await,
+        "FORBIDDEN",
+    );
+    expect_code(
+        &app.gql_by(Some(&clerk), VOID, json!({ "id": own.gid }))
+            .await,
+        "FORBIDDEN",
+    );
+    let staffs = app.new_claim(&coupon, &staff).await;
+    expect_code(
+        &app.gql_by(Some(&staff), VOID, json!({ "id": staffs.gid }))
+            .await,
+        "FORBIDDEN",
+    );
+    assert_eq!(app.count("coupon_claims WHERE status = 'CLAIMED'").await, 2);
+    // Someone else at the counter does it.
+    let v = app
+        .gql_by(
+            Some(&m.owner),
+            REDEEM,
+            json!({ "code": own.code, "key": key }),
+        )
+        .await;
+    assert_eq!(v["data"]["redeemCoupon"]["status"], "REDEEMED", "{v}");
+    expect_ok(
+        &app.gql_by(Some(&m.owner), VOID, json!({ "id": staffs.gid }))
+            .await,
+    );
+}

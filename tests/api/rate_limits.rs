@@ -176,3 +176,39 @@ async fn behind_trusted_proxies_the_address_is_the_one_they_saw() {
         assert_eq!(code(&reply.json()), "RATE_LIMITED");
     }
 }
+
+/// Through the server's own accept loop, each request carries its peer's address, so the
+/// limits hold for clients on real connections (not only for requests built by a test).
+#[tokio::test]
+async fn the_accept_loop_gives_every_request_its_address() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::spawn_with(Spawn {
+        rate_limits: RateLimits {
+            sign_in: per_hour(2),
+            ..RateLimits::default()
+        },
+        ..Spawn::default()
+    })
+    .await;
+    let addr = app
+        .listen(shangju::app::ConnectionLimits {
+            header_timeout: Duration::from_secs(10),
+            max_connections: 16,
+        })
+        .await;
+    let mut statuses = Vec::new();
+    for i in 0..3 {
+        let body = json!({ "query": LOGIN, "variables": login_vars(i) }).to_string();
+        let request = format!(
+            "POST /graphql HTTP/1.1\r\nHost: shangju\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).await.unwrap();
+        statuses.push(answer.split(' ').nth(1).unwrap_or("").to_owned());
+    }
+    assert_eq!(statuses, ["200", "200", "429"]);
+}

@@ -10,25 +10,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use entity::names::ObjectKind;
-use shangju::app::{self, ConnectionLimits};
+use shangju::app::ConnectionLimits;
 
 use crate::builders::*;
 use crate::support::*;
-
-/// The router of `app` on a real socket with `limits`; stops when the test ends.
-async fn listen(app: &TestApp, limits: ConnectionLimits) -> std::net::SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let router = app.router.clone();
-    tokio::spawn(app::serve_until(
-        listener,
-        router,
-        limits,
-        Duration::from_secs(1),
-        std::future::pending(),
-    ));
-    addr
-}
 
 /// What the server sends before it closes, or `None` if it is still silent after `wait`.
 async fn read_until_closed(stream: &mut TcpStream, wait: Duration) -> Option<String> {
@@ -43,14 +28,12 @@ async fn read_until_closed(stream: &mut TcpStream, wait: Duration) -> Option<Str
 #[tokio::test]
 async fn a_client_that_stops_in_the_middle_of_its_headers_is_disconnected() {
     let app = TestApp::spawn().await;
-    let addr = listen(
-        &app,
-        ConnectionLimits {
+    let addr = app
+        .listen(ConnectionLimits {
             header_timeout: Duration::from_millis(300),
             max_connections: 16,
-        },
-    )
-    .await;
+        })
+        .await;
     let mut half = TcpStream::connect(addr).await.unwrap();
     half.write_all(b"GET /healthz HTTP/1.1\r\nHost: shangju\r\nX-Slow: ")
         .await
@@ -71,14 +54,12 @@ async fn a_client_that_stops_in_the_middle_of_its_headers_is_disconnected() {
 #[tokio::test]
 async fn connections_beyond_the_limit_wait_for_a_free_one() {
     let app = TestApp::spawn().await;
-    let addr = listen(
-        &app,
-        ConnectionLimits {
+    let addr = app
+        .listen(ConnectionLimits {
             header_timeout: Duration::from_secs(30),
             max_connections: 1,
-        },
-    )
-    .await;
+        })
+        .await;
     let idle = TcpStream::connect(addr).await.unwrap();
     let mut waiting = TcpStream::connect(addr).await.unwrap();
     waiting
@@ -102,24 +83,41 @@ async fn a_trickled_body_is_cut_off() {
         ..Spawn::default()
     })
     .await;
-    let addr = listen(
-        &app,
-        ConnectionLimits {
+    let addr = app
+        .listen(ConnectionLimits {
             header_timeout: Duration::from_secs(30),
             max_connections: 16,
-        },
-    )
-    .await;
+        })
+        .await;
     let mut slow = TcpStream::connect(addr).await.unwrap();
     slow.write_all(
         b"POST /graphql HTTP/1.1\r\nHost: shangju\r\nContent-Type: application/json\r\n\
-          Content-Length: 100\r\nConnection: close\r\n\r\n{\"query\":",
+          Content-Length: 100\r\nConnection: close\r\n\r\n",
     )
     .await
     .unwrap();
-    let answer = read_until_closed(&mut slow, Duration::from_secs(10))
-        .await
-        .expect("the server still waits for the body");
+    // One byte every 50 ms: each arrives well within 300 ms, the whole body would take 5 s.
+    let mut answer = String::new();
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        if slow.write_all(b" ").await.is_err() {
+            break;
+        }
+        let mut buf = [0u8; 4096];
+        if let Ok(Ok(n)) = tokio::time::timeout(Duration::from_millis(1), slow.read(&mut buf)).await
+            && n > 0
+        {
+            answer.push_str(&String::from_utf8_lossy(&buf[..n]));
+            let rest = read_until_closed(&mut slow, Duration::from_secs(10)).await;
+            answer.push_str(&rest.unwrap_or_default());
+            break;
+        }
+    }
+    if answer.is_empty() {
+        answer = read_until_closed(&mut slow, Duration::from_secs(10))
+            .await
+            .expect("the server still waits for the body");
+    }
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains("\"code\""), "{answer}");
 }

@@ -300,6 +300,21 @@ impl TestApp {
         }
     }
 
+    /// The router on a real socket, served by the server's own accept loop with `limits`; it
+    /// stops when the test ends.
+    pub async fn listen(&self, limits: shangju::app::ConnectionLimits) -> std::net::SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(app::serve_until(
+            listener,
+            self.router.clone(),
+            limits,
+            Duration::from_secs(1),
+            std::future::pending(),
+        ));
+        addr
+    }
+
     /// The owner invites `clerk` by phone and the clerk accepts, through the API.
     pub async fn join_as_clerk(&self, owner: &TestUser, merchant_gid: &str, clerk: &TestUser) {
         let invited = self
