@@ -24,6 +24,12 @@ pub enum AuditAction {
     CouponClaimVoid,
     #[sea_orm(string_value = "points.adjust")]
     PointsAdjust,
+    #[sea_orm(string_value = "community.create")]
+    CommunityCreate,
+    #[sea_orm(string_value = "community.rename")]
+    CommunityRename,
+    #[sea_orm(string_value = "community.archive")]
+    CommunityArchive,
 }
 
 /// Who did what, when and why. Written in the same transaction as the change it records.

@@ -14,6 +14,7 @@ mod m20260103_000001_points;
 mod m20260104_000001_events;
 mod m20260105_000001_list_orders;
 mod m20260106_000001_hardening;
+mod m20260107_000001_street_setup;
 mod util;
 
 pub struct Migrator;
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260104_000001_events::Migration),
             Box::new(m20260105_000001_list_orders::Migration),
             Box::new(m20260106_000001_hardening::Migration),
+            Box::new(m20260107_000001_street_setup::Migration),
         ]
     }
 }

@@ -55,6 +55,83 @@ pub struct RegisterCommand {
     pub community_id: Option<i64>,
 }
 
+/// What a person changes about themselves; `None` leaves a field as it is.
+#[derive(Debug, Default)]
+pub struct ProfileChange {
+    pub display_name: Option<String>,
+    /// A community of any street, which becomes the person's street too.
+    pub community_id: Option<i64>,
+    pub birth_date: Option<chrono::NaiveDate>,
+    pub show_on_leaderboards: Option<bool>,
+    pub show_on_honour_roll: Option<bool>,
+}
+
+/// The signed-in person changes their own profile. Staff keep the street they work for: they
+/// may only pick a community of it.
+pub async fn update_profile(cx: &Cx<'_>, change: ProfileChange) -> AppResult<UserView> {
+    let viewer = cx.viewer()?;
+    let name = change
+        .display_name
+        .as_deref()
+        .map(|n| DisplayName::parse("displayName", n))
+        .transpose()?;
+    if let Some(born) = change.birth_date {
+        let today = crate::clock::local_date(cx.now());
+        if born > today || chrono::Datelike::year(&born) < 1900 {
+            return Err(AppError::bad_input(
+                "birthDate",
+                Text::new(
+                    "出生日期应在 1900 年之后且不晚于今天",
+                    "A birth date is from 1900 to today",
+                ),
+            ));
+        }
+    }
+    let tx = cx.write().await?;
+    let user = user::Entity::find_by_id(viewer.user_id)
+        .one(&tx)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
+    let community = match change.community_id {
+        Some(id) => Some(street::joinable_community(&tx, "communityId", id).await?),
+        None => None,
+    };
+    if let Some(c) = &community
+        && viewer.has(Role::Staff)
+        && user.street_id != Some(c.street_id)
+    {
+        return Err(AppError::bad_input(
+            "communityId",
+            Text::new(
+                "工作人员只能选择所在街道的社区",
+                "Staff can only pick a community of the street they work for",
+            ),
+        ));
+    }
+    let mut am: user::ActiveModel = user.into();
+    if let Some(n) = name {
+        am.display_name = Set(n.into_inner());
+    }
+    if let Some(c) = community {
+        am.community_id = Set(Some(c.id));
+        am.street_id = Set(Some(c.street_id));
+    }
+    if let Some(b) = change.birth_date {
+        am.birth_date = Set(Some(b));
+    }
+    if let Some(show) = change.show_on_leaderboards {
+        am.leaderboard_opt_out = Set(!show);
+    }
+    if let Some(show) = change.show_on_honour_roll {
+        am.honour_roll_opt_out = Set(!show);
+    }
+    am.updated_at = Set(tx.now());
+    let user = am.update(&tx).await?;
+    let view = load_view(&tx, user).await?;
+    tx.commit().await?;
+    Ok(view)
+}
+
 fn phone_taken() -> AppError {
     AppError::Conflict {
         field: "phone".into(),
@@ -69,9 +146,7 @@ pub async fn register(cx: &Cx<'_>, cmd: RegisterCommand) -> AppResult<Session> {
     let password = Password::choose("password", cmd.password, &phone)?;
     let name = DisplayName::parse("displayName", &cmd.display_name)?;
     let community = match cmd.community_id {
-        Some(id) => Some(street::get_community(cx, id).await?.ok_or_else(|| {
-            AppError::bad_input("communityId", Text::new("社区不存在", "No such community"))
-        })?),
+        Some(id) => Some(street::joinable_community(cx, "communityId", id).await?),
         None => None,
     };
     // Hashing is slow; do it before taking the write lock.

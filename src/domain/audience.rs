@@ -56,16 +56,27 @@ pub fn age_on(birth: NaiveDate, today: NaiveDate) -> i32 {
     age
 }
 
+/// The tag that follows from age.
+pub const SENIOR: &str = "SENIOR";
+/// From this age (in the street's calendar) a resident is `SENIOR`.
+pub const SENIOR_AGE: i32 = 60;
+
 /// The facts about `user_id` as of the command's time.
 pub async fn resident(cx: &Cx<'_>, user_id: i64) -> AppResult<Resident> {
     let u = user::Entity::find_by_id(user_id)
         .one(cx)
         .await?
         .ok_or(AppError::Unauthenticated)?;
+    let age = u.birth_date.map(|b| age_on(b, local_date(cx.now())));
+    let mut tags = tags_of(cx, user_id).await?;
+    // `SENIOR` follows from the birth date, so it is never stale and never self-declared.
+    if age.is_some_and(|a| a >= SENIOR_AGE) && !tags.iter().any(|t| t == SENIOR) {
+        tags.push(SENIOR.to_owned());
+    }
     Ok(Resident {
-        tags: tags_of(cx, user_id).await?,
+        tags,
         community_id: u.community_id,
-        age: u.birth_date.map(|b| age_on(b, local_date(cx.now()))),
+        age,
     })
 }
 

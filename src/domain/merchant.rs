@@ -111,11 +111,7 @@ pub async fn apply(cx: &Cx<'_>, app: Application) -> AppResult<merchant::Model> 
     let viewer = cx.viewer()?;
     let profile = app.profile.check()?;
     let licence_no = licence(&app.licence_no)?;
-    let community = street::get_community(cx, app.community_id)
-        .await?
-        .ok_or_else(|| {
-            AppError::bad_input("communityId", Text::new("社区不存在", "No such community"))
-        })?;
+    let community = street::joinable_community(cx, "communityId", app.community_id).await?;
     let now = cx.now();
     let txn = cx.write().await?;
     let inserted = merchant::ActiveModel {

@@ -328,6 +328,32 @@ impl PersonRights {
     }
 }
 
+/// What a viewer may do with a street's own affairs (its communities, its settings).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StreetRights {
+    signed_in: bool,
+    /// Decides for the street: its staff.
+    pub govern: bool,
+}
+
+impl StreetRights {
+    pub fn of(viewer: Option<&Viewer>, street_id: i64) -> StreetRights {
+        StreetRights {
+            signed_in: viewer.is_some(),
+            govern: viewer.is_some_and(|v| is_staff_of(v, street_id)),
+        }
+    }
+}
+
+impl crate::domain::lifecycle::Grants for StreetRights {
+    fn require(&self, who: Who) -> AppResult<()> {
+        match who {
+            Who::StreetStaff if self.govern => Ok(()),
+            _ => Err(refuse(self.signed_in)),
+        }
+    }
+}
+
 /// The street a viewer governs as staff, for street-wide reports; `FORBIDDEN` for others.
 pub fn governed_street(viewer: &Viewer) -> AppResult<i64> {
     match viewer.street_id {

@@ -1,14 +1,21 @@
-//! Streets (the tenants) and their communities.
+//! Streets (the tenants) and their communities, which the street's staff create, rename and
+//! archive.
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
 };
 
+use entity::community::CommunityStatus;
+use entity::names::ObjectKind;
 use entity::{community, street};
 
+use crate::domain::audit::{self, AuditAction, AuditRecord, Change};
 use crate::domain::context::Cx;
+use crate::domain::lifecycle::{self, Grants, Lifecycle, ReasonRule, Rule, Step};
 use crate::domain::page::{KeyOf, Order, Page, SortValue, Window};
-use crate::error::AppResult;
+use crate::domain::policy::{self, StreetRights, Who};
+use crate::domain::values::text_field;
+use crate::error::{AppError, AppResult, Text};
 
 /// Finds the street of that name, creating it if it is new.
 pub async fn find_or_create(conn: &Cx<'_>, name: &str) -> AppResult<street::Model> {
@@ -46,10 +53,178 @@ pub async fn find_or_create_community(
         street_id: Set(street_id),
         name: Set(name.to_owned()),
         created_at: Set(conn.now()),
+        status: Set(CommunityStatus::Active),
         ..Default::default()
     }
     .insert(conn)
     .await?)
+}
+
+/// A step of a community's lifecycle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, sea_orm::EnumIter)]
+pub enum CommunityAction {
+    Archive,
+}
+
+impl Lifecycle for community::Entity {
+    type State = CommunityStatus;
+    type Action = CommunityAction;
+    const KIND: ObjectKind = ObjectKind::Community;
+
+    fn rules() -> &'static [Rule<CommunityStatus, CommunityAction>] {
+        &[Rule {
+            action: CommunityAction::Archive,
+            from: &[CommunityStatus::Active],
+            to: CommunityStatus::Archived,
+            who: Who::StreetStaff,
+            reason: ReasonRule::None,
+            audit: Some(AuditAction::CommunityArchive),
+            event: None,
+        }]
+    }
+
+    fn id_column() -> community::Column {
+        community::Column::Id
+    }
+
+    fn state_column() -> community::Column {
+        community::Column::Status
+    }
+
+    fn reason_column() -> Option<community::Column> {
+        None
+    }
+
+    fn updated_at_column() -> Option<community::Column> {
+        None
+    }
+}
+
+/// A community's name: 1 to 32 characters, unique in its street.
+fn community_name(raw: &str) -> AppResult<String> {
+    text_field("name", raw, 1, 32, false)
+}
+
+async fn name_taken(cx: &Cx<'_>, street_id: i64, name: &str, except: Option<i64>) -> AppResult<()> {
+    let mut q = community::Entity::find()
+        .filter(community::Column::StreetId.eq(street_id))
+        .filter(community::Column::Name.eq(name));
+    if let Some(id) = except {
+        q = q.filter(community::Column::Id.ne(id));
+    }
+    if q.one(cx).await?.is_some() {
+        return Err(AppError::Conflict {
+            field: "name".into(),
+            text: Text::new(
+                "本街道已有同名社区",
+                "The street already has a community of that name",
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Staff add a community to their street.
+pub async fn create_community(cx: &Cx<'_>, name: &str) -> AppResult<community::Model> {
+    let viewer = cx.viewer()?;
+    let street_id = policy::governed_street(viewer)?;
+    let name = community_name(name)?;
+    let tx = cx.write().await?;
+    name_taken(&tx, street_id, &name, None).await?;
+    let c = community::ActiveModel {
+        street_id: Set(street_id),
+        name: Set(name),
+        created_at: Set(tx.now()),
+        status: Set(CommunityStatus::Active),
+        ..Default::default()
+    }
+    .insert(&tx)
+    .await?;
+    audit::record(
+        &tx,
+        AuditRecord {
+            street_id: Some(street_id),
+            action: AuditAction::CommunityCreate,
+            target_type: ObjectKind::Community,
+            target_id: Some(c.id),
+            reason: None,
+            change: None,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(c)
+}
+
+/// A community of the viewer's street, with the viewer's rights over it.
+async fn governed_community(cx: &Cx<'_>, id: i64) -> AppResult<(community::Model, StreetRights)> {
+    let c = get_community(cx, id)
+        .await?
+        .ok_or(AppError::NotFound("community"))?;
+    let rights = StreetRights::of(cx.viewer_opt(), c.street_id);
+    rights.require(Who::StreetStaff)?;
+    Ok((c, rights))
+}
+
+/// Staff rename a community of their street; the old and new names are audited.
+pub async fn rename_community(cx: &Cx<'_>, id: i64, name: &str) -> AppResult<community::Model> {
+    cx.viewer()?;
+    let name = community_name(name)?;
+    let tx = cx.write().await?;
+    let (c, _) = governed_community(&tx, id).await?;
+    name_taken(&tx, c.street_id, &name, Some(c.id)).await?;
+    let before = serde_json::json!({ "name": c.name });
+    let mut am: community::ActiveModel = c.into();
+    am.name = Set(name.clone());
+    let c = am.update(&tx).await?;
+    audit::record(
+        &tx,
+        AuditRecord {
+            street_id: Some(c.street_id),
+            action: AuditAction::CommunityRename,
+            target_type: ObjectKind::Community,
+            target_id: Some(c.id),
+            reason: None,
+            change: Some(Change {
+                before,
+                after: serde_json::json!({ "name": name }),
+            }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(c)
+}
+
+/// Staff archive a community: it keeps its residents, merchants and history, and takes no new
+/// members.
+pub async fn archive_community(cx: &Cx<'_>, id: i64) -> AppResult<community::Model> {
+    cx.viewer()?;
+    let tx = cx.write().await?;
+    let (c, rights) = governed_community(&tx, id).await?;
+    let step = Step::<community::Entity>::new(c.id, CommunityAction::Archive).street(c.street_id);
+    let archived = lifecycle::apply(&tx, &rights, step).await?;
+    tx.commit().await?;
+    Ok(archived)
+}
+
+/// A community someone may join (as a resident or a merchant): it exists and is not archived.
+pub async fn joinable_community(
+    conn: &impl ConnectionTrait,
+    field: &'static str,
+    id: i64,
+) -> AppResult<community::Model> {
+    match get_community(conn, id).await? {
+        Some(c) if c.status == CommunityStatus::Active => Ok(c),
+        Some(_) => Err(AppError::InvalidState(Text::new(
+            "该社区已归档，不再接受新成员",
+            "This community is archived and takes no new members",
+        ))),
+        None => Err(AppError::bad_input(
+            field,
+            Text::new("社区不存在", "No such community"),
+        )),
+    }
 }
 
 pub async fn get(db: &impl ConnectionTrait, id: i64) -> AppResult<Option<street::Model>> {
@@ -129,4 +304,14 @@ pub async fn communities_by_ids(
         .filter(community::Column::Id.is_in(ids.iter().copied()))
         .all(db)
         .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_community_step_has_one_rule() {
+        lifecycle::check_table::<community::Entity>();
+    }
 }

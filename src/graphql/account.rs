@@ -1,10 +1,10 @@
 //! Accounts and sessions: `register`, `login`, `refreshToken`, `logout`, `changePassword`, `me`.
 
-use crate::graphql::scalars::DateTime;
+use crate::graphql::scalars::{Date, DateTime};
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use entity::names::ObjectKind;
 
-use crate::domain::account::{self, RegisterCommand, Session, UserView};
+use crate::domain::account::{self, ProfileChange, RegisterCommand, Session, UserView};
 use crate::domain::policy::PersonRights;
 use crate::domain::values::mask_phone;
 use crate::error::AppResult;
@@ -95,6 +95,25 @@ impl User {
             .map(Community))
     }
 
+    /// Birth date, for offers and activities with an age rule. The user and staff of their
+    /// street only (`null` for others).
+    async fn birth_date(&self, ctx: &Context<'_>) -> Option<Date> {
+        let u = &self.view.user;
+        let personal =
+            self.own || PersonRights::of(ctx.auth().viewer_opt(), u.id, u.street_id).personal;
+        u.birth_date.filter(|_| personal).map(Date)
+    }
+
+    /// Whether the user appears on public points leaderboards.
+    async fn show_on_leaderboards(&self) -> bool {
+        !self.view.user.leaderboard_opt_out
+    }
+
+    /// Whether the user's name appears on the public honour roll.
+    async fn show_on_honour_roll(&self) -> bool {
+        !self.view.user.honour_roll_opt_out
+    }
+
     /// When the account was created.
     async fn created_at(&self) -> DateTime {
         self.view.user.created_at.into()
@@ -160,6 +179,22 @@ pub struct ChangePasswordInput {
     pub new_password: String,
 }
 
+/// What a person changes about themselves; fields left out stay as they are.
+#[derive(InputObject)]
+pub struct UpdateProfileInput {
+    /// 1 to 32 characters, shown to others.
+    pub display_name: Option<String>,
+    /// The community the person lives in (of any street; it becomes their street too). Staff
+    /// can only pick one of the street they work for.
+    pub community_id: Option<ID>,
+    /// For offers and activities with an age rule (`SENIOR` follows from it at 60).
+    pub birth_date: Option<Date>,
+    /// Appear on public points leaderboards.
+    pub show_on_leaderboards: Option<bool>,
+    /// Show one's name on the public honour roll.
+    pub show_on_honour_roll: Option<bool>,
+}
+
 #[derive(Default)]
 pub struct AccountQuery;
 
@@ -204,6 +239,32 @@ impl AccountMutation {
         )
         .await?;
         Ok(session.into())
+    }
+
+    /// The signed-in person changes their profile; `me` shows the result.
+    async fn update_profile(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The fields to change.")] input: UpdateProfileInput,
+    ) -> AppResult<User> {
+        ctx.viewer()?;
+        let community_id = input
+            .community_id
+            .as_ref()
+            .map(|c| id::decode(ObjectKind::Community, "communityId", c))
+            .transpose()?;
+        let view = account::update_profile(
+            &ctx.cx()?,
+            ProfileChange {
+                display_name: input.display_name,
+                community_id,
+                birth_date: input.birth_date.map(|d| d.0),
+                show_on_leaderboards: input.show_on_leaderboards,
+                show_on_honour_roll: input.show_on_honour_roll,
+            },
+        )
+        .await?;
+        Ok(User::own(view))
     }
 
     /// Signs in. A wrong password and an unknown phone give the same `UNAUTHENTICATED`; after

@@ -42,6 +42,7 @@ pub struct QueryRoot(
 #[derive(MergedObject, Default)]
 pub struct MutationRoot(
     account::AccountMutation,
+    street::StreetMutation,
     merchant::MerchantMutation,
     coupon::CouponMutation,
     points::PointsMutation,

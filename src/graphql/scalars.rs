@@ -30,3 +30,25 @@ impl From<chrono::DateTime<chrono::Utc>> for DateTime {
         DateTime(t)
     }
 }
+
+/// A calendar date as `YYYY-MM-DD`, such as a birth date: a day, not an instant, with no time
+/// zone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Date(pub chrono::NaiveDate);
+
+/// A calendar day as `YYYY-MM-DD` (`1958-03-21`), with no time of day or time zone.
+#[Scalar(name = "Date")]
+impl ScalarType for Date {
+    fn parse(value: Value) -> InputValueResult<Self> {
+        match &value {
+            Value::String(s) => chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .map(Date)
+                .map_err(|_| InputValueError::custom("not a date as YYYY-MM-DD")),
+            _ => Err(InputValueError::expected_type(value)),
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        Value::String(self.0.format("%Y-%m-%d").to_string())
+    }
+}

@@ -3,6 +3,7 @@
 use async_graphql::{Context, Enum, ID, InputObject, Object};
 use entity::names::ObjectKind;
 
+use entity::community::CommunityStatus;
 use entity::{community, street};
 
 use crate::domain;
@@ -26,21 +27,43 @@ impl Street {
         &self.0.name
     }
 
-    /// The neighbourhoods (社区) of the street, by creation order. A street has a handful, so
-    /// this is a plain list.
-    async fn communities(&self, ctx: &Context<'_>) -> AppResult<Vec<Community>> {
+    /// The neighbourhoods (社区) of the street, by creation order; archived ones only when
+    /// asked. A street has a handful, so this is a plain list.
+    async fn communities(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            default = false,
+            desc = "Also the archived communities (which keep their history)."
+        )]
+        include_archived: bool,
+    ) -> AppResult<Vec<Community>> {
         Ok(ctx
             .loader()?
             .load_one(CommunitiesOfStreet(self.0.id))
             .await?
             .unwrap_or_default()
             .into_iter()
+            .filter(|c| include_archived || c.status == CommunityStatus::Active)
             .map(Community)
             .collect())
     }
 }
 
 pub struct Community(pub community::Model);
+
+/// Whether a community takes new members.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(
+    name = "CommunityStatus",
+    remote = "entity::community::CommunityStatus"
+)]
+pub enum CommunityState {
+    /// Takes new residents and merchants.
+    Active,
+    /// Keeps its history; takes no new members.
+    Archived,
+}
 
 /// A neighbourhood (社区) inside a street, such as 新城嘉园.
 #[Object]
@@ -53,6 +76,11 @@ impl Community {
     /// Name, e.g. 新城嘉园.
     async fn name(&self) -> &str {
         &self.0.name
+    }
+
+    /// `ACTIVE`, or `ARCHIVED`: kept with its history, taking no new residents or merchants.
+    async fn status(&self) -> CommunityState {
+        self.0.status.into()
     }
 
     /// The street the community belongs to.
@@ -134,5 +162,55 @@ impl StreetQuery {
     ) -> AppResult<Option<Street>> {
         let id = id::decode(ObjectKind::Street, "id", &id)?;
         Ok(domain::street::get(&ctx.state()?.db, id).await?.map(Street))
+    }
+}
+
+#[derive(Default)]
+pub struct StreetMutation;
+
+fn community_id(raw: &ID) -> AppResult<i64> {
+    id::decode(ObjectKind::Community, "id", raw)
+}
+
+#[Object]
+impl StreetMutation {
+    /// Staff add a community to their street. `CONFLICT` if the street has one of that name.
+    async fn create_community(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "1 to 32 characters, e.g. 新城嘉园.")] name: String,
+    ) -> AppResult<Community> {
+        ctx.viewer()?;
+        Ok(Community(
+            domain::street::create_community(&ctx.cx()?, &name).await?,
+        ))
+    }
+
+    /// Staff rename a community of their street (audited with the old and new names).
+    async fn rename_community(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The community.")] id: ID,
+        #[graphql(desc = "1 to 32 characters, unique in the street.")] name: String,
+    ) -> AppResult<Community> {
+        ctx.viewer()?;
+        let id = community_id(&id)?;
+        Ok(Community(
+            domain::street::rename_community(&ctx.cx()?, id, &name).await?,
+        ))
+    }
+
+    /// Staff archive a community of their street: its residents, merchants and history stay;
+    /// it takes no new members (`INVALID_STATE` for those who try).
+    async fn archive_community(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The community.")] id: ID,
+    ) -> AppResult<Community> {
+        ctx.viewer()?;
+        let id = community_id(&id)?;
+        Ok(Community(
+            domain::street::archive_community(&ctx.cx()?, id).await?,
+        ))
     }
 }

@@ -24,6 +24,18 @@ fn shangju() -> Command {
     cmd
 }
 
+/// Runs `cmd` with `input` on its standard input; what it printed and how it ended.
+fn run_with_stdin(cmd: &mut Command, input: &[u8]) -> std::process::Output {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
 #[test]
 fn export_schema_prints_the_sdl_without_a_database() {
     let out = shangju()
@@ -57,30 +69,21 @@ fn production_refuses_to_start_without_a_strong_secret() {
 #[tokio::test]
 async fn create_staff_reads_the_password_from_stdin() {
     let app = TestApp::spawn().await;
-    let mut child = shangju()
-        .args([
-            "create-staff",
-            "--street",
-            "新街道",
-            "--phone",
-            "13300000001",
-            "--name",
-            "王干事",
-            "--password-stdin",
-        ])
-        .env("DATABASE_URL", &app.database_url)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"staff password 1\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = run_with_stdin(
+        shangju()
+            .args([
+                "create-staff",
+                "--street",
+                "新街道",
+                "--phone",
+                "13300000001",
+                "--name",
+                "王干事",
+                "--password-stdin",
+            ])
+            .env("DATABASE_URL", &app.database_url),
+        b"staff password 1\n",
+    );
     assert!(
         out.status.success(),
         "{}",
@@ -101,29 +104,21 @@ async fn create_staff_reads_the_password_from_stdin() {
     assert_eq!(me["data"]["me"]["street"]["name"], "新街道");
     assert_eq!(app.count("audit_entries").await, 1);
 
-    let mut dup = shangju()
-        .args([
-            "create-staff",
-            "--street",
-            "新街道",
-            "--phone",
-            "13300000001",
-            "--name",
-            "重复",
-            "--password-stdin",
-        ])
-        .env("DATABASE_URL", &app.database_url)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    dup.stdin
-        .take()
-        .unwrap()
-        .write_all(b"another password\n")
-        .unwrap();
-    let out = dup.wait_with_output().unwrap();
+    let out = run_with_stdin(
+        shangju()
+            .args([
+                "create-staff",
+                "--street",
+                "新街道",
+                "--phone",
+                "13300000001",
+                "--name",
+                "重复",
+                "--password-stdin",
+            ])
+            .env("DATABASE_URL", &app.database_url),
+        b"another password\n",
+    );
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("already registered"));
     assert_eq!(app.count("users").await, 1);
@@ -475,4 +470,180 @@ fn persisted_only_needs_a_manifest() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--persisted-queries"));
+}
+
+/// One request to a server on `port`, over plain HTTP/1.1; the JSON body of the answer.
+fn post_graphql(
+    port: u16,
+    token: Option<&str>,
+    query: &str,
+    variables: serde_json::Value,
+) -> serde_json::Value {
+    use std::io::Read;
+    let body = json!({ "query": query, "variables": variables }).to_string();
+    let auth = token
+        .map(|t| format!("authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    let request = format!(
+        "POST /graphql HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n{auth}\
+         content-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    for _ in 0..150 {
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            s.write_all(request.as_bytes()).unwrap();
+            let mut out = String::new();
+            s.read_to_string(&mut out).unwrap();
+            let json = out.split("\r\n\r\n").nth(1).unwrap_or("");
+            return serde_json::from_str(json).unwrap_or_else(|_| panic!("not JSON: {out}"));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("server never listened");
+}
+
+fn text<'a>(v: &'a serde_json::Value, path: &[&str]) -> &'a str {
+    let mut at = &v["data"];
+    for p in path {
+        at = &at[*p];
+    }
+    at.as_str().unwrap_or_else(|| panic!("no {path:?} in {v}"))
+}
+
+/// A street starts from nothing: a production server with no demo, set up only through the
+/// command line and the API, reaches a merchant whose published offer for seniors a resident
+/// (who gave their birth date and community) claims and the merchant redeems.
+#[tokio::test]
+async fn a_street_starts_from_nothing_in_production() {
+    let (database_url, _dir) = empty_database_url().await;
+    let secret = "a-production-secret-of-at-least-32-bytes";
+    let production = |cmd: &mut Command| {
+        cmd.env("SHANGJU_ENV", "production")
+            .env("SHANGJU_JWT_SECRET", secret)
+            .env("DATABASE_URL", &database_url);
+    };
+    let mut migrate = shangju();
+    production(migrate.arg("migrate"));
+    assert!(migrate.status().unwrap().success());
+    let mut staff_cmd = shangju();
+    production(staff_cmd.args([
+        "create-staff",
+        "--street",
+        "九棵树街道",
+        "--phone",
+        "13300000009",
+        "--name",
+        "王干事",
+        "--password-stdin",
+    ]));
+    let out = run_with_stdin(&mut staff_cmd, b"staff first password\n");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut serve = shangju();
+    production(serve.env("SHANGJU_BIND", format!("127.0.0.1:{port}")));
+    let mut server = serve
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let result = std::panic::catch_unwind(|| {
+        let gql =
+            |token: Option<&str>, q: &str, v: serde_json::Value| post_graphql(port, token, q, v);
+        let sign_in = |phone: &str, password: &str| {
+            let v = gql(None, LOGIN, json!({ "phone": phone, "password": password }));
+            text(&v, &["login", "accessToken"]).to_owned()
+        };
+        let staff = sign_in("13300000009", "staff first password");
+        let v = gql(
+            Some(&staff),
+            "mutation { createCommunity(name: \"新城嘉园\") { id status } }",
+            json!({}),
+        );
+        let community = text(&v, &["createCommunity", "id"]).to_owned();
+        let streets = gql(
+            None,
+            "{ streets { edges { node { communities { name } } } } }",
+            json!({}),
+        );
+        assert_eq!(
+            streets["data"]["streets"]["edges"][0]["node"]["communities"][0]["name"],
+            "新城嘉园"
+        );
+
+        let register = |phone: &str, name: &str| {
+            let v = gql(
+                None,
+                REGISTER,
+                json!({ "input": { "phone": phone, "password": PASSWORD,
+                "displayName": name, "communityId": community } }),
+            );
+            text(&v, &["register", "accessToken"]).to_owned()
+        };
+        let owner = register("13300000010", "李老板");
+        let senior = register("13300000011", "张阿姨");
+        let v = gql(
+            Some(&owner),
+            APPLY,
+            json!({ "input": {
+            "profile": { "name": "新城食堂", "category": "CANTEEN", "address": "新城嘉园 2 号楼",
+                         "contactPhone": "13300000010", "description": "老人午餐" },
+            "licenceNo": "91310000MA1K", "communityId": community } }),
+        );
+        let merchant = text(&v, &["applyMerchant", "id"]).to_owned();
+        let v = gql(
+            Some(&staff),
+            REVIEW,
+            json!({ "input": { "merchantId": merchant, "decision": "APPROVE" } }),
+        );
+        assert_eq!(text(&v, &["reviewMerchant", "status"]), "ACTIVE");
+        let v = gql(
+            Some(&owner),
+            CREATE_COUPON,
+            json!({ "input": {
+            "merchantId": merchant, "title": "银发午餐 8 折", "kind": "PERCENT_OFF", "percentOff": 20,
+            "totalStock": 10, "perUserLimit": 1,
+            "validFrom": "2020-01-01T00:00:00Z", "validUntil": "2099-01-01T00:00:00Z",
+            "audience": { "tags": ["SENIOR"], "minAge": 60 } } }),
+        );
+        let coupon = text(&v, &["createCoupon", "id"]).to_owned();
+        let v = gql(
+            Some(&owner),
+            "mutation($id: ID!) { publishCoupon(id: $id) { status } }",
+            json!({ "id": coupon }),
+        );
+        assert_eq!(text(&v, &["publishCoupon", "status"]), "ACTIVE");
+
+        // Without a birth date the senior offer is not hers yet; with one, it is.
+        let v = gql(Some(&senior), CLAIM, json!({ "id": coupon }));
+        assert_eq!(code(&v), "NOT_ELIGIBLE", "{v}");
+        let born = chrono::Utc::now().date_naive() - chrono::Duration::days(65 * 366);
+        let v = gql(
+            Some(&senior),
+            "mutation($d: Date!) { updateProfile(input: { birthDate: $d }) { birthDate } }",
+            json!({ "d": born.to_string() }),
+        );
+        assert_eq!(text(&v, &["updateProfile", "birthDate"]), born.to_string());
+        let v = gql(Some(&senior), CLAIM, json!({ "id": coupon }));
+        let code_text = text(&v, &["claimCoupon", "code"]).to_owned();
+        let v = gql(
+            Some(&owner),
+            REDEEM,
+            json!({ "code": code_text, "key": "till-1" }),
+        );
+        assert_eq!(text(&v, &["redeemCoupon", "status"]), "REDEEMED");
+    });
+    server.kill().ok();
+    server.wait().ok();
+    if let Err(panic) = result {
+        std::panic::resume_unwind(panic);
+    }
 }
