@@ -193,7 +193,7 @@ async fn seed(db: &DatabaseConnection, sizes: &Sizes) -> Fixture {
         residents.push(u.id);
         out.push(
             tokens
-                .issue_access(u.id, vec![], 0, Utc::now())
+                .issue_access(u.id, vec![], 0, None, Utc::now())
                 .expect("sign a token")
                 .0,
         );

@@ -14,6 +14,9 @@ pub struct Model {
     pub expires_at: DateTimeUtc,
     pub used_at: Option<DateTimeUtc>,
     pub revoked_at: Option<DateTimeUtc>,
+    /// When the access token given with this token's successor was issued (system time), so a
+    /// refresh repeated within the grace period gets the very same pair.
+    pub access_issued_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
 }
 

@@ -5,7 +5,8 @@ use sea_orm_migration::schema::*;
 pub struct Migration;
 
 /// What a street office needs to start on its own: communities it manages (archived ones keep
-/// their history), and residents who choose whether they appear on the honour roll.
+/// their history), residents who choose whether they appear on the honour roll, and sessions
+/// that survive a mini-program refreshing from several pages at once.
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
@@ -22,10 +23,25 @@ impl MigrationTrait for Migration {
                 .add_column(boolean(Users::HonourRollOptOut).default(false))
                 .to_owned(),
         )
+        .await?;
+        // Sessions that behave on phones: a refresh repeated at once gets the same pair.
+        m.alter_table(
+            Table::alter()
+                .table(RefreshTokens::Table)
+                .add_column(timestamp_with_time_zone_null(RefreshTokens::AccessIssuedAt))
+                .to_owned(),
+        )
         .await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.alter_table(
+            Table::alter()
+                .table(RefreshTokens::Table)
+                .drop_column(RefreshTokens::AccessIssuedAt)
+                .to_owned(),
+        )
+        .await?;
         m.alter_table(
             Table::alter()
                 .table(Users::Table)
@@ -47,6 +63,12 @@ impl MigrationTrait for Migration {
 enum Communities {
     Table,
     Status,
+}
+
+#[derive(DeriveIden)]
+enum RefreshTokens {
+    Table,
+    AccessIssuedAt,
 }
 
 #[derive(DeriveIden)]

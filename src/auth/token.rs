@@ -26,10 +26,17 @@ pub struct Claims {
     pub iat: i64,
     /// The user's session version when the token was issued; a password change bumps it.
     pub sv: i32,
+    /// The session (the family of refresh tokens of one sign-in): `logout` ends it, and with it
+    /// this token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
 }
 
 #[derive(Clone)]
 pub struct TokenService {
+    /// Derives a refresh token's successor, so a refresh repeated within the grace period
+    /// answers with the same pair.
+    successor_key: Vec<u8>,
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
@@ -44,6 +51,8 @@ pub struct TokenService {
 pub struct VerifiedAccess {
     pub user_id: i64,
     pub session_version: i32,
+    /// The session it belongs to (absent from tokens issued before sessions were named).
+    pub session: Option<String>,
 }
 
 impl TokenService {
@@ -62,6 +71,7 @@ impl TokenService {
         // A token not yet valid is refused like an expired one (within the same leeway).
         validation.validate_nbf = true;
         TokenService {
+            successor_key: secret.to_vec(),
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
             validation,
@@ -72,12 +82,14 @@ impl TokenService {
         }
     }
 
-    /// Signs an access token; returns it with its expiry.
+    /// Signs an access token of `session`; returns it with its expiry. The same arguments give
+    /// the same token.
     pub fn issue_access(
         &self,
         user_id: i64,
         roles: Vec<String>,
         session_version: i32,
+        session: Option<&str>,
         now: DateTime<Utc>,
     ) -> AppResult<(String, DateTime<Utc>)> {
         let expires_at =
@@ -90,6 +102,7 @@ impl TokenService {
             exp: expires_at.timestamp(),
             iat: now.timestamp(),
             sv: session_version,
+            sid: session.map(str::to_owned),
         };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(AppError::internal)?;
@@ -108,7 +121,20 @@ impl TokenService {
         Ok(VerifiedAccess {
             user_id,
             session_version: claims.sv,
+            session: claims.sid,
         })
+    }
+
+    /// The refresh token that replaces `old`: HMAC-SHA256 of it under the server's key, so only
+    /// the server can compute it, and computing it again gives the same token.
+    pub fn successor_refresh(&self, old: &str) -> String {
+        use hmac::{Hmac, Mac};
+        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.successor_key) else {
+            // HMAC takes keys of any length; this branch cannot run.
+            return new_refresh_token();
+        };
+        mac.update(old.as_bytes());
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
     }
 }
 

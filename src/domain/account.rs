@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::sea_query::{Expr, OnConflict, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
 };
@@ -26,6 +26,9 @@ use crate::state::AppState;
 
 /// Failed logins allowed before a phone number is slowed down.
 pub const FREE_LOGIN_FAILURES: i32 = 5;
+/// How long after a refresh the same refresh token may be presented again and get the same new
+/// pair (several pages of a mini-program resuming at once).
+pub const REFRESH_GRACE_SECS: i64 = 10;
 /// The first lock after the free failures; it doubles with each further failure.
 const FIRST_LOCK_SECS: i64 = 30;
 const MAX_LOCK_SECS: i64 = 15 * 60;
@@ -322,21 +325,39 @@ pub async fn refresh(cx: &Cx<'_>, token: &str) -> AppResult<Session> {
     if row.revoked_at.is_some() || row.expires_at <= now {
         return Err(AppError::Unauthenticated);
     }
+    // Access tokens are checked against the system clock by the JWT library, so they are
+    // issued from it too, whatever the domain clock says.
+    let issued = Utc::now();
     let claimed = refresh_token::Entity::update_many()
         .col_expr(refresh_token::Column::UsedAt, Expr::value(now))
+        .col_expr(refresh_token::Column::AccessIssuedAt, Expr::value(issued))
         .filter(refresh_token::Column::Id.eq(row.id))
         .filter(refresh_token::Column::UsedAt.is_null())
         .exec(&txn)
         .await?;
-    if claimed.rows_affected == 0 {
-        revoke_family(&txn, &row.family_id, now).await?;
-        txn.commit().await?;
-        tracing::warn!(
-            user_id = row.user_id,
-            "refresh token reused; family revoked"
-        );
-        return Err(AppError::Unauthenticated);
-    }
+    let (used_at, issued) = if claimed.rows_affected == 1 {
+        (now, issued)
+    } else {
+        // Used already: by a refresh of a moment ago (a mini-program resuming several pages at
+        // once), which gets the same pair again; otherwise it was stolen or replayed.
+        let used = refresh_token::Entity::find_by_id(row.id).one(&txn).await?;
+        match used.and_then(|u| u.used_at.zip(u.access_issued_at)) {
+            Some((used_at, issued))
+                if now - used_at <= chrono::Duration::seconds(REFRESH_GRACE_SECS) =>
+            {
+                (used_at, issued)
+            }
+            _ => {
+                revoke_family(&txn, &row.family_id, now).await?;
+                txn.commit().await?;
+                tracing::warn!(
+                    user_id = row.user_id,
+                    "refresh token reused; family revoked"
+                );
+                return Err(AppError::Unauthenticated);
+            }
+        }
+    };
     let Some(user) = user::Entity::find_by_id(row.user_id).one(&txn).await? else {
         return Err(AppError::Unauthenticated);
     };
@@ -344,9 +365,46 @@ pub async fn refresh(cx: &Cx<'_>, token: &str) -> AppResult<Session> {
         return Err(AppError::Unauthenticated);
     }
     let view = load_view(&txn, user).await?;
-    let session = issue_session(&txn, state, view, Some(row.family_id), now).await?;
+    let successor = state.tokens.successor_refresh(token);
+    let expires_at = refresh_expiry(state, used_at)?;
+    if claimed.rows_affected == 1 {
+        store_refresh(
+            &txn,
+            view.user.id,
+            &row.family_id,
+            &successor,
+            expires_at,
+            now,
+        )
+        .await?;
+    }
+    let session = session_of(state, view, &row.family_id, successor, expires_at, issued)?;
     txn.commit().await?;
     Ok(session)
+}
+
+/// Ends every session of the signed-in user, on every device: their access tokens stop working
+/// at once and their refresh tokens are revoked.
+pub async fn logout_everywhere(cx: &Cx<'_>) -> AppResult<()> {
+    let viewer = cx.viewer()?;
+    let txn = cx.write().await?;
+    let now = txn.now();
+    user::Entity::update_many()
+        .col_expr(
+            user::Column::SessionVersion,
+            sea_orm::sea_query::ExprTrait::add(Expr::col(user::Column::SessionVersion), 1),
+        )
+        .col_expr(user::Column::UpdatedAt, Expr::value(now))
+        .filter(user::Column::Id.eq(viewer.user_id))
+        .exec(&txn)
+        .await?;
+    refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::RevokedAt, Expr::value(now))
+        .filter(refresh_token::Column::UserId.eq(viewer.user_id))
+        .filter(refresh_token::Column::RevokedAt.is_null())
+        .exec(&txn)
+        .await?;
+    txn.commit().await
 }
 
 async fn revoke_family(
@@ -430,7 +488,21 @@ pub async fn change_password(cx: &Cx<'_>, current: String, new: String) -> AppRe
 /// user or a bumped session version fails here, and roles are the current ones.
 pub async fn authenticate(state: &AppState, bearer: &str) -> AppResult<Viewer> {
     let access = state.tokens.verify_access(bearer)?;
-    let mut rows = user::Entity::find_by_id(access.user_id)
+    let mut query = user::Entity::find_by_id(access.user_id);
+    // A session that was logged out (or whose refresh token was replayed) ends its access
+    // tokens too; checked in the same statement.
+    if let Some(session) = &access.session {
+        let ended = Expr::exists(
+            Query::select()
+                .expr(Expr::val(1))
+                .from(refresh_token::Entity)
+                .and_where(refresh_token::Column::FamilyId.eq(session.as_str()))
+                .and_where(refresh_token::Column::RevokedAt.is_not_null())
+                .to_owned(),
+        );
+        query = query.filter(sea_orm::sea_query::ExprTrait::not(ended));
+    }
+    let mut rows = query
         .find_with_related(user_role::Entity)
         .all(&state.db)
         .await?;
@@ -477,6 +549,8 @@ pub async fn get_view(db: &impl ConnectionTrait, user_id: i64) -> AppResult<Opti
 }
 
 /// Stores a new refresh token (in `family`, or a new family) and signs an access token.
+/// A new session (a new family, or the next of `family`): a fresh refresh token, stored, and an
+/// access token.
 async fn issue_session(
     conn: &impl ConnectionTrait,
     state: &AppState,
@@ -485,36 +559,66 @@ async fn issue_session(
     now: DateTime<Utc>,
 ) -> AppResult<Session> {
     let refresh = new_refresh_token();
-    let refresh_expires_at =
-        now + chrono::Duration::from_std(state.tokens.refresh_ttl).map_err(AppError::internal)?;
+    let family = family.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let expires_at = refresh_expiry(state, now)?;
+    store_refresh(conn, user.user.id, &family, &refresh, expires_at, now).await?;
+    session_of(state, user, &family, refresh, expires_at, Utc::now())
+}
+
+fn refresh_expiry(state: &AppState, from: DateTime<Utc>) -> AppResult<DateTime<Utc>> {
+    Ok(from + chrono::Duration::from_std(state.tokens.refresh_ttl).map_err(AppError::internal)?)
+}
+
+async fn store_refresh(
+    conn: &impl ConnectionTrait,
+    user_id: i64,
+    family: &str,
+    token: &str,
+    expires_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
     refresh_token::ActiveModel {
-        user_id: Set(user.user.id),
-        family_id: Set(family.unwrap_or_else(|| uuid::Uuid::new_v4().to_string())),
-        token_hash: Set(refresh_token_hash(&refresh)),
-        expires_at: Set(refresh_expires_at),
+        user_id: Set(user_id),
+        family_id: Set(family.to_owned()),
+        token_hash: Set(refresh_token_hash(token)),
+        expires_at: Set(expires_at),
         used_at: Set(None),
         revoked_at: Set(None),
+        access_issued_at: Set(None),
         created_at: Set(now),
         ..Default::default()
     }
     .insert(conn)
     .await?;
+    Ok(())
+}
+
+/// The pair a client gets: the same arguments give the same tokens.
+fn session_of(
+    state: &AppState,
+    user: UserView,
+    family: &str,
+    refresh_token: String,
+    refresh_expires_at: DateTime<Utc>,
+    issued: DateTime<Utc>,
+) -> AppResult<Session> {
     let roles = user
         .roles
         .iter()
         .map(role_name)
         .map(str::to_owned)
         .collect();
-    // Access tokens are checked against the system clock by the JWT library, so they are
-    // issued from it too, whatever the domain clock says.
-    let (access_token, access_expires_at) =
-        state
-            .tokens
-            .issue_access(user.user.id, roles, user.user.session_version, Utc::now())?;
+    let (access_token, access_expires_at) = state.tokens.issue_access(
+        user.user.id,
+        roles,
+        user.user.session_version,
+        Some(family),
+        issued,
+    )?;
     Ok(Session {
         access_token,
         access_expires_at,
-        refresh_token: refresh,
+        refresh_token,
         refresh_expires_at,
         user,
     })

@@ -279,8 +279,9 @@ impl AccountMutation {
             .into())
     }
 
-    /// Trades a refresh token for a new pair. Each refresh token works once; presenting a used
-    /// one ends every session descended from the same login.
+    /// Trades a refresh token for a new pair. Each refresh token works once: presented again
+    /// within 10 seconds (several pages refreshing at once) it answers with the same new pair;
+    /// later, it ends every session descended from the same login.
     async fn refresh_token(
         &self,
         ctx: &Context<'_>,
@@ -289,7 +290,16 @@ impl AccountMutation {
         Ok(account::refresh(&ctx.cx()?, &refresh_token).await?.into())
     }
 
-    /// Ends the session of this refresh token. Always true, also for unknown tokens.
+    /// Ends every session of the signed-in user on every device: access tokens stop working at
+    /// once and refresh tokens are revoked. Always true.
+    async fn logout_everywhere(&self, ctx: &Context<'_>) -> AppResult<bool> {
+        ctx.viewer()?;
+        account::logout_everywhere(&ctx.cx()?).await?;
+        Ok(true)
+    }
+
+    /// Ends the session of this refresh token, its access tokens included. Always true, also
+    /// for unknown tokens.
     async fn logout(
         &self,
         ctx: &Context<'_>,

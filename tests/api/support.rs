@@ -226,7 +226,7 @@ impl TestApp {
     pub fn token_for(&self, user_id: i64, session_version: i32) -> String {
         self.state
             .tokens
-            .issue_access(user_id, vec![], session_version, Utc::now())
+            .issue_access(user_id, vec![], session_version, None, Utc::now())
             .expect("token")
             .0
     }
