@@ -30,6 +30,12 @@ pub enum AuditAction {
     CommunityRename,
     #[sea_orm(string_value = "community.archive")]
     CommunityArchive,
+    #[sea_orm(string_value = "tag.grant")]
+    TagGrant,
+    #[sea_orm(string_value = "tag.refuse")]
+    TagRefuse,
+    #[sea_orm(string_value = "tag.revoke")]
+    TagRevoke,
 }
 
 /// Who did what, when and why. Written in the same transaction as the change it records.

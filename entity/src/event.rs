@@ -31,6 +31,10 @@ pub enum EventKind {
     ClerkInvitationDeclined,
     #[sea_orm(string_value = "clerk_invitation.revoked")]
     ClerkInvitationRevoked,
+    #[sea_orm(string_value = "tag_request.granted")]
+    TagRequestGranted,
+    #[sea_orm(string_value = "tag_request.refused")]
+    TagRequestRefused,
 }
 
 /// The outbox: one row per event, written in the transaction of the change it describes, so a

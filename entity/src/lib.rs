@@ -16,6 +16,7 @@ pub mod points_account;
 pub mod points_entry;
 pub mod refresh_token;
 pub mod street;
+pub mod tag_request;
 pub mod user;
 pub mod user_role;
 pub mod user_tag;
@@ -36,6 +37,7 @@ pub mod prelude {
     pub use super::points_entry::Entity as PointsEntry;
     pub use super::refresh_token::Entity as RefreshToken;
     pub use super::street::Entity as Street;
+    pub use super::tag_request::Entity as TagRequest;
     pub use super::user::Entity as User;
     pub use super::user_role::Entity as UserRole;
     pub use super::user_tag::Entity as UserTag;

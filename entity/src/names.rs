@@ -22,6 +22,8 @@ pub enum ObjectKind {
     CouponClaim,
     #[sea_orm(string_value = "ClerkInvitation")]
     ClerkInvitation,
+    #[sea_orm(string_value = "TagRequest")]
+    TagRequest,
     #[sea_orm(string_value = "PointsEntry")]
     PointsEntry,
 }
@@ -37,6 +39,7 @@ impl ObjectKind {
             ObjectKind::Coupon => "Coupon",
             ObjectKind::CouponClaim => "CouponClaim",
             ObjectKind::ClerkInvitation => "ClerkInvitation",
+            ObjectKind::TagRequest => "TagRequest",
             ObjectKind::PointsEntry => "PointsEntry",
         }
     }

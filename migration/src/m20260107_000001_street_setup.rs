@@ -5,7 +5,8 @@ use sea_orm_migration::schema::*;
 pub struct Migration;
 
 /// What a street office needs to start on its own: communities it manages (archived ones keep
-/// their history), residents who choose whether they appear on the honour roll, and sessions
+/// their history), tags residents ask for and staff verify, residents who choose whether they
+/// appear on the honour roll, and sessions
 /// that survive a mini-program refreshing from several pages at once.
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
@@ -24,6 +25,40 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
+        // Tags residents ask for and staff verify.
+        m.create_table(
+            Table::create()
+                .table(TagRequests::Table)
+                .col(big_pk_auto(TagRequests::Id))
+                .col(big_integer(TagRequests::UserId))
+                .col(big_integer(TagRequests::StreetId))
+                .col(string_len(TagRequests::Tag, 32))
+                .col(text(TagRequests::Note))
+                .col(string_len(TagRequests::Status, 16))
+                .col(text_null(TagRequests::Reason))
+                .col(timestamp_with_time_zone(TagRequests::CreatedAt))
+                .col(timestamp_with_time_zone_null(TagRequests::DecidedAt))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("ix_tag_requests_street_status")
+                .table(TagRequests::Table)
+                .col(TagRequests::StreetId)
+                .col(TagRequests::Status)
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("ix_tag_requests_user")
+                .table(TagRequests::Table)
+                .col(TagRequests::UserId)
+                .col(TagRequests::Tag)
+                .to_owned(),
+        )
+        .await?;
         // Sessions that behave on phones: a refresh repeated at once gets the same pair.
         m.alter_table(
             Table::alter()
@@ -35,6 +70,8 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.drop_table(Table::drop().table(TagRequests::Table).to_owned())
+            .await?;
         m.alter_table(
             Table::alter()
                 .table(RefreshTokens::Table)
@@ -63,6 +100,20 @@ impl MigrationTrait for Migration {
 enum Communities {
     Table,
     Status,
+}
+
+#[derive(DeriveIden)]
+enum TagRequests {
+    Table,
+    Id,
+    UserId,
+    StreetId,
+    Tag,
+    Note,
+    Status,
+    Reason,
+    CreatedAt,
+    DecidedAt,
 }
 
 #[derive(DeriveIden)]

@@ -16,4 +16,5 @@ pub mod page;
 pub mod points;
 pub mod policy;
 pub mod street;
+pub mod tag;
 pub mod values;

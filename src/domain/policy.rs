@@ -354,6 +354,15 @@ impl crate::domain::lifecycle::Grants for StreetRights {
     }
 }
 
+impl crate::domain::lifecycle::Grants for PersonRights {
+    fn require(&self, who: Who) -> AppResult<()> {
+        match who {
+            Who::StreetStaff => self.require_govern(),
+            _ => Err(refuse(self.signed_in)),
+        }
+    }
+}
+
 /// The street a viewer governs as staff, for street-wide reports; `FORBIDDEN` for others.
 pub fn governed_street(viewer: &Viewer) -> AppResult<i64> {
     match viewer.street_id {

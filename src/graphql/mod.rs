@@ -13,6 +13,7 @@ pub mod pagination;
 pub mod points;
 pub mod scalars;
 pub mod street;
+pub mod tag;
 
 use async_graphql::{
     Context, EmptySubscription, ErrorExtensions, MergedObject, Schema, SchemaBuilder,
@@ -36,6 +37,7 @@ pub struct QueryRoot(
     coupon::CouponQuery,
     points::PointsQuery,
     invitation::InvitationQuery,
+    tag::TagQuery,
 );
 
 /// The root of all changes.
@@ -47,6 +49,7 @@ pub struct MutationRoot(
     coupon::CouponMutation,
     points::PointsMutation,
     invitation::InvitationMutation,
+    tag::TagMutation,
 );
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;

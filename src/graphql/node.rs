@@ -14,6 +14,7 @@ use crate::graphql::merchant::Merchant;
 use crate::graphql::pagination::MAX_PAGE;
 use crate::graphql::points::PointsEntry;
 use crate::graphql::street::{Community, Street};
+use crate::graphql::tag::TagRequest;
 use crate::graphql::{ContextExt, id};
 
 /// An object with an opaque ID, which `node(id)` finds again.
@@ -28,6 +29,7 @@ pub enum Node {
     User(User),
     PointsEntry(PointsEntry),
     ClerkInvitation(ClerkInvitation),
+    TagRequest(TagRequest),
 }
 
 async fn resolve(ctx: &Context<'_>, raw: &ID) -> AppResult<Node> {
@@ -63,6 +65,7 @@ async fn resolve(ctx: &Context<'_>, raw: &ID) -> AppResult<Node> {
         ObjectKind::ClerkInvitation => {
             Node::ClerkInvitation(ClerkInvitation(domain::invitation::get(&cx, n).await?))
         }
+        ObjectKind::TagRequest => Node::TagRequest(TagRequest(domain::tag::get(&cx, n).await?)),
         ObjectKind::PointsEntry => {
             Node::PointsEntry(PointsEntry(domain::points::get_entry(&cx, n).await?))
         }

@@ -30,4 +30,5 @@ mod schema;
 mod slow;
 mod street;
 mod support;
+mod tag;
 mod tokens;
