@@ -31,7 +31,14 @@ pub enum Command {
     },
     /// Print the GraphQL SDL and exit. Needs no database.
     ExportSchema,
-    /// Create a staff account for a street (creating the street if its name is new).
+    /// Create a street (a district operator's first step); its first administrator comes from
+    /// `create-staff --street`.
+    CreateStreet {
+        /// The street's name, e.g. 九棵树街道.
+        name: String,
+    },
+    /// Create a staff account, an administrator of its street (creating the street if its name
+    /// is new).
     CreateStaff {
         /// The street's name, e.g. 九棵树街道.
         #[arg(long)]

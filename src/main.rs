@@ -76,6 +76,16 @@ async fn run(config: Config, command: Command) -> Result<(), String> {
         Command::ExportSchema | Command::Migrate { .. } => {
             unreachable!("handled above")
         }
+        Command::CreateStreet { name } => {
+            let street = shangju::domain::street::create(
+                &shangju::domain::context::Cx::system(&state),
+                &name,
+            )
+            .await
+            .map_err(|e| e.message(shangju::error::Lang::En).into_owned())?;
+            println!("created street {} (id {})", street.name, street.id);
+            Ok(())
+        }
         Command::CreateStaff {
             street,
             phone,

@@ -30,6 +30,14 @@ pub enum AuditAction {
     CommunityRename,
     #[sea_orm(string_value = "community.archive")]
     CommunityArchive,
+    #[sea_orm(string_value = "staff.add")]
+    StaffAdd,
+    #[sea_orm(string_value = "staff.remove")]
+    StaffRemove,
+    #[sea_orm(string_value = "street.settings")]
+    StreetSettings,
+    #[sea_orm(string_value = "street.create")]
+    StreetCreate,
     #[sea_orm(string_value = "tag.grant")]
     TagGrant,
     #[sea_orm(string_value = "tag.refuse")]

@@ -20,6 +20,8 @@ pub struct Model {
     pub leaderboard_opt_out: bool,
     /// Keeps the user's name off the public honour roll (their award stays on it, unnamed).
     pub honour_roll_opt_out: bool,
+    /// A staff member who adds and removes the street's staff.
+    pub is_street_admin: bool,
     /// Bumped whenever every token issued so far must stop working (password change).
     pub session_version: i32,
     pub created_at: DateTimeUtc,

@@ -4,7 +4,8 @@ use sea_orm_migration::schema::*;
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-/// What a street office needs to start on its own: communities it manages (archived ones keep
+/// What a street office needs to start on its own: its settings and administrators,
+/// communities it manages (archived ones keep
 /// their history), tags residents ask for and staff verify, residents who choose whether they
 /// appear on the honour roll, and sessions
 /// that survive a mini-program refreshing from several pages at once.
@@ -25,6 +26,33 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
+        // Street administrators: the staff who add and remove the street's staff.
+        m.alter_table(
+            Table::alter()
+                .table(Users::Table)
+                .add_column(boolean(Users::IsStreetAdmin).default(false))
+                .to_owned(),
+        )
+        .await?;
+        // The street's settings. SQLite adds one column per statement.
+        for col in [
+            string_len_null(Streets::DisplayName, 64),
+            date_null(Streets::FoundedOn),
+            string_len(Streets::TimeZone, 64)
+                .default("Asia/Shanghai")
+                .to_owned(),
+            integer_null(Streets::MaxActivityPoints),
+            integer_null(Streets::DemandResponseHours),
+        ] {
+            let mut col = col;
+            m.alter_table(
+                Table::alter()
+                    .table(Streets::Table)
+                    .add_column(&mut col)
+                    .to_owned(),
+            )
+            .await?;
+        }
         // Tags residents ask for and staff verify.
         m.create_table(
             Table::create()
@@ -72,6 +100,28 @@ impl MigrationTrait for Migration {
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
         m.drop_table(Table::drop().table(TagRequests::Table).to_owned())
             .await?;
+        for col in [
+            Streets::DisplayName,
+            Streets::FoundedOn,
+            Streets::TimeZone,
+            Streets::MaxActivityPoints,
+            Streets::DemandResponseHours,
+        ] {
+            m.alter_table(
+                Table::alter()
+                    .table(Streets::Table)
+                    .drop_column(col)
+                    .to_owned(),
+            )
+            .await?;
+        }
+        m.alter_table(
+            Table::alter()
+                .table(Users::Table)
+                .drop_column(Users::IsStreetAdmin)
+                .to_owned(),
+        )
+        .await?;
         m.alter_table(
             Table::alter()
                 .table(RefreshTokens::Table)
@@ -126,4 +176,15 @@ enum RefreshTokens {
 enum Users {
     Table,
     HonourRollOptOut,
+    IsStreetAdmin,
+}
+
+#[derive(DeriveIden)]
+enum Streets {
+    Table,
+    DisplayName,
+    FoundedOn,
+    TimeZone,
+    MaxActivityPoints,
+    DemandResponseHours,
 }

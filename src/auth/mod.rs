@@ -18,6 +18,8 @@ pub struct Viewer {
     pub roles: BTreeSet<Role>,
     pub street_id: Option<i64>,
     pub community_id: Option<i64>,
+    /// A staff member who administers their street's staff.
+    pub street_admin: bool,
 }
 
 impl Viewer {

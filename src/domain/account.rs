@@ -517,6 +517,7 @@ pub async fn authenticate(state: &AppState, bearer: &str) -> AppResult<Viewer> {
         roles: roles.into_iter().map(|r| r.role).collect::<BTreeSet<_>>(),
         street_id: user.street_id,
         community_id: user.community_id,
+        street_admin: user.is_street_admin,
     })
 }
 
@@ -660,6 +661,8 @@ pub async fn create_staff(cx: &Cx<'_>, cmd: CreateStaffCommand) -> AppResult<Use
         disabled: Set(false),
         birth_date: Set(None),
         leaderboard_opt_out: Set(false),
+        // Staff made on the command line administer their street: they add the others.
+        is_street_admin: Set(true),
         session_version: Set(0),
         created_at: Set(now),
         updated_at: Set(now),

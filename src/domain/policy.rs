@@ -33,6 +33,8 @@ pub enum Who {
     OwnerOrStreetStaff,
     /// The person a clerk invitation names (by their phone number).
     Invitee,
+    /// A street administrator: staff of the street with the administrator flag.
+    StreetAdmin,
 }
 
 /// Staff of `street_id`: the `STAFF` role and that street.
@@ -120,7 +122,7 @@ impl MerchantRights {
             Who::StreetStaff => self.govern,
             Who::MemberOrStreetStaff => self.serve || self.govern,
             Who::OwnerOrStreetStaff => self.manage || self.govern,
-            Who::Invitee => false,
+            Who::Invitee | Who::StreetAdmin => false,
         }
     }
 
@@ -334,13 +336,17 @@ pub struct StreetRights {
     signed_in: bool,
     /// Decides for the street: its staff.
     pub govern: bool,
+    /// Changes its settings and its staff: its administrators.
+    pub administer: bool,
 }
 
 impl StreetRights {
     pub fn of(viewer: Option<&Viewer>, street_id: i64) -> StreetRights {
+        let govern = viewer.is_some_and(|v| is_staff_of(v, street_id));
         StreetRights {
             signed_in: viewer.is_some(),
-            govern: viewer.is_some_and(|v| is_staff_of(v, street_id)),
+            govern,
+            administer: govern && viewer.is_some_and(|v| v.street_admin),
         }
     }
 }
@@ -349,6 +355,7 @@ impl crate::domain::lifecycle::Grants for StreetRights {
     fn require(&self, who: Who) -> AppResult<()> {
         match who {
             Who::StreetStaff if self.govern => Ok(()),
+            Who::StreetAdmin if self.administer => Ok(()),
             _ => Err(refuse(self.signed_in)),
         }
     }
@@ -400,6 +407,7 @@ mod tests {
             roles: roles.iter().copied().collect::<BTreeSet<_>>(),
             street_id: street,
             community_id: None,
+            street_admin: false,
         }
     }
 

@@ -208,6 +208,158 @@ pub async fn archive_community(cx: &Cx<'_>, id: i64) -> AppResult<community::Mod
     Ok(archived)
 }
 
+/// A change of a street's settings; `None` leaves a setting as it is.
+#[derive(Debug, Default)]
+pub struct SettingsChange {
+    pub display_name: Option<String>,
+    pub founded_on: Option<chrono::NaiveDate>,
+    pub time_zone: Option<String>,
+    pub max_activity_points: Option<i32>,
+    pub demand_response_hours: Option<i32>,
+}
+
+fn within(field: &'static str, n: i32, max: i32) -> AppResult<i32> {
+    if (1..=max).contains(&n) {
+        Ok(n)
+    } else {
+        Err(AppError::bad_input(
+            field,
+            Text::owned(
+                format!("{field} 应在 1 到 {max} 之间"),
+                format!("{field} must be from 1 to {max}"),
+            ),
+        ))
+    }
+}
+
+/// An administrator of the street changes its settings (audited, before and after).
+pub async fn update_settings(cx: &Cx<'_>, change: SettingsChange) -> AppResult<street::Model> {
+    let viewer = cx.viewer()?;
+    let street_id = viewer.street_id.ok_or(AppError::Forbidden)?;
+    StreetRights::of(Some(viewer), street_id).require(Who::StreetAdmin)?;
+    let display_name = change
+        .display_name
+        .as_deref()
+        .map(|n| text_field("displayName", n, 1, 64, false))
+        .transpose()?;
+    if let Some(d) = change.founded_on
+        && d > crate::clock::local_date(cx.now())
+    {
+        return Err(AppError::bad_input(
+            "foundedOn",
+            Text::new(
+                "成立日期不能晚于今天",
+                "The founding date cannot be in the future",
+            ),
+        ));
+    }
+    let time_zone = change
+        .time_zone
+        .as_deref()
+        .map(|z| {
+            z.trim()
+                .parse::<chrono_tz::Tz>()
+                .map(|tz| tz.name().to_owned())
+                .map_err(|_| {
+                    AppError::bad_input(
+                        "timeZone",
+                        Text::new(
+                            "不是有效的时区，例如 Asia/Shanghai",
+                            "Not a time zone such as Asia/Shanghai",
+                        ),
+                    )
+                })
+        })
+        .transpose()?;
+    let max_points = change
+        .max_activity_points
+        .map(|n| within("maxActivityPoints", n, 10_000))
+        .transpose()?;
+    let response_hours = change
+        .demand_response_hours
+        .map(|n| within("demandResponseHours", n, 24 * 30))
+        .transpose()?;
+    let tx = cx.write().await?;
+    let s = street::Entity::find_by_id(street_id)
+        .one(&tx)
+        .await?
+        .ok_or(AppError::NotFound("street"))?;
+    let snapshot = |s: &street::Model| {
+        serde_json::json!({
+            "displayName": s.display_name, "foundedOn": s.founded_on, "timeZone": s.time_zone,
+            "maxActivityPoints": s.max_activity_points, "demandResponseHours": s.demand_response_hours,
+        })
+    };
+    let before = snapshot(&s);
+    let mut am: street::ActiveModel = s.into();
+    if let Some(v) = display_name {
+        am.display_name = Set(Some(v));
+    }
+    if let Some(v) = change.founded_on {
+        am.founded_on = Set(Some(v));
+    }
+    if let Some(v) = time_zone {
+        am.time_zone = Set(v);
+    }
+    if let Some(v) = max_points {
+        am.max_activity_points = Set(Some(v));
+    }
+    if let Some(v) = response_hours {
+        am.demand_response_hours = Set(Some(v));
+    }
+    let s = am.update(&tx).await?;
+    audit::record(
+        &tx,
+        AuditRecord {
+            street_id: Some(s.id),
+            action: AuditAction::StreetSettings,
+            target_type: ObjectKind::Street,
+            target_id: Some(s.id),
+            reason: None,
+            change: Some(Change {
+                before,
+                after: snapshot(&s),
+            }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(s)
+}
+
+/// A district operator creates a street (`shangju create-street`); its first administrator
+/// comes from `create-staff`. `CONFLICT` if the name is taken.
+pub async fn create(cx: &Cx<'_>, name: &str) -> AppResult<street::Model> {
+    let name = text_field("name", name, 1, 32, false)?;
+    let tx = cx.write().await?;
+    if street::Entity::find()
+        .filter(street::Column::Name.eq(name.as_str()))
+        .one(&tx)
+        .await?
+        .is_some()
+    {
+        return Err(AppError::Conflict {
+            field: "name".into(),
+            text: Text::new("已有同名街道", "A street of that name exists"),
+        });
+    }
+    let s = find_or_create(&tx, &name).await?;
+    audit::record(
+        &tx,
+        AuditRecord {
+            street_id: Some(s.id),
+            action: AuditAction::StreetCreate,
+            target_type: ObjectKind::Street,
+            target_id: Some(s.id),
+            reason: Some("create-street command".to_owned()),
+            change: None,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(s)
+}
+
 /// A community someone may join (as a resident or a merchant): it exists and is not archived.
 pub async fn joinable_community(
     conn: &impl ConnectionTrait,

@@ -104,6 +104,11 @@ impl User {
         u.birth_date.filter(|_| personal).map(Date)
     }
 
+    /// Whether the user, as staff, administers their street's staff.
+    async fn is_street_admin(&self) -> bool {
+        self.view.user.is_street_admin
+    }
+
     /// Whether the user appears on public points leaderboards.
     async fn show_on_leaderboards(&self) -> bool {
         !self.view.user.leaderboard_opt_out

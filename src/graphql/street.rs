@@ -8,8 +8,10 @@ use entity::{community, street};
 
 use crate::domain;
 use crate::error::{AppError, AppResult};
+use crate::graphql::account::User;
 use crate::graphql::loader::{CommunitiesOfStreet, StreetKey};
 use crate::graphql::pagination::{OrderDirection, PageArgs, connection};
+use crate::graphql::scalars::Date;
 use crate::graphql::{ContextExt, id};
 
 pub struct Street(pub street::Model);
@@ -25,6 +27,31 @@ impl Street {
     /// Name, e.g. 九棵树街道.
     async fn name(&self) -> &str {
         &self.0.name
+    }
+
+    /// The name shown to people (the registered `name` unless the street set another).
+    async fn display_name(&self) -> &str {
+        self.0.display_name.as_deref().unwrap_or(&self.0.name)
+    }
+
+    /// The day the alliance started.
+    async fn founded_on(&self) -> Option<Date> {
+        self.0.founded_on.map(Date)
+    }
+
+    /// The street's IANA time zone, `Asia/Shanghai` by default.
+    async fn time_zone(&self) -> &str {
+        &self.0.time_zone
+    }
+
+    /// The most points one activity may award, when the street set a limit.
+    async fn max_activity_points(&self) -> Option<i32> {
+        self.0.max_activity_points
+    }
+
+    /// How many hours a raised need may wait for a first answer, when the street set a target.
+    async fn demand_response_hours(&self) -> Option<i32> {
+        self.0.demand_response_hours
     }
 
     /// The neighbourhoods (社区) of the street, by creation order; archived ones only when
@@ -165,6 +192,21 @@ impl StreetQuery {
     }
 }
 
+/// A change of the street's settings; settings left out stay as they are.
+#[derive(InputObject)]
+pub struct StreetSettingsInput {
+    /// The name shown to people, 1 to 64 characters.
+    pub display_name: Option<String>,
+    /// The day the alliance started (not in the future).
+    pub founded_on: Option<Date>,
+    /// An IANA time zone such as `Asia/Shanghai`.
+    pub time_zone: Option<String>,
+    /// The most points one activity may award, 1 to 10000.
+    pub max_activity_points: Option<i32>,
+    /// Hours a raised need may wait for a first answer, 1 to 720.
+    pub demand_response_hours: Option<i32>,
+}
+
 #[derive(Default)]
 pub struct StreetMutation;
 
@@ -198,6 +240,54 @@ impl StreetMutation {
         Ok(Community(
             domain::street::rename_community(&ctx.cx()?, id, &name).await?,
         ))
+    }
+
+    /// A street administrator changes the street's settings (audited, before and after).
+    async fn update_street_settings(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The settings to change.")] input: StreetSettingsInput,
+    ) -> AppResult<Street> {
+        ctx.viewer()?;
+        let change = domain::street::SettingsChange {
+            display_name: input.display_name,
+            founded_on: input.founded_on.map(|d| d.0),
+            time_zone: input.time_zone,
+            max_activity_points: input.max_activity_points,
+            demand_response_hours: input.demand_response_hours,
+        };
+        Ok(Street(
+            domain::street::update_settings(&ctx.cx()?, change).await?,
+        ))
+    }
+
+    /// A street administrator makes the holder of a phone number staff of the street (and an
+    /// administrator with `admin`). The answer is the same whether or not the number has an
+    /// account: a new one is made without a password, which its holder sets through password
+    /// recovery. `CONFLICT` for staff of another street.
+    async fn add_staff(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Mainland mobile number.")] phone: String,
+        #[graphql(desc = "Display name for a new account, 1 to 32 characters.")] name: String,
+        #[graphql(desc = "Also an administrator.", default = false)] admin: bool,
+    ) -> AppResult<User> {
+        ctx.viewer()?;
+        let view = domain::staff::add(&ctx.cx()?, &phone, &name, admin).await?;
+        Ok(User::new(view))
+    }
+
+    /// A street administrator removes a staff member of the street, who stays a resident.
+    /// Never oneself, never the last administrator (`INVALID_STATE`).
+    async fn remove_staff(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The staff member.")] user_id: ID,
+    ) -> AppResult<User> {
+        ctx.viewer()?;
+        let u = id::decode(ObjectKind::User, "userId", &user_id)?;
+        let view = domain::staff::remove(&ctx.cx()?, u).await?;
+        Ok(User::new(view))
     }
 
     /// Staff archive a community of their street: its residents, merchants and history stay;

@@ -101,6 +101,15 @@ impl TestApp {
         }
     }
 
+    /// A staff member who administers the street.
+    pub async fn new_street_admin(&self, street: &TestStreet) -> TestUser {
+        self.new_user()
+            .staff_of(street)
+            .street_admin()
+            .insert()
+            .await
+    }
+
     pub fn new_user(&self) -> UserBuilder<'_> {
         UserBuilder {
             app: self,
@@ -112,6 +121,7 @@ impl TestApp {
             tags: Vec::new(),
             birth_date: None,
             points: 0,
+            street_admin: false,
         }
     }
 
@@ -213,9 +223,16 @@ pub struct UserBuilder<'a> {
     tags: Vec<String>,
     birth_date: Option<NaiveDate>,
     points: i32,
+    street_admin: bool,
 }
 
 impl UserBuilder<'_> {
+    /// An administrator of the street it is staff of.
+    pub fn street_admin(mut self) -> Self {
+        self.street_admin = true;
+        self
+    }
+
     pub fn phone(mut self, phone: &str) -> Self {
         self.phone = Some(phone.to_owned());
         self
@@ -279,6 +296,7 @@ impl UserBuilder<'_> {
             disabled: Set(false),
             birth_date: Set(self.birth_date),
             leaderboard_opt_out: Set(false),
+            is_street_admin: Set(self.street_admin),
             session_version: Set(0),
             created_at: Set(now),
             updated_at: Set(now),

@@ -563,6 +563,8 @@ async fn a_street_starts_from_nothing_in_production() {
             text(&v, &["login", "accessToken"]).to_owned()
         };
         let staff = sign_in("13300000009", "staff first password");
+        let me = gql(Some(&staff), "{ me { isStreetAdmin roles } }", json!({}));
+        assert_eq!(me["data"]["me"]["isStreetAdmin"], true, "{me}");
         let v = gql(
             Some(&staff),
             "mutation { createCommunity(name: \"新城嘉园\") { id status } }",
@@ -646,4 +648,42 @@ async fn a_street_starts_from_nothing_in_production() {
     if let Err(panic) = result {
         std::panic::resume_unwind(panic);
     }
+}
+
+/// A district operator creates streets by name; a name is taken once.
+#[tokio::test]
+async fn create_street_makes_a_street_once() {
+    let app = TestApp::spawn().await;
+    let run = || {
+        shangju()
+            .args(["create-street", "浦江镇街道"])
+            .env("DATABASE_URL", &app.database_url)
+            .output()
+            .unwrap()
+    };
+    let first = run();
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let again = run();
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("exists"));
+    let v = app
+        .gql(
+            "{ streets { totalCount edges { node { name timeZone } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(v["data"]["streets"]["totalCount"], 1, "{v}");
+    assert_eq!(
+        v["data"]["streets"]["edges"][0]["node"]["timeZone"],
+        "Asia/Shanghai"
+    );
+    assert_eq!(
+        app.count("audit_entries WHERE action = 'street.create'")
+            .await,
+        1
+    );
 }

@@ -28,6 +28,7 @@ mod profile;
 mod rate_limits;
 mod schema;
 mod slow;
+mod staff;
 mod street;
 mod support;
 mod tag;

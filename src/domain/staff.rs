@@ -1,0 +1,168 @@
+//! A street's staff, kept by its administrators. `create-staff` makes a street's first
+//! administrator; administrators add staff (`add`) and remove them (`remove`), never the last
+//! administrator. Adding answers the same whether the number has an account: a new one is made
+//! without a password, which its holder sets through password recovery.
+
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
+
+use entity::names::ObjectKind;
+use entity::user;
+use entity::user_role::{self, Role};
+
+use crate::domain::account::{UserView, grant_role, load_view};
+use crate::domain::audit::{self, AuditAction, AuditRecord, Change};
+use crate::domain::context::Cx;
+use crate::domain::lifecycle::Grants;
+use crate::domain::policy::{StreetRights, Who, governs};
+use crate::domain::values::{DisplayName, Phone};
+use crate::error::{AppError, AppResult, Text};
+
+/// The stored hash of an account with no password yet: no password matches it.
+pub const NO_PASSWORD: &str = "";
+
+/// The administered street of the viewer, or `FORBIDDEN`.
+fn administered(cx: &Cx<'_>) -> AppResult<i64> {
+    let viewer = cx.viewer()?;
+    let street = viewer.street_id.ok_or(AppError::Forbidden)?;
+    StreetRights::of(Some(viewer), street).require(Who::StreetAdmin)?;
+    Ok(street)
+}
+
+fn record(street: i64, user_id: i64, action: AuditAction, change: Change) -> AuditRecord {
+    AuditRecord {
+        street_id: Some(street),
+        action,
+        target_type: ObjectKind::User,
+        target_id: Some(user_id),
+        reason: None,
+        change: Some(change),
+    }
+}
+
+/// An administrator makes the holder of `phone` staff of their street (an administrator too,
+/// with `admin`). Staff of another street stay theirs: `CONFLICT`.
+pub async fn add(cx: &Cx<'_>, phone: &str, name: &str, admin: bool) -> AppResult<UserView> {
+    let street = administered(cx)?;
+    let phone = Phone::parse("phone", phone)?;
+    let name = DisplayName::parse("name", name)?.into_inner();
+    let tx = cx.write().await?;
+    let now = tx.now();
+    let found = user::Entity::find()
+        .filter(user::Column::Phone.eq(phone.as_str()))
+        .one(&tx)
+        .await?;
+    let person = match found {
+        Some(u) => {
+            let is_staff = user_role::Entity::find_by_id((u.id, Role::Staff))
+                .one(&tx)
+                .await?
+                .is_some();
+            if is_staff && u.street_id != Some(street) {
+                return Err(AppError::Conflict {
+                    field: "phone".into(),
+                    text: Text::new(
+                        "此人是其他街道的工作人员",
+                        "This person is staff of another street",
+                    ),
+                });
+            }
+            let mut am: user::ActiveModel = u.into();
+            am.street_id = Set(Some(street));
+            am.is_street_admin = Set(admin);
+            am.updated_at = Set(now);
+            am.update(&tx).await?
+        }
+        None => {
+            user::ActiveModel {
+                phone: Set(phone.into_inner()),
+                display_name: Set(name),
+                password_hash: Set(NO_PASSWORD.to_owned()),
+                street_id: Set(Some(street)),
+                community_id: Set(None),
+                disabled: Set(false),
+                birth_date: Set(None),
+                leaderboard_opt_out: Set(false),
+                honour_roll_opt_out: Set(false),
+                is_street_admin: Set(admin),
+                session_version: Set(0),
+                created_at: Set(now),
+                updated_at: Set(now),
+                ..Default::default()
+            }
+            .insert(&tx)
+            .await?
+        }
+    };
+    grant_role(&tx, person.id, Role::Staff).await?;
+    let change = Change {
+        before: serde_json::Value::Null,
+        after: serde_json::json!({ "staff": true, "admin": admin }),
+    };
+    audit::record(
+        &tx,
+        record(street, person.id, AuditAction::StaffAdd, change),
+    )
+    .await?;
+    let view = load_view(&tx, person).await?;
+    tx.commit().await?;
+    Ok(view)
+}
+
+/// An administrator removes a staff member of their street (never themselves, never the last
+/// administrator); they keep their account as a resident.
+pub async fn remove(cx: &Cx<'_>, user_id: i64) -> AppResult<UserView> {
+    let street = administered(cx)?;
+    let viewer = cx.viewer()?;
+    let tx = cx.write().await?;
+    let person = user::Entity::find_by_id(user_id)
+        .one(&tx)
+        .await?
+        .ok_or(AppError::NotFound("user"))?;
+    let is_staff = user_role::Entity::find_by_id((person.id, Role::Staff))
+        .one(&tx)
+        .await?
+        .is_some();
+    if !is_staff || person.street_id != Some(street) {
+        return Err(AppError::NotFound("staff member"));
+    }
+    // Separation of duties: an administrator does not remove themselves either.
+    if !governs(viewer, street, person.id == viewer.user_id) {
+        return Err(AppError::Forbidden);
+    }
+    if person.is_street_admin {
+        // Locked, so two administrators removing each other at once cannot both succeed.
+        let admins = user::Entity::find()
+            .filter(user::Column::StreetId.eq(street))
+            .filter(user::Column::IsStreetAdmin.eq(true))
+            .lock_exclusive()
+            .all(&tx)
+            .await?
+            .len();
+        if admins <= 1 {
+            return Err(AppError::InvalidState(Text::new(
+                "不能移除街道的最后一位管理员",
+                "The street's last administrator cannot be removed",
+            )));
+        }
+    }
+    user_role::Entity::delete_by_id((person.id, Role::Staff))
+        .exec(&tx)
+        .await?;
+    let was_admin = person.is_street_admin;
+    let mut am: user::ActiveModel = person.into();
+    am.is_street_admin = Set(false);
+    am.updated_at = Set(tx.now());
+    let person = am.update(&tx).await?;
+    let change = Change {
+        before: serde_json::json!({ "staff": true, "admin": was_admin }),
+        after: serde_json::Value::Null,
+    };
+    audit::record(
+        &tx,
+        record(street, person.id, AuditAction::StaffRemove, change),
+    )
+    .await?;
+    let view = load_view(&tx, person).await?;
+    tx.commit().await?;
+    Ok(view)
+}
