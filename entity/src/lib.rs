@@ -15,6 +15,7 @@ pub mod names;
 pub mod points_account;
 pub mod points_entry;
 pub mod refresh_token;
+pub mod reset_code;
 pub mod street;
 pub mod tag_request;
 pub mod user;
@@ -36,6 +37,7 @@ pub mod prelude {
     pub use super::points_account::Entity as PointsAccount;
     pub use super::points_entry::Entity as PointsEntry;
     pub use super::refresh_token::Entity as RefreshToken;
+    pub use super::reset_code::Entity as ResetCode;
     pub use super::street::Entity as Street;
     pub use super::tag_request::Entity as TagRequest;
     pub use super::user::Entity as User;

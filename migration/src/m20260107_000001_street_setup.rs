@@ -53,6 +53,28 @@ impl MigrationTrait for Migration {
             )
             .await?;
         }
+        // One-time reset codes staff issue in person.
+        m.create_table(
+            Table::create()
+                .table(ResetCodes::Table)
+                .col(big_pk_auto(ResetCodes::Id))
+                .col(big_integer(ResetCodes::UserId))
+                .col(string_len_uniq(ResetCodes::CodeHash, 64))
+                .col(big_integer(ResetCodes::IssuedBy))
+                .col(timestamp_with_time_zone(ResetCodes::CreatedAt))
+                .col(timestamp_with_time_zone(ResetCodes::ExpiresAt))
+                .col(timestamp_with_time_zone_null(ResetCodes::UsedAt))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("ix_reset_codes_user")
+                .table(ResetCodes::Table)
+                .col(ResetCodes::UserId)
+                .to_owned(),
+        )
+        .await?;
         // Tags residents ask for and staff verify.
         m.create_table(
             Table::create()
@@ -99,6 +121,8 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
         m.drop_table(Table::drop().table(TagRequests::Table).to_owned())
+            .await?;
+        m.drop_table(Table::drop().table(ResetCodes::Table).to_owned())
             .await?;
         for col in [
             Streets::DisplayName,
@@ -150,6 +174,18 @@ impl MigrationTrait for Migration {
 enum Communities {
     Table,
     Status,
+}
+
+#[derive(DeriveIden)]
+enum ResetCodes {
+    Table,
+    Id,
+    UserId,
+    CodeHash,
+    IssuedBy,
+    CreatedAt,
+    ExpiresAt,
+    UsedAt,
 }
 
 #[derive(DeriveIden)]

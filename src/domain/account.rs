@@ -262,7 +262,7 @@ pub async fn login(cx: &Cx<'_>, phone: &str, password: String) -> AppResult<Sess
 /// without a check. Counting before checking, in one write transaction that holds the row, is
 /// what bounds the checks: however many attempts race, at most the free ones (then one per
 /// lock) are evaluated. A successful sign-in clears the count.
-async fn reserve_login_attempt(cx: &Cx<'_>, phone: &Phone) -> AppResult<()> {
+pub(crate) async fn reserve_login_attempt(cx: &Cx<'_>, phone: &Phone) -> AppResult<()> {
     let now = cx.now();
     let tx = cx.write().await?;
     let failures = (login_throttle::Entity, login_throttle::Column::Failures);
@@ -461,27 +461,50 @@ pub async fn change_password(cx: &Cx<'_>, current: String, new: String) -> AppRe
         ));
     }
     let hash = state.passwords.hash(&new).await?;
-    let now = cx.now();
     let txn = cx.write().await?;
-    login_throttle::Entity::delete_by_id(phone.as_str().to_owned())
-        .exec(&txn)
+    let session = replace_password(&txn, user, hash).await?;
+    txn.commit().await?;
+    Ok(session)
+}
+
+/// The person a staff member acts on, checked by the policy: staff of their street, never
+/// themselves.
+pub(crate) async fn governed_person(cx: &Cx<'_>, user_id: i64) -> AppResult<user::Model> {
+    let viewer = cx.viewer()?;
+    let u = user::Entity::find_by_id(user_id)
+        .one(cx)
+        .await?
+        .ok_or(AppError::NotFound("user"))?;
+    crate::domain::policy::PersonRights::of(Some(viewer), u.id, u.street_id).require_govern()?;
+    Ok(u)
+}
+
+/// Sets a new password hash in the caller's transaction, ends every earlier session (access
+/// tokens by the session version, refresh tokens revoked), clears the phone's failed sign-ins
+/// and starts a new session. Changing and recovering a password both end here.
+pub(crate) async fn replace_password(
+    cx: &Cx<'_>,
+    user: user::Model,
+    hash: String,
+) -> AppResult<Session> {
+    let now = cx.now();
+    login_throttle::Entity::delete_by_id(user.phone.clone())
+        .exec(cx)
         .await?;
     let version = user.session_version + 1;
     let mut am: user::ActiveModel = user.into();
     am.password_hash = Set(hash);
     am.session_version = Set(version);
     am.updated_at = Set(now);
-    let user = am.update(&txn).await?;
+    let user = am.update(cx).await?;
     refresh_token::Entity::update_many()
         .col_expr(refresh_token::Column::RevokedAt, Expr::value(now))
         .filter(refresh_token::Column::UserId.eq(user.id))
         .filter(refresh_token::Column::RevokedAt.is_null())
-        .exec(&txn)
+        .exec(cx)
         .await?;
-    let view = load_view(&txn, user).await?;
-    let session = issue_session(&txn, state, view, None, now).await?;
-    txn.commit().await?;
-    Ok(session)
+    let view = load_view(cx, user).await?;
+    issue_session(cx, cx.state(), view, None, now).await
 }
 
 /// Turns a verified access token into the viewer, from the database as it is now: a disabled

@@ -20,6 +20,35 @@ pub struct AuditRecord {
     pub change: Option<Change>,
 }
 
+impl AuditRecord {
+    /// An entry of `action` on the object, with no reason and no change recorded.
+    pub fn of(
+        street_id: Option<i64>,
+        action: AuditAction,
+        target_type: ObjectKind,
+        target_id: i64,
+    ) -> AuditRecord {
+        AuditRecord {
+            street_id,
+            action,
+            target_type,
+            target_id: Some(target_id),
+            reason: None,
+            change: None,
+        }
+    }
+
+    pub fn reason(mut self, reason: Option<String>) -> AuditRecord {
+        self.reason = reason;
+        self
+    }
+
+    pub fn change(mut self, before: serde_json::Value, after: serde_json::Value) -> AuditRecord {
+        self.change = Some(Change { before, after });
+        self
+    }
+}
+
 pub struct Change {
     pub before: serde_json::Value,
     pub after: serde_json::Value,

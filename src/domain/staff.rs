@@ -29,14 +29,8 @@ fn administered(cx: &Cx<'_>) -> AppResult<i64> {
 }
 
 fn record(street: i64, user_id: i64, action: AuditAction, change: Change) -> AuditRecord {
-    AuditRecord {
-        street_id: Some(street),
-        action,
-        target_type: ObjectKind::User,
-        target_id: Some(user_id),
-        reason: None,
-        change: Some(change),
-    }
+    AuditRecord::of(Some(street), action, ObjectKind::User, user_id)
+        .change(change.before, change.after)
 }
 
 /// An administrator makes the holder of `phone` staff of their street (an administrator too,

@@ -140,18 +140,13 @@ pub async fn create_community(cx: &Cx<'_>, name: &str) -> AppResult<community::M
     }
     .insert(&tx)
     .await?;
-    audit::record(
-        &tx,
-        AuditRecord {
-            street_id: Some(street_id),
-            action: AuditAction::CommunityCreate,
-            target_type: ObjectKind::Community,
-            target_id: Some(c.id),
-            reason: None,
-            change: None,
-        },
-    )
-    .await?;
+    let entry = AuditRecord::of(
+        Some(street_id),
+        AuditAction::CommunityCreate,
+        ObjectKind::Community,
+        c.id,
+    );
+    audit::record(&tx, entry).await?;
     tx.commit().await?;
     Ok(c)
 }
@@ -344,18 +339,14 @@ pub async fn create(cx: &Cx<'_>, name: &str) -> AppResult<street::Model> {
         });
     }
     let s = find_or_create(&tx, &name).await?;
-    audit::record(
-        &tx,
-        AuditRecord {
-            street_id: Some(s.id),
-            action: AuditAction::StreetCreate,
-            target_type: ObjectKind::Street,
-            target_id: Some(s.id),
-            reason: Some("create-street command".to_owned()),
-            change: None,
-        },
+    let entry = AuditRecord::of(
+        Some(s.id),
+        AuditAction::StreetCreate,
+        ObjectKind::Street,
+        s.id,
     )
-    .await?;
+    .reason(Some("create-street command".to_owned()));
+    audit::record(&tx, entry).await?;
     tx.commit().await?;
     Ok(s)
 }

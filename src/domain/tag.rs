@@ -11,8 +11,9 @@ use entity::names::ObjectKind;
 use entity::tag_request::{self, TagRequestStatus};
 use entity::{user, user_tag};
 
+use crate::domain::account::governed_person;
 use crate::domain::audience::{SENIOR, check_tag};
-use crate::domain::audit::{self, AuditAction, AuditRecord, Change};
+use crate::domain::audit::{self, AuditAction, AuditRecord};
 use crate::domain::context::Cx;
 use crate::domain::events::EventKind;
 use crate::domain::lifecycle::{self, Lifecycle, ReasonRule, Rule, Step};
@@ -187,34 +188,6 @@ async fn give(cx: &Cx<'_>, user_id: i64, tag: &str) -> AppResult<()> {
     Ok(())
 }
 
-/// The person the staff member acts on, checked: staff of their street, never themselves.
-async fn governed_person(cx: &Cx<'_>, user_id: i64) -> AppResult<user::Model> {
-    let viewer = cx.viewer()?;
-    let u = user::Entity::find_by_id(user_id)
-        .one(cx)
-        .await?
-        .ok_or(AppError::NotFound("user"))?;
-    PersonRights::of(Some(viewer), u.id, u.street_id).require_govern()?;
-    Ok(u)
-}
-
-fn record(
-    street_id: Option<i64>,
-    user_id: i64,
-    action: AuditAction,
-    reason: Option<String>,
-    change: Change,
-) -> AuditRecord {
-    AuditRecord {
-        street_id,
-        action,
-        target_type: ObjectKind::User,
-        target_id: Some(user_id),
-        reason,
-        change: Some(change),
-    }
-}
-
 /// Staff give a resident of their street a tag directly (having verified it in person).
 pub async fn grant(cx: &Cx<'_>, user_id: i64, tag: &str) -> AppResult<()> {
     let tag = grantable(tag)?;
@@ -222,15 +195,12 @@ pub async fn grant(cx: &Cx<'_>, user_id: i64, tag: &str) -> AppResult<()> {
     let u = governed_person(&tx, user_id).await?;
     if !has_tag(&tx, u.id, &tag).await? {
         give(&tx, u.id, &tag).await?;
-        let change = Change {
-            before: serde_json::json!({ "tag": null }),
-            after: serde_json::json!({ "tag": tag }),
-        };
-        audit::record(
-            &tx,
-            record(u.street_id, u.id, AuditAction::TagGrant, None, change),
-        )
-        .await?;
+        let entry = AuditRecord::of(u.street_id, AuditAction::TagGrant, ObjectKind::User, u.id)
+            .change(
+                serde_json::json!({ "tag": null }),
+                serde_json::json!({ "tag": tag }),
+            );
+        audit::record(&tx, entry).await?;
     }
     tx.commit().await
 }
@@ -247,21 +217,13 @@ pub async fn revoke(cx: &Cx<'_>, user_id: i64, tag: &str, reason: &str) -> AppRe
     if removed.rows_affected == 0 {
         return Err(AppError::NotFound("tag"));
     }
-    let change = Change {
-        before: serde_json::json!({ "tag": tag }),
-        after: serde_json::json!({ "tag": null }),
-    };
-    audit::record(
-        &tx,
-        record(
-            u.street_id,
-            u.id,
-            AuditAction::TagRevoke,
-            Some(reason),
-            change,
-        ),
-    )
-    .await?;
+    let entry = AuditRecord::of(u.street_id, AuditAction::TagRevoke, ObjectKind::User, u.id)
+        .reason(Some(reason))
+        .change(
+            serde_json::json!({ "tag": tag }),
+            serde_json::json!({ "tag": null }),
+        );
+    audit::record(&tx, entry).await?;
     tx.commit().await
 }
 

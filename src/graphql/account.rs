@@ -200,6 +200,26 @@ pub struct UpdateProfileInput {
     pub show_on_honour_roll: Option<bool>,
 }
 
+/// A one-time password reset code, handed to the person in person.
+#[derive(SimpleObject)]
+pub struct ResetCode {
+    /// `XXXX-XXXX-XXXX`; shown this once.
+    pub code: String,
+    /// Until when it works (24 hours).
+    pub expires_at: DateTime,
+}
+
+/// A new password set with a reset code.
+#[derive(InputObject)]
+pub struct ResetPasswordInput {
+    /// The account's mobile number.
+    pub phone: String,
+    /// The code staff handed over, as printed (dashes and case do not matter).
+    pub code: String,
+    /// 8 to 128 characters, not a common or guessable one.
+    pub new_password: String,
+}
+
 #[derive(Default)]
 pub struct AccountQuery;
 
@@ -241,6 +261,41 @@ impl AccountMutation {
                 display_name: input.display_name,
                 community_id,
             },
+        )
+        .await?;
+        Ok(session.into())
+    }
+
+    /// Staff of a person's street issue a one-time reset code, to hand over in person (for a
+    /// resident who forgot their password and has no phone at hand, or staff added without
+    /// one). An earlier unused code stops working. Audited; never for oneself.
+    async fn issue_reset_code(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The person.")] user_id: ID,
+    ) -> AppResult<ResetCode> {
+        ctx.viewer()?;
+        let u = id::decode(ObjectKind::User, "userId", &user_id)?;
+        let issued = crate::domain::recovery::issue_reset_code(&ctx.cx()?, u).await?;
+        Ok(ResetCode {
+            code: issued.code,
+            expires_at: issued.expires_at.into(),
+        })
+    }
+
+    /// Sets a new password with a reset code and signs in; every earlier session ends. A wrong,
+    /// used or expired code and an unknown phone all answer `UNAUTHENTICATED`, and count
+    /// against the phone's sign-in lock.
+    async fn reset_password_with_code(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Phone, code and the new password.")] input: ResetPasswordInput,
+    ) -> AppResult<AuthPayload> {
+        let session = crate::domain::recovery::reset_with_code(
+            &ctx.cx()?,
+            &input.phone,
+            &input.code,
+            input.new_password,
         )
         .await?;
         Ok(session.into())

@@ -32,7 +32,7 @@ impl Guarded {
     /// The limit a root field of a mutation counts against.
     pub fn of_field(name: &str) -> Option<Guarded> {
         match name {
-            "login" | "changePassword" => Some(Guarded::SignIn),
+            "login" | "changePassword" | "resetPasswordWithCode" => Some(Guarded::SignIn),
             "register" => Some(Guarded::Register),
             "redeemCoupon" => Some(Guarded::Redeem),
             _ => None,

@@ -26,6 +26,7 @@ mod points;
 mod policy;
 mod profile;
 mod rate_limits;
+mod recovery;
 mod schema;
 mod slow;
 mod staff;
