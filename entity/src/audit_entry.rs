@@ -30,6 +30,10 @@ pub enum AuditAction {
     CommunityRename,
     #[sea_orm(string_value = "community.archive")]
     CommunityArchive,
+    #[sea_orm(string_value = "account.delete")]
+    AccountDelete,
+    #[sea_orm(string_value = "account.export")]
+    PersonalDataExport,
     #[sea_orm(string_value = "account.reset_code")]
     ResetCodeIssue,
     #[sea_orm(string_value = "account.password_reset")]

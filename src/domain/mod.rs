@@ -15,6 +15,7 @@ pub mod merchant;
 pub mod page;
 pub mod points;
 pub mod policy;
+pub mod privacy;
 pub mod recovery;
 pub mod staff;
 pub mod street;

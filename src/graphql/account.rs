@@ -301,6 +301,36 @@ impl AccountMutation {
         Ok(session.into())
     }
 
+    /// The signed-in person deletes their account, confirming with their password. Their name,
+    /// phone, birth date, tags and memberships are erased; their points, claims and the
+    /// street's records keep a pseudonymous reference, so settlements and figures stay true.
+    /// They cannot sign in again; the phone can register afresh. A merchant owner hands over
+    /// or closes the merchant first, and staff are removed from the staff first
+    /// (`INVALID_STATE`).
+    async fn delete_my_account(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The account's password.")] password: String,
+    ) -> AppResult<bool> {
+        ctx.viewer()?;
+        crate::domain::privacy::delete_my_account(&ctx.cx()?, password).await?;
+        Ok(true)
+    }
+
+    /// Staff of a person's street (never for themselves) export everything stored about the
+    /// person, as JSON, to hand over on request (PIPL). Audited.
+    async fn export_personal_data(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The person.")] user_id: ID,
+    ) -> AppResult<async_graphql::Json<serde_json::Value>> {
+        ctx.viewer()?;
+        let u = id::decode(ObjectKind::User, "userId", &user_id)?;
+        Ok(async_graphql::Json(
+            crate::domain::privacy::export_personal_data(&ctx.cx()?, u).await?,
+        ))
+    }
+
     /// The signed-in person changes their profile; `me` shows the result.
     async fn update_profile(
         &self,

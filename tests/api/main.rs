@@ -24,6 +24,7 @@ mod pagination;
 mod persisted;
 mod points;
 mod policy;
+mod privacy;
 mod profile;
 mod rate_limits;
 mod recovery;

@@ -1,0 +1,229 @@
+//! A person's rights over their data (PIPL): to leave, and to have a copy. Leaving erases what
+//! identifies them (name, phone, birth date, tags, tag requests, memberships) and keeps a
+//! pseudonymous account row, so that the points ledger, claims, audit entries and honour-roll
+//! entries that name its id stay true for the merchants' settlements and the street's
+//! figures; the account can never sign in again, and the phone can register afresh.
+
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveEnum, ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+};
+use serde_json::{Value, json};
+
+use entity::merchant::{self, MerchantStatus};
+use entity::names::ObjectKind;
+use entity::user_role::{self, Role};
+use entity::{
+    audit_entry, coupon_claim, login_throttle, merchant_member, points_account, points_entry,
+    refresh_token, reset_code, tag_request, user, user_tag,
+};
+
+use crate::domain::account::governed_person;
+use crate::domain::audit::{self, AuditAction, AuditRecord};
+use crate::domain::context::Cx;
+use crate::domain::values::Password;
+use crate::error::{AppError, AppResult, Text};
+
+/// The name a deleted account shows.
+pub const DELETED_NAME: &str = "已注销用户";
+
+/// The phone column of a deleted account: not a phone number, unique, and never one a person
+/// could register.
+fn pseudonym(user_id: i64) -> String {
+    format!("x{user_id}")
+}
+
+fn refuse(zh: &'static str, en: &'static str) -> AppError {
+    AppError::InvalidState(Text::new(zh, en))
+}
+
+/// The signed-in person deletes their account, confirming with their password.
+pub async fn delete_my_account(cx: &Cx<'_>, password: String) -> AppResult<()> {
+    let viewer = cx.viewer()?;
+    let me = user::Entity::find_by_id(viewer.user_id)
+        .one(cx)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
+    // The same lock as signing in: a stolen session cannot try passwords at will.
+    let phone = crate::domain::values::Phone::parse("phone", &me.phone)?;
+    crate::domain::account::reserve_login_attempt(cx, &phone).await?;
+    let verdict = cx
+        .state()
+        .passwords
+        .verify(&Password::unchecked(password), Some(&me.password_hash))
+        .await?;
+    if verdict == crate::auth::password::Verification::Invalid {
+        return Err(AppError::bad_input(
+            "password",
+            Text::new("密码不正确", "The password is wrong"),
+        ));
+    }
+    let tx = cx.write().await?;
+    if user_role::Entity::find_by_id((me.id, Role::Staff))
+        .one(&tx)
+        .await?
+        .is_some()
+    {
+        return Err(refuse(
+            "工作人员请先由街道管理员移除工作人员身份",
+            "Staff are first removed from the street's staff by an administrator",
+        ));
+    }
+    let owns = merchant::Entity::find()
+        .filter(merchant::Column::OwnerUserId.eq(me.id))
+        .filter(merchant::Column::Status.ne(MerchantStatus::Rejected))
+        .one(&tx)
+        .await?;
+    if owns.is_some() {
+        return Err(refuse(
+            "请先转让或关闭你的商户",
+            "Hand over or close your merchant first",
+        ));
+    }
+    let id = me.id;
+    let street = me.street_id;
+    let phone = me.phone.clone();
+    merchant_member::Entity::delete_many()
+        .filter(merchant_member::Column::UserId.eq(id))
+        .exec(&tx)
+        .await?;
+    user_tag::Entity::delete_many()
+        .filter(user_tag::Column::UserId.eq(id))
+        .exec(&tx)
+        .await?;
+    tag_request::Entity::delete_many()
+        .filter(tag_request::Column::UserId.eq(id))
+        .exec(&tx)
+        .await?;
+    reset_code::Entity::delete_many()
+        .filter(reset_code::Column::UserId.eq(id))
+        .exec(&tx)
+        .await?;
+    user_role::Entity::delete_many()
+        .filter(user_role::Column::UserId.eq(id))
+        .filter(user_role::Column::Role.ne(Role::Resident))
+        .exec(&tx)
+        .await?;
+    login_throttle::Entity::delete_by_id(phone)
+        .exec(&tx)
+        .await?;
+    refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::RevokedAt, Expr::value(tx.now()))
+        .filter(refresh_token::Column::UserId.eq(id))
+        .filter(refresh_token::Column::RevokedAt.is_null())
+        .exec(&tx)
+        .await?;
+    let version = me.session_version + 1;
+    let mut am: user::ActiveModel = me.into();
+    am.display_name = Set(DELETED_NAME.to_owned());
+    am.phone = Set(pseudonym(id));
+    am.password_hash = Set(crate::domain::staff::NO_PASSWORD.to_owned());
+    am.birth_date = Set(None);
+    am.disabled = Set(true);
+    am.leaderboard_opt_out = Set(true);
+    am.honour_roll_opt_out = Set(true);
+    am.is_street_admin = Set(false);
+    am.session_version = Set(version);
+    am.updated_at = Set(tx.now());
+    am.update(&tx).await?;
+    audit::record(
+        &tx,
+        AuditRecord::of(street, AuditAction::AccountDelete, ObjectKind::User, id),
+    )
+    .await?;
+    tx.commit().await
+}
+
+fn rows<T: serde::Serialize>(rows: Vec<T>) -> Value {
+    serde_json::to_value(rows).unwrap_or(Value::Null)
+}
+
+/// Everything stored about a person, as JSON, for staff of their street to hand over on
+/// request (never their own: another staff member does it). Audited.
+pub async fn export_personal_data(cx: &Cx<'_>, user_id: i64) -> AppResult<Value> {
+    let tx = cx.write().await?;
+    let u = governed_person(&tx, user_id).await?;
+    let roles = user_role::Entity::find()
+        .filter(user_role::Column::UserId.eq(u.id))
+        .all(&tx)
+        .await?;
+    let tags = user_tag::Entity::find()
+        .filter(user_tag::Column::UserId.eq(u.id))
+        .all(&tx)
+        .await?;
+    let requests = tag_request::Entity::find()
+        .filter(tag_request::Column::UserId.eq(u.id))
+        .all(&tx)
+        .await?;
+    let account = points_account::Entity::find_by_id(u.id).one(&tx).await?;
+    let entries = points_entry::Entity::find()
+        .filter(points_entry::Column::UserId.eq(u.id))
+        .order_by_asc(points_entry::Column::Id)
+        .all(&tx)
+        .await?;
+    let claims = coupon_claim::Entity::find()
+        .filter(coupon_claim::Column::UserId.eq(u.id))
+        .order_by_asc(coupon_claim::Column::Id)
+        .all(&tx)
+        .await?;
+    let memberships = merchant_member::Entity::find()
+        .filter(merchant_member::Column::UserId.eq(u.id))
+        .all(&tx)
+        .await?;
+    let audit_rows = audit_entry::Entity::find()
+        .filter(
+            sea_orm::Condition::any()
+                .add(audit_entry::Column::ActorUserId.eq(u.id))
+                .add(
+                    sea_orm::Condition::all()
+                        .add(audit_entry::Column::TargetType.eq(ObjectKind::User))
+                        .add(audit_entry::Column::TargetId.eq(u.id)),
+                ),
+        )
+        .order_by_asc(audit_entry::Column::Id)
+        .all(&tx)
+        .await?;
+    let export = json!({
+        "account": {
+            "id": u.id, "phone": u.phone, "displayName": u.display_name,
+            "streetId": u.street_id, "communityId": u.community_id, "birthDate": u.birth_date,
+            "showOnLeaderboards": !u.leaderboard_opt_out, "showOnHonourRoll": !u.honour_roll_opt_out,
+            "createdAt": u.created_at, "updatedAt": u.updated_at,
+        },
+        "roles": roles.iter().map(|r| crate::domain::account::role_name(&r.role)).collect::<Vec<_>>(),
+        "tags": tags.iter().map(|t| t.tag.clone()).collect::<Vec<_>>(),
+        "tagRequests": requests.iter().map(|r| json!({
+            "tag": r.tag, "note": r.note, "status": r.status.to_value(),
+            "reason": r.reason, "createdAt": r.created_at, "decidedAt": r.decided_at,
+        })).collect::<Vec<_>>(),
+        "points": account.map(|a| json!({ "balance": a.balance, "lifetimeEarned": a.lifetime_earned })),
+        "pointsEntries": rows(entries.iter().map(|e| json!({
+            "amount": e.amount, "kind": e.kind.to_value(), "note": e.note, "createdAt": e.created_at,
+        })).collect()),
+        "couponClaims": rows(claims.iter().map(|c| json!({
+            "couponId": c.coupon_id, "merchantId": c.merchant_id,
+            "status": c.status.to_value(), "claimedAt": c.claimed_at,
+            "redeemedAt": c.redeemed_at, "voidedAt": c.voided_at, "pointsSpent": c.points_spent,
+        })).collect()),
+        "merchantMemberships": rows(memberships.iter().map(|m| json!({
+            "merchantId": m.merchant_id, "role": m.role.to_value(),
+        })).collect()),
+        "auditEntries": rows(audit_rows.iter().map(|a| json!({
+            "action": a.action.to_value(), "actorUserId": a.actor_user_id,
+            "targetType": a.target_type.as_str(), "targetId": a.target_id,
+            "reason": a.reason, "createdAt": a.created_at,
+        })).collect()),
+    });
+    audit::record(
+        &tx,
+        AuditRecord::of(
+            u.street_id,
+            AuditAction::PersonalDataExport,
+            ObjectKind::User,
+            u.id,
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(export)
+}
