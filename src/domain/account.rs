@@ -111,6 +111,7 @@ pub async fn update_profile(cx: &Cx<'_>, change: ProfileChange) -> AppResult<Use
             ),
         ));
     }
+    let birth_date_given = user.birth_date;
     let mut am: user::ActiveModel = user.into();
     if let Some(n) = name {
         am.display_name = Set(n.into_inner());
@@ -120,6 +121,13 @@ pub async fn update_profile(cx: &Cx<'_>, change: ProfileChange) -> AppResult<Use
         am.street_id = Set(Some(c.street_id));
     }
     if let Some(b) = change.birth_date {
+        // Age rules (SENIOR) read it, so a person gives it once; a mistake is for staff.
+        if birth_date_given.is_some_and(|given| given != b) {
+            return Err(AppError::InvalidState(Text::new(
+                "出生日期已填写；如需更正请联系街道工作人员",
+                "The birth date is set; ask the street's staff to correct it",
+            )));
+        }
         am.birth_date = Set(Some(b));
     }
     if let Some(show) = change.show_on_leaderboards {
@@ -474,6 +482,7 @@ pub(crate) async fn governed_person(cx: &Cx<'_>, user_id: i64) -> AppResult<user
     let u = user::Entity::find_by_id(user_id)
         .one(cx)
         .await?
+        .filter(|u| !u.disabled)
         .ok_or(AppError::NotFound("user"))?;
     crate::domain::policy::PersonRights::of(Some(viewer), u.id, u.street_id).require_govern()?;
     Ok(u)
@@ -491,12 +500,21 @@ pub(crate) async fn replace_password(
     login_throttle::Entity::delete_by_id(user.phone.clone())
         .exec(cx)
         .await?;
-    let version = user.session_version + 1;
-    let mut am: user::ActiveModel = user.into();
-    am.password_hash = Set(hash);
-    am.session_version = Set(version);
-    am.updated_at = Set(now);
-    let user = am.update(cx).await?;
+    // Incremented in SQL: a logout everywhere committed meanwhile is not undone.
+    user::Entity::update_many()
+        .col_expr(user::Column::PasswordHash, Expr::value(hash))
+        .col_expr(
+            user::Column::SessionVersion,
+            sea_orm::sea_query::ExprTrait::add(Expr::col(user::Column::SessionVersion), 1),
+        )
+        .col_expr(user::Column::UpdatedAt, Expr::value(now))
+        .filter(user::Column::Id.eq(user.id))
+        .exec(cx)
+        .await?;
+    let user = user::Entity::find_by_id(user.id)
+        .one(cx)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
     refresh_token::Entity::update_many()
         .col_expr(refresh_token::Column::RevokedAt, Expr::value(now))
         .filter(refresh_token::Column::UserId.eq(user.id))

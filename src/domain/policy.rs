@@ -370,6 +370,26 @@ impl crate::domain::lifecycle::Grants for PersonRights {
     }
 }
 
+/// Who an administrator may make staff of their street: its own residents (and new accounts),
+/// never someone of another street, whom that would move without asking.
+pub fn may_become_staff_of(person_street: Option<i64>, street: i64) -> bool {
+    person_street == Some(street)
+}
+
+/// Who may hand someone a password reset code (which signs in as them): staff of their street,
+/// never for themselves; for a staff member, only an administrator of the street.
+pub fn require_reset_issuer(
+    viewer: &Viewer,
+    person: &PersonRights,
+    person_is_staff: bool,
+) -> AppResult<()> {
+    person.require_govern()?;
+    if person_is_staff && !viewer.street_admin {
+        return Err(AppError::Forbidden);
+    }
+    Ok(())
+}
+
 /// The street a viewer governs as staff, for street-wide reports; `FORBIDDEN` for others.
 pub fn governed_street(viewer: &Viewer) -> AppResult<i64> {
     match viewer.street_id {

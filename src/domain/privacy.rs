@@ -10,12 +10,13 @@ use sea_orm::{
 };
 use serde_json::{Value, json};
 
+use entity::clerk_invitation::InvitationStatus;
 use entity::merchant::{self, MerchantStatus};
 use entity::names::ObjectKind;
 use entity::user_role::{self, Role};
 use entity::{
-    audit_entry, coupon_claim, login_throttle, merchant_member, points_account, points_entry,
-    refresh_token, reset_code, tag_request, user, user_tag,
+    audit_entry, clerk_invitation, coupon_claim, login_throttle, merchant_member, points_account,
+    points_entry, refresh_token, reset_code, tag_request, user, user_tag,
 };
 
 use crate::domain::account::governed_person;
@@ -102,6 +103,12 @@ pub async fn delete_my_account(cx: &Cx<'_>, password: String) -> AppResult<()> {
     user_role::Entity::delete_many()
         .filter(user_role::Column::UserId.eq(id))
         .filter(user_role::Column::Role.ne(Role::Resident))
+        .exec(&tx)
+        .await?;
+    // Invitations to the number would pass to whoever registers it next.
+    clerk_invitation::Entity::delete_many()
+        .filter(clerk_invitation::Column::Phone.eq(phone.as_str()))
+        .filter(clerk_invitation::Column::Status.eq(InvitationStatus::Pending))
         .exec(&tx)
         .await?;
     login_throttle::Entity::delete_by_id(phone)

@@ -5,16 +5,18 @@
 //! ends all of the person's sessions. (Codes by SMS come with the SMS gateway.)
 
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
 
 use entity::names::ObjectKind;
+use entity::user_role::{self, Role};
 use entity::{reset_code, user};
 
 use crate::auth::token::refresh_token_hash;
-use crate::domain::account::{Session, governed_person, replace_password, reserve_login_attempt};
+use crate::domain::account::{Session, replace_password, reserve_login_attempt};
 use crate::domain::audit::{self, AuditAction, AuditRecord};
 use crate::domain::codes::{display_code, new_code, normalize_code};
 use crate::domain::context::Cx;
+use crate::domain::policy::{self, PersonRights};
 use crate::domain::values::{Password, Phone};
 use crate::error::{AppError, AppResult};
 
@@ -27,12 +29,24 @@ pub struct IssuedCode {
     pub expires_at: chrono::DateTime<chrono::Utc>,
 }
 
-/// Staff of the person's street (never for themselves) issue a reset code; an earlier unused
-/// one stops working. Audited.
+/// Staff of the person's street (never for themselves; for staff, only an administrator) issue
+/// a reset code; an earlier unused one stops working. Audited.
 pub async fn issue_reset_code(cx: &Cx<'_>, user_id: i64) -> AppResult<IssuedCode> {
     let viewer = cx.viewer()?;
     let tx = cx.write().await?;
-    let person = governed_person(&tx, user_id).await?;
+    // Locked, so two codes issued at once cannot both stay valid.
+    let person = user::Entity::find_by_id(user_id)
+        .lock_exclusive()
+        .one(&tx)
+        .await?
+        .filter(|u| !u.disabled)
+        .ok_or(AppError::NotFound("user"))?;
+    let is_staff = user_role::Entity::find_by_id((person.id, Role::Staff))
+        .one(&tx)
+        .await?
+        .is_some();
+    let rights = PersonRights::of(Some(viewer), person.id, person.street_id);
+    policy::require_reset_issuer(viewer, &rights, is_staff)?;
     reset_code::Entity::delete_many()
         .filter(reset_code::Column::UserId.eq(person.id))
         .filter(reset_code::Column::UsedAt.is_null())

@@ -1,7 +1,7 @@
 //! A street's staff, kept by its administrators. `create-staff` makes a street's first
-//! administrator; administrators add staff (`add`) and remove them (`remove`), never the last
-//! administrator. Adding answers the same whether the number has an account: a new one is made
-//! without a password, which its holder sets through password recovery.
+//! administrator; administrators add staff (`add`: a resident of the street, or a new account
+//! made without a password, which its holder sets with a reset code) and remove them
+//! (`remove`), never themselves, never the last administrator.
 
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
 
@@ -13,7 +13,7 @@ use crate::domain::account::{UserView, grant_role, load_view};
 use crate::domain::audit::{self, AuditAction, AuditRecord, Change};
 use crate::domain::context::Cx;
 use crate::domain::lifecycle::Grants;
-use crate::domain::policy::{StreetRights, Who, governs};
+use crate::domain::policy::{StreetRights, Who, governs, may_become_staff_of};
 use crate::domain::values::{DisplayName, Phone};
 use crate::error::{AppError, AppResult, Text};
 
@@ -34,7 +34,8 @@ fn record(street: i64, user_id: i64, action: AuditAction, change: Change) -> Aud
 }
 
 /// An administrator makes the holder of `phone` staff of their street (an administrator too,
-/// with `admin`). Staff of another street stay theirs: `CONFLICT`.
+/// with `admin`): a resident of the street, or a new account. Anyone else, and staff already,
+/// are `CONFLICT`.
 pub async fn add(cx: &Cx<'_>, phone: &str, name: &str, admin: bool) -> AppResult<UserView> {
     let street = administered(cx)?;
     let phone = Phone::parse("phone", phone)?;
@@ -51,17 +52,22 @@ pub async fn add(cx: &Cx<'_>, phone: &str, name: &str, admin: bool) -> AppResult
                 .one(&tx)
                 .await?
                 .is_some();
-            if is_staff && u.street_id != Some(street) {
+            if is_staff {
+                return Err(AppError::Conflict {
+                    field: "phone".into(),
+                    text: Text::new("此人已是工作人员", "This person is staff already"),
+                });
+            }
+            if !may_become_staff_of(u.street_id, street) {
                 return Err(AppError::Conflict {
                     field: "phone".into(),
                     text: Text::new(
-                        "此人是其他街道的工作人员",
-                        "This person is staff of another street",
+                        "只能添加本街道的居民：请此人先在个人资料中选择本街道的社区",
+                        "Only residents of this street: ask the person to choose one of its communities first",
                     ),
                 });
             }
             let mut am: user::ActiveModel = u.into();
-            am.street_id = Set(Some(street));
             am.is_street_admin = Set(admin);
             am.updated_at = Set(now);
             am.update(&tx).await?
@@ -84,7 +90,21 @@ pub async fn add(cx: &Cx<'_>, phone: &str, name: &str, admin: bool) -> AppResult
                 ..Default::default()
             }
             .insert(&tx)
-            .await?
+            .await
+            .map_err(|e| {
+                if crate::db::is_unique_violation(&e) {
+                    // Registered by someone else a moment ago.
+                    AppError::Conflict {
+                        field: "phone".into(),
+                        text: Text::new(
+                            "该手机号刚刚已注册，请重试",
+                            "The number was just registered; try again",
+                        ),
+                    }
+                } else {
+                    e.into()
+                }
+            })?
         }
     };
     grant_role(&tx, person.id, Role::Staff).await?;

@@ -105,6 +105,18 @@ fn community_name(raw: &str) -> AppResult<String> {
     text_field("name", raw, 1, 32, false)
 }
 
+/// A name taken by a racing request, as the unique index reports it.
+fn name_conflict(e: sea_orm::DbErr) -> AppError {
+    if crate::db::is_unique_violation(&e) {
+        AppError::Conflict {
+            field: "name".into(),
+            text: Text::new("名称已被占用", "The name is taken"),
+        }
+    } else {
+        e.into()
+    }
+}
+
 async fn name_taken(cx: &Cx<'_>, street_id: i64, name: &str, except: Option<i64>) -> AppResult<()> {
     let mut q = community::Entity::find()
         .filter(community::Column::StreetId.eq(street_id))
@@ -139,7 +151,8 @@ pub async fn create_community(cx: &Cx<'_>, name: &str) -> AppResult<community::M
         ..Default::default()
     }
     .insert(&tx)
-    .await?;
+    .await
+    .map_err(name_conflict)?;
     let entry = AuditRecord::of(
         Some(street_id),
         AuditAction::CommunityCreate,
@@ -171,7 +184,7 @@ pub async fn rename_community(cx: &Cx<'_>, id: i64, name: &str) -> AppResult<com
     let before = serde_json::json!({ "name": c.name });
     let mut am: community::ActiveModel = c.into();
     am.name = Set(name.clone());
-    let c = am.update(&tx).await?;
+    let c = am.update(&tx).await.map_err(name_conflict)?;
     audit::record(
         &tx,
         AuditRecord {
@@ -238,13 +251,13 @@ pub async fn update_settings(cx: &Cx<'_>, change: SettingsChange) -> AppResult<s
         .map(|n| text_field("displayName", n, 1, 64, false))
         .transpose()?;
     if let Some(d) = change.founded_on
-        && d > crate::clock::local_date(cx.now())
+        && (d > crate::clock::local_date(cx.now()) || chrono::Datelike::year(&d) < 1900)
     {
         return Err(AppError::bad_input(
             "foundedOn",
             Text::new(
-                "成立日期不能晚于今天",
-                "The founding date cannot be in the future",
+                "成立日期应在 1900 年到今天之间",
+                "The founding date is from 1900 to today",
             ),
         ));
     }
@@ -338,7 +351,14 @@ pub async fn create(cx: &Cx<'_>, name: &str) -> AppResult<street::Model> {
             text: Text::new("已有同名街道", "A street of that name exists"),
         });
     }
-    let s = find_or_create(&tx, &name).await?;
+    let s = street::ActiveModel {
+        name: Set(name),
+        created_at: Set(tx.now()),
+        ..Default::default()
+    }
+    .insert(&tx)
+    .await
+    .map_err(name_conflict)?;
     let entry = AuditRecord::of(
         Some(s.id),
         AuditAction::StreetCreate,

@@ -5,7 +5,9 @@
 //! what audience rules read, so an unverified request counts for nothing.
 
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
 
 use entity::names::ObjectKind;
 use entity::tag_request::{self, TagRequestStatus};
@@ -103,7 +105,9 @@ pub async fn request(cx: &Cx<'_>, tag: &str, note: &str) -> AppResult<tag_reques
     let tag = grantable(tag)?;
     let note = text_field("note", note, 0, 200, true)?;
     let tx = cx.write().await?;
+    // Locked, so two requests at once make one.
     let me = user::Entity::find_by_id(viewer.user_id)
+        .lock_exclusive()
         .one(&tx)
         .await?
         .ok_or(AppError::Unauthenticated)?;
@@ -159,7 +163,14 @@ pub async fn review(
         .one(&tx)
         .await?
         .ok_or(AppError::NotFound("tag request"))?;
-    let rights = PersonRights::of(Some(viewer), r.user_id, Some(r.street_id));
+    // The resident's street now, not when they asked: staff of a street they left decide
+    // nothing for them.
+    let person = user::Entity::find_by_id(r.user_id)
+        .one(&tx)
+        .await?
+        .ok_or(AppError::NotFound("user"))?;
+    let street = person.street_id.filter(|s| *s == r.street_id);
+    let rights = PersonRights::of(Some(viewer), r.user_id, street);
     let step = Step::<tag_request::Entity>::new(r.id, action)
         .street(r.street_id)
         .reason(reason)

@@ -261,10 +261,10 @@ impl StreetMutation {
         ))
     }
 
-    /// A street administrator makes the holder of a phone number staff of the street (and an
-    /// administrator with `admin`). The answer is the same whether or not the number has an
-    /// account: a new one is made without a password, which its holder sets through password
-    /// recovery. `CONFLICT` for staff of another street.
+    /// A street administrator makes staff of the street (and an administrator with `admin`): a
+    /// resident of the street, or a new account for a number not yet registered, made without a
+    /// password, which its holder sets with a reset code (`issueResetCode`). Anyone else, and
+    /// staff already, are `CONFLICT`.
     async fn add_staff(
         &self,
         ctx: &Context<'_>,

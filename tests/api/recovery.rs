@@ -189,3 +189,34 @@ async fn expired_replaced_and_guessed_codes_fail() {
     );
     expect_code(&app.gql(&two, json!({})).await, "BAD_USER_INPUT");
 }
+
+/// A reset code signs in as its holder, so only an administrator hands one to staff: plain
+/// staff cannot take over a colleague or an administrator.
+#[tokio::test]
+async fn only_administrators_issue_codes_for_staff() {
+    let app = TestApp::spawn().await;
+    let street = app.new_street("九棵树街道", &["新城嘉园"]).await;
+    let admin = app.new_street_admin(&street).await;
+    let staff = app.new_user().staff_of(&street).insert().await;
+    let colleague = app.new_user().staff_of(&street).insert().await;
+    for target in [&admin, &colleague] {
+        expect_code(
+            &app.gql_by(
+                Some(&staff),
+                ISSUE,
+                json!({ "u": gid(ObjectKind::User, target.id) }),
+            )
+            .await,
+            "FORBIDDEN",
+        );
+    }
+    assert_eq!(app.count("reset_codes").await, 0);
+    let v = app
+        .gql_by(
+            Some(&admin),
+            ISSUE,
+            json!({ "u": gid(ObjectKind::User, colleague.id) }),
+        )
+        .await;
+    assert!(v["data"]["issueResetCode"]["code"].is_string(), "{v}");
+}

@@ -201,6 +201,7 @@ async fn administrators_change_the_streets_settings() {
     for (bad, field) in [
         (json!({ "timeZone": "Mars/Olympus" }), "timeZone"),
         (json!({ "foundedOn": "2999-01-01" }), "foundedOn"),
+        (json!({ "foundedOn": "1850-01-01" }), "foundedOn"),
         (json!({ "maxActivityPoints": 0 }), "maxActivityPoints"),
         (
             json!({ "demandResponseHours": 10000 }),
@@ -235,4 +236,33 @@ async fn administrators_change_the_streets_settings() {
         "Asia/Shanghai"
     );
     assert_eq!(audit[0].after.as_ref().unwrap()["timeZone"], "Asia/Urumqi");
+}
+
+/// An administrator cannot pull someone of another street (or of none) into their staff: that
+/// would move them without asking, and let the administrator reset their password.
+#[tokio::test]
+async fn administrators_add_only_their_own_residents() {
+    let app = TestApp::spawn().await;
+    let street = app.new_street("九棵树街道", &["新城嘉园"]).await;
+    let far = app.new_street("别的街道", &["远方社区"]).await;
+    let admin = app.new_street_admin(&street).await;
+    let elsewhere = app.new_user().lives_in(&far, "远方社区").insert().await;
+    let nowhere = app.new_user().insert().await;
+    for person in [&elsewhere, &nowhere] {
+        expect_code(
+            &app.gql_by(Some(&admin), ADD, json!({ "p": person.phone, "a": true }))
+                .await,
+            "CONFLICT",
+        );
+    }
+    let me = app
+        .gql_by(
+            Some(&elsewhere),
+            "{ me { roles street { name } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(me["data"]["me"]["roles"], json!(["RESIDENT"]), "{me}");
+    assert_eq!(me["data"]["me"]["street"]["name"], "别的街道");
+    assert_eq!(app.count("audit_entries").await, 0);
 }
