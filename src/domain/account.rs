@@ -100,8 +100,7 @@ pub async fn update_profile(cx: &Cx<'_>, change: ProfileChange) -> AppResult<Use
         None => None,
     };
     if let Some(c) = &community
-        && viewer.has(Role::Staff)
-        && user.street_id != Some(c.street_id)
+        && !crate::domain::policy::may_move_to(viewer, user.street_id, c.street_id)
     {
         return Err(AppError::bad_input(
             "communityId",

@@ -370,6 +370,12 @@ impl crate::domain::lifecycle::Grants for PersonRights {
     }
 }
 
+/// Where a person may move their home: any street, except that staff stay in the street they
+/// work for (their street is their staff street).
+pub fn may_move_to(viewer: &Viewer, own_street: Option<i64>, to_street: i64) -> bool {
+    !viewer.has(Role::Staff) || own_street == Some(to_street)
+}
+
 /// Who an administrator may make staff of their street: its own residents (and new accounts),
 /// never someone of another street, whom that would move without asking.
 pub fn may_become_staff_of(person_street: Option<i64>, street: i64) -> bool {

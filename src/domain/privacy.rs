@@ -141,10 +141,6 @@ pub async fn delete_my_account(cx: &Cx<'_>, password: String) -> AppResult<()> {
     tx.commit().await
 }
 
-fn rows<T: serde::Serialize>(rows: Vec<T>) -> Value {
-    serde_json::to_value(rows).unwrap_or(Value::Null)
-}
-
 /// Everything stored about a person, as JSON, for staff of their street to hand over on
 /// request (never their own: another staff member does it). Audited.
 pub async fn export_personal_data(cx: &Cx<'_>, user_id: i64) -> AppResult<Value> {
@@ -204,22 +200,22 @@ pub async fn export_personal_data(cx: &Cx<'_>, user_id: i64) -> AppResult<Value>
             "reason": r.reason, "createdAt": r.created_at, "decidedAt": r.decided_at,
         })).collect::<Vec<_>>(),
         "points": account.map(|a| json!({ "balance": a.balance, "lifetimeEarned": a.lifetime_earned })),
-        "pointsEntries": rows(entries.iter().map(|e| json!({
+        "pointsEntries": entries.iter().map(|e| json!({
             "amount": e.amount, "kind": e.kind.to_value(), "note": e.note, "createdAt": e.created_at,
-        })).collect()),
-        "couponClaims": rows(claims.iter().map(|c| json!({
+        })).collect::<Vec<_>>(),
+        "couponClaims": claims.iter().map(|c| json!({
             "couponId": c.coupon_id, "merchantId": c.merchant_id,
             "status": c.status.to_value(), "claimedAt": c.claimed_at,
             "redeemedAt": c.redeemed_at, "voidedAt": c.voided_at, "pointsSpent": c.points_spent,
-        })).collect()),
-        "merchantMemberships": rows(memberships.iter().map(|m| json!({
+        })).collect::<Vec<_>>(),
+        "merchantMemberships": memberships.iter().map(|m| json!({
             "merchantId": m.merchant_id, "role": m.role.to_value(),
-        })).collect()),
-        "auditEntries": rows(audit_rows.iter().map(|a| json!({
+        })).collect::<Vec<_>>(),
+        "auditEntries": audit_rows.iter().map(|a| json!({
             "action": a.action.to_value(), "actorUserId": a.actor_user_id,
             "targetType": a.target_type.as_str(), "targetId": a.target_id,
             "reason": a.reason, "createdAt": a.created_at,
-        })).collect()),
+        })).collect::<Vec<_>>(),
     });
     audit::record(
         &tx,

@@ -10,7 +10,7 @@ use entity::user;
 use entity::user_role::{self, Role};
 
 use crate::domain::account::{UserView, grant_role, load_view};
-use crate::domain::audit::{self, AuditAction, AuditRecord, Change};
+use crate::domain::audit::{self, AuditAction, AuditRecord};
 use crate::domain::context::Cx;
 use crate::domain::lifecycle::Grants;
 use crate::domain::policy::{StreetRights, Who, governs, may_become_staff_of};
@@ -26,11 +26,6 @@ fn administered(cx: &Cx<'_>) -> AppResult<i64> {
     let street = viewer.street_id.ok_or(AppError::Forbidden)?;
     StreetRights::of(Some(viewer), street).require(Who::StreetAdmin)?;
     Ok(street)
-}
-
-fn record(street: i64, user_id: i64, action: AuditAction, change: Change) -> AuditRecord {
-    AuditRecord::of(Some(street), action, ObjectKind::User, user_id)
-        .change(change.before, change.after)
 }
 
 /// An administrator makes the holder of `phone` staff of their street (an administrator too,
@@ -108,15 +103,17 @@ pub async fn add(cx: &Cx<'_>, phone: &str, name: &str, admin: bool) -> AppResult
         }
     };
     grant_role(&tx, person.id, Role::Staff).await?;
-    let change = Change {
-        before: serde_json::Value::Null,
-        after: serde_json::json!({ "staff": true, "admin": admin }),
-    };
-    audit::record(
-        &tx,
-        record(street, person.id, AuditAction::StaffAdd, change),
+    let entry = AuditRecord::of(
+        Some(street),
+        AuditAction::StaffAdd,
+        ObjectKind::User,
+        person.id,
     )
-    .await?;
+    .change(
+        serde_json::Value::Null,
+        serde_json::json!({ "staff": true, "admin": admin }),
+    );
+    audit::record(&tx, entry).await?;
     let view = load_view(&tx, person).await?;
     tx.commit().await?;
     Ok(view)
@@ -167,15 +164,17 @@ pub async fn remove(cx: &Cx<'_>, user_id: i64) -> AppResult<UserView> {
     am.is_street_admin = Set(false);
     am.updated_at = Set(tx.now());
     let person = am.update(&tx).await?;
-    let change = Change {
-        before: serde_json::json!({ "staff": true, "admin": was_admin }),
-        after: serde_json::Value::Null,
-    };
-    audit::record(
-        &tx,
-        record(street, person.id, AuditAction::StaffRemove, change),
+    let entry = AuditRecord::of(
+        Some(street),
+        AuditAction::StaffRemove,
+        ObjectKind::User,
+        person.id,
     )
-    .await?;
+    .change(
+        serde_json::json!({ "staff": true, "admin": was_admin }),
+        serde_json::Value::Null,
+    );
+    audit::record(&tx, entry).await?;
     let view = load_view(&tx, person).await?;
     tx.commit().await?;
     Ok(view)

@@ -105,35 +105,26 @@ fn community_name(raw: &str) -> AppResult<String> {
     text_field("name", raw, 1, 32, false)
 }
 
-/// A name taken by a racing request, as the unique index reports it.
-fn name_conflict(e: sea_orm::DbErr) -> AppError {
-    if crate::db::is_unique_violation(&e) {
-        AppError::Conflict {
-            field: "name".into(),
-            text: Text::new("名称已被占用", "The name is taken"),
+/// A taken name, as the unique index (street and name, or a street's name) reports it: one
+/// check whether the other request came before or at the same moment.
+fn name_taken(text: Text) -> impl FnOnce(sea_orm::DbErr) -> AppError {
+    move |e| {
+        if crate::db::is_unique_violation(&e) {
+            AppError::Conflict {
+                field: "name".into(),
+                text,
+            }
+        } else {
+            e.into()
         }
-    } else {
-        e.into()
     }
 }
 
-async fn name_taken(cx: &Cx<'_>, street_id: i64, name: &str, except: Option<i64>) -> AppResult<()> {
-    let mut q = community::Entity::find()
-        .filter(community::Column::StreetId.eq(street_id))
-        .filter(community::Column::Name.eq(name));
-    if let Some(id) = except {
-        q = q.filter(community::Column::Id.ne(id));
-    }
-    if q.one(cx).await?.is_some() {
-        return Err(AppError::Conflict {
-            field: "name".into(),
-            text: Text::new(
-                "本街道已有同名社区",
-                "The street already has a community of that name",
-            ),
-        });
-    }
-    Ok(())
+fn community_name_taken() -> Text {
+    Text::new(
+        "本街道已有同名社区",
+        "The street already has a community of that name",
+    )
 }
 
 /// Staff add a community to their street.
@@ -142,7 +133,6 @@ pub async fn create_community(cx: &Cx<'_>, name: &str) -> AppResult<community::M
     let street_id = policy::governed_street(viewer)?;
     let name = community_name(name)?;
     let tx = cx.write().await?;
-    name_taken(&tx, street_id, &name, None).await?;
     let c = community::ActiveModel {
         street_id: Set(street_id),
         name: Set(name),
@@ -152,7 +142,10 @@ pub async fn create_community(cx: &Cx<'_>, name: &str) -> AppResult<community::M
     }
     .insert(&tx)
     .await
-    .map_err(name_conflict)?;
+    .map_err(name_taken(Text::new(
+        "已有同名街道",
+        "A street of that name exists",
+    )))?;
     let entry = AuditRecord::of(
         Some(street_id),
         AuditAction::CommunityCreate,
@@ -180,11 +173,13 @@ pub async fn rename_community(cx: &Cx<'_>, id: i64, name: &str) -> AppResult<com
     let name = community_name(name)?;
     let tx = cx.write().await?;
     let (c, _) = governed_community(&tx, id).await?;
-    name_taken(&tx, c.street_id, &name, Some(c.id)).await?;
     let before = serde_json::json!({ "name": c.name });
     let mut am: community::ActiveModel = c.into();
     am.name = Set(name.clone());
-    let c = am.update(&tx).await.map_err(name_conflict)?;
+    let c = am
+        .update(&tx)
+        .await
+        .map_err(name_taken(community_name_taken()))?;
     audit::record(
         &tx,
         AuditRecord {
@@ -340,17 +335,6 @@ pub async fn update_settings(cx: &Cx<'_>, change: SettingsChange) -> AppResult<s
 pub async fn create(cx: &Cx<'_>, name: &str) -> AppResult<street::Model> {
     let name = text_field("name", name, 1, 32, false)?;
     let tx = cx.write().await?;
-    if street::Entity::find()
-        .filter(street::Column::Name.eq(name.as_str()))
-        .one(&tx)
-        .await?
-        .is_some()
-    {
-        return Err(AppError::Conflict {
-            field: "name".into(),
-            text: Text::new("已有同名街道", "A street of that name exists"),
-        });
-    }
     let s = street::ActiveModel {
         name: Set(name),
         created_at: Set(tx.now()),
@@ -358,7 +342,10 @@ pub async fn create(cx: &Cx<'_>, name: &str) -> AppResult<street::Model> {
     }
     .insert(&tx)
     .await
-    .map_err(name_conflict)?;
+    .map_err(name_taken(Text::new(
+        "已有同名街道",
+        "A street of that name exists",
+    )))?;
     let entry = AuditRecord::of(
         Some(s.id),
         AuditAction::StreetCreate,

@@ -122,7 +122,7 @@ pub fn mark_request_errors(response: &mut async_graphql::Response) {
 }
 
 /// Marks an error that stopped the request before execution with the HTTP status it calls for.
-fn request_error(mut err: ServerError, status: u16) -> ServerError {
+pub fn request_error(mut err: ServerError, status: u16) -> ServerError {
     err.extensions
         .get_or_insert_with(Default::default)
         .set(HTTP_STATUS_KEY, status);

@@ -369,12 +369,12 @@ async fn execute(
                 state.app.metrics.address_refusal(what.label());
                 // Rounded up: a client that waits as told is let in.
                 let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
-                let mut err = app_error_to_server(AppError::RateLimited {
-                    retry_after_secs: secs,
-                });
-                err.extensions
-                    .get_or_insert_with(Default::default)
-                    .set(HTTP_STATUS_KEY, 429);
+                let err = limits::request_error(
+                    app_error_to_server(AppError::RateLimited {
+                        retry_after_secs: secs,
+                    }),
+                    429,
+                );
                 let mut done = finish(async_graphql::Response::from_errors(vec![err]), &meta);
                 done.refused = true;
                 done.response
@@ -406,10 +406,7 @@ async fn execute(
     let response = match executed {
         Err(_) => {
             tracing::warn!(timeout = ?state.request_timeout, "request timed out");
-            let mut err = app_error_to_server(AppError::Timeout);
-            err.extensions
-                .get_or_insert_with(Default::default)
-                .set(HTTP_STATUS_KEY, 503);
+            let err = limits::request_error(app_error_to_server(AppError::Timeout), 503);
             async_graphql::Response::from_errors(vec![err])
         }
         Ok(Ok(mut response)) => {

@@ -69,21 +69,25 @@ fn production_refuses_to_start_without_a_strong_secret() {
 #[tokio::test]
 async fn create_staff_reads_the_password_from_stdin() {
     let app = TestApp::spawn().await;
-    let out = run_with_stdin(
-        shangju()
-            .args([
-                "create-staff",
-                "--street",
-                "新街道",
-                "--phone",
-                "13300000001",
-                "--name",
-                "王干事",
-                "--password-stdin",
-            ])
-            .env("DATABASE_URL", &app.database_url),
-        b"staff password 1\n",
-    );
+    // The same phone twice: the second is refused.
+    let create_staff = |name: &str, password: &[u8]| {
+        run_with_stdin(
+            shangju()
+                .args([
+                    "create-staff",
+                    "--street",
+                    "新街道",
+                    "--phone",
+                    "13300000001",
+                    "--name",
+                    name,
+                    "--password-stdin",
+                ])
+                .env("DATABASE_URL", &app.database_url),
+            password,
+        )
+    };
+    let out = create_staff("王干事", b"staff password 1\n");
     assert!(
         out.status.success(),
         "{}",
@@ -104,21 +108,7 @@ async fn create_staff_reads_the_password_from_stdin() {
     assert_eq!(me["data"]["me"]["street"]["name"], "新街道");
     assert_eq!(app.count("audit_entries").await, 1);
 
-    let out = run_with_stdin(
-        shangju()
-            .args([
-                "create-staff",
-                "--street",
-                "新街道",
-                "--phone",
-                "13300000001",
-                "--name",
-                "重复",
-                "--password-stdin",
-            ])
-            .env("DATABASE_URL", &app.database_url),
-        b"another password\n",
-    );
+    let out = create_staff("重复", b"another password\n");
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("already registered"));
     assert_eq!(app.count("users").await, 1);
