@@ -37,6 +37,8 @@ pub struct AppOptions {
     pub body_timeout: Duration,
     /// Limits per client address.
     pub rate_limits: crate::http::ratelimit::RateLimits,
+    pub sms: crate::gateway::sms::SmsSettings,
+    pub wechat: Option<crate::gateway::wechat::WeChatSettings>,
 }
 
 impl From<&Config> for AppOptions {
@@ -55,6 +57,8 @@ impl From<&Config> for AppOptions {
             request_timeout: c.request_timeout,
             body_timeout: c.body_timeout,
             rate_limits: c.rate_limits,
+            sms: c.sms.clone(),
+            wechat: c.wechat.clone(),
         }
     }
 }
@@ -74,6 +78,11 @@ pub fn state(mut db: DatabaseConnection, options: &AppOptions) -> AppState {
         ),
         clock: std::sync::Arc::new(SystemClock),
         metrics,
+        sms: options.sms.gateway(),
+        wechat: options
+            .wechat
+            .clone()
+            .map(|w| std::sync::Arc::new(crate::gateway::wechat::WeChat::new(w))),
     }
 }
 

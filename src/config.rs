@@ -62,6 +62,13 @@ pub enum Environment {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SmsGatewayKind {
+    Off,
+    Log,
+    Http,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
     Pretty,
     Json,
@@ -241,7 +248,8 @@ pub struct Options {
     )]
     pub max_connections: usize,
 
-    /// Sign-ins (`login`, `changePassword`) per client address, e.g. `30/min`, or `off`.
+    /// Sign-ins (`login`, `loginWithCode`, `loginWithWeChat`, `changePassword`, …) per client
+    /// address, e.g. `30/min`, or `off`.
     #[arg(
         long,
         env = "SHANGJU_RATE_SIGN_IN",
@@ -250,6 +258,14 @@ pub struct Options {
     )]
     pub rate_sign_in: String,
 
+    /// SMS codes asked for per client address (`sendLoginCode`), besides the daily caps.
+    #[arg(
+        long,
+        env = "SHANGJU_RATE_SEND_CODE",
+        default_value = "5/min",
+        global = true
+    )]
+    pub rate_send_code: String,
     /// Registrations per client address.
     #[arg(
         long,
@@ -268,6 +284,49 @@ pub struct Options {
     )]
     pub rate_redeem: String,
 
+    /// How sign-in codes reach phones: `http` (an SMS provider, below), `log` (written to the
+    /// log; development only) or `off`; default: `log` in development, `off` in production.
+    #[arg(long, env = "SHANGJU_SMS_GATEWAY", value_enum, global = true)]
+    pub sms_gateway: Option<SmsGatewayKind>,
+    /// The SMS provider's send endpoint (云片 `single_send` shape: a form of `apikey`,
+    /// `mobile`, `text`, answered by JSON with `code` 0).
+    #[arg(
+        long,
+        env = "SHANGJU_SMS_URL",
+        default_value = "https://sms.yunpian.com/v2/sms/single_send.json",
+        global = true
+    )]
+    pub sms_url: String,
+    /// The SMS provider's API key (required with `http`).
+    #[arg(
+        long,
+        env = "SHANGJU_SMS_API_KEY",
+        hide_env_values = true,
+        global = true
+    )]
+    pub sms_api_key: Option<String>,
+    /// The message, as the provider approved it, with `{code}` where the code goes.
+    #[arg(long, env = "SHANGJU_SMS_TEMPLATE", default_value = crate::gateway::sms::DEFAULT_TEMPLATE, global = true)]
+    pub sms_template: String,
+    /// The mini-program's AppID; with the secret, turns on `loginWithWeChat`.
+    #[arg(long, env = "SHANGJU_WECHAT_APP_ID", global = true)]
+    pub wechat_app_id: Option<String>,
+    /// The mini-program's AppSecret.
+    #[arg(
+        long,
+        env = "SHANGJU_WECHAT_SECRET",
+        hide_env_values = true,
+        global = true
+    )]
+    pub wechat_secret: Option<String>,
+    /// WeChat's API base URL.
+    #[arg(
+        long,
+        env = "SHANGJU_WECHAT_API",
+        default_value = "https://api.weixin.qq.com",
+        global = true
+    )]
+    pub wechat_api: String,
     /// Reverse proxies in front of the server whose `X-Forwarded-For` entries are believed;
     /// 0 (the default) uses the connection's address.
     #[arg(
@@ -308,6 +367,8 @@ pub struct Config {
     pub body_timeout: Duration,
     pub max_connections: usize,
     pub rate_limits: crate::http::ratelimit::RateLimits,
+    pub sms: crate::gateway::sms::SmsSettings,
+    pub wechat: Option<crate::gateway::wechat::WeChatSettings>,
 }
 
 fn rate(setting: &str, raw: &str) -> Result<Option<crate::http::ratelimit::Rate>, String> {
@@ -330,6 +391,36 @@ fn persisted_allow_list(
                 .map_err(|e| format!("{}: {e}", path.display()))
         }
     }
+}
+
+fn sms_settings(o: &Options, production: bool) -> Result<crate::gateway::sms::SmsSettings, String> {
+    use crate::gateway::sms::SmsSettings;
+    let kind = o.sms_gateway.unwrap_or(if production {
+        SmsGatewayKind::Off
+    } else {
+        SmsGatewayKind::Log
+    });
+    Ok(match kind {
+        SmsGatewayKind::Off => SmsSettings::Off,
+        // A code in the log signs anyone who reads the log in as anyone.
+        SmsGatewayKind::Log if production => {
+            return Err("SHANGJU_SMS_GATEWAY=log writes sign-in codes to the log; production needs http or off".into());
+        }
+        SmsGatewayKind::Log => SmsSettings::Log,
+        SmsGatewayKind::Http => {
+            let Some(api_key) = o.sms_api_key.clone().filter(|k| !k.is_empty()) else {
+                return Err("SHANGJU_SMS_GATEWAY=http needs SHANGJU_SMS_API_KEY".into());
+            };
+            if !o.sms_template.contains("{code}") {
+                return Err("SHANGJU_SMS_TEMPLATE must contain {code}".into());
+            }
+            SmsSettings::Http {
+                url: o.sms_url.clone(),
+                api_key,
+                template: o.sms_template.clone(),
+            }
+        }
+    })
 }
 
 /// Which browser origins may call the API.
@@ -374,6 +465,7 @@ pub const JWT_AUDIENCE: &str = "shangju-api";
 impl Config {
     pub fn from_options(o: Options) -> Result<Config, String> {
         let production = o.env == Environment::Production;
+        let sms = sms_settings(&o, production)?;
         let jwt_secret = match o.jwt_secret {
             Some(s) if s.len() >= MIN_SECRET_BYTES => s.into_bytes(),
             Some(_) => {
@@ -395,6 +487,20 @@ impl Config {
         if o.access_token_ttl.as_secs() < 60 || o.refresh_token_ttl < o.access_token_ttl {
             return Err("token lifetimes: access ≥ 1m and refresh ≥ access".into());
         }
+        let wechat = match (o.wechat_app_id, o.wechat_secret) {
+            (Some(app_id), Some(secret)) => Some(crate::gateway::wechat::WeChatSettings {
+                api_base: o.wechat_api,
+                app_id,
+                secret,
+            }),
+            (None, None) => None,
+            _ => {
+                return Err(
+                    "WeChat sign-in needs both SHANGJU_WECHAT_APP_ID and SHANGJU_WECHAT_SECRET"
+                        .into(),
+                );
+            }
+        };
         Ok(Config {
             env: o.env,
             bind: o.bind,
@@ -428,10 +534,13 @@ impl Config {
             max_connections: o.max_connections.max(1),
             rate_limits: crate::http::ratelimit::RateLimits {
                 sign_in: rate("SHANGJU_RATE_SIGN_IN", &o.rate_sign_in)?,
+                send_code: rate("SHANGJU_RATE_SEND_CODE", &o.rate_send_code)?,
                 register: rate("SHANGJU_RATE_REGISTER", &o.rate_register)?,
                 redeem: rate("SHANGJU_RATE_REDEEM", &o.rate_redeem)?,
                 trusted_proxy_hops: o.trusted_proxy_hops,
             },
+            sms,
+            wechat,
         })
     }
 
@@ -444,5 +553,50 @@ impl Config {
         self.database_url
             .strip_prefix("sqlite://")
             .map(|rest| PathBuf::from(rest.split('?').next().unwrap_or(rest)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(args: &[&str]) -> Result<Config, String> {
+        let mut all = vec!["shangju"];
+        all.extend_from_slice(args);
+        let cli = Cli::try_parse_from(all).map_err(|e| e.to_string())?;
+        Config::from_options(cli.options)
+    }
+
+    const SECRET: &str = "--jwt-secret=0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn codes_in_the_log_are_for_development_only() {
+        let prod = ["--env=production", SECRET];
+        let refused = config(&[&prod[..], &["--sms-gateway=log"]].concat());
+        assert!(refused.is_err_and(|e| e.contains("production")));
+        let off = config(&prod).map(|c| format!("{:?}", c.sms));
+        assert_eq!(off.as_deref(), Ok("Off"));
+        let dev = config(&[]).map(|c| format!("{:?}", c.sms));
+        assert_eq!(dev.as_deref(), Ok("Log"));
+        // An HTTP gateway needs its key, and the key never shows in the settings' Debug.
+        assert!(config(&[&prod[..], &["--sms-gateway=http"]].concat()).is_err());
+        let http = config(
+            &[
+                &prod[..],
+                &["--sms-gateway=http", "--sms-api-key=k3y-s3cret"],
+            ]
+            .concat(),
+        )
+        .map(|c| format!("{c:?}"));
+        assert!(http.is_ok_and(|c| c.contains("Http(") && !c.contains("k3y-s3cret")));
+    }
+
+    #[test]
+    fn wechat_needs_its_app_id_and_secret_together() {
+        assert!(config(&["--wechat-app-id=wx1"]).is_err());
+        let on =
+            config(&["--wechat-app-id=wx1", "--wechat-secret=s3cret-wx"]).map(|c| format!("{c:?}"));
+        assert!(on.is_ok_and(|c| c.contains("wx1") && !c.contains("s3cret-wx")));
+        assert!(config(&[]).is_ok_and(|c| c.wechat.is_none()));
     }
 }

@@ -81,6 +81,8 @@ impl Text {
 pub enum AppError {
     Unauthenticated,
     InvalidCredentials,
+    /// A one-time code (SMS, reset) that is wrong, used, expired or out of tries.
+    InvalidCode,
     Forbidden,
     NotFound(&'static str),
     BadInput {
@@ -106,6 +108,9 @@ pub enum AppError {
     },
     /// The request ran out of its time (`SHANGJU_REQUEST_TIMEOUT`): a stalled database, a lock.
     Timeout,
+    /// A service outside ours (the SMS provider, WeChat) failed or is not set up; nothing
+    /// changed and the client may try again later.
+    Unavailable(Text),
     Internal(String),
 }
 
@@ -126,7 +131,9 @@ impl AppError {
     /// The stable code clients switch on.
     pub fn code(&self) -> &'static str {
         match self {
-            AppError::Unauthenticated | AppError::InvalidCredentials => "UNAUTHENTICATED",
+            AppError::Unauthenticated | AppError::InvalidCredentials | AppError::InvalidCode => {
+                "UNAUTHENTICATED"
+            }
             AppError::Forbidden => "FORBIDDEN",
             AppError::NotFound(_) => "NOT_FOUND",
             AppError::BadInput { .. } => "BAD_USER_INPUT",
@@ -142,6 +149,7 @@ impl AppError {
             AppError::InsufficientPoints => "INSUFFICIENT_POINTS",
             AppError::RateLimited { .. } => "RATE_LIMITED",
             AppError::Timeout => "TIMEOUT",
+            AppError::Unavailable(_) => "UNAVAILABLE",
             AppError::Internal(_) => "INTERNAL_SERVER_ERROR",
         }
     }
@@ -156,11 +164,15 @@ impl AppError {
             AppError::InvalidCredentials => {
                 fixed("手机号或密码错误", "Wrong phone number or password")
             }
+            AppError::InvalidCode => {
+                fixed("验证码错误或已失效", "The code is wrong or no longer valid")
+            }
             AppError::Forbidden => fixed("无权执行此操作", "You are not allowed to do this"),
             AppError::NotFound(_) => fixed("对象不存在", "Not found"),
             AppError::BadInput { text, .. }
             | AppError::Conflict { text, .. }
             | AppError::InvalidState(text)
+            | AppError::Unavailable(text)
             | AppError::NotEligible(text) => Cow::Owned(text.get(lang).to_owned()),
             AppError::OutOfStock => fixed("已被领完", "Out of stock"),
             AppError::LimitReached => fixed("已达到领取上限", "Limit reached"),

@@ -8,6 +8,7 @@ pub mod db;
 pub mod demo;
 pub mod domain;
 pub mod error;
+pub mod gateway;
 pub mod graphql;
 pub mod http;
 pub mod logging;

@@ -16,4 +16,8 @@ pub struct AppState {
     pub clock: SharedClock,
     /// This server's metrics (its own registry, served at `/metrics`).
     pub metrics: std::sync::Arc<Metrics>,
+    /// Delivers sign-in codes; `None` when SMS is off.
+    pub sms: Option<std::sync::Arc<dyn crate::gateway::sms::SmsGateway>>,
+    /// WeChat's `code2session`; `None` when WeChat sign-in is not set up.
+    pub wechat: Option<std::sync::Arc<crate::gateway::wechat::WeChat>>,
 }

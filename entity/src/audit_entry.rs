@@ -38,6 +38,8 @@ pub enum AuditAction {
     ResetCodeIssue,
     #[sea_orm(string_value = "account.password_reset")]
     PasswordReset,
+    #[sea_orm(string_value = "account.wechat_link")]
+    WeChatLink,
     #[sea_orm(string_value = "staff.add")]
     StaffAdd,
     #[sea_orm(string_value = "staff.remove")]

@@ -16,11 +16,15 @@ pub mod points_account;
 pub mod points_entry;
 pub mod refresh_token;
 pub mod reset_code;
+pub mod sms_code;
+pub mod sms_quota;
 pub mod street;
 pub mod tag_request;
 pub mod user;
 pub mod user_role;
 pub mod user_tag;
+pub mod wechat_account;
+pub mod wechat_binding;
 
 pub mod prelude {
     pub use super::audit_entry::Entity as AuditEntry;
@@ -38,9 +42,13 @@ pub mod prelude {
     pub use super::points_entry::Entity as PointsEntry;
     pub use super::refresh_token::Entity as RefreshToken;
     pub use super::reset_code::Entity as ResetCode;
+    pub use super::sms_code::Entity as SmsCode;
+    pub use super::sms_quota::Entity as SmsQuota;
     pub use super::street::Entity as Street;
     pub use super::tag_request::Entity as TagRequest;
     pub use super::user::Entity as User;
     pub use super::user_role::Entity as UserRole;
     pub use super::user_tag::Entity as UserTag;
+    pub use super::wechat_account::Entity as WechatAccount;
+    pub use super::wechat_binding::Entity as WechatBinding;
 }

@@ -15,6 +15,7 @@ mod m20260104_000001_events;
 mod m20260105_000001_list_orders;
 mod m20260106_000001_hardening;
 mod m20260107_000001_street_setup;
+mod m20260108_000001_sign_in_codes;
 mod util;
 
 pub struct Migrator;
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260105_000001_list_orders::Migration),
             Box::new(m20260106_000001_hardening::Migration),
             Box::new(m20260107_000001_street_setup::Migration),
+            Box::new(m20260108_000001_sign_in_codes::Migration),
         ]
     }
 }

@@ -36,7 +36,7 @@ pub struct Claims {
 pub struct TokenService {
     /// Derives a refresh token's successor, so a refresh repeated within the grace period
     /// answers with the same pair.
-    successor_key: Vec<u8>,
+    hmac_key: Vec<u8>,
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
@@ -71,7 +71,7 @@ impl TokenService {
         // A token not yet valid is refused like an expired one (within the same leeway).
         validation.validate_nbf = true;
         TokenService {
-            successor_key: secret.to_vec(),
+            hmac_key: secret.to_vec(),
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
             validation,
@@ -129,12 +129,27 @@ impl TokenService {
     /// the server can compute it, and computing it again gives the same token.
     pub fn successor_refresh(&self, old: &str) -> String {
         use hmac::{Hmac, Mac};
-        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.successor_key) else {
+        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.hmac_key) else {
             // HMAC takes keys of any length; this branch cannot run.
             return new_refresh_token();
         };
         mac.update(old.as_bytes());
         URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    }
+
+    /// What the database keeps of a short one-time code sent to `subject`: an HMAC-SHA256
+    /// under the server's key, so a copy of the database does not let anyone try the million
+    /// six-digit codes offline.
+    pub fn code_digest(&self, subject: &str, code: &str) -> String {
+        use hmac::{Hmac, Mac};
+        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.hmac_key) else {
+            return refresh_token_hash(&format!("{subject}:{code}"));
+        };
+        mac.update(b"one-time code\0");
+        mac.update(subject.as_bytes());
+        mac.update(b"\0");
+        mac.update(code.as_bytes());
+        hex::encode(mac.finalize().into_bytes())
     }
 }
 

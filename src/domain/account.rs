@@ -164,22 +164,9 @@ pub async fn register(cx: &Cx<'_>, cmd: RegisterCommand) -> AppResult<Session> {
 
     let txn = cx.write().await?;
     let now = cx.now();
-    let inserted = user::ActiveModel {
-        phone: Set(phone.into_inner()),
-        display_name: Set(name.into_inner()),
-        password_hash: Set(hash),
-        street_id: Set(community.as_ref().map(|c| c.street_id)),
-        community_id: Set(community.as_ref().map(|c| c.id)),
-        disabled: Set(false),
-        birth_date: Set(None),
-        leaderboard_opt_out: Set(false),
-        session_version: Set(0),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    }
-    .insert(&txn)
-    .await;
+    let inserted = new_user(&phone, name.into_inner(), hash, community.as_ref(), now)
+        .insert(&txn)
+        .await;
     let user = match inserted {
         Ok(user) => user,
         Err(e) if is_unique_violation(&e) => return Err(phone_taken()),
@@ -194,6 +181,83 @@ pub async fn register(cx: &Cx<'_>, cmd: RegisterCommand) -> AppResult<Session> {
     let session = issue_session(&txn, state, view, None, now).await?;
     txn.commit().await?;
     Ok(session)
+}
+
+/// The row of a new account, living in `community` (and its street) when one is given.
+pub(crate) fn new_user(
+    phone: &Phone,
+    display_name: String,
+    password_hash: String,
+    community: Option<&entity::community::Model>,
+    now: DateTime<Utc>,
+) -> user::ActiveModel {
+    user::ActiveModel {
+        phone: Set(phone.as_str().to_owned()),
+        display_name: Set(display_name),
+        password_hash: Set(password_hash),
+        street_id: Set(community.map(|c| c.street_id)),
+        community_id: Set(community.map(|c| c.id)),
+        disabled: Set(false),
+        birth_date: Set(None),
+        leaderboard_opt_out: Set(false),
+        honour_roll_opt_out: Set(false),
+        is_street_admin: Set(false),
+        session_version: Set(0),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+}
+
+/// The account of a phone its holder just proved (with an SMS code), made a resident's account
+/// without a password if the phone is new. A suspended account stays closed.
+pub(crate) async fn find_or_register(cx: &Cx<'_>, phone: &Phone) -> AppResult<user::Model> {
+    let find = || {
+        user::Entity::find()
+            .filter(user::Column::Phone.eq(phone.as_str()))
+            .one(cx)
+    };
+    let user = match find().await? {
+        Some(u) => u,
+        None => {
+            // `居民5678`: a name to change in the profile.
+            let tail = &phone.as_str()[phone.as_str().len() - 4..];
+            let row = new_user(
+                phone,
+                format!("居民{tail}"),
+                crate::domain::staff::NO_PASSWORD.to_owned(),
+                None,
+                cx.now(),
+            );
+            // A savepoint, so that losing a race to register the phone leaves the rest intact.
+            let sp = cx.write().await?;
+            match row.insert(&sp).await {
+                Ok(user) => {
+                    grant_role(&sp, user.id, Role::Resident).await?;
+                    sp.commit().await?;
+                    user
+                }
+                Err(e) if is_unique_violation(&e) => {
+                    drop(sp);
+                    find().await?.ok_or(AppError::InvalidCode)?
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    };
+    if user.disabled {
+        return Err(AppError::InvalidState(Text::new(
+            "该账号已停用，请联系街道工作人员",
+            "This account is suspended; ask the street's staff",
+        )));
+    }
+    Ok(user)
+}
+
+/// Starts a new session of `user`, in the caller's transaction.
+pub(crate) async fn start_session(cx: &Cx<'_>, user: user::Model) -> AppResult<Session> {
+    let view = load_view(cx, user).await?;
+    issue_session(cx, cx.state(), view, None, cx.now()).await
 }
 
 pub async fn grant_role(conn: &impl ConnectionTrait, user_id: i64, role: Role) -> AppResult<()> {
@@ -692,24 +756,11 @@ pub async fn create_staff(cx: &Cx<'_>, cmd: CreateStaffCommand) -> AppResult<Use
     let txn = cx.write().await?;
     let street = street::find_or_create(&txn, &street_name).await?;
     let now = txn.now();
-    let inserted = user::ActiveModel {
-        phone: Set(phone.into_inner()),
-        display_name: Set(name.into_inner()),
-        password_hash: Set(hash),
-        street_id: Set(Some(street.id)),
-        community_id: Set(None),
-        disabled: Set(false),
-        birth_date: Set(None),
-        leaderboard_opt_out: Set(false),
-        // Staff made on the command line administer their street: they add the others.
-        is_street_admin: Set(true),
-        session_version: Set(0),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    }
-    .insert(&txn)
-    .await;
+    let mut row = new_user(&phone, name.into_inner(), hash, None, now);
+    row.street_id = Set(Some(street.id));
+    // Staff made on the command line administer their street: they add the others.
+    row.is_street_admin = Set(true);
+    let inserted = row.insert(&txn).await;
     let user = match inserted {
         Ok(user) => user,
         Err(e) if is_unique_violation(&e) => return Err(phone_taken()),

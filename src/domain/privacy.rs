@@ -1,5 +1,6 @@
 //! A person's rights over their data (PIPL): to leave, and to have a copy. Leaving erases what
-//! identifies them (name, phone, birth date, tags, tag requests, memberships) and keeps a
+//! identifies them (name, phone, birth date, tags, tag requests, memberships, WeChat link,
+//! SMS codes) and keeps a
 //! pseudonymous account row, so that the points ledger, claims, audit entries and honour-roll
 //! entries that name its id stay true for the merchants' settlements and the street's
 //! figures; the account can never sign in again, and the phone can register afresh.
@@ -16,7 +17,7 @@ use entity::names::ObjectKind;
 use entity::user_role::{self, Role};
 use entity::{
     audit_entry, clerk_invitation, coupon_claim, login_throttle, merchant_member, points_account,
-    points_entry, refresh_token, reset_code, tag_request, user, user_tag,
+    points_entry, refresh_token, reset_code, sms_code, tag_request, user, user_tag, wechat_account,
 };
 
 use crate::domain::account::governed_person;
@@ -38,26 +39,38 @@ fn refuse(zh: &'static str, en: &'static str) -> AppError {
     AppError::InvalidState(Text::new(zh, en))
 }
 
-/// The signed-in person deletes their account, confirming with their password.
-pub async fn delete_my_account(cx: &Cx<'_>, password: String) -> AppResult<()> {
+/// How a person confirms that they are leaving.
+pub enum Confirmation {
+    Password(String),
+    /// A code sent by SMS to the account's phone.
+    Code(String),
+}
+
+/// The signed-in person deletes their account, confirming with their password or an SMS code.
+pub async fn delete_my_account(cx: &Cx<'_>, confirmation: Confirmation) -> AppResult<()> {
     let viewer = cx.viewer()?;
     let me = user::Entity::find_by_id(viewer.user_id)
         .one(cx)
         .await?
         .ok_or(AppError::Unauthenticated)?;
-    // The same lock as signing in: a stolen session cannot try passwords at will.
     let phone = crate::domain::values::Phone::parse("phone", &me.phone)?;
-    crate::domain::account::reserve_login_attempt(cx, &phone).await?;
-    let verdict = cx
-        .state()
-        .passwords
-        .verify(&Password::unchecked(password), Some(&me.password_hash))
-        .await?;
-    if verdict == crate::auth::password::Verification::Invalid {
-        return Err(AppError::bad_input(
-            "password",
-            Text::new("密码不正确", "The password is wrong"),
-        ));
+    match confirmation {
+        Confirmation::Password(password) => {
+            // The same lock as signing in: a stolen session cannot try passwords at will.
+            crate::domain::account::reserve_login_attempt(cx, &phone).await?;
+            let verdict = cx
+                .state()
+                .passwords
+                .verify(&Password::unchecked(password), Some(&me.password_hash))
+                .await?;
+            if verdict == crate::auth::password::Verification::Invalid {
+                return Err(AppError::bad_input(
+                    "password",
+                    Text::new("密码不正确", "The password is wrong"),
+                ));
+            }
+        }
+        Confirmation::Code(code) => crate::domain::sms_code::spend(cx, &phone, &code).await?,
     }
     let tx = cx.write().await?;
     if user_role::Entity::find_by_id((me.id, Role::Staff))
@@ -109,6 +122,14 @@ pub async fn delete_my_account(cx: &Cx<'_>, password: String) -> AppResult<()> {
     clerk_invitation::Entity::delete_many()
         .filter(clerk_invitation::Column::Phone.eq(phone.as_str()))
         .filter(clerk_invitation::Column::Status.eq(InvitationStatus::Pending))
+        .exec(&tx)
+        .await?;
+    wechat_account::Entity::delete_many()
+        .filter(wechat_account::Column::UserId.eq(id))
+        .exec(&tx)
+        .await?;
+    sms_code::Entity::delete_many()
+        .filter(sms_code::Column::Phone.eq(phone.as_str()))
         .exec(&tx)
         .await?;
     login_throttle::Entity::delete_by_id(phone)
@@ -186,6 +207,10 @@ pub async fn export_personal_data(cx: &Cx<'_>, user_id: i64) -> AppResult<Value>
         .order_by_asc(audit_entry::Column::Id)
         .all(&tx)
         .await?;
+    let wechat = wechat_account::Entity::find()
+        .filter(wechat_account::Column::UserId.eq(u.id))
+        .one(&tx)
+        .await?;
     let export = json!({
         "account": {
             "id": u.id, "phone": u.phone, "displayName": u.display_name,
@@ -193,6 +218,7 @@ pub async fn export_personal_data(cx: &Cx<'_>, user_id: i64) -> AppResult<Value>
             "showOnLeaderboards": !u.leaderboard_opt_out, "showOnHonourRoll": !u.honour_roll_opt_out,
             "createdAt": u.created_at, "updatedAt": u.updated_at,
         },
+        "weChat": wechat.map(|w| json!({ "linkedAt": w.created_at, "hasUnionId": w.unionid.is_some() })),
         "roles": roles.iter().map(|r| crate::domain::account::role_name(&r.role)).collect::<Vec<_>>(),
         "tags": tags.iter().map(|t| t.tag.clone()).collect::<Vec<_>>(),
         "tagRequests": requests.iter().map(|r| json!({

@@ -2,7 +2,8 @@
 //! reset code in person (for residents without their phone at hand, and for staff added
 //! without a password); the person sets a new password with it. Codes are good once, for
 //! [`RESET_CODE_HOURS`] hours; guesses count against the phone's sign-in lock. Every recovery
-//! ends all of the person's sessions. (Codes by SMS come with the SMS gateway.)
+//! ends all of the person's sessions. A code sent by SMS (`sendLoginCode`) works too: it
+//! proves the phone, and sets a password for those who signed up without one.
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
@@ -89,6 +90,9 @@ pub async fn reset_with_code(
 ) -> AppResult<Session> {
     let phone = Phone::parse("phone", phone)?;
     let new_password = Password::choose("newPassword", new_password, &phone)?;
+    if is_sms_code(code) {
+        return reset_with_sms_code(cx, &phone, code, new_password).await;
+    }
     reserve_login_attempt(cx, &phone).await?;
     let code = normalize_code(code, "").ok_or(AppError::InvalidCredentials)?;
     let now = cx.now();
@@ -128,6 +132,40 @@ pub async fn reset_with_code(
         ObjectKind::User,
         person.id,
     );
+    audit::record(&tx, entry).await?;
+    let session = replace_password(&tx, person, hash).await?;
+    tx.commit().await?;
+    Ok(session)
+}
+
+/// Six digits: a code sent by SMS, not one staff issued.
+fn is_sms_code(code: &str) -> bool {
+    let code = code.trim();
+    code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit())
+}
+
+async fn reset_with_sms_code(
+    cx: &Cx<'_>,
+    phone: &Phone,
+    code: &str,
+    new_password: Password,
+) -> AppResult<Session> {
+    let hash = cx.state().passwords.hash(&new_password).await?;
+    crate::domain::sms_code::spend(cx, phone, code).await?;
+    let tx = cx.write().await?;
+    let person = user::Entity::find()
+        .filter(user::Column::Phone.eq(phone.as_str()))
+        .one(&tx)
+        .await?
+        .filter(|u| !u.disabled)
+        .ok_or(AppError::InvalidCode)?;
+    let entry = AuditRecord::of(
+        person.street_id,
+        AuditAction::PasswordReset,
+        ObjectKind::User,
+        person.id,
+    )
+    .reason(Some("SMS code".to_owned()));
     audit::record(&tx, entry).await?;
     let session = replace_password(&tx, person, hash).await?;
     tx.commit().await?;

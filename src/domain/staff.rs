@@ -68,25 +68,11 @@ pub async fn add(cx: &Cx<'_>, phone: &str, name: &str, admin: bool) -> AppResult
             am.update(&tx).await?
         }
         None => {
-            user::ActiveModel {
-                phone: Set(phone.into_inner()),
-                display_name: Set(name),
-                password_hash: Set(NO_PASSWORD.to_owned()),
-                street_id: Set(Some(street)),
-                community_id: Set(None),
-                disabled: Set(false),
-                birth_date: Set(None),
-                leaderboard_opt_out: Set(false),
-                honour_roll_opt_out: Set(false),
-                is_street_admin: Set(admin),
-                session_version: Set(0),
-                created_at: Set(now),
-                updated_at: Set(now),
-                ..Default::default()
-            }
-            .insert(&tx)
-            .await
-            .map_err(|e| {
+            let mut row =
+                crate::domain::account::new_user(&phone, name, NO_PASSWORD.to_owned(), None, now);
+            row.street_id = Set(Some(street));
+            row.is_street_admin = Set(admin);
+            row.insert(&tx).await.map_err(|e| {
                 if crate::db::is_unique_violation(&e) {
                     // Registered by someone else a moment ago.
                     AppError::Conflict {

@@ -214,7 +214,8 @@ pub struct ResetCode {
 pub struct ResetPasswordInput {
     /// The account's mobile number.
     pub phone: String,
-    /// The code staff handed over, as printed (dashes and case do not matter).
+    /// The code staff handed over, as printed (dashes and case do not matter), or the 6 digits
+    /// `sendLoginCode` sent to the phone.
     pub code: String,
     /// 8 to 128 characters, not a common or guessable one.
     pub new_password: String,
@@ -283,7 +284,8 @@ impl AccountMutation {
         })
     }
 
-    /// Sets a new password with a reset code and signs in; every earlier session ends. A wrong,
+    /// Sets a new password with a reset code from staff or an SMS code, and signs in; every
+    /// earlier session ends. A wrong,
     /// used or expired code and an unknown phone all answer `UNAUTHENTICATED`, and count
     /// against the phone's sign-in lock.
     async fn reset_password_with_code(
@@ -301,7 +303,8 @@ impl AccountMutation {
         Ok(session.into())
     }
 
-    /// The signed-in person deletes their account, confirming with their password. Their name,
+    /// The signed-in person deletes their account, confirming with their password or with a
+    /// code `sendLoginCode` sent to their phone (exactly one of the two). Their name,
     /// phone, birth date, tags and memberships are erased; their points, claims and the
     /// street's records keep a pseudonymous reference, so settlements and figures stay true.
     /// They cannot sign in again; the phone can register afresh. A merchant owner hands over
@@ -310,10 +313,25 @@ impl AccountMutation {
     async fn delete_my_account(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "The account's password.")] password: String,
+        #[graphql(desc = "The account's password.")] password: Option<String>,
+        #[graphql(desc = "A code sent by SMS to the account's phone.")] code: Option<String>,
     ) -> AppResult<bool> {
+        use crate::domain::privacy::Confirmation;
         ctx.viewer()?;
-        crate::domain::privacy::delete_my_account(&ctx.cx()?, password).await?;
+        let confirmation = match (password, code) {
+            (Some(p), None) => Confirmation::Password(p),
+            (None, Some(c)) => Confirmation::Code(c),
+            _ => {
+                return Err(crate::error::AppError::bad_input(
+                    "password",
+                    crate::error::Text::new(
+                        "请提供密码或短信验证码之一",
+                        "Give either the password or an SMS code",
+                    ),
+                ));
+            }
+        };
+        crate::domain::privacy::delete_my_account(&ctx.cx()?, confirmation).await?;
         Ok(true)
     }
 

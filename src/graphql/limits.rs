@@ -396,12 +396,16 @@ const EXECUTABLE_DIRECTIVES: [&str; 2] = ["skip", "include"];
 /// The mutations that check or hash a password: each costs an Argon2 computation, and an
 /// attacker batching them (aliases) would test many passwords in one request, past the
 /// per-request limits.
-const CREDENTIAL_FIELDS: [&str; 5] = [
+const CREDENTIAL_FIELDS: [&str; 9] = [
     "login",
     "register",
     "changePassword",
     "resetPasswordWithCode",
     "deleteMyAccount",
+    "sendLoginCode",
+    "loginWithCode",
+    "loginWithWeChat",
+    "bindWeChatPhone",
 ];
 
 /// How many credential fields a root selection set runs, through fragments.

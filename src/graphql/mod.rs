@@ -12,8 +12,10 @@ pub mod node;
 pub mod pagination;
 pub mod points;
 pub mod scalars;
+pub mod sms_code;
 pub mod street;
 pub mod tag;
+pub mod wechat;
 
 use async_graphql::{
     Context, EmptySubscription, ErrorExtensions, MergedObject, Schema, SchemaBuilder,
@@ -50,6 +52,8 @@ pub struct MutationRoot(
     points::PointsMutation,
     invitation::InvitationMutation,
     tag::TagMutation,
+    sms_code::SmsCodeMutation,
+    wechat::WeChatMutation,
 );
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;

@@ -1,5 +1,5 @@
 //! Limits per client address on the operations an attacker repeats: signing in, registering,
-//! redeeming (and the code and reset mutations to come). Each limit is a GCRA bucket per
+//! asking for SMS codes, redeeming. Each limit is a GCRA bucket per
 //! address (`governor`), checked before the operation runs; a refusal is `RATE_LIMITED` with
 //! HTTP 429 and `Retry-After`. IPv6 clients are keyed by their /64, which one subscriber
 //! holds. The buckets live in this process's memory, bounded: idle ones are dropped as they
@@ -24,6 +24,8 @@ const SWEEP_EVERY: u64 = 1024;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Guarded {
     SignIn,
+    /// Asking for an SMS code (each costs the street money, and reaches someone's phone).
+    SendCode,
     Register,
     Redeem,
 }
@@ -32,7 +34,14 @@ impl Guarded {
     /// The limit a root field of a mutation counts against.
     pub fn of_field(name: &str) -> Option<Guarded> {
         match name {
-            "login" | "changePassword" | "resetPasswordWithCode" => Some(Guarded::SignIn),
+            "login"
+            | "changePassword"
+            | "resetPasswordWithCode"
+            | "loginWithCode"
+            | "loginWithWeChat"
+            | "bindWeChatPhone"
+            | "deleteMyAccount" => Some(Guarded::SignIn),
+            "sendLoginCode" => Some(Guarded::SendCode),
             "register" => Some(Guarded::Register),
             "redeemCoupon" => Some(Guarded::Redeem),
             _ => None,
@@ -42,6 +51,7 @@ impl Guarded {
     pub fn label(self) -> &'static str {
         match self {
             Guarded::SignIn => "sign_in",
+            Guarded::SendCode => "send_code",
             Guarded::Register => "register",
             Guarded::Redeem => "redeem",
         }
@@ -88,6 +98,7 @@ impl Rate {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RateLimits {
     pub sign_in: Option<Rate>,
+    pub send_code: Option<Rate>,
     pub register: Option<Rate>,
     pub redeem: Option<Rate>,
     /// Reverse proxies in front of the server whose `X-Forwarded-For` entries are trusted.
@@ -98,6 +109,7 @@ impl RateLimits {
     fn rate(&self, what: Guarded) -> Option<Rate> {
         match what {
             Guarded::SignIn => self.sign_in,
+            Guarded::SendCode => self.send_code,
             Guarded::Register => self.register,
             Guarded::Redeem => self.redeem,
         }
@@ -120,17 +132,22 @@ pub struct AddressLimits {
 
 impl AddressLimits {
     pub fn new(limits: &RateLimits) -> AddressLimits {
-        let buckets = [Guarded::SignIn, Guarded::Register, Guarded::Redeem]
-            .into_iter()
-            .filter_map(|what| {
-                let quota = limits.rate(what)?.quota();
-                Some(Bucket {
-                    what,
-                    quota,
-                    limiter: RwLock::new(DefaultKeyedRateLimiter::keyed(quota)),
-                })
+        let buckets = [
+            Guarded::SignIn,
+            Guarded::SendCode,
+            Guarded::Register,
+            Guarded::Redeem,
+        ]
+        .into_iter()
+        .filter_map(|what| {
+            let quota = limits.rate(what)?.quota();
+            Some(Bucket {
+                what,
+                quota,
+                limiter: RwLock::new(DefaultKeyedRateLimiter::keyed(quota)),
             })
-            .collect();
+        })
+        .collect();
         AddressLimits {
             buckets,
             trusted_proxy_hops: limits.trusted_proxy_hops,

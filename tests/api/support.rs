@@ -39,6 +39,10 @@ pub struct TestApp {
     pub database_url: String,
     /// The server's clock: tests move time with it.
     pub clock: ManualClock,
+    /// The SMS provider the server sends codes to.
+    pub sms: crate::fakes::FakeSms,
+    /// WeChat, as the server sees it.
+    pub wechat: crate::fakes::FakeWeChat,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -62,6 +66,10 @@ pub struct Spawn {
     pub statement_timeout: Option<Duration>,
     /// Limits per client address (none by default: every test request comes from 127.0.0.1).
     pub rate_limits: shangju::http::ratelimit::RateLimits,
+    /// No SMS provider set up (as in production without one).
+    pub without_sms: bool,
+    /// WeChat sign-in not set up.
+    pub without_wechat: bool,
 }
 
 /// The response of one request.
@@ -91,6 +99,8 @@ impl TestApp {
         let db = db::connect_migrated(&settings)
             .await
             .expect("connect and migrate");
+        let sms = crate::fakes::FakeSms::start().await;
+        let wechat = crate::fakes::FakeWeChat::start().await;
         let options = AppOptions {
             jwt_secret: SECRET.to_vec(),
             access_token_ttl: Duration::from_secs(900),
@@ -109,6 +119,20 @@ impl TestApp {
             request_timeout: spawn.request_timeout.unwrap_or(Duration::from_secs(10)),
             body_timeout: spawn.body_timeout.unwrap_or(Duration::from_secs(10)),
             rate_limits: spawn.rate_limits,
+            sms: if spawn.without_sms {
+                shangju::gateway::sms::SmsSettings::Off
+            } else {
+                shangju::gateway::sms::SmsSettings::Http {
+                    url: sms.url.clone(),
+                    api_key: crate::fakes::SMS_API_KEY.to_owned(),
+                    template: shangju::gateway::sms::DEFAULT_TEMPLATE.to_owned(),
+                }
+            },
+            wechat: (!spawn.without_wechat).then(|| shangju::gateway::wechat::WeChatSettings {
+                api_base: wechat.base.clone(),
+                app_id: crate::fakes::WECHAT_APP_ID.to_owned(),
+                secret: crate::fakes::WECHAT_SECRET.to_owned(),
+            }),
         };
         let clock = ManualClock::new();
         let mut state = app::state(db.clone(), &options);
@@ -120,6 +144,8 @@ impl TestApp {
             state,
             database_url: cli_url(&settings),
             clock,
+            sms,
+            wechat,
             _dir: dir,
         }
     }
@@ -284,6 +310,13 @@ impl TestApp {
         let reply = self.get("/metrics").await;
         assert_eq!(reply.status, StatusCode::OK);
         metric_in(&String::from_utf8_lossy(&reply.body), name, labels)
+    }
+
+    /// Asks for an SMS code for `phone` and returns it as the fake provider received it.
+    pub async fn send_code(&self, phone: &str) -> String {
+        let v = self.gql(SEND_CODE, json!({ "phone": phone })).await;
+        assert!(v.get("errors").is_none(), "{v}");
+        self.sms.last_code(phone)
     }
 
     /// Signs in to `phone` with a wrong password as often as is free, so the next attempt of
@@ -533,6 +566,9 @@ pub fn code(v: &Value) -> String {
 pub fn message(v: &Value) -> String {
     v["errors"][0]["message"].as_str().unwrap_or("").to_owned()
 }
+
+pub const SEND_CODE: &str =
+    "mutation($phone: String!) { sendLoginCode(phone: $phone) { expiresAt resendAt } }";
 
 pub const LOGIN: &str = "mutation($phone: String!, $password: String!) {
   login(input: { phone: $phone, password: $password }) {
