@@ -56,6 +56,8 @@ pub struct RegisterCommand {
     pub password: String,
     pub display_name: String,
     pub community_id: Option<i64>,
+    /// A code sent by SMS to the phone; required when the server sends them.
+    pub code: Option<String>,
 }
 
 /// What a person changes about themselves; `None` leaves a field as it is.
@@ -149,7 +151,10 @@ fn phone_taken() -> AppError {
     }
 }
 
-/// Creates a resident and signs them in.
+/// Creates a resident and signs them in. Where the server sends SMS codes, the person first
+/// proves the phone with one: nobody registers another's number (and its clerk invitations,
+/// and a password its holder does not know), and only the number's holder learns that it is
+/// registered.
 pub async fn register(cx: &Cx<'_>, cmd: RegisterCommand) -> AppResult<Session> {
     let state = cx.state();
     let phone = Phone::parse("phone", &cmd.phone)?;
@@ -159,6 +164,18 @@ pub async fn register(cx: &Cx<'_>, cmd: RegisterCommand) -> AppResult<Session> {
         Some(id) => Some(street::joinable_community(cx, "communityId", id).await?),
         None => None,
     };
+    if state.sms.is_some() {
+        let Some(code) = cmd.code.as_deref() else {
+            return Err(AppError::bad_input(
+                "code",
+                Text::new(
+                    "请先获取并填写短信验证码",
+                    "Ask for an SMS code (sendLoginCode) and give it",
+                ),
+            ));
+        };
+        crate::domain::sms_code::spend(cx, &phone, code).await?;
+    }
     // Hashing is slow; do it before taking the write lock.
     let hash = state.passwords.hash(&password).await?;
 

@@ -164,6 +164,9 @@ pub struct RegisterInput {
     pub display_name: String,
     /// The community the resident lives in.
     pub community_id: Option<ID>,
+    /// The 6 digits `sendLoginCode` sent to the phone: required where the server sends SMS
+    /// codes, so that only the number's holder registers it.
+    pub code: Option<String>,
 }
 
 /// Phone and password.
@@ -242,7 +245,9 @@ pub struct AccountMutation;
 
 #[Object]
 impl AccountMutation {
-    /// Creates a resident account and signs it in. `CONFLICT` if the phone is registered.
+    /// Creates a resident account and signs it in. Where the server sends SMS codes, `code`
+    /// proves the phone first (`BAD_USER_INPUT` without it, `UNAUTHENTICATED` for a wrong one).
+    /// `CONFLICT` if the phone is registered: sign in with `loginWithCode` instead.
     async fn register(
         &self,
         ctx: &Context<'_>,
@@ -261,6 +266,7 @@ impl AccountMutation {
                 password: input.password,
                 display_name: input.display_name,
                 community_id,
+                code: input.code,
             },
         )
         .await?;

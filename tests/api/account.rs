@@ -26,8 +26,8 @@ async fn register_creates_a_resident_who_can_see_themselves() {
     let v = app
         .gql(
             REGISTER,
-            json!({ "input": { "phone": "+86 138-1234-5678", "password": PASSWORD,
-                    "displayName": "  陈文林 ", "communityId": community_id } }),
+            json!({ "input": app.proven(json!({ "phone": "+86 138-1234-5678", "password": PASSWORD,
+                    "displayName": "  陈文林 ", "communityId": community_id })).await }),
         )
         .await;
     let reg = &v["data"]["register"];
@@ -103,7 +103,12 @@ async fn register_refuses_invalid_values_and_creates_nothing() {
 
 #[tokio::test]
 async fn a_registered_phone_is_a_conflict_even_when_raced() {
-    let app = TestApp::spawn().await;
+    // Without SMS codes (a production server with no provider) a phone is not proven first.
+    let app = TestApp::spawn_with(Spawn {
+        without_sms: true,
+        ..Spawn::default()
+    })
+    .await;
     let input =
         json!({ "input": { "phone": "13900000001", "password": PASSWORD, "displayName": "甲" } });
     let answers = app
@@ -127,6 +132,36 @@ async fn a_registered_phone_is_a_conflict_even_when_raced() {
 
     let again = app.gql(REGISTER, input).await;
     expect_code(&again, "CONFLICT");
+}
+
+/// Where the server sends SMS codes, only the holder of a number registers it, and only they
+/// learn that it is registered.
+#[tokio::test]
+async fn registering_proves_the_phone_with_a_code() {
+    let app = TestApp::spawn().await;
+    let phone = "13900000002";
+    let input = json!({ "phone": phone, "password": PASSWORD, "displayName": "甲" });
+    let v = app.gql(REGISTER, json!({ "input": input })).await;
+    expect_code(&v, "BAD_USER_INPUT");
+    assert_eq!(v["errors"][0]["extensions"]["field"], "code", "{v}");
+    let mut wrong = input.clone();
+    wrong["code"] = json!("000000");
+    app.send_code(phone).await;
+    let v = app.gql(REGISTER, json!({ "input": wrong })).await;
+    expect_code(&v, "UNAUTHENTICATED");
+    assert_eq!(app.count("users").await, 0);
+    // The right code, and the next code to the registered phone, is a conflict for its holder.
+    app.clock.advance(chrono::Duration::seconds(61));
+    let v = app
+        .gql(REGISTER, json!({ "input": app.proven(input.clone()).await }))
+        .await;
+    assert!(v["data"]["register"]["accessToken"].is_string(), "{v}");
+    app.clock.advance(chrono::Duration::seconds(61));
+    let v = app
+        .gql(REGISTER, json!({ "input": app.proven(input).await }))
+        .await;
+    expect_code(&v, "CONFLICT");
+    assert_eq!(app.count("users").await, 1);
 }
 
 #[tokio::test]
@@ -603,7 +638,7 @@ async fn common_and_guessable_passwords_are_refused() {
     let v = app
         .gql(
             REGISTER,
-            json!({ "input": { "phone": phone, "password": "九棵树的煎饼最好吃", "displayName": "新居民" } }),
+            json!({ "input": app.proven(json!({ "phone": phone, "password": "九棵树的煎饼最好吃", "displayName": "新居民" })).await }),
         )
         .await;
     let token = v["data"]["register"]["accessToken"]

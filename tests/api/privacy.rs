@@ -93,7 +93,7 @@ async fn a_deleted_account_keeps_no_personal_data_and_the_ledger_stays_true() {
     let v = app
         .gql(
             REGISTER,
-            json!({ "input": { "phone": person.phone, "password": PASSWORD, "displayName": "新的我" } }),
+            json!({ "input": app.proven(json!({ "phone": person.phone, "password": PASSWORD, "displayName": "新的我" })).await }),
         )
         .await;
     assert!(v["data"]["register"]["accessToken"].is_string(), "{v}");

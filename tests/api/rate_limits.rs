@@ -103,7 +103,8 @@ async fn registrations_and_redemptions_from_one_address_are_limited() {
     })
     .await;
     for i in 0..5 {
-        let vars = json!({ "input": { "phone": format!("1370000{i:04}"), "password": PASSWORD, "displayName": "新居民" } });
+        let input = json!({ "phone": format!("1370000{i:04}"), "password": PASSWORD, "displayName": "新居民" });
+        let vars = json!({ "input": app.proven(input).await });
         let reply = from(&app, [1, 2, 3, 4], &[], REGISTER, vars).await;
         let want = if i < 3 { "" } else { "RATE_LIMITED" };
         assert_eq!(code(&reply.json()), want, "{}", reply.json());
