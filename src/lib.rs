@@ -13,4 +13,5 @@ pub mod graphql;
 pub mod http;
 pub mod logging;
 pub mod metrics;
+pub mod net;
 pub mod state;

@@ -1,6 +1,7 @@
 use sea_orm::entity::prelude::*;
 
-/// How many codes were sent to one phone, or for one client address, on one local day.
+/// How many codes were sent to one phone, or for one client address, on the local day of the
+/// last one.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "sms_quotas")]
 pub struct Model {
@@ -9,7 +10,6 @@ pub struct Model {
     pub scope: String,
     #[sea_orm(primary_key, auto_increment = false)]
     pub subject: String,
-    #[sea_orm(primary_key, auto_increment = false)]
     pub day: Date,
     pub sent: i32,
 }

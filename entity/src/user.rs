@@ -24,6 +24,8 @@ pub struct Model {
     pub is_street_admin: bool,
     /// Bumped whenever every token issued so far must stop working (password change).
     pub session_version: i32,
+    /// When an SMS code last proved that the account's holder holds its phone.
+    pub phone_verified_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

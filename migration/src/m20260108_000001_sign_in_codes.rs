@@ -23,6 +23,7 @@ impl MigrationTrait for Migration {
                 .col(timestamp_with_time_zone(SmsCodes::CreatedAt))
                 .col(timestamp_with_time_zone(SmsCodes::ExpiresAt))
                 .col(timestamp_with_time_zone_null(SmsCodes::UsedAt))
+                .col(timestamp_with_time_zone_null(SmsCodes::FailedAt))
                 .to_owned(),
         )
         .await?;
@@ -35,7 +36,16 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        // Codes sent per phone and per client address on a local day.
+        m.create_index(
+            Index::create()
+                .name("ix_sms_codes_created")
+                .table(SmsCodes::Table)
+                .col(SmsCodes::CreatedAt)
+                .to_owned(),
+        )
+        .await?;
+        // Codes sent to a phone, and for a client address, on the local day of the last one:
+        // one row each, which is also what requests for one phone queue on.
         m.create_table(
             Table::create()
                 .table(SmsQuotas::Table)
@@ -46,9 +56,17 @@ impl MigrationTrait for Migration {
                 .primary_key(
                     Index::create()
                         .col(SmsQuotas::Scope)
-                        .col(SmsQuotas::Subject)
-                        .col(SmsQuotas::Day),
+                        .col(SmsQuotas::Subject),
                 )
+                .to_owned(),
+        )
+        .await?;
+        // When an SMS code last proved the phone: an account registered without one is not
+        // its holder's until then.
+        m.alter_table(
+            Table::alter()
+                .table(Users::Table)
+                .add_column(timestamp_with_time_zone_null(Users::PhoneVerifiedAt))
                 .to_owned(),
         )
         .await?;
@@ -95,7 +113,13 @@ impl MigrationTrait for Migration {
         ] {
             m.drop_table(Table::drop().table(table).to_owned()).await?;
         }
-        Ok(())
+        m.alter_table(
+            Table::alter()
+                .table(Users::Table)
+                .drop_column(Users::PhoneVerifiedAt)
+                .to_owned(),
+        )
+        .await
     }
 }
 
@@ -110,6 +134,7 @@ enum SmsCodes {
     CreatedAt,
     ExpiresAt,
     UsedAt,
+    FailedAt,
 }
 
 #[derive(DeriveIden)]
@@ -147,4 +172,5 @@ enum WechatBindings {
 enum Users {
     Table,
     Id,
+    PhoneVerifiedAt,
 }

@@ -11,7 +11,7 @@ use sea_orm::{
 
 use entity::names::ObjectKind;
 use entity::user_role::Role;
-use entity::{login_throttle, refresh_token, user, user_role, user_tag};
+use entity::{login_throttle, refresh_token, user, user_role, user_tag, wechat_account};
 
 use crate::auth::Viewer;
 use crate::auth::password::Verification;
@@ -181,9 +181,11 @@ pub async fn register(cx: &Cx<'_>, cmd: RegisterCommand) -> AppResult<Session> {
 
     let txn = cx.write().await?;
     let now = cx.now();
-    let inserted = new_user(&phone, name.into_inner(), hash, community.as_ref(), now)
-        .insert(&txn)
-        .await;
+    let mut row = new_user(&phone, name.into_inner(), hash, community.as_ref(), now);
+    if cmd.code.is_some() && state.sms.is_some() {
+        row.phone_verified_at = Set(Some(now));
+    }
+    let inserted = row.insert(&txn).await;
     let user = match inserted {
         Ok(user) => user,
         Err(e) if is_unique_violation(&e) => return Err(phone_taken()),
@@ -227,7 +229,10 @@ pub(crate) fn new_user(
 }
 
 /// The account of a phone its holder just proved (with an SMS code), made a resident's account
-/// without a password if the phone is new. A suspended account stays closed.
+/// without a password if the phone is new. A suspended account stays closed. Staff do not sign
+/// in by SMS: their accounts open with their password (or a reset code from an administrator).
+/// An account registered without proof of its phone (on a server that sent no codes) passes to
+/// the phone's holder: its password and every way into it end.
 pub(crate) async fn find_or_register(cx: &Cx<'_>, phone: &Phone) -> AppResult<user::Model> {
     let find = || {
         user::Entity::find()
@@ -246,6 +251,8 @@ pub(crate) async fn find_or_register(cx: &Cx<'_>, phone: &Phone) -> AppResult<us
                 None,
                 cx.now(),
             );
+            let mut row = row;
+            row.phone_verified_at = Set(Some(cx.now()));
             // A savepoint, so that losing a race to register the phone leaves the rest intact.
             let sp = cx.write().await?;
             match row.insert(&sp).await {
@@ -268,7 +275,34 @@ pub(crate) async fn find_or_register(cx: &Cx<'_>, phone: &Phone) -> AppResult<us
             "This account is suspended; ask the street's staff",
         )));
     }
-    Ok(user)
+    if is_staff(cx, user.id).await? {
+        return Err(AppError::InvalidCode);
+    }
+    if user.phone_verified_at.is_some() {
+        return Ok(user);
+    }
+    let id = user.id;
+    end_every_session(cx, id).await?;
+    user::Entity::update_many()
+        .col_expr(
+            user::Column::PasswordHash,
+            Expr::value(crate::domain::staff::NO_PASSWORD),
+        )
+        .col_expr(user::Column::PhoneVerifiedAt, Expr::value(cx.now()))
+        .filter(user::Column::Id.eq(id))
+        .exec(cx)
+        .await?;
+    user::Entity::find_by_id(id)
+        .one(cx)
+        .await?
+        .ok_or(AppError::InvalidCode)
+}
+
+pub(crate) async fn is_staff(cx: &Cx<'_>, user_id: i64) -> AppResult<bool> {
+    Ok(user_role::Entity::find_by_id((user_id, Role::Staff))
+        .one(cx)
+        .await?
+        .is_some())
 }
 
 /// Starts a new session of `user`, in the caller's transaction.
@@ -476,23 +510,35 @@ pub async fn refresh(cx: &Cx<'_>, token: &str) -> AppResult<Session> {
 pub async fn logout_everywhere(cx: &Cx<'_>) -> AppResult<()> {
     let viewer = cx.viewer()?;
     let txn = cx.write().await?;
-    let now = txn.now();
+    end_every_session(&txn, viewer.user_id).await?;
+    txn.commit().await
+}
+
+/// Ends every way into the account there is now: access tokens (by the session version, bumped
+/// in SQL so that a concurrent end is not undone), refresh tokens, and the WeChat link, which
+/// signs in on its own (the person binds it again with an SMS code).
+async fn end_every_session(cx: &Cx<'_>, user_id: i64) -> AppResult<()> {
+    let now = cx.now();
     user::Entity::update_many()
         .col_expr(
             user::Column::SessionVersion,
             sea_orm::sea_query::ExprTrait::add(Expr::col(user::Column::SessionVersion), 1),
         )
         .col_expr(user::Column::UpdatedAt, Expr::value(now))
-        .filter(user::Column::Id.eq(viewer.user_id))
-        .exec(&txn)
+        .filter(user::Column::Id.eq(user_id))
+        .exec(cx)
         .await?;
     refresh_token::Entity::update_many()
         .col_expr(refresh_token::Column::RevokedAt, Expr::value(now))
-        .filter(refresh_token::Column::UserId.eq(viewer.user_id))
+        .filter(refresh_token::Column::UserId.eq(user_id))
         .filter(refresh_token::Column::RevokedAt.is_null())
-        .exec(&txn)
+        .exec(cx)
         .await?;
-    txn.commit().await
+    wechat_account::Entity::delete_many()
+        .filter(wechat_account::Column::UserId.eq(user_id))
+        .exec(cx)
+        .await?;
+    Ok(())
 }
 
 async fn revoke_family(
@@ -580,27 +626,16 @@ pub(crate) async fn replace_password(
     login_throttle::Entity::delete_by_id(user.phone.clone())
         .exec(cx)
         .await?;
-    // Incremented in SQL: a logout everywhere committed meanwhile is not undone.
     user::Entity::update_many()
         .col_expr(user::Column::PasswordHash, Expr::value(hash))
-        .col_expr(
-            user::Column::SessionVersion,
-            sea_orm::sea_query::ExprTrait::add(Expr::col(user::Column::SessionVersion), 1),
-        )
-        .col_expr(user::Column::UpdatedAt, Expr::value(now))
         .filter(user::Column::Id.eq(user.id))
         .exec(cx)
         .await?;
+    end_every_session(cx, user.id).await?;
     let user = user::Entity::find_by_id(user.id)
         .one(cx)
         .await?
         .ok_or(AppError::Unauthenticated)?;
-    refresh_token::Entity::update_many()
-        .col_expr(refresh_token::Column::RevokedAt, Expr::value(now))
-        .filter(refresh_token::Column::UserId.eq(user.id))
-        .filter(refresh_token::Column::RevokedAt.is_null())
-        .exec(cx)
-        .await?;
     let view = load_view(cx, user).await?;
     issue_session(cx, cx.state(), view, None, now).await
 }

@@ -17,7 +17,8 @@ use entity::names::ObjectKind;
 use entity::user_role::{self, Role};
 use entity::{
     audit_entry, clerk_invitation, coupon_claim, login_throttle, merchant_member, points_account,
-    points_entry, refresh_token, reset_code, sms_code, tag_request, user, user_tag, wechat_account,
+    points_entry, refresh_token, reset_code, sms_code, sms_quota, tag_request, user, user_tag,
+    wechat_account,
 };
 
 use crate::domain::account::governed_person;
@@ -70,7 +71,16 @@ pub async fn delete_my_account(cx: &Cx<'_>, confirmation: Confirmation) -> AppRe
                 ));
             }
         }
-        Confirmation::Code(code) => crate::domain::sms_code::spend(cx, &phone, &code).await?,
+        // Signed in, a wrong code is a wrong value, not a lost session.
+        Confirmation::Code(code) => crate::domain::sms_code::spend(cx, &phone, &code)
+            .await
+            .map_err(|e| match e {
+                AppError::InvalidCode => AppError::bad_input(
+                    "code",
+                    Text::new("验证码错误或已失效", "The code is wrong or no longer valid"),
+                ),
+                e => e,
+            })?,
     }
     let tx = cx.write().await?;
     if user_role::Entity::find_by_id((me.id, Role::Staff))
@@ -130,6 +140,10 @@ pub async fn delete_my_account(cx: &Cx<'_>, confirmation: Confirmation) -> AppRe
         .await?;
     sms_code::Entity::delete_many()
         .filter(sms_code::Column::Phone.eq(phone.as_str()))
+        .exec(&tx)
+        .await?;
+    sms_quota::Entity::delete_many()
+        .filter(sms_quota::Column::Subject.eq(phone.as_str()))
         .exec(&tx)
         .await?;
     login_throttle::Entity::delete_by_id(phone)

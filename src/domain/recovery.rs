@@ -133,6 +133,11 @@ pub async fn reset_with_code(
         person.id,
     );
     audit::record(&tx, entry).await?;
+    user::Entity::update_many()
+        .col_expr(user::Column::PhoneVerifiedAt, Expr::value(tx.now()))
+        .filter(user::Column::Id.eq(person.id))
+        .exec(&tx)
+        .await?;
     let session = replace_password(&tx, person, hash).await?;
     tx.commit().await?;
     Ok(session)
@@ -159,6 +164,10 @@ async fn reset_with_sms_code(
         .await?
         .filter(|u| !u.disabled)
         .ok_or(AppError::InvalidCode)?;
+    // Staff recover with a code an administrator hands them, not with their phone alone.
+    if crate::domain::account::is_staff(&tx, person.id).await? {
+        return Err(AppError::InvalidCode);
+    }
     let entry = AuditRecord::of(
         person.street_id,
         AuditAction::PasswordReset,

@@ -15,7 +15,7 @@ use rand::Rng;
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
-use entity::{sms_code, sms_quota};
+use entity::{sms_code, sms_quota, wechat_binding};
 
 use crate::clock::{local_date, local_midnight};
 use crate::domain::account::{self, Session};
@@ -70,7 +70,7 @@ pub async fn send(cx: &Cx<'_>, phone: &str, client: Option<IpAddr>) -> AppResult
         .order_by_desc(sms_code::Column::Id)
         .one(&tx)
         .await?;
-    if let Some(last) = &last {
+    if let Some(last) = last.filter(|l| l.failed_at.is_none()) {
         let wait = RESEND_SECS - (now - last.created_at).num_seconds();
         if wait > 0 {
             // Dropping the transaction takes the count back: a refused request sent nothing.
@@ -82,7 +82,7 @@ pub async fn send(cx: &Cx<'_>, phone: &str, client: Option<IpAddr>) -> AppResult
     if sent > DAILY_PER_PHONE {
         return Err(until_tomorrow);
     }
-    let address = client.map(|a| a.to_string());
+    let address = client.map(|a| crate::net::subscriber(a).to_string());
     if let Some(address) = &address
         && count_one(&tx, "address", address, today).await? > DAILY_PER_ADDRESS
     {
@@ -98,17 +98,24 @@ pub async fn send(cx: &Cx<'_>, phone: &str, client: Option<IpAddr>) -> AppResult
         created_at: Set(now),
         expires_at: Set(expires_at),
         used_at: Set(None),
+        failed_at: Set(None),
         ..Default::default()
     }
     .insert(&tx)
     .await?;
+    forget_the_day_before_yesterday(&tx, today).await?;
     tx.commit().await?;
     // Sent after the commit: the provider is not called while the write lock is held.
     if let Err(e) = gateway.send_code(phone.as_str(), &code).await {
         tracing::warn!(error = %e, "SMS code not delivered");
-        // Not delivered, so not waited for: the person may ask again at once (the daily counts
-        // stay, so a failing provider cannot be used to send without limit).
-        sms_code::Entity::delete_by_id(row.id).exec(cx).await?;
+        // Not delivered: it stays the newest, so no earlier code comes back to life, but it
+        // holds up no resend (the daily counts stay, so a failing provider cannot be used to
+        // send without limit).
+        sms_code::Entity::update_many()
+            .col_expr(sms_code::Column::FailedAt, Expr::value(now))
+            .filter(sms_code::Column::Id.eq(row.id))
+            .exec(cx)
+            .await?;
         return Err(AppError::Unavailable(Text::new(
             "短信发送失败，请稍后再试",
             "The SMS could not be sent; try again later",
@@ -120,7 +127,8 @@ pub async fn send(cx: &Cx<'_>, phone: &str, client: Option<IpAddr>) -> AppResult
     })
 }
 
-/// Adds one to a day's count and returns it.
+/// Adds one to the count of `subject` for `day` (starting afresh on a new day) and returns it.
+/// One row per subject: requests for one phone queue on it whatever the day.
 async fn count_one(
     cx: &Cx<'_>,
     scope: &str,
@@ -134,27 +142,43 @@ async fn count_one(
         sent: Set(1),
     })
     .on_conflict(
-        OnConflict::columns([
-            sms_quota::Column::Scope,
-            sms_quota::Column::Subject,
-            sms_quota::Column::Day,
-        ])
-        .value(
-            sms_quota::Column::Sent,
-            sea_orm::sea_query::ExprTrait::add(
-                Expr::col((sms_quota::Entity, sms_quota::Column::Sent)),
-                1,
-            ),
-        )
-        .to_owned(),
+        OnConflict::columns([sms_quota::Column::Scope, sms_quota::Column::Subject])
+            // Both engines read the row as it was in every `SET` expression.
+            .value(
+                sms_quota::Column::Sent,
+                Expr::cust(
+                    "CASE WHEN sms_quotas.day = excluded.day THEN sms_quotas.sent + 1 ELSE 1 END",
+                ),
+            )
+            .value(sms_quota::Column::Day, Expr::cust("excluded.day"))
+            .to_owned(),
     )
     .exec_without_returning(cx)
     .await?;
-    let row = sms_quota::Entity::find_by_id((scope.to_owned(), subject.to_owned(), day))
+    let row = sms_quota::Entity::find_by_id((scope.to_owned(), subject.to_owned()))
         .one(cx)
         .await?
         .ok_or_else(|| AppError::internal("SMS quota row vanished"))?;
     Ok(row.sent)
+}
+
+/// Phones and addresses are personal data: what codes and counts keep of them goes after a
+/// day, as do binding tickets nobody used.
+async fn forget_the_day_before_yesterday(cx: &Cx<'_>, today: chrono::NaiveDate) -> AppResult<()> {
+    let day_ago = cx.now() - chrono::Duration::days(1);
+    sms_code::Entity::delete_many()
+        .filter(sms_code::Column::CreatedAt.lt(day_ago))
+        .exec(cx)
+        .await?;
+    sms_quota::Entity::delete_many()
+        .filter(sms_quota::Column::Day.lt(today - chrono::Duration::days(1)))
+        .exec(cx)
+        .await?;
+    wechat_binding::Entity::delete_many()
+        .filter(wechat_binding::Column::ExpiresAt.lt(day_ago))
+        .exec(cx)
+        .await?;
+    Ok(())
 }
 
 /// Spends `code`, the newest sent to `phone`, or fails with `InvalidCode`: wrong, expired,
@@ -173,7 +197,9 @@ pub(crate) async fn spend(cx: &Cx<'_>, phone: &Phone, code: &str) -> AppResult<(
         .order_by_desc(sms_code::Column::Id)
         .one(&tx)
         .await?;
-    let Some(row) = newest.filter(|r| r.used_at.is_none() && r.expires_at > now) else {
+    let Some(row) =
+        newest.filter(|r| r.used_at.is_none() && r.failed_at.is_none() && r.expires_at > now)
+    else {
         return Err(AppError::InvalidCode);
     };
     let open = || {

@@ -169,7 +169,21 @@ async fn link(cx: &Cx<'_>, user: &user::Model, who: WeChatUser) -> AppResult<()>
         ..Default::default()
     }
     .insert(cx)
-    .await?;
+    .await
+    .map_err(|e| {
+        if crate::db::is_unique_violation(&e) {
+            // The same WeChat user or account bound a moment ago by another request.
+            AppError::Conflict {
+                field: "bindingTicket".into(),
+                text: Text::new(
+                    "刚刚已绑定，请重新登录",
+                    "Bound a moment ago; sign in again",
+                ),
+            }
+        } else {
+            e.into()
+        }
+    })?;
     audit::record(
         cx,
         AuditRecord::of(

@@ -16,7 +16,13 @@ pub fn http_client() -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(CALL_TIMEOUT)
         .connect_timeout(Duration::from_secs(2))
+        // A redirect would post the API key (or send the app secret) somewhere else.
+        .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("shangju/", env!("CARGO_PKG_VERSION")))
         .build()
-        .unwrap_or_else(|_| reqwest::Client::new())
+        .unwrap_or_else(|e| {
+            // Only a TLS back end that cannot start fails here; calls then fail, and say so.
+            tracing::error!(error = %e, "HTTP client for outside services not built");
+            reqwest::Client::new()
+        })
 }

@@ -290,10 +290,10 @@ impl AccountMutation {
         })
     }
 
-    /// Sets a new password with a reset code from staff or an SMS code, and signs in; every
-    /// earlier session ends. A wrong,
-    /// used or expired code and an unknown phone all answer `UNAUTHENTICATED`, and count
-    /// against the phone's sign-in lock.
+    /// Sets a new password with a reset code from staff or an SMS code (not for staff), and
+    /// signs in; every earlier session ends, a WeChat link included. A wrong, used or expired
+    /// code and an unknown phone all answer `UNAUTHENTICATED`; guesses at a staff code count
+    /// against the phone's sign-in lock, an SMS code has its own 5 tries.
     async fn reset_password_with_code(
         &self,
         ctx: &Context<'_>,
@@ -405,7 +405,8 @@ impl AccountMutation {
     }
 
     /// Ends every session of the signed-in user on every device: access tokens stop working at
-    /// once and refresh tokens are revoked. Always true.
+    /// once, refresh tokens are revoked, and the WeChat link ends (bind it again with an SMS
+    /// code). Always true.
     async fn logout_everywhere(&self, ctx: &Context<'_>) -> AppResult<bool> {
         ctx.viewer()?;
         account::logout_everywhere(&ctx.cx()?).await?;

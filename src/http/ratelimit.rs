@@ -5,7 +5,7 @@
 //! holds. The buckets live in this process's memory, bounded: idle ones are dropped as they
 //! refill, and past [`MAX_TRACKED`] addresses a limit starts afresh rather than grow.
 
-use std::net::{IpAddr, Ipv6Addr};
+use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::RwLock;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -14,6 +14,8 @@ use std::time::Duration;
 use axum::http::HeaderMap;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
+
+use crate::net::subscriber;
 
 /// Addresses tracked per limit at most (a few MiB).
 pub const MAX_TRACKED: usize = 100_000;
@@ -226,20 +228,6 @@ fn forwarded_address(entry: &str) -> Option<IpAddr> {
         .parse::<IpAddr>()
         .ok()
         .or_else(|| entry.parse::<std::net::SocketAddr>().ok().map(|a| a.ip()))
-}
-
-/// IPv4 addresses as they are; IPv6 by their /64 (IPv4-mapped ones as IPv4).
-fn subscriber(address: IpAddr) -> IpAddr {
-    match address {
-        IpAddr::V4(_) => address,
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => {
-                let s = v6.segments();
-                IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
-            }
-        },
-    }
 }
 
 #[cfg(test)]

@@ -153,7 +153,10 @@ async fn registering_proves_the_phone_with_a_code() {
     // The right code, and the next code to the registered phone, is a conflict for its holder.
     app.clock.advance(chrono::Duration::seconds(61));
     let v = app
-        .gql(REGISTER, json!({ "input": app.proven(input.clone()).await }))
+        .gql(
+            REGISTER,
+            json!({ "input": app.proven(input.clone()).await }),
+        )
         .await;
     assert!(v["data"]["register"]["accessToken"].is_string(), "{v}");
     app.clock.advance(chrono::Duration::seconds(61));

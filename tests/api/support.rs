@@ -323,7 +323,10 @@ impl TestApp {
     pub async fn proven(&self, mut input: Value) -> Value {
         let raw = input["phone"].as_str().unwrap();
         let digits: String = raw.chars().filter(char::is_ascii_digit).collect();
-        let phone = digits.strip_prefix("86").filter(|d| d.len() == 11).unwrap_or(&digits);
+        let phone = digits
+            .strip_prefix("86")
+            .filter(|d| d.len() == 11)
+            .unwrap_or(&digits);
         input["code"] = json!(self.send_code(phone).await);
         input
     }
@@ -476,10 +479,12 @@ impl TestApp {
                     if let Some(t) = token {
                         req = req.header("authorization", format!("Bearer {t}"));
                     }
-                    let resp = router
-                        .oneshot(req.body(Body::from(body)).unwrap())
-                        .await
-                        .unwrap();
+                    let mut req = req.body(Body::from(body)).unwrap();
+                    // From 127.0.0.1, as `request` sends them.
+                    req.extensions_mut().insert(axum::extract::ConnectInfo(
+                        std::net::SocketAddr::from(([127, 0, 0, 1], 40000)),
+                    ));
+                    let resp = router.oneshot(req).await.unwrap();
                     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
                         .await
                         .unwrap();
