@@ -56,22 +56,19 @@ impl Clock for ManualClock {
     }
 }
 
-/// The time zone of the streets (Asia/Shanghai). The street settings issue makes it a setting
-/// of each street; until then every street reads it from here.
-pub fn street_time_zone() -> Tz {
-    chrono_tz::Asia::Shanghai
+/// A street's time zone unless its settings say otherwise, and the calendar of what belongs to
+/// no street (a phone's daily SMS codes).
+pub const DEFAULT_TIME_ZONE: Tz = chrono_tz::Asia::Shanghai;
+
+/// The calendar date at `at` in `tz`.
+pub fn local_date(at: DateTime<Utc>, tz: Tz) -> NaiveDate {
+    at.with_timezone(&tz).date_naive()
 }
 
-/// The calendar date at `at` in the street's time zone.
-pub fn local_date(at: DateTime<Utc>) -> NaiveDate {
-    at.with_timezone(&street_time_zone()).date_naive()
-}
-
-/// The instant a local calendar day begins in the street's time zone.
-pub fn local_midnight(date: NaiveDate) -> DateTime<Utc> {
+/// The instant a calendar day begins in `tz` (the earliest, where a clock change repeats it).
+pub fn local_midnight(date: NaiveDate, tz: Tz) -> DateTime<Utc> {
     let midnight = date.and_time(chrono::NaiveTime::MIN);
-    street_time_zone()
-        .from_local_datetime(&midnight)
+    tz.from_local_datetime(&midnight)
         .earliest()
         .map_or_else(|| midnight.and_utc(), |t| t.with_timezone(&Utc))
 }
@@ -98,10 +95,14 @@ mod tests {
         let at = DateTime::parse_from_rfc3339("2026-11-22T16:30:00Z")
             .expect("time")
             .to_utc();
-        let day = local_date(at);
+        let day = local_date(at, DEFAULT_TIME_ZONE);
         assert_eq!(day.to_string(), "2026-11-23");
         assert_eq!(
-            local_midnight(day).to_rfc3339(),
+            local_date(at, chrono_tz::Asia::Urumqi).to_string(),
+            "2026-11-22"
+        );
+        assert_eq!(
+            local_midnight(day, DEFAULT_TIME_ZONE).to_rfc3339(),
             "2026-11-22T16:00:00+00:00"
         );
     }

@@ -81,7 +81,8 @@ pub async fn update_profile(cx: &Cx<'_>, change: ProfileChange) -> AppResult<Use
         .map(|n| DisplayName::parse("displayName", n))
         .transpose()?;
     if let Some(born) = change.birth_date {
-        let today = crate::clock::local_date(cx.now());
+        // Today by the calendar furthest ahead on earth: no later than today anywhere.
+        let today = crate::clock::local_date(cx.now(), chrono_tz::Pacific::Kiritimati);
         if born > today || chrono::Datelike::year(&born) < 1900 {
             return Err(AppError::bad_input(
                 "birthDate",

@@ -9,6 +9,7 @@ use entity::{user, user_tag};
 
 use crate::clock::local_date;
 use crate::domain::context::Cx;
+use crate::domain::street::time_zone;
 use crate::domain::values::bad;
 use crate::error::{AppError, AppResult};
 
@@ -67,7 +68,9 @@ pub async fn resident(cx: &Cx<'_>, user_id: i64) -> AppResult<Resident> {
         .one(cx)
         .await?
         .ok_or(AppError::Unauthenticated)?;
-    let age = u.birth_date.map(|b| age_on(b, local_date(cx.now())));
+    // Birthdays come by the calendar of the person's street.
+    let today = local_date(cx.now(), time_zone(cx, u.street_id).await?);
+    let age = u.birth_date.map(|b| age_on(b, today));
     let mut tags = tags_of(cx, user_id).await?;
     // `SENIOR` follows from the birth date, so it is never stale and never self-declared.
     if age.is_some_and(|a| a >= SENIOR_AGE) && !tags.iter().any(|t| t == SENIOR) {

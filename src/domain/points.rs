@@ -348,9 +348,9 @@ pub enum Period {
 }
 
 impl Period {
-    /// The start of the period containing `now`, or `None` for all time.
-    pub fn start(self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        let local = local_date(now);
+    /// The start of the period containing `now` in `tz`, or `None` for all time.
+    pub fn start(self, now: DateTime<Utc>, tz: chrono_tz::Tz) -> Option<DateTime<Utc>> {
+        let local = local_date(now, tz);
         let first = match self {
             Period::All => return None,
             Period::Week => {
@@ -359,7 +359,7 @@ impl Period {
             Period::Month => local.with_day(1)?,
             Period::Year => local.with_ordinal(1)?,
         };
-        Some(local_midnight(first))
+        Some(local_midnight(first, tz))
     }
 }
 /// One line of a leaderboard.
@@ -410,7 +410,8 @@ pub async fn leaderboard(
         .filter(points_entry::Column::UserId.in_subquery(on_board))
         .filter(points_entry::Column::Amount.gt(0))
         .filter(points_entry::Column::Kind.ne(PointsKind::Refund));
-    if let Some(start) = period.start(cx.now()) {
+    let tz = crate::domain::street::time_zone_of_community(cx, community_id).await?;
+    if let Some(start) = period.start(cx.now(), tz) {
         q = q.filter(points_entry::Column::CreatedAt.gte(start));
     }
     let mut earned: Vec<Earned> = q
@@ -474,6 +475,7 @@ pub async fn set_opt_out(cx: &Cx<'_>, opt_out: bool) -> AppResult<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::DEFAULT_TIME_ZONE;
 
     #[test]
     fn names_are_masked() {
@@ -490,17 +492,34 @@ mod tests {
             .to_utc();
         // 2026-11-23 04:00 in Shanghai, a Monday.
         assert_eq!(
-            Period::Week.start(now).unwrap().to_rfc3339(),
+            Period::Week
+                .start(now, DEFAULT_TIME_ZONE)
+                .unwrap()
+                .to_rfc3339(),
             "2026-11-22T16:00:00+00:00"
         );
         assert_eq!(
-            Period::Month.start(now).unwrap().to_rfc3339(),
+            Period::Month
+                .start(now, DEFAULT_TIME_ZONE)
+                .unwrap()
+                .to_rfc3339(),
             "2026-10-31T16:00:00+00:00"
         );
         assert_eq!(
-            Period::Year.start(now).unwrap().to_rfc3339(),
+            Period::Year
+                .start(now, DEFAULT_TIME_ZONE)
+                .unwrap()
+                .to_rfc3339(),
             "2025-12-31T16:00:00+00:00"
         );
-        assert_eq!(Period::All.start(now), None);
+        assert_eq!(Period::All.start(now, DEFAULT_TIME_ZONE), None);
+        // 2026-11-23 02:00 in Ürümqi: its Monday began at 18:00 UTC.
+        assert_eq!(
+            Period::Week
+                .start(now, chrono_tz::Asia::Urumqi)
+                .unwrap()
+                .to_rfc3339(),
+            "2026-11-22T18:00:00+00:00"
+        );
     }
 }

@@ -17,7 +17,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrde
 
 use entity::{sms_code, sms_quota, wechat_binding};
 
-use crate::clock::{local_date, local_midnight};
+use crate::clock::{DEFAULT_TIME_ZONE, local_date, local_midnight};
 use crate::domain::account::{self, Session};
 use crate::domain::context::Cx;
 use crate::domain::values::Phone;
@@ -56,8 +56,9 @@ pub async fn send(cx: &Cx<'_>, phone: &str, client: Option<IpAddr>) -> AppResult
         )));
     };
     let now = cx.now();
-    let today = local_date(now);
-    let tomorrow = local_midnight(today + chrono::Duration::days(1));
+    // A phone belongs to no street: its days are the default zone's.
+    let today = local_date(now, DEFAULT_TIME_ZONE);
+    let tomorrow = local_midnight(today + chrono::Duration::days(1), DEFAULT_TIME_ZONE);
     let until_tomorrow = AppError::RateLimited {
         retry_after_secs: (tomorrow - now).num_seconds().max(1) as u64,
     };

@@ -2,13 +2,17 @@
 //! archive.
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 
 use entity::community::CommunityStatus;
 use entity::names::ObjectKind;
 use entity::{community, street};
 
+use chrono_tz::Tz;
+
+use crate::clock::DEFAULT_TIME_ZONE;
 use crate::domain::audit::{self, AuditAction, AuditRecord, Change};
 use crate::domain::context::Cx;
 use crate::domain::lifecycle::{self, Grants, Lifecycle, ReasonRule, Rule, Step};
@@ -246,7 +250,8 @@ pub async fn update_settings(cx: &Cx<'_>, change: SettingsChange) -> AppResult<s
         .map(|n| text_field("displayName", n, 1, 64, false))
         .transpose()?;
     if let Some(d) = change.founded_on
-        && (d > crate::clock::local_date(cx.now()) || chrono::Datelike::year(&d) < 1900)
+        && (d > crate::clock::local_date(cx.now(), time_zone(cx, Some(street_id)).await?)
+            || chrono::Datelike::year(&d) < 1900)
     {
         return Err(AppError::bad_input(
             "foundedOn",
@@ -356,6 +361,36 @@ pub async fn create(cx: &Cx<'_>, name: &str) -> AppResult<street::Model> {
     audit::record(&tx, entry).await?;
     tx.commit().await?;
     Ok(s)
+}
+
+/// The time zone of a street's calendar (days, weeks, birthdays); the default for no street.
+pub async fn time_zone(conn: &impl ConnectionTrait, street_id: Option<i64>) -> AppResult<Tz> {
+    let Some(id) = street_id else {
+        return Ok(DEFAULT_TIME_ZONE);
+    };
+    let zone: Option<String> = street::Entity::find_by_id(id)
+        .select_only()
+        .column(street::Column::TimeZone)
+        .into_tuple()
+        .one(conn)
+        .await?;
+    Ok(zone
+        .and_then(|z| z.parse().ok())
+        .unwrap_or(DEFAULT_TIME_ZONE))
+}
+
+/// The time zone of the street a community belongs to.
+pub async fn time_zone_of_community(
+    conn: &impl ConnectionTrait,
+    community_id: i64,
+) -> AppResult<Tz> {
+    let street_id: Option<i64> = community::Entity::find_by_id(community_id)
+        .select_only()
+        .column(community::Column::StreetId)
+        .into_tuple()
+        .one(conn)
+        .await?;
+    time_zone(conn, street_id).await
 }
 
 /// A community someone may join (as a resident or a merchant): it exists and is not archived.

@@ -160,7 +160,7 @@ impl MerchantPointsReport {
     }
 }
 
-/// The period a leaderboard covers, in the street's time (Asia/Shanghai).
+/// The period a leaderboard covers, by the calendar of the community's street (its `timeZone`).
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
 #[graphql(remote = "crate::domain::points::Period")]
 pub enum LeaderboardPeriod {

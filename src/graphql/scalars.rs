@@ -7,8 +7,9 @@ use async_graphql::{InputValueError, InputValueResult, Scalar, ScalarType, Value
 pub struct DateTime(pub chrono::DateTime<chrono::Utc>);
 
 /// An instant as an RFC 3339 string. Answers are in UTC (`2026-12-01T08:30:00+00:00`); inputs
-/// may carry any offset (`2026-12-01T16:30:00+08:00` is the same instant). The streets keep
-/// Asia/Shanghai time (UTC+8), so a day there begins at 16:00 UTC the day before.
+/// may carry any offset (`2026-12-01T16:30:00+08:00` is the same instant). A street keeps the
+/// calendar of its `timeZone`, Asia/Shanghai (UTC+8) by default, where a day begins at 16:00
+/// UTC the day before.
 #[Scalar(name = "DateTime")]
 impl ScalarType for DateTime {
     fn parse(value: Value) -> InputValueResult<Self> {

@@ -152,7 +152,10 @@ async fn a_birth_date_makes_a_resident_senior_at_sixty() {
                     "audience": { "tags": ["SENIOR"] } }),
         )
         .await;
-    let today = shangju::clock::local_date(shangju::clock::Clock::now(&app.clock));
+    let today = shangju::clock::local_date(
+        shangju::clock::Clock::now(&app.clock),
+        shangju::clock::DEFAULT_TIME_ZONE,
+    );
     let nearly = today
         .with_year(today.year() - 60)
         .unwrap()
@@ -176,5 +179,66 @@ async fn a_birth_date_makes_a_resident_senior_at_sixty() {
         "NOT_ELIGIBLE",
     );
     let v = app.gql_by(Some(&old), CLAIM, json!({ "id": coupon })).await;
+    assert_eq!(v["data"]["claimCoupon"]["status"], "CLAIMED", "{v}");
+}
+
+/// Birthdays come by the calendar of the person's street: at 01:00 in Shanghai it is still
+/// the evening before in Ürümqi, so a resident of a street there turns 60 an hour later.
+#[tokio::test]
+async fn age_follows_the_calendar_of_the_persons_street() {
+    let app = TestApp::spawn().await;
+    // 2026-12-02 17:00 UTC: 01:00 on 3 December in Shanghai, 23:00 on 2 December in Ürümqi.
+    app.clock.set(
+        chrono::DateTime::parse_from_rfc3339("2026-12-02T17:00:00Z")
+            .unwrap()
+            .to_utc(),
+    );
+    let east = app.new_street("九棵树街道", &["新城嘉园"]).await;
+    let west = app.new_street("天山街道", &["红山社区"]).await;
+    let admin = app.new_user().staff_of(&west).street_admin().insert().await;
+    let zone =
+        "mutation { updateStreetSettings(input: { timeZone: \"Asia/Urumqi\" }) { timeZone } }";
+    let v = app.gql_by(Some(&admin), zone, json!({})).await;
+    assert_eq!(
+        v["data"]["updateStreetSettings"]["timeZone"], "Asia/Urumqi",
+        "{v}"
+    );
+    let mut claimants = Vec::new();
+    for (street, community) in [(&east, "新城嘉园"), (&west, "红山社区")] {
+        let m = app.new_merchant(street).insert().await;
+        let coupon = app
+            .coupon(
+                &m.owner,
+                &m.gid,
+                json!({ "title": "银发午餐", "kind": "PERCENT_OFF", "percentOff": 20,
+                        "audience": { "tags": ["SENIOR"] } }),
+            )
+            .await;
+        let person = app.new_user().lives_in(street, community).insert().await;
+        expect_ok(
+            &app.gql_by(
+                Some(&person),
+                UPDATE,
+                json!({ "input": { "birthDate": "1966-12-03" } }),
+            )
+            .await,
+        );
+        claimants.push((person, coupon));
+    }
+    let (shanghai, east_coupon) = &claimants[0];
+    let (urumqi, west_coupon) = &claimants[1];
+    let v = app
+        .gql_by(Some(shanghai), CLAIM, json!({ "id": east_coupon }))
+        .await;
+    assert_eq!(v["data"]["claimCoupon"]["status"], "CLAIMED", "{v}");
+    expect_code(
+        &app.gql_by(Some(urumqi), CLAIM, json!({ "id": west_coupon }))
+            .await,
+        "NOT_ELIGIBLE",
+    );
+    app.clock.advance(chrono::Duration::hours(1));
+    let v = app
+        .gql_by(Some(urumqi), CLAIM, json!({ "id": west_coupon }))
+        .await;
     assert_eq!(v["data"]["claimCoupon"]["status"], "CLAIMED", "{v}");
 }
