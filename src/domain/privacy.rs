@@ -107,6 +107,15 @@ pub async fn delete_my_account(cx: &Cx<'_>, confirmation: Confirmation) -> AppRe
     let id = me.id;
     let street = me.street_id;
     let phone = me.phone.clone();
+    // A refused application stays for the street's records, without the way to reach its
+    // applicant.
+    merchant::Entity::update_many()
+        .col_expr(merchant::Column::ContactPhone, Expr::value(""))
+        .col_expr(merchant::Column::UpdatedAt, Expr::value(tx.now()))
+        .filter(merchant::Column::OwnerUserId.eq(id))
+        .filter(merchant::Column::Status.eq(MerchantStatus::Rejected))
+        .exec(&tx)
+        .await?;
     merchant_member::Entity::delete_many()
         .filter(merchant_member::Column::UserId.eq(id))
         .exec(&tx)

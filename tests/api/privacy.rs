@@ -4,6 +4,7 @@
 
 use serde_json::json;
 
+use entity::merchant::MerchantStatus;
 use entity::names::ObjectKind;
 use sea_orm::EntityTrait;
 
@@ -129,6 +130,26 @@ async fn owners_and_staff_hand_over_before_they_leave() {
         "BAD_USER_INPUT",
     );
     assert_eq!(app.count("users WHERE disabled").await, 0);
+}
+
+/// The applicant of a refused merchant may leave; the application stays in the street's
+/// records without their phone.
+#[tokio::test]
+async fn a_refused_applicant_leaves_and_takes_their_phone_with_them() {
+    let app = TestApp::spawn().await;
+    let street = app.new_street("九棵树街道", &["新城嘉园"]).await;
+    let refused = app
+        .new_merchant(&street)
+        .status(MerchantStatus::Rejected)
+        .insert()
+        .await;
+    assert_eq!(app.count("merchants WHERE contact_phone <> ''").await, 1);
+    let v = app
+        .gql_by(Some(&refused.owner), DELETE, json!({ "p": PASSWORD }))
+        .await;
+    assert_eq!(v["data"]["deleteMyAccount"], true, "{v}");
+    assert_eq!(app.count("merchants").await, 1);
+    assert_eq!(app.count("merchants WHERE contact_phone = ''").await, 1);
 }
 
 #[tokio::test]
