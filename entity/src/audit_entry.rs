@@ -54,6 +54,18 @@ pub enum AuditAction {
     TagRefuse,
     #[sea_orm(string_value = "tag.revoke")]
     TagRevoke,
+    #[sea_orm(string_value = "package.create")]
+    PackageCreate,
+    #[sea_orm(string_value = "package.send")]
+    PackageSend,
+    #[sea_orm(string_value = "package.withdraw")]
+    PackageWithdraw,
+    #[sea_orm(string_value = "package_item.change")]
+    PackageItemChange,
+    #[sea_orm(string_value = "package_item.confirm")]
+    PackageItemConfirm,
+    #[sea_orm(string_value = "package_item.decline")]
+    PackageItemDecline,
 }
 
 /// Who did what, when and why. Written in the same transaction as the change it records.

@@ -35,6 +35,18 @@ pub enum EventKind {
     TagRequestGranted,
     #[sea_orm(string_value = "tag_request.refused")]
     TagRequestRefused,
+    #[sea_orm(string_value = "package_item.requested")]
+    PackageItemRequested,
+    #[sea_orm(string_value = "package_item.confirmed")]
+    PackageItemConfirmed,
+    #[sea_orm(string_value = "package_item.declined")]
+    PackageItemDeclined,
+    #[sea_orm(string_value = "package_item.removed")]
+    PackageItemRemoved,
+    #[sea_orm(string_value = "package.ready")]
+    PackageReady,
+    #[sea_orm(string_value = "package.withdrawn")]
+    PackageWithdrawn,
 }
 
 /// The outbox: one row per event, written in the transaction of the change it describes, so a

@@ -1,6 +1,7 @@
 //! SeaORM entities of the alliance: one module per table.
 
 pub mod audit_entry;
+pub mod benefit_package;
 pub mod clerk_invitation;
 pub mod community;
 pub mod coupon;
@@ -12,6 +13,7 @@ pub mod login_throttle;
 pub mod merchant;
 pub mod merchant_member;
 pub mod names;
+pub mod package_item;
 pub mod points_account;
 pub mod points_entry;
 pub mod refresh_token;
@@ -28,6 +30,7 @@ pub mod wechat_binding;
 
 pub mod prelude {
     pub use super::audit_entry::Entity as AuditEntry;
+    pub use super::benefit_package::Entity as BenefitPackage;
     pub use super::clerk_invitation::Entity as ClerkInvitation;
     pub use super::community::Entity as Community;
     pub use super::coupon::Entity as Coupon;
@@ -38,6 +41,7 @@ pub mod prelude {
     pub use super::login_throttle::Entity as LoginThrottle;
     pub use super::merchant::Entity as Merchant;
     pub use super::merchant_member::Entity as MerchantMember;
+    pub use super::package_item::Entity as PackageItem;
     pub use super::points_account::Entity as PointsAccount;
     pub use super::points_entry::Entity as PointsEntry;
     pub use super::refresh_token::Entity as RefreshToken;

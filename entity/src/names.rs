@@ -26,6 +26,10 @@ pub enum ObjectKind {
     TagRequest,
     #[sea_orm(string_value = "PointsEntry")]
     PointsEntry,
+    #[sea_orm(string_value = "BenefitPackage")]
+    BenefitPackage,
+    #[sea_orm(string_value = "PackageItem")]
+    PackageItem,
 }
 
 impl ObjectKind {
@@ -41,6 +45,8 @@ impl ObjectKind {
             ObjectKind::ClerkInvitation => "ClerkInvitation",
             ObjectKind::TagRequest => "TagRequest",
             ObjectKind::PointsEntry => "PointsEntry",
+            ObjectKind::BenefitPackage => "BenefitPackage",
+            ObjectKind::PackageItem => "PackageItem",
         }
     }
 }

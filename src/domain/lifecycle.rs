@@ -149,9 +149,39 @@ pub enum Outcome<M> {
 }
 
 /// Performs `step` if the row is in one of the rule's states and `rights` include its party.
+/// No rights include [`Who::System`]: those steps go through [`apply_system`].
 pub async fn try_apply<E>(
     cx: &Cx<'_>,
-    rights: &impl Grants,
+    rights: &(impl Grants + Sync),
+    step: Step<E>,
+) -> AppResult<Outcome<E::Model>>
+where
+    E: Lifecycle,
+    E::Model: FromQueryResult + Send + Sync,
+{
+    perform(cx, Some(rights), step).await
+}
+
+/// Performs a step whose party is [`Who::System`]: one the server takes as the consequence of
+/// a step a party was allowed, in the same transaction. `INVALID_STATE` if the row is not in a
+/// state the rule starts from.
+pub async fn apply_system<E>(cx: &Cx<'_>, step: Step<E>) -> AppResult<E::Model>
+where
+    E: Lifecycle,
+    E::Model: FromQueryResult + Send + Sync,
+{
+    if rule::<E>(step.action)?.who != Who::System {
+        return Err(AppError::internal("apply_system on a step a party takes"));
+    }
+    match perform::<E>(cx, None, step).await? {
+        Outcome::Done(row) => Ok(row),
+        Outcome::NotInState => Err(invalid_state()),
+    }
+}
+
+async fn perform<E>(
+    cx: &Cx<'_>,
+    rights: Option<&(dyn Grants + Sync)>,
     step: Step<E>,
 ) -> AppResult<Outcome<E::Model>>
 where
@@ -160,7 +190,9 @@ where
 {
     let rule = rule::<E>(step.action)?;
     let reason = reason_for::<E>(step.action, step.reason.as_deref())?;
-    rights.require(rule.who)?;
+    if let Some(rights) = rights {
+        rights.require(rule.who)?;
+    }
     // A savepoint of its own: a step that fails half-way leaves nothing, whatever the caller does.
     let tx = cx.write().await?;
     let cx = &tx;
@@ -243,7 +275,11 @@ fn decision_fields<E: Lifecycle>(row: &E::Model) -> serde_json::Value {
 }
 
 /// As [`try_apply`], with a row in the wrong state refused as `INVALID_STATE`.
-pub async fn apply<E>(cx: &Cx<'_>, rights: &impl Grants, step: Step<E>) -> AppResult<E::Model>
+pub async fn apply<E>(
+    cx: &Cx<'_>,
+    rights: &(impl Grants + Sync),
+    step: Step<E>,
+) -> AppResult<E::Model>
 where
     E: Lifecycle,
     E::Model: FromQueryResult + Send + Sync,

@@ -12,6 +12,7 @@ pub mod idempotency;
 pub mod invitation;
 pub mod lifecycle;
 pub mod merchant;
+pub mod package;
 pub mod page;
 pub mod points;
 pub mod policy;

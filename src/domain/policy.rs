@@ -35,6 +35,9 @@ pub enum Who {
     Invitee,
     /// A street administrator: staff of the street with the administrator flag.
     StreetAdmin,
+    /// Nobody asks for it: the server takes the step as the consequence of one a party was
+    /// allowed (a package is ready when its last item is confirmed).
+    System,
 }
 
 /// Staff of `street_id`: the `STAFF` role and that street.
@@ -122,7 +125,7 @@ impl MerchantRights {
             Who::StreetStaff => self.govern,
             Who::MemberOrStreetStaff => self.serve || self.govern,
             Who::OwnerOrStreetStaff => self.manage || self.govern,
-            Who::Invitee | Who::StreetAdmin => false,
+            Who::Invitee | Who::StreetAdmin | Who::System => false,
         }
     }
 
@@ -368,6 +371,63 @@ impl crate::domain::lifecycle::Grants for PersonRights {
             _ => Err(refuse(self.signed_in)),
         }
     }
+}
+
+/// How much of a benefit package a viewer sees.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PackageSight {
+    /// Staff of its street: everything.
+    Whole,
+    /// Members of these of its providers: its title and their own items.
+    Provider(Vec<i64>),
+}
+
+impl PackageSight {
+    /// Whether an item of the package, given by `merchant_id`, is in sight.
+    pub fn sees(&self, merchant_id: i64) -> bool {
+        match self {
+            PackageSight::Whole => true,
+            PackageSight::Provider(ms) => ms.contains(&merchant_id),
+        }
+    }
+}
+
+/// What a viewer sees of a package of `street_id` whose items come from `providers`: staff of
+/// the street all of it; once it is sent (a draft asks nobody yet), the owner and clerks of a
+/// provider its title and their own items; nobody else anything (`FORBIDDEN`).
+pub fn package_sight(
+    viewer: &Viewer,
+    street_id: i64,
+    sent: bool,
+    memberships: &[merchant_member::Model],
+    providers: &[i64],
+) -> AppResult<PackageSight> {
+    if is_staff_of(viewer, street_id) {
+        return Ok(PackageSight::Whole);
+    }
+    let mine: Vec<i64> = memberships
+        .iter()
+        .map(|m| m.merchant_id)
+        .filter(|m| providers.contains(m))
+        .collect();
+    if sent && !mine.is_empty() {
+        Ok(PackageSight::Provider(mine))
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+/// The merchants whose package items the viewer confirms or declines: those they own, holding
+/// `MERCHANT` (as [`Who::Owner`] has it).
+pub fn confirming_for(viewer: &Viewer, memberships: &[merchant_member::Model]) -> Vec<i64> {
+    if !viewer.has(Role::Merchant) {
+        return Vec::new();
+    }
+    memberships
+        .iter()
+        .filter(|m| m.role == MemberRole::Owner)
+        .map(|m| m.merchant_id)
+        .collect()
 }
 
 /// Where a person may move their home: any street, except that staff stay in the street they

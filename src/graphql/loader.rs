@@ -76,6 +76,11 @@ by_id_loader!(
     domain::coupon::query::by_ids
 );
 by_id_loader!(UserKey, entity::user::Model, domain::account::users_by_ids);
+by_id_loader!(
+    PackageKey,
+    entity::benefit_package::Model,
+    domain::package::by_ids
+);
 
 /// Groups rows by a parent id, giving every requested key an entry (empty when it has none).
 fn group<K: Copy + Eq + std::hash::Hash, V>(
@@ -139,6 +144,13 @@ impl Loader<ActiveCouponsOf> for DbLoader {
         }))
     }
 }
+grouped_loader!(
+    /// The items of a benefit package, in the order they were added.
+    ItemsOfPackage,
+    entity::package_item::Model,
+    domain::package::items_of,
+    package_id
+);
 grouped_loader!(
     /// Audience rules of a coupon.
     AudienceOf,

@@ -9,6 +9,7 @@ pub mod limits;
 pub mod loader;
 pub mod merchant;
 pub mod node;
+pub mod package;
 pub mod pagination;
 pub mod points;
 pub mod scalars;
@@ -40,6 +41,7 @@ pub struct QueryRoot(
     points::PointsQuery,
     invitation::InvitationQuery,
     tag::TagQuery,
+    package::PackageQuery,
 );
 
 /// The root of all changes.
@@ -54,6 +56,7 @@ pub struct MutationRoot(
     tag::TagMutation,
     sms_code::SmsCodeMutation,
     wechat::WeChatMutation,
+    package::PackageMutation,
 );
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;

@@ -11,6 +11,7 @@ use crate::graphql::account::User;
 use crate::graphql::coupon::{Coupon, CouponClaim};
 use crate::graphql::invitation::ClerkInvitation;
 use crate::graphql::merchant::Merchant;
+use crate::graphql::package::{BenefitPackage, PackageItem};
 use crate::graphql::pagination::MAX_PAGE;
 use crate::graphql::points::PointsEntry;
 use crate::graphql::street::{Community, Street};
@@ -30,6 +31,8 @@ pub enum Node {
     PointsEntry(PointsEntry),
     ClerkInvitation(ClerkInvitation),
     TagRequest(TagRequest),
+    BenefitPackage(BenefitPackage),
+    PackageItem(PackageItem),
 }
 
 async fn resolve(ctx: &Context<'_>, raw: &ID) -> AppResult<Node> {
@@ -68,6 +71,12 @@ async fn resolve(ctx: &Context<'_>, raw: &ID) -> AppResult<Node> {
         ObjectKind::TagRequest => Node::TagRequest(TagRequest(domain::tag::get(&cx, n).await?)),
         ObjectKind::PointsEntry => {
             Node::PointsEntry(PointsEntry(domain::points::get_entry(&cx, n).await?))
+        }
+        ObjectKind::BenefitPackage => {
+            Node::BenefitPackage(crate::graphql::package::get(ctx, n).await?)
+        }
+        ObjectKind::PackageItem => {
+            Node::PackageItem(PackageItem(domain::package::get_item(&cx, n).await?))
         }
     })
 }

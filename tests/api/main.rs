@@ -21,6 +21,7 @@ mod invitation;
 mod merchant;
 mod metrics;
 mod node;
+mod package;
 mod pagination;
 mod persisted;
 mod points;
