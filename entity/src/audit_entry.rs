@@ -66,6 +66,10 @@ pub enum AuditAction {
     PackageItemConfirm,
     #[sea_orm(string_value = "package_item.decline")]
     PackageItemDecline,
+    #[sea_orm(string_value = "award.approve")]
+    AwardApprove,
+    #[sea_orm(string_value = "award.reject")]
+    AwardReject,
 }
 
 /// Who did what, when and why. Written in the same transaction as the change it records.

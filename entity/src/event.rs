@@ -43,6 +43,10 @@ pub enum EventKind {
     PackageItemDeclined,
     #[sea_orm(string_value = "package_item.removed")]
     PackageItemRemoved,
+    #[sea_orm(string_value = "award.approved")]
+    AwardApproved,
+    #[sea_orm(string_value = "award.rejected")]
+    AwardRejected,
     #[sea_orm(string_value = "package.ready")]
     PackageReady,
     #[sea_orm(string_value = "package.withdrawn")]

@@ -1,6 +1,7 @@
 //! SeaORM entities of the alliance: one module per table.
 
 pub mod audit_entry;
+pub mod award;
 pub mod benefit_package;
 pub mod clerk_invitation;
 pub mod community;
@@ -30,6 +31,7 @@ pub mod wechat_binding;
 
 pub mod prelude {
     pub use super::audit_entry::Entity as AuditEntry;
+    pub use super::award::Entity as Award;
     pub use super::benefit_package::Entity as BenefitPackage;
     pub use super::clerk_invitation::Entity as ClerkInvitation;
     pub use super::community::Entity as Community;

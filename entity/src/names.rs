@@ -30,6 +30,8 @@ pub enum ObjectKind {
     BenefitPackage,
     #[sea_orm(string_value = "PackageItem")]
     PackageItem,
+    #[sea_orm(string_value = "Award")]
+    Award,
 }
 
 impl ObjectKind {
@@ -47,6 +49,7 @@ impl ObjectKind {
             ObjectKind::PointsEntry => "PointsEntry",
             ObjectKind::BenefitPackage => "BenefitPackage",
             ObjectKind::PackageItem => "PackageItem",
+            ObjectKind::Award => "Award",
         }
     }
 }

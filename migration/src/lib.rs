@@ -17,6 +17,7 @@ mod m20260106_000001_hardening;
 mod m20260107_000001_street_setup;
 mod m20260108_000001_sign_in_codes;
 mod m20260109_000001_benefit_packages;
+mod m20260110_000001_awards;
 mod util;
 
 pub struct Migrator;
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260107_000001_street_setup::Migration),
             Box::new(m20260108_000001_sign_in_codes::Migration),
             Box::new(m20260109_000001_benefit_packages::Migration),
+            Box::new(m20260110_000001_awards::Migration),
         ]
     }
 }

@@ -4,6 +4,7 @@
 pub mod account;
 pub mod audience;
 pub mod audit;
+pub mod award;
 pub mod codes;
 pub mod context;
 pub mod coupon;

@@ -373,6 +373,67 @@ impl crate::domain::lifecycle::Grants for PersonRights {
     }
 }
 
+/// What a viewer may do with an award (a nomination for a good deed).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AwardRights {
+    signed_in: bool,
+    /// Sees it: staff of its street, and who nominated it.
+    pub read: bool,
+    /// Decides on it as the street: its staff, unless they nominated it or are its nominee
+    /// ([`governs`]).
+    pub govern: bool,
+}
+
+impl AwardRights {
+    pub fn of(
+        viewer: Option<&Viewer>,
+        street_id: i64,
+        nominator_id: i64,
+        nominee_user_id: Option<i64>,
+    ) -> AwardRights {
+        let Some(v) = viewer else {
+            return AwardRights::default();
+        };
+        let party = v.user_id == nominator_id || nominee_user_id == Some(v.user_id);
+        AwardRights {
+            signed_in: true,
+            read: is_staff_of(v, street_id) || v.user_id == nominator_id,
+            govern: governs(v, street_id, party),
+        }
+    }
+
+    pub fn require_read(&self) -> AppResult<()> {
+        if self.read {
+            Ok(())
+        } else {
+            Err(refuse(self.signed_in))
+        }
+    }
+}
+
+impl crate::domain::lifecycle::Grants for AwardRights {
+    fn require(&self, who: Who) -> AppResult<()> {
+        match who {
+            Who::StreetStaff if self.govern => Ok(()),
+            _ => Err(refuse(self.signed_in)),
+        }
+    }
+}
+
+/// Nobody nominates themselves: by their account or by their own number.
+pub fn may_nominate(
+    viewer: &Viewer,
+    viewer_phone: &str,
+    nominee: Option<i64>,
+    phone: Option<&str>,
+) -> AppResult<()> {
+    if nominee == Some(viewer.user_id) || phone == Some(viewer_phone) {
+        Err(AppError::Forbidden)
+    } else {
+        Ok(())
+    }
+}
+
 /// How much of a benefit package a viewer sees.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PackageSight {

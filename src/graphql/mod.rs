@@ -2,6 +2,7 @@
 //! domain modules. Rules and transactions live in `crate::domain`, not here.
 
 pub mod account;
+pub mod award;
 pub mod coupon;
 pub mod id;
 pub mod invitation;
@@ -42,6 +43,7 @@ pub struct QueryRoot(
     invitation::InvitationQuery,
     tag::TagQuery,
     package::PackageQuery,
+    award::AwardQuery,
 );
 
 /// The root of all changes.
@@ -57,6 +59,7 @@ pub struct MutationRoot(
     sms_code::SmsCodeMutation,
     wechat::WeChatMutation,
     package::PackageMutation,
+    award::AwardMutation,
 );
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;

@@ -8,6 +8,7 @@ use entity::names::ObjectKind;
 use crate::domain;
 use crate::error::{AppError, AppResult};
 use crate::graphql::account::User;
+use crate::graphql::award::Award;
 use crate::graphql::coupon::{Coupon, CouponClaim};
 use crate::graphql::invitation::ClerkInvitation;
 use crate::graphql::merchant::Merchant;
@@ -33,6 +34,7 @@ pub enum Node {
     TagRequest(TagRequest),
     BenefitPackage(BenefitPackage),
     PackageItem(PackageItem),
+    Award(Award),
 }
 
 async fn resolve(ctx: &Context<'_>, raw: &ID) -> AppResult<Node> {
@@ -75,6 +77,7 @@ async fn resolve(ctx: &Context<'_>, raw: &ID) -> AppResult<Node> {
         ObjectKind::BenefitPackage => {
             Node::BenefitPackage(crate::graphql::package::get(ctx, n).await?)
         }
+        ObjectKind::Award => Node::Award(Award(domain::award::get(&cx, n).await?)),
         ObjectKind::PackageItem => {
             Node::PackageItem(PackageItem(domain::package::get_item(&cx, n).await?))
         }

@@ -6,6 +6,7 @@
 
 mod account;
 mod audit;
+mod award;
 mod builders;
 mod cli;
 mod coupon;

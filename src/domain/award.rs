@@ -1,0 +1,250 @@
+//! Awards for good deeds (表彰): anyone signed in nominates a person (an account, or a name
+//! and phone of someone who may have none) for a deed in a community; staff of that
+//! community's street approve or reject it, never one they nominated or are nominated for.
+//! Granting (a package, bonus points and the honour roll) builds on an approved award.
+
+use chrono::NaiveDate;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+
+use entity::award::{self, AwardStatus};
+use entity::names::ObjectKind;
+use entity::user;
+
+use crate::clock::local_date;
+use crate::domain::audit::AuditAction;
+use crate::domain::context::Cx;
+use crate::domain::events::EventKind;
+use crate::domain::lifecycle::{self, Lifecycle, ReasonRule, Rule, Step};
+use crate::domain::page::{self, Order, Page, SortValue, Window};
+use crate::domain::policy::{self, AwardRights, Who};
+use crate::domain::street;
+use crate::domain::values::{DisplayName, Phone, bad, text_field};
+use crate::error::{AppError, AppResult};
+
+/// A step of an award's lifecycle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, sea_orm::EnumIter)]
+pub enum AwardAction {
+    /// Staff find the deed worthy.
+    Approve,
+    /// Staff do not (with a reason).
+    Reject,
+}
+
+impl Lifecycle for award::Entity {
+    type State = AwardStatus;
+    type Action = AwardAction;
+    const KIND: ObjectKind = ObjectKind::Award;
+
+    fn rules() -> &'static [Rule<AwardStatus, AwardAction>] {
+        &[
+            Rule {
+                action: AwardAction::Approve,
+                from: &[AwardStatus::Nominated],
+                to: AwardStatus::Approved,
+                who: Who::StreetStaff,
+                reason: ReasonRule::Optional,
+                audit: Some(AuditAction::AwardApprove),
+                event: Some(EventKind::AwardApproved),
+            },
+            Rule {
+                action: AwardAction::Reject,
+                from: &[AwardStatus::Nominated],
+                to: AwardStatus::Rejected,
+                who: Who::StreetStaff,
+                reason: ReasonRule::Required,
+                audit: Some(AuditAction::AwardReject),
+                event: Some(EventKind::AwardRejected),
+            },
+        ]
+    }
+
+    fn id_column() -> award::Column {
+        award::Column::Id
+    }
+
+    fn state_column() -> award::Column {
+        award::Column::Status
+    }
+
+    fn reason_column() -> Option<award::Column> {
+        Some(award::Column::StatusReason)
+    }
+
+    fn updated_at_column() -> Option<award::Column> {
+        Some(award::Column::UpdatedAt)
+    }
+}
+
+/// Who did the deed.
+pub enum Nominee {
+    /// An account (by its id).
+    User(i64),
+    /// Someone who may have no account: their name and number.
+    Person { name: String, phone: String },
+}
+
+/// A nomination as the nominator writes it.
+pub struct Nomination {
+    pub nominee: Nominee,
+    pub title: String,
+    pub deed: String,
+    pub happened_on: NaiveDate,
+    pub community_id: i64,
+    pub evidence: Option<String>,
+}
+
+/// Anyone signed in nominates someone else for a deed in a community.
+pub async fn nominate(cx: &Cx<'_>, n: Nomination) -> AppResult<award::Model> {
+    let viewer = cx.viewer()?;
+    let title = text_field("title", &n.title, 1, 64, false)?;
+    let deed = text_field("deed", &n.deed, 1, 2000, true)?;
+    let evidence = n
+        .evidence
+        .as_deref()
+        .map(|e| text_field("evidence", e, 0, 2000, true))
+        .transpose()?
+        .filter(|e| !e.is_empty());
+    let community = street::joinable_community(cx, "communityId", n.community_id).await?;
+    let today = local_date(
+        cx.now(),
+        street::time_zone(cx, Some(community.street_id)).await?,
+    );
+    if n.happened_on > today || chrono::Datelike::year(&n.happened_on) < 2000 {
+        return Err(bad(
+            "happenedOn",
+            "日期应在 2000 年之后且不晚于今天",
+            "happenedOn is from 2000 to today",
+        ));
+    }
+    let me = user::Entity::find_by_id(viewer.user_id)
+        .one(cx)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
+    let (nominee_user, name, phone) = match n.nominee {
+        Nominee::User(id) => {
+            let u = user::Entity::find_by_id(id)
+                .one(cx)
+                .await?
+                .filter(|u| !u.disabled)
+                .ok_or_else(|| bad("nomineeId", "没有这位用户", "No such user"))?;
+            (Some(u.id), u.display_name, None)
+        }
+        Nominee::Person { name, phone } => {
+            let name = DisplayName::parse("nomineeName", &name)?.into_inner();
+            let phone = Phone::parse("nomineePhone", &phone)?.into_inner();
+            // A registered number is its account's: the grant goes there.
+            let account = user::Entity::find()
+                .filter(user::Column::Phone.eq(phone.as_str()))
+                .filter(user::Column::Disabled.eq(false))
+                .one(cx)
+                .await?;
+            (account.map(|u| u.id), name, Some(phone))
+        }
+    };
+    policy::may_nominate(viewer, &me.phone, nominee_user, phone.as_deref())?;
+    let tx = cx.write().await?;
+    let row = award::ActiveModel {
+        street_id: Set(community.street_id),
+        community_id: Set(community.id),
+        nominator_id: Set(viewer.user_id),
+        nominee_user_id: Set(nominee_user),
+        nominee_name: Set(name),
+        nominee_phone: Set(phone),
+        title: Set(title),
+        deed: Set(deed),
+        happened_on: Set(n.happened_on),
+        evidence: Set(evidence),
+        status: Set(AwardStatus::Nominated),
+        status_reason: Set(None),
+        created_at: Set(tx.now()),
+        updated_at: Set(tx.now()),
+        ..Default::default()
+    }
+    .insert(&tx)
+    .await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+async fn find(cx: &Cx<'_>, id: i64) -> AppResult<award::Model> {
+    award::Entity::find_by_id(id)
+        .one(cx)
+        .await?
+        .ok_or(AppError::NotFound("award"))
+}
+
+fn rights(cx: &Cx<'_>, a: &award::Model) -> AwardRights {
+    AwardRights::of(
+        cx.viewer_opt(),
+        a.street_id,
+        a.nominator_id,
+        a.nominee_user_id,
+    )
+}
+
+/// Staff of the street approve or reject (with a reason) a nomination they are no party to.
+/// Audited; the nominator hears of it.
+pub async fn review(
+    cx: &Cx<'_>,
+    id: i64,
+    action: AwardAction,
+    reason: Option<&str>,
+) -> AppResult<award::Model> {
+    cx.viewer()?;
+    let tx = cx.write().await?;
+    let a = find(&tx, id).await?;
+    let rights = rights(&tx, &a);
+    let step = Step::<award::Entity>::new(a.id, action)
+        .street(a.street_id)
+        .reason(reason)
+        .concerning(a.nominator_id)
+        .payload(serde_json::json!({ "title": a.title }));
+    let a = lifecycle::apply(&tx, &rights, step).await?;
+    tx.commit().await?;
+    Ok(a)
+}
+
+/// An award, for staff of its street and its nominator.
+pub async fn get(cx: &Cx<'_>, id: i64) -> AppResult<award::Model> {
+    cx.viewer()?;
+    let a = find(cx, id).await?;
+    rights(cx, &a).require_read()?;
+    Ok(a)
+}
+
+/// Staff: the awards of their street; anyone else: their own nominations. Newest first unless
+/// asked otherwise.
+pub async fn list(
+    cx: &Cx<'_>,
+    status: Option<AwardStatus>,
+    descending: bool,
+    window: Window,
+) -> AppResult<Page<award::Model>> {
+    let viewer = cx.viewer()?;
+    let mut q = award::Entity::find();
+    q = match viewer.street_id.filter(|s| policy::is_staff_of(viewer, *s)) {
+        Some(street_id) => q.filter(award::Column::StreetId.eq(street_id)),
+        None => q.filter(award::Column::NominatorId.eq(viewer.user_id)),
+    };
+    if let Some(s) = status {
+        q = q.filter(award::Column::Status.eq(s));
+    }
+    let order = Order {
+        field: "createdAt",
+        column: award::Column::Id,
+        id: award::Column::Id,
+        descending,
+        key: |a: &award::Model| (SortValue::Int(a.id), a.id),
+    };
+    page::fetch(cx, q, order, window).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_step_has_one_rule() {
+        lifecycle::check_table::<award::Entity>();
+    }
+}

@@ -1,0 +1,275 @@
+//! Awards for good deeds: `nominateAward`, `reviewAward`, `awards`, `award`.
+
+use async_graphql::{Context, Enum, ID, InputObject, Object};
+
+use entity::award::Model;
+use entity::names::ObjectKind;
+
+use crate::domain::award::{self as domain, AwardAction, Nomination, Nominee};
+use crate::domain::policy::AwardRights;
+use crate::domain::values::mask_phone;
+use crate::error::{AppError, AppResult, Text};
+use crate::graphql::loader::CommunityKey;
+use crate::graphql::pagination::{OrderDirection, PageArgs, connection};
+use crate::graphql::scalars::{Date, DateTime};
+use crate::graphql::street::Community;
+use crate::graphql::{ContextExt, id};
+
+/// Where a nomination stands.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "entity::award::AwardStatus")]
+pub enum AwardStatus {
+    /// Waiting for staff of the street.
+    Nominated,
+    /// Found worthy: it may be granted.
+    Approved,
+    /// Not found worthy; `statusReason` says why.
+    Rejected,
+    /// Granted with a package and points; on the honour roll.
+    Granted,
+}
+
+/// What staff decide on a nomination.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum AwardDecision {
+    /// The deed is worthy (a note may be given).
+    Approve,
+    /// It is not (a reason is required).
+    Reject,
+}
+
+/// A nomination: the nominee is an account (`nomineeId`) or a person who may have none
+/// (`nomineeName` and `nomineePhone`), never oneself.
+#[derive(InputObject)]
+pub struct NominateAwardInput {
+    /// The nominee's account.
+    pub nominee_id: Option<ID>,
+    /// The nominee's name, for someone named by phone (1 to 32 characters).
+    pub nominee_name: Option<String>,
+    /// The nominee's mainland mobile number: the grant is held for it.
+    pub nominee_phone: Option<String>,
+    /// 1 to 64 characters, e.g. 燃气泄漏挨家敲门.
+    pub title: String,
+    /// What happened, 1 to 2,000 characters.
+    pub deed: String,
+    /// When it happened (not in the future).
+    pub happened_on: Date,
+    /// Where: an active community; its street's staff review the nomination.
+    pub community_id: ID,
+    /// What shows it: witnesses, a news report (up to 2,000 characters).
+    pub evidence: Option<String>,
+}
+
+pub struct Award(pub Model);
+
+/// A good deed put forward for recognition (表彰). Seen by staff of its street and by who
+/// nominated it.
+#[Object]
+impl Award {
+    /// Opaque ID.
+    pub async fn id(&self) -> ID {
+        id::encode(ObjectKind::Award, self.0.id)
+    }
+
+    /// What it is for.
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+
+    /// What happened.
+    async fn deed(&self) -> &str {
+        &self.0.deed
+    }
+
+    /// When it happened.
+    async fn happened_on(&self) -> Date {
+        Date(self.0.happened_on)
+    }
+
+    /// Where it happened.
+    async fn community(&self, ctx: &Context<'_>) -> AppResult<Option<Community>> {
+        Ok(ctx
+            .loader()?
+            .load_one(CommunityKey(self.0.community_id))
+            .await?
+            .map(Community))
+    }
+
+    /// What shows it.
+    async fn evidence(&self) -> Option<&str> {
+        self.0.evidence.as_deref()
+    }
+
+    /// Where it stands.
+    async fn status(&self) -> AwardStatus {
+        self.0.status.into()
+    }
+
+    /// Why staff rejected it, or what they noted approving it.
+    async fn status_reason(&self) -> Option<&str> {
+        self.0.status_reason.as_deref()
+    }
+
+    /// The nominee's name.
+    async fn nominee_name(&self) -> &str {
+        &self.0.nominee_name
+    }
+
+    /// The number given for a nominee named by phone: whole for staff of the street, masked
+    /// (`138****5678`) for the nominator.
+    async fn nominee_phone(&self, ctx: &Context<'_>) -> Option<String> {
+        let staff = ctx
+            .auth()
+            .viewer_opt()
+            .is_some_and(|v| crate::domain::policy::is_staff_of(v, self.0.street_id));
+        self.0
+            .nominee_phone
+            .as_deref()
+            .map(|p| if staff { p.to_owned() } else { mask_phone(p) })
+    }
+
+    /// Whether the signed-in viewer made this nomination.
+    async fn nominated_by_me(&self, ctx: &Context<'_>) -> bool {
+        ctx.auth()
+            .viewer_opt()
+            .is_some_and(|v| v.user_id == self.0.nominator_id)
+    }
+
+    /// Whether the signed-in viewer may approve or reject it (staff of the street who are no
+    /// party to it, while it is nominated).
+    async fn can_review(&self, ctx: &Context<'_>) -> bool {
+        let a = &self.0;
+        a.status == entity::award::AwardStatus::Nominated
+            && AwardRights::of(
+                ctx.auth().viewer_opt(),
+                a.street_id,
+                a.nominator_id,
+                a.nominee_user_id,
+            )
+            .govern
+    }
+
+    /// When it was nominated.
+    async fn created_at(&self) -> DateTime {
+        self.0.created_at.into()
+    }
+}
+
+connection!(
+    AwardConnection,
+    AwardEdge,
+    Award,
+    "A page of awards.",
+    "An award and its cursor."
+);
+
+#[derive(Default)]
+pub struct AwardQuery;
+
+#[Object]
+impl AwardQuery {
+    /// Staff: the awards of their street, in every state; anyone else: their own
+    /// nominations. Newest first by default.
+    #[graphql(
+        complexity = "crate::graphql::pagination::connection_cost(first, last, child_complexity)"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    async fn awards(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only awards in this state.")] status: Option<AwardStatus>,
+        #[graphql(desc = "By when they were nominated; default newest first.")] direction: Option<
+            OrderDirection,
+        >,
+        #[graphql(desc = "Forwards: this many items (0 to 100, default 20) …")] first: Option<i32>,
+        #[graphql(desc = "… after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Backwards: this many items (0 to 100) …")] last: Option<i32>,
+        #[graphql(desc = "… before this cursor.")] before: Option<String>,
+    ) -> AppResult<AwardConnection> {
+        ctx.viewer()?;
+        let window = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        }
+        .window(ctx)?;
+        let descending = direction.unwrap_or(OrderDirection::Desc).descending();
+        let page = domain::list(&ctx.cx()?, status.map(Into::into), descending, window).await?;
+        Ok(AwardConnection::new(page, Award))
+    }
+
+    /// An award, for staff of its street and its nominator.
+    async fn award(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The award.")] id: ID,
+    ) -> AppResult<Award> {
+        let n = id::decode(ObjectKind::Award, "id", &id)?;
+        Ok(Award(domain::get(&ctx.cx()?, n).await?))
+    }
+}
+
+#[derive(Default)]
+pub struct AwardMutation;
+
+#[Object]
+impl AwardMutation {
+    /// Anyone signed in nominates someone else for a good deed in a community: an account, or
+    /// a name and phone of someone who may have no account (`FORBIDDEN` for oneself, by
+    /// account or by number).
+    async fn nominate_award(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Who, what, when and where.")] input: NominateAwardInput,
+    ) -> AppResult<Award> {
+        ctx.viewer()?;
+        let nominee = match (input.nominee_id, input.nominee_name, input.nominee_phone) {
+            (Some(u), None, None) => Nominee::User(id::decode(ObjectKind::User, "nomineeId", &u)?),
+            (None, Some(name), Some(phone)) => Nominee::Person { name, phone },
+            _ => {
+                return Err(AppError::bad_input(
+                    "nomineeId",
+                    Text::new(
+                        "请给出被提名人的账号，或姓名和手机号",
+                        "Give the nominee's account, or their name and phone",
+                    ),
+                ));
+            }
+        };
+        let community_id = id::decode(ObjectKind::Community, "communityId", &input.community_id)?;
+        let award = domain::nominate(
+            &ctx.cx()?,
+            Nomination {
+                nominee,
+                title: input.title,
+                deed: input.deed,
+                happened_on: input.happened_on.0,
+                community_id,
+                evidence: input.evidence,
+            },
+        )
+        .await?;
+        Ok(Award(award))
+    }
+
+    /// Staff of the award's street approve or reject (with a reason) a nomination they did not
+    /// make and are not named in. Audited; the nominator hears of it.
+    async fn review_award(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The award.")] id: ID,
+        #[graphql(desc = "Approve or reject.")] decision: AwardDecision,
+        #[graphql(desc = "Why; required to reject.")] reason: Option<String>,
+    ) -> AppResult<Award> {
+        ctx.viewer()?;
+        let n = id::decode(ObjectKind::Award, "id", &id)?;
+        let action = match decision {
+            AwardDecision::Approve => AwardAction::Approve,
+            AwardDecision::Reject => AwardAction::Reject,
+        };
+        Ok(Award(
+            domain::review(&ctx.cx()?, n, action, reason.as_deref()).await?,
+        ))
+    }
+}
