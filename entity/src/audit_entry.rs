@@ -70,6 +70,8 @@ pub enum AuditAction {
     AwardApprove,
     #[sea_orm(string_value = "award.reject")]
     AwardReject,
+    #[sea_orm(string_value = "award.grant")]
+    AwardGrant,
 }
 
 /// Who did what, when and why. Written in the same transaction as the change it records.

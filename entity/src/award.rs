@@ -41,6 +41,11 @@ pub struct Model {
     pub status: AwardStatus,
     /// Why staff rejected it (or what they noted approving it).
     pub status_reason: Option<String>,
+    /// The package it was granted with.
+    pub package_id: Option<i64>,
+    /// The points it was granted with.
+    pub bonus_points: Option<i32>,
+    pub granted_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -47,6 +47,8 @@ pub enum EventKind {
     AwardApproved,
     #[sea_orm(string_value = "award.rejected")]
     AwardRejected,
+    #[sea_orm(string_value = "award.granted")]
+    AwardGranted,
     #[sea_orm(string_value = "package.ready")]
     PackageReady,
     #[sea_orm(string_value = "package.withdrawn")]

@@ -32,6 +32,8 @@ pub enum ObjectKind {
     PackageItem,
     #[sea_orm(string_value = "Award")]
     Award,
+    #[sea_orm(string_value = "Entitlement")]
+    Entitlement,
 }
 
 impl ObjectKind {
@@ -50,6 +52,7 @@ impl ObjectKind {
             ObjectKind::BenefitPackage => "BenefitPackage",
             ObjectKind::PackageItem => "PackageItem",
             ObjectKind::Award => "Award",
+            ObjectKind::Entitlement => "Entitlement",
         }
     }
 }

@@ -18,6 +18,7 @@ mod m20260107_000001_street_setup;
 mod m20260108_000001_sign_in_codes;
 mod m20260109_000001_benefit_packages;
 mod m20260110_000001_awards;
+mod m20260111_000001_entitlements;
 mod util;
 
 pub struct Migrator;
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260108_000001_sign_in_codes::Migration),
             Box::new(m20260109_000001_benefit_packages::Migration),
             Box::new(m20260110_000001_awards::Migration),
+            Box::new(m20260111_000001_entitlements::Migration),
         ]
     }
 }

@@ -28,6 +28,8 @@ pub enum AwardAction {
     Approve,
     /// Staff do not (with a reason).
     Reject,
+    /// Staff grant an approved award with a package and points.
+    Grant,
 }
 
 impl Lifecycle for award::Entity {
@@ -45,6 +47,15 @@ impl Lifecycle for award::Entity {
                 reason: ReasonRule::Optional,
                 audit: Some(AuditAction::AwardApprove),
                 event: Some(EventKind::AwardApproved),
+            },
+            Rule {
+                action: AwardAction::Grant,
+                from: &[AwardStatus::Approved],
+                to: AwardStatus::Granted,
+                who: Who::StreetStaff,
+                reason: ReasonRule::None,
+                audit: Some(AuditAction::AwardGrant),
+                event: Some(EventKind::AwardGranted),
             },
             Rule {
                 action: AwardAction::Reject,
@@ -202,6 +213,111 @@ pub async fn review(
     let a = lifecycle::apply(&tx, &rights, step).await?;
     tx.commit().await?;
     Ok(a)
+}
+
+/// Bonus points a grant may carry at most.
+pub const MAX_BONUS_POINTS: i32 = 10_000;
+
+/// Staff of the street (no party to it) grant an approved award with a `READY` package of the
+/// street that has a copy left, and bonus points, in one transaction: the award is `GRANTED`,
+/// a copy is used, the nominee gets one entitlement per item, the points are posted once
+/// (`AWARD_BONUS`, source the award). A racing or retried grant finds it granted
+/// (`INVALID_STATE`) and changes nothing. A nominee named by phone needs an account with that
+/// number first.
+pub async fn grant(
+    cx: &Cx<'_>,
+    id: i64,
+    package_id: i64,
+    bonus_points: i32,
+) -> AppResult<award::Model> {
+    use entity::benefit_package::{self, PackageStatus};
+    use sea_orm::QuerySelect;
+    cx.viewer()?;
+    if !(0..=MAX_BONUS_POINTS).contains(&bonus_points) {
+        return Err(bad(
+            "bonusPoints",
+            "奖励积分应在 0 到 10000 之间",
+            "bonusPoints is from 0 to 10000",
+        ));
+    }
+    let tx = cx.write().await?;
+    let a = find(&tx, id).await?;
+    let rights = rights(&tx, &a);
+    lifecycle::authorize::<award::Entity>(&rights, AwardAction::Grant)?;
+    let holder = match a.nominee_user_id {
+        Some(u) => Some(u),
+        // Named by phone: their account, if they have made one since.
+        None => match &a.nominee_phone {
+            Some(p) => user::Entity::find()
+                .filter(user::Column::Phone.eq(p.as_str()))
+                .filter(user::Column::Disabled.eq(false))
+                .one(&tx)
+                .await?
+                .map(|u| u.id),
+            None => None,
+        },
+    };
+    let Some(holder) = holder else {
+        return Err(AppError::InvalidState(crate::error::Text::new(
+            "被提名人还没有账号：请其先用提名时的手机号注册或登录",
+            "The nominee has no account yet: they sign up with the nominated number first",
+        )));
+    };
+    let package = benefit_package::Entity::find_by_id(package_id)
+        .lock_exclusive()
+        .one(&tx)
+        .await?
+        .filter(|p| p.street_id == a.street_id)
+        .ok_or_else(|| bad("packageId", "没有这个礼包", "No such package"))?;
+    if package.status != PackageStatus::Ready || package.granted_count >= package.copies {
+        return Err(AppError::InvalidState(crate::error::Text::new(
+            "礼包尚未确认完毕，或已没有剩余份数",
+            "The package is not ready, or has no copy left",
+        )));
+    }
+    let step = Step::<award::Entity>::new(a.id, AwardAction::Grant)
+        .street(a.street_id)
+        .set(award::Column::PackageId, package.id)
+        .set(award::Column::BonusPoints, bonus_points)
+        .set(award::Column::GrantedAt, tx.now())
+        .set(award::Column::NomineeUserId, holder)
+        .concerning(holder)
+        .concerning(a.nominator_id)
+        .payload(serde_json::json!({ "title": a.title, "package": package.title }));
+    let granted = lifecycle::apply(&tx, &rights, step).await?;
+    // A copy is used; the package row is locked, so copies never go below zero.
+    benefit_package::Entity::update_many()
+        .col_expr(
+            benefit_package::Column::GrantedCount,
+            sea_orm::sea_query::ExprTrait::add(
+                sea_orm::sea_query::Expr::col(benefit_package::Column::GrantedCount),
+                1,
+            ),
+        )
+        .filter(benefit_package::Column::Id.eq(package.id))
+        .exec(&tx)
+        .await?;
+    let items = crate::domain::package::items_of(&tx, &[package.id]).await?;
+    crate::domain::entitlement::create_for_grant(&tx, &granted, &items, holder).await?;
+    if bonus_points > 0 {
+        crate::domain::points::post(
+            &tx,
+            crate::domain::points::Posting {
+                user_id: holder,
+                street_id: Some(a.street_id),
+                amount: bonus_points,
+                kind: entity::points_entry::PointsKind::AwardBonus,
+                source: crate::domain::points::Source::new(
+                    entity::points_entry::SourceType::Award,
+                    a.id,
+                ),
+                note: Some(a.title.clone()),
+            },
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(granted)
 }
 
 /// An award, for staff of its street and its nominator.

@@ -8,6 +8,7 @@ pub mod award;
 pub mod codes;
 pub mod context;
 pub mod coupon;
+pub mod entitlement;
 pub mod events;
 pub mod idempotency;
 pub mod invitation;

@@ -4,6 +4,7 @@
 pub mod account;
 pub mod award;
 pub mod coupon;
+pub mod entitlement;
 pub mod id;
 pub mod invitation;
 pub mod limits;
@@ -44,6 +45,7 @@ pub struct QueryRoot(
     tag::TagQuery,
     package::PackageQuery,
     award::AwardQuery,
+    entitlement::EntitlementQuery,
 );
 
 /// The root of all changes.

@@ -10,6 +10,7 @@ use crate::error::{AppError, AppResult};
 use crate::graphql::account::User;
 use crate::graphql::award::Award;
 use crate::graphql::coupon::{Coupon, CouponClaim};
+use crate::graphql::entitlement::Entitlement;
 use crate::graphql::invitation::ClerkInvitation;
 use crate::graphql::merchant::Merchant;
 use crate::graphql::package::{BenefitPackage, PackageItem};
@@ -35,6 +36,7 @@ pub enum Node {
     BenefitPackage(BenefitPackage),
     PackageItem(PackageItem),
     Award(Award),
+    Entitlement(Entitlement),
 }
 
 async fn resolve(ctx: &Context<'_>, raw: &ID) -> AppResult<Node> {
@@ -78,6 +80,9 @@ async fn resolve(ctx: &Context<'_>, raw: &ID) -> AppResult<Node> {
             Node::BenefitPackage(crate::graphql::package::get(ctx, n).await?)
         }
         ObjectKind::Award => Node::Award(Award(domain::award::get(&cx, n).await?)),
+        ObjectKind::Entitlement => {
+            Node::Entitlement(Entitlement(domain::entitlement::get(&cx, n).await?))
+        }
         ObjectKind::PackageItem => {
             Node::PackageItem(PackageItem(domain::package::get_item(&cx, n).await?))
         }

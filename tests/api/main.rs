@@ -13,6 +13,7 @@ mod coupon;
 mod demo;
 mod events;
 mod fakes;
+mod grant;
 mod hostile;
 mod http;
 mod idempotency;

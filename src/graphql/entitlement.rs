@@ -1,0 +1,214 @@
+//! Entitlements: `myEntitlements`, and each entitlement's provider and progress.
+
+use async_graphql::{Context, Enum, ID, Object};
+
+use entity::entitlement::Model;
+use entity::names::ObjectKind;
+
+use crate::domain::codes::display_code;
+use crate::domain::entitlement as domain;
+use crate::error::AppResult;
+use crate::graphql::loader::{MerchantKey, PackageKey};
+use crate::graphql::merchant::Merchant;
+use crate::graphql::package::PackageItemKind;
+use crate::graphql::pagination::{PageArgs, connection};
+use crate::graphql::scalars::DateTime;
+use crate::graphql::{ContextExt, id};
+
+/// Where an entitlement stands.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum EntitlementStatus {
+    /// Usable: within its validity, with uses or value left.
+    Active,
+    /// Every use (or the whole value) is spent.
+    UsedUp,
+    /// Past `validUntil`.
+    Expired,
+    /// Voided by staff.
+    Voided,
+}
+
+pub struct Entitlement(pub Model);
+
+/// What one item of a granted package gives its recipient: uses (or a voucher's value) within
+/// a validity, redeemed only at its provider with its code. Seen by its holder.
+#[Object]
+impl Entitlement {
+    /// Opaque ID.
+    pub async fn id(&self) -> ID {
+        id::encode(ObjectKind::Entitlement, self.0.id)
+    }
+
+    /// Entitlement or voucher.
+    async fn kind(&self) -> PackageItemKind {
+        self.0.kind.into()
+    }
+
+    /// What one use is, e.g. 一份午餐.
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+
+    /// Uses in all; `null` is unlimited (or, for a voucher, up to its value).
+    async fn total_uses(&self) -> Option<i32> {
+        self.0.total_uses
+    }
+
+    /// Uses so far (37 of 365 lunches).
+    async fn used_count(&self) -> i32 {
+        self.0.used_count
+    }
+
+    /// A voucher's value in fen.
+    async fn value_fen(&self) -> Option<i64> {
+        self.0.value_fen
+    }
+
+    /// What is left of a voucher's value, in fen.
+    async fn remaining_value_fen(&self) -> Option<i64> {
+        self.0.remaining_value_fen
+    }
+
+    /// Uses a day at most (days in the street's time zone).
+    async fn per_day_limit(&self) -> Option<i32> {
+        self.0.per_day_limit
+    }
+
+    /// From when it may be used (the grant).
+    async fn valid_from(&self) -> DateTime {
+        self.0.valid_from.into()
+    }
+
+    /// Until when it may be used.
+    async fn valid_until(&self) -> DateTime {
+        self.0.valid_until.into()
+    }
+
+    /// Where it stands now.
+    async fn status(&self, ctx: &Context<'_>) -> AppResult<EntitlementStatus> {
+        let e = &self.0;
+        Ok(
+            if e.status == entity::entitlement::EntitlementStatus::Voided {
+                EntitlementStatus::Voided
+            } else if e.valid_until <= ctx.now()? {
+                EntitlementStatus::Expired
+            } else if e.total_uses.is_some_and(|n| e.used_count >= n)
+                || e.remaining_value_fen.is_some_and(|v| v <= 0)
+            {
+                EntitlementStatus::UsedUp
+            } else {
+                EntitlementStatus::Active
+            },
+        )
+    }
+
+    /// The code to show at the provider's counter, `XXXX-XXXX-XXXX`.
+    async fn code(&self) -> String {
+        display_code(&self.0.code)
+    }
+
+    /// What to render as a QR code for the counter to scan.
+    async fn qr_payload(&self) -> String {
+        format!("{}{}", domain::QR_PREFIX, self.0.code)
+    }
+
+    /// When it was last used.
+    async fn last_used_at(&self) -> Option<DateTime> {
+        self.0.last_used_at.map(Into::into)
+    }
+
+    /// Where it is redeemed.
+    async fn provider(&self, ctx: &Context<'_>) -> AppResult<Option<Merchant>> {
+        Ok(ctx
+            .loader()?
+            .load_one(MerchantKey(self.0.merchant_id))
+            .await?
+            .map(Merchant))
+    }
+
+    /// The title of the package it came in.
+    async fn package_title(&self, ctx: &Context<'_>) -> AppResult<Option<String>> {
+        Ok(ctx
+            .loader()?
+            .load_one(PackageKey(self.0.package_id))
+            .await?
+            .map(|p| p.title))
+    }
+
+    /// When it was granted.
+    async fn created_at(&self) -> DateTime {
+        self.0.created_at.into()
+    }
+}
+
+connection!(
+    EntitlementConnection,
+    EntitlementEdge,
+    Entitlement,
+    "A page of entitlements.",
+    "An entitlement and its cursor."
+);
+
+#[derive(Default)]
+pub struct EntitlementQuery;
+
+#[Object]
+impl EntitlementQuery {
+    /// The signed-in person's entitlements, newest first, each with its provider and progress.
+    #[graphql(
+        complexity = "crate::graphql::pagination::connection_cost(first, last, child_complexity)"
+    )]
+    async fn my_entitlements(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Forwards: this many items (0 to 100, default 20) …")] first: Option<i32>,
+        #[graphql(desc = "… after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Backwards: this many items (0 to 100) …")] last: Option<i32>,
+        #[graphql(desc = "… before this cursor.")] before: Option<String>,
+    ) -> AppResult<EntitlementConnection> {
+        ctx.viewer()?;
+        let window = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        }
+        .window(ctx)?;
+        let page = domain::mine(&ctx.cx()?, window).await?;
+        prime(ctx, page.rows.iter().map(|(_, e)| e)).await?;
+        Ok(EntitlementConnection::new(page, Entitlement))
+    }
+}
+
+/// Loads the providers and packages of a page in one statement each, so the page's cost does
+/// not grow with its length.
+async fn prime<'a>(
+    ctx: &Context<'_>,
+    rows: impl Iterator<Item = &'a Model> + Clone,
+) -> AppResult<()> {
+    let loader = ctx.loader()?;
+    let db = &ctx.state()?.db;
+    let mut merchants: Vec<i64> = rows.clone().map(|e| e.merchant_id).collect();
+    merchants.sort_unstable();
+    merchants.dedup();
+    let mut packages: Vec<i64> = rows.map(|e| e.package_id).collect();
+    packages.sort_unstable();
+    packages.dedup();
+    if !merchants.is_empty() {
+        let found = crate::domain::merchant::by_ids(db, &merchants).await?;
+        loader
+            .feed_many(
+                found
+                    .into_iter()
+                    .map(|m| (MerchantKey(m.id), std::sync::Arc::new(m))),
+            )
+            .await;
+    }
+    if !packages.is_empty() {
+        let found = crate::domain::package::by_ids(db, &packages).await?;
+        loader
+            .feed_many(found.into_iter().map(|p| (PackageKey(p.id), p)))
+            .await;
+    }
+    Ok(())
+}

@@ -1,0 +1,418 @@
+//! Granting an award: an approved award and a ready package with a copy left become, in one
+//! transaction, the nominee's entitlements (one per item, shown with provider and progress),
+//! bonus points posted once, and a used copy; racing or retried grants grant once.
+
+use serde_json::{Value, json};
+
+use entity::names::ObjectKind;
+
+use crate::builders::*;
+use crate::support::*;
+
+const GRANT: &str = "mutation($id: ID!, $p: ID!, $b: Int) {
+  grantAward(id: $id, packageId: $p, bonusPoints: $b) { id status bonusPoints grantedAt } }";
+const MINE: &str = "{ myEntitlements { totalCount nodes { kind description totalUses usedCount
+  perDayLimit remainingValueFen status code qrPayload packageTitle provider { name } } } }";
+
+struct Setting {
+    street: TestStreet,
+    staff: TestUser,
+    canteen: TestMerchant,
+    nominator: TestUser,
+}
+
+async fn setting(app: &TestApp) -> Setting {
+    let street = app.new_street("九棵树街道", &["新城嘉园"]).await;
+    let staff = app.new_user().staff_of(&street).insert().await;
+    let canteen = app.new_merchant(&street).name("社区食堂").insert().await;
+    let nominator = app.new_user().lives_in(&street, "新城嘉园").insert().await;
+    Setting {
+        street,
+        staff,
+        canteen,
+        nominator,
+    }
+}
+
+/// A ready package of `items` lunch items from the canteen, with `copies` copies.
+async fn ready_package(app: &TestApp, s: &Setting, items: usize, copies: i32) -> String {
+    let item = json!({ "providerId": s.canteen.gid, "kind": "ENTITLEMENT",
+        "description": "一份午餐", "totalUses": 365, "perDayLimit": 1, "validDays": 365 });
+    let v = app
+        .gql_by(
+            Some(&s.staff),
+            "mutation($input: CreateBenefitPackageInput!) { createBenefitPackage(input: $input) { id items { id } } }",
+            json!({ "input": { "title": "暖心大礼包", "copies": copies,
+                    "items": vec![item; items] } }),
+        )
+        .await;
+    let p = &v["data"]["createBenefitPackage"];
+    let id = p["id"].as_str().unwrap_or_else(|| panic!("{v}")).to_owned();
+    expect_ok(
+        &app.gql_by(
+            Some(&s.staff),
+            "mutation($id: ID!) { sendBenefitPackage(id: $id) { id } }",
+            json!({ "id": id }),
+        )
+        .await,
+    );
+    for i in p["items"].as_array().unwrap() {
+        expect_ok(
+            &app.gql_by(
+                Some(&s.canteen.owner),
+                "mutation($id: ID!) { confirmPackageItem(id: $id) { id } }",
+                json!({ "id": i["id"] }),
+            )
+            .await,
+        );
+    }
+    id
+}
+
+/// An award for `nominee` (an account or a name and phone), approved unless `approve` is false.
+async fn award(app: &TestApp, s: &Setting, nominee: Value, approve: bool) -> String {
+    let mut input = json!({ "title": "燃气泄漏挨家敲门", "deed": "逐户敲门疏散",
+        "happenedOn": "2026-11-20", "communityId": s.street.community("新城嘉园").gid });
+    for (k, v) in nominee.as_object().unwrap() {
+        input[k] = v.clone();
+    }
+    let v = app
+        .gql_by(
+            Some(&s.nominator),
+            "mutation($input: NominateAwardInput!) { nominateAward(input: $input) { id } }",
+            json!({ "input": input }),
+        )
+        .await;
+    let id = v["data"]["nominateAward"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{v}"))
+        .to_owned();
+    if approve {
+        expect_ok(
+            &app.gql_by(
+                Some(&s.staff),
+                "mutation($id: ID!) { reviewAward(id: $id, decision: APPROVE) { id } }",
+                json!({ "id": id }),
+            )
+            .await,
+        );
+    }
+    id
+}
+
+fn account(u: &TestUser) -> Value {
+    json!({ "nomineeId": gid(ObjectKind::User, u.id) })
+}
+
+#[tokio::test]
+async fn a_grant_gives_the_nominee_the_package_and_points_once() {
+    let app = TestApp::spawn().await;
+    let s = setting(&app).await;
+    let courier = app
+        .new_user()
+        .lives_in(&s.street, "新城嘉园")
+        .insert()
+        .await;
+    let package = ready_package(&app, &s, 2, 2).await;
+    let first = award(&app, &s, account(&courier), true).await;
+    let v = app
+        .gql_by(
+            Some(&s.staff),
+            GRANT,
+            json!({ "id": first, "p": package, "b": 200 }),
+        )
+        .await;
+    let g = &v["data"]["grantAward"];
+    assert_eq!(g["status"], "GRANTED", "{v}");
+    assert_eq!(g["bonusPoints"], 200);
+    assert!(g["grantedAt"].is_string());
+
+    let v = app.gql_by(Some(&courier), MINE, json!({})).await;
+    let mine = &v["data"]["myEntitlements"];
+    assert_eq!(mine["totalCount"], 2, "{v}");
+    let e = &mine["nodes"][0];
+    assert_eq!(e["provider"]["name"], "社区食堂");
+    assert_eq!(e["packageTitle"], "暖心大礼包");
+    assert_eq!(
+        (e["totalUses"].clone(), e["usedCount"].clone()),
+        (json!(365), json!(0))
+    );
+    assert_eq!(e["status"], "ACTIVE");
+    let code = e["code"].as_str().unwrap();
+    assert_eq!(code.len(), 14, "{code}");
+    assert!(
+        e["qrPayload"]
+            .as_str()
+            .unwrap()
+            .ends_with(&code.replace('-', ""))
+    );
+    assert_ne!(mine["nodes"][0]["code"], mine["nodes"][1]["code"]);
+    let bonus = "points_entries WHERE kind = 'AWARD_BONUS' AND amount = 200";
+    assert_eq!(app.count(bonus).await, 1);
+    assert_eq!(
+        app.count("audit_entries WHERE action = 'award.grant'")
+            .await,
+        1
+    );
+    // Nobody else sees them.
+    let v = app.gql_by(Some(&s.nominator), MINE, json!({})).await;
+    assert_eq!(v["data"]["myEntitlements"]["totalCount"], 0, "{v}");
+
+    // Granted again: refused. Two copies grant twice, then no more.
+    let again = app
+        .gql_by(
+            Some(&s.staff),
+            GRANT,
+            json!({ "id": first, "p": package, "b": 200 }),
+        )
+        .await;
+    expect_code(&again, "INVALID_STATE");
+    let second = award(&app, &s, account(&courier), true).await;
+    expect_ok(
+        &app.gql_by(Some(&s.staff), GRANT, json!({ "id": second, "p": package }))
+            .await,
+    );
+    let third = award(&app, &s, account(&courier), true).await;
+    expect_code(
+        &app.gql_by(Some(&s.staff), GRANT, json!({ "id": third, "p": package }))
+            .await,
+        "INVALID_STATE",
+    );
+    assert_eq!(app.count("entitlements").await, 4);
+    let v = app
+        .gql_by(
+            Some(&s.staff),
+            "query($id: ID!) { benefitPackage(id: $id) { copiesLeft } }",
+            json!({ "id": package }),
+        )
+        .await;
+    assert_eq!(v["data"]["benefitPackage"]["copiesLeft"], 0, "{v}");
+}
+
+#[tokio::test]
+async fn twenty_racing_grants_grant_once() {
+    let app = TestApp::spawn().await;
+    let s = setting(&app).await;
+    let courier = app
+        .new_user()
+        .lives_in(&s.street, "新城嘉园")
+        .insert()
+        .await;
+    let package = ready_package(&app, &s, 3, 5).await;
+    let id = award(&app, &s, account(&courier), true).await;
+    let racing: Vec<_> = (0..20)
+        .map(|_| {
+            (
+                Some(s.staff.token.clone()),
+                GRANT.to_owned(),
+                json!({ "id": id, "p": package, "b": 100 }),
+            )
+        })
+        .collect();
+    let t = tally(&app.parallel(racing).await);
+    assert_eq!(t.get(""), Some(&1), "{t:?}");
+    assert_eq!(t.get("INVALID_STATE"), Some(&19), "{t:?}");
+    assert_eq!(app.count("entitlements").await, 3);
+    assert_eq!(
+        app.count("points_entries WHERE kind = 'AWARD_BONUS'").await,
+        1
+    );
+    assert_eq!(
+        app.count("benefit_packages WHERE granted_count = 1").await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn grants_that_may_not_happen_change_nothing() {
+    let app = TestApp::spawn().await;
+    let s = setting(&app).await;
+    let courier = app
+        .new_user()
+        .lives_in(&s.street, "新城嘉园")
+        .insert()
+        .await;
+    let far = app.new_street("别的街道", &["远方社区"]).await;
+    let far_staff = app.new_user().staff_of(&far).insert().await;
+    let ready = ready_package(&app, &s, 1, 3).await;
+    // A package still waiting for its provider.
+    let v = app
+        .gql_by(
+            Some(&s.staff),
+            "mutation($input: CreateBenefitPackageInput!) { createBenefitPackage(input: $input) { id } }",
+            json!({ "input": { "title": "待确认", "items": [{ "providerId": s.canteen.gid,
+                "kind": "VOUCHER", "description": "代金券", "valueFen": 1000, "validDays": 30 }] } }),
+        )
+        .await;
+    let waiting = v["data"]["createBenefitPackage"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    expect_ok(
+        &app.gql_by(
+            Some(&s.staff),
+            "mutation($id: ID!) { sendBenefitPackage(id: $id) { id } }",
+            json!({ "id": waiting }),
+        )
+        .await,
+    );
+    let approved = award(&app, &s, account(&courier), true).await;
+    let nominated = award(&app, &s, account(&courier), false).await;
+    let rejected = award(&app, &s, account(&courier), false).await;
+    expect_ok(
+        &app.gql_by(
+            Some(&s.staff),
+            "mutation($id: ID!) { reviewAward(id: $id, decision: REJECT, reason: \"证据不足\") { id } }",
+            json!({ "id": rejected }),
+        )
+        .await,
+    );
+    let by_phone = award(
+        &app,
+        &s,
+        json!({ "nomineeName": "陈文林", "nomineePhone": "13911110000" }),
+        true,
+    )
+    .await;
+    let cases: Vec<(Option<&TestUser>, Value, &str)> = vec![
+        (
+            None,
+            json!({ "id": approved, "p": ready }),
+            "UNAUTHENTICATED",
+        ),
+        (
+            Some(&s.nominator),
+            json!({ "id": approved, "p": ready }),
+            "FORBIDDEN",
+        ),
+        (
+            Some(&far_staff),
+            json!({ "id": approved, "p": ready }),
+            "FORBIDDEN",
+        ),
+        (
+            Some(&s.canteen.owner),
+            json!({ "id": approved, "p": ready }),
+            "FORBIDDEN",
+        ),
+        (
+            Some(&courier),
+            json!({ "id": approved, "p": ready }),
+            "FORBIDDEN",
+        ),
+        (
+            Some(&s.staff),
+            json!({ "id": approved, "p": waiting }),
+            "INVALID_STATE",
+        ),
+        (
+            Some(&s.staff),
+            json!({ "id": nominated, "p": ready }),
+            "INVALID_STATE",
+        ),
+        (
+            Some(&s.staff),
+            json!({ "id": rejected, "p": ready }),
+            "INVALID_STATE",
+        ),
+        (
+            Some(&s.staff),
+            json!({ "id": by_phone, "p": ready }),
+            "INVALID_STATE",
+        ),
+        (
+            Some(&s.staff),
+            json!({ "id": approved, "p": ready, "b": -5 }),
+            "BAD_USER_INPUT",
+        ),
+        (
+            Some(&s.staff),
+            json!({ "id": approved, "p": ready, "b": 10001 }),
+            "BAD_USER_INPUT",
+        ),
+        (
+            Some(&s.staff),
+            json!({ "id": approved, "p": "QmVuZWZpdFBhY2thZ2U6OTk" }),
+            "BAD_USER_INPUT",
+        ),
+    ];
+    for (who, vars, want) in cases {
+        let v = app.gql_by(who, GRANT, vars.clone()).await;
+        assert_eq!(code(&v), want, "{vars} → {v}");
+    }
+    assert_eq!(app.count("entitlements").await, 0);
+    assert_eq!(
+        app.count("points_entries WHERE kind = 'AWARD_BONUS'").await,
+        0
+    );
+    assert_eq!(app.count("awards WHERE status = 'GRANTED'").await, 0);
+
+    // The nominee named by phone signs up with that number: the grant goes to their account.
+    let code = app.send_code("13911110000").await;
+    let v = app
+        .gql(
+            "mutation($c: String!) { loginWithCode(phone: \"13911110000\", code: $c) { accessToken } }",
+            json!({ "c": code }),
+        )
+        .await;
+    let token = v["data"]["loginWithCode"]["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    expect_ok(
+        &app.gql_by(Some(&s.staff), GRANT, json!({ "id": by_phone, "p": ready }))
+            .await,
+    );
+    let v = app.gql_as(&token, MINE, json!({})).await;
+    assert_eq!(v["data"]["myEntitlements"]["totalCount"], 1, "{v}");
+}
+
+/// Fifty entitlements with their providers and packages cost what five do.
+#[tokio::test]
+async fn listing_entitlements_costs_the_same_for_five_and_fifty() {
+    let app = TestApp::spawn().await;
+    let s = setting(&app).await;
+    let few = app
+        .new_user()
+        .lives_in(&s.street, "新城嘉园")
+        .insert()
+        .await;
+    let many = app
+        .new_user()
+        .lives_in(&s.street, "新城嘉园")
+        .insert()
+        .await;
+    let small = ready_package(&app, &s, 5, 1).await;
+    let big = ready_package(&app, &s, 10, 5).await;
+    let a = award(&app, &s, account(&few), true).await;
+    expect_ok(
+        &app.gql_by(Some(&s.staff), GRANT, json!({ "id": a, "p": small }))
+            .await,
+    );
+    for _ in 0..5 {
+        let a = award(&app, &s, account(&many), true).await;
+        expect_ok(
+            &app.gql_by(Some(&s.staff), GRANT, json!({ "id": a, "p": big }))
+                .await,
+        );
+    }
+    let q = "{ myEntitlements(first: 100) { nodes { description usedCount provider { name } packageTitle } } }";
+    let (v5, n5) = app.gql_counting(Some(&few), q).await;
+    let (v50, n50) = app.gql_counting(Some(&many), q).await;
+    assert_eq!(
+        v5["data"]["myEntitlements"]["nodes"]
+            .as_array()
+            .unwrap()
+            .len(),
+        5
+    );
+    assert_eq!(
+        v50["data"]["myEntitlements"]["nodes"]
+            .as_array()
+            .unwrap()
+            .len(),
+        50
+    );
+    assert_eq!(n5, n50, "statements: {n5} for 5, {n50} for 50");
+    assert!(n50 <= 4, "{n50} statements");
+}
