@@ -103,6 +103,8 @@ pub enum AppError {
     IdempotencyKeyReused,
     ActivityFull,
     InsufficientPoints,
+    /// A voucher has less value left than the amount asked.
+    InsufficientValue,
     RateLimited {
         retry_after_secs: u64,
     },
@@ -147,6 +149,7 @@ impl AppError {
             AppError::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
             AppError::ActivityFull => "ACTIVITY_FULL",
             AppError::InsufficientPoints => "INSUFFICIENT_POINTS",
+            AppError::InsufficientValue => "INSUFFICIENT_VALUE",
             AppError::RateLimited { .. } => "RATE_LIMITED",
             AppError::Timeout => "TIMEOUT",
             AppError::Unavailable(_) => "UNAVAILABLE",
@@ -184,6 +187,9 @@ impl AppError {
             ),
             AppError::ActivityFull => fixed("活动名额已满", "The activity is full"),
             AppError::InsufficientPoints => fixed("积分不足", "Not enough points"),
+            AppError::InsufficientValue => {
+                fixed("代金券余额不足", "Not enough value left on the voucher")
+            }
             AppError::RateLimited { retry_after_secs } => Cow::Owned(match lang {
                 Lang::Zh => format!("尝试次数过多，请 {retry_after_secs} 秒后再试"),
                 Lang::En => format!("Too many attempts; try again in {retry_after_secs} s"),

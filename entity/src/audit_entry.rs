@@ -72,6 +72,8 @@ pub enum AuditAction {
     AwardReject,
     #[sea_orm(string_value = "award.grant")]
     AwardGrant,
+    #[sea_orm(string_value = "entitlement.redeem")]
+    EntitlementRedeem,
 }
 
 /// Who did what, when and why. Written in the same transaction as the change it records.

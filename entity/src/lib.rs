@@ -9,6 +9,7 @@ pub mod coupon;
 pub mod coupon_audience;
 pub mod coupon_claim;
 pub mod entitlement;
+pub mod entitlement_use;
 pub mod event;
 pub mod idempotency_key;
 pub mod login_throttle;
@@ -40,6 +41,7 @@ pub mod prelude {
     pub use super::coupon_audience::Entity as CouponAudience;
     pub use super::coupon_claim::Entity as CouponClaim;
     pub use super::entitlement::Entity as Entitlement;
+    pub use super::entitlement_use::Entity as EntitlementUse;
     pub use super::event::Entity as Event;
     pub use super::idempotency_key::Entity as IdempotencyKey;
     pub use super::login_throttle::Entity as LoginThrottle;

@@ -68,6 +68,35 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
+        // Every use: who served, where, when, in which request.
+        m.create_table(
+            Table::create()
+                .table(EntitlementUses::Table)
+                .col(big_pk_auto(EntitlementUses::Id))
+                .col(big_integer(EntitlementUses::EntitlementId))
+                .col(big_integer(EntitlementUses::MerchantId))
+                .col(big_integer(EntitlementUses::ServedBy))
+                .col(big_integer_null(EntitlementUses::AmountFen))
+                .col(date(EntitlementUses::LocalDay))
+                .col(string_len_null(EntitlementUses::RequestId, 64))
+                .col(timestamp_with_time_zone(EntitlementUses::CreatedAt))
+                .foreign_key(&mut fk(
+                    "fk_entitlement_uses_entitlement",
+                    (EntitlementUses::Table, EntitlementUses::EntitlementId),
+                    (Entitlements::Table, Entitlements::Id),
+                ))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("ix_entitlement_uses_day")
+                .table(EntitlementUses::Table)
+                .col(EntitlementUses::EntitlementId)
+                .col(EntitlementUses::LocalDay)
+                .to_owned(),
+        )
+        .await?;
         for (name, col) in [
             ("ix_entitlements_holder", Entitlements::HolderUserId),
             ("ix_entitlements_merchant", Entitlements::MerchantId),
@@ -86,6 +115,8 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.drop_table(Table::drop().table(EntitlementUses::Table).to_owned())
+            .await?;
         m.drop_table(Table::drop().table(Entitlements::Table).to_owned())
             .await?;
         for col in [Awards::PackageId, Awards::BonusPoints, Awards::GrantedAt] {
@@ -132,5 +163,18 @@ enum Entitlements {
     Code,
     Status,
     LastUsedAt,
+    CreatedAt,
+}
+
+#[derive(DeriveIden)]
+enum EntitlementUses {
+    Table,
+    Id,
+    EntitlementId,
+    MerchantId,
+    ServedBy,
+    AmountFen,
+    LocalDay,
+    RequestId,
     CreatedAt,
 }

@@ -2,15 +2,26 @@
 //! its uses (or a voucher's value), an optional limit a day, a validity from the grant, and a
 //! code like a coupon claim's that only the item's provider redeems.
 
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QuerySelect, Set,
+};
 
 use entity::entitlement::{self, EntitlementStatus};
-use entity::{award, package_item};
+use entity::merchant::MerchantStatus;
+use entity::names::ObjectKind;
+use entity::package_item::ItemKind;
+use entity::{award, entitlement_use, package_item};
 
-use crate::domain::codes::new_code;
+use crate::domain::audit::{self, AuditAction, AuditRecord};
+use crate::domain::codes::{IdempotencyKey, new_code, normalize_code};
 use crate::domain::context::Cx;
+use crate::domain::idempotency::{self, Binding, Scope};
 use crate::domain::page::{self, Order, Page, SortValue, Window};
-use crate::error::AppResult;
+use crate::domain::policy::{MerchantRights, Who};
+use crate::domain::values::{bad, invalid_state};
+use crate::error::{AppError, AppResult};
 
 /// What a QR code of an entitlement carries before its code.
 pub const QR_PREFIX: &str = "shangju:entitlement:";
@@ -92,4 +103,143 @@ pub async fn of_award(
         .filter(entitlement::Column::AwardId.eq(award_id))
         .all(conn)
         .await?)
+}
+
+/// The owner or a clerk of the provider redeems one use of an entitlement, or `amount_fen` off
+/// a voucher, by its code. The same key again returns the first result; the key with another
+/// code or amount is `IDEMPOTENCY_KEY_REUSED`. Past its validity `EXPIRED`; no use left, or
+/// the day's uses taken (days in the street's time zone), `LIMIT_REACHED`; not enough value
+/// `INSUFFICIENT_VALUE`. Every use is a row and an audit entry.
+pub async fn redeem(
+    cx: &Cx<'_>,
+    code: &str,
+    key: &str,
+    amount_fen: Option<i64>,
+) -> AppResult<entitlement::Model> {
+    let viewer = cx.viewer()?;
+    let key = IdempotencyKey::parse("idempotencyKey", key)?;
+    let code = normalize_code(code, QR_PREFIX)
+        .ok_or_else(|| bad("code", "券码格式不正确", "Not a valid code"))?;
+    let tx = cx.write().await?;
+    // Locked for the whole use: racing redemptions of one entitlement take turns.
+    let e = entitlement::Entity::find()
+        .filter(entitlement::Column::Code.eq(code.as_str()))
+        .lock_exclusive()
+        .one(&tx)
+        .await?
+        .ok_or(AppError::NotFound("entitlement"))?;
+    let m = crate::domain::merchant::find(&tx, e.merchant_id).await?;
+    // Only at its provider, and nobody serves themselves.
+    let rights = MerchantRights::load(&tx, Some(viewer), m.street_id, m.id)
+        .await?
+        .as_party(viewer.user_id == e.holder_user_id);
+    rights.require(Who::Member)?;
+    let binding = idempotency::bind(
+        &tx,
+        Scope::RedeemEntitlement,
+        &key,
+        serde_json::json!([e.code, amount_fen]),
+    )
+    .await?;
+    if let Binding::Replay(_) = binding {
+        return Ok(e);
+    }
+    match (e.kind, amount_fen) {
+        (ItemKind::Entitlement, Some(_)) => {
+            return Err(bad(
+                "amountFen",
+                "次数权益不按金额使用",
+                "An entitlement is used by count",
+            ));
+        }
+        (ItemKind::Voucher, None) => {
+            return Err(bad(
+                "amountFen",
+                "请填写本次使用的金额",
+                "Give the amount to take off",
+            ));
+        }
+        (ItemKind::Voucher, Some(a)) if a < 1 => {
+            return Err(bad(
+                "amountFen",
+                "金额应至少 1 分",
+                "amountFen is at least 1",
+            ));
+        }
+        _ => {}
+    }
+    let now = tx.now();
+    if e.status == EntitlementStatus::Voided || m.status != MerchantStatus::Active {
+        return Err(invalid_state());
+    }
+    if now >= e.valid_until || now < e.valid_from {
+        return Err(AppError::Expired);
+    }
+    if e.total_uses.is_some_and(|n| e.used_count >= n) {
+        return Err(AppError::LimitReached);
+    }
+    let tz = crate::domain::street::time_zone(&tx, Some(e.street_id)).await?;
+    let today = crate::clock::local_date(now, tz);
+    if let Some(limit) = e.per_day_limit {
+        let used_today = entitlement_use::Entity::find()
+            .filter(entitlement_use::Column::EntitlementId.eq(e.id))
+            .filter(entitlement_use::Column::LocalDay.eq(today))
+            .count(&tx)
+            .await?;
+        if used_today >= limit as u64 {
+            return Err(AppError::LimitReached);
+        }
+    }
+    if let (Some(a), Some(left)) = (amount_fen, e.remaining_value_fen)
+        && a > left
+    {
+        return Err(AppError::InsufficientValue);
+    }
+    let mut update = entitlement::Entity::update_many()
+        .col_expr(
+            entitlement::Column::UsedCount,
+            sea_orm::sea_query::ExprTrait::add(Expr::col(entitlement::Column::UsedCount), 1),
+        )
+        .col_expr(entitlement::Column::LastUsedAt, Expr::value(now))
+        .filter(entitlement::Column::Id.eq(e.id));
+    if let Some(a) = amount_fen {
+        update = update.col_expr(
+            entitlement::Column::RemainingValueFen,
+            sea_orm::sea_query::ExprTrait::sub(
+                Expr::col(entitlement::Column::RemainingValueFen),
+                a,
+            ),
+        );
+    }
+    update.exec(&tx).await?;
+    let used = entitlement_use::ActiveModel {
+        entitlement_id: Set(e.id),
+        merchant_id: Set(m.id),
+        served_by: Set(viewer.user_id),
+        amount_fen: Set(amount_fen),
+        local_day: Set(today),
+        request_id: Set(cx.request_id().map(str::to_owned)),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&tx)
+    .await?;
+    audit::record(
+        &tx,
+        AuditRecord::of(
+            Some(e.street_id),
+            AuditAction::EntitlementRedeem,
+            ObjectKind::Entitlement,
+            e.id,
+        )
+        .reason(amount_fen.map(|a| format!("{a} fen"))),
+    )
+    .await?;
+    idempotency::settle(&tx, &binding, used.id).await?;
+    let e = entitlement::Entity::find_by_id(e.id)
+        .one(&tx)
+        .await?
+        .ok_or(AppError::NotFound("entitlement"))?;
+    tx.commit().await?;
+    Ok(e)
 }

@@ -20,6 +20,7 @@ use crate::error::{AppError, AppResult};
 pub enum Scope {
     AdjustPoints,
     RedeemCoupon,
+    RedeemEntitlement,
 }
 
 impl Scope {
@@ -27,6 +28,7 @@ impl Scope {
         match self {
             Scope::AdjustPoints => "adjustPoints",
             Scope::RedeemCoupon => "redeemCoupon",
+            Scope::RedeemEntitlement => "redeemEntitlement",
         }
     }
 }

@@ -31,7 +31,8 @@ pub enum EntitlementStatus {
 pub struct Entitlement(pub Model);
 
 /// What one item of a granted package gives its recipient: uses (or a voucher's value) within
-/// a validity, redeemed only at its provider with its code. Seen by its holder.
+/// a validity, redeemed only at its provider with its code. Seen by its holder, and by the
+/// provider's counter when it redeems the code.
 #[Object]
 impl Entitlement {
     /// Opaque ID.
@@ -211,4 +212,29 @@ async fn prime<'a>(
             .await;
     }
     Ok(())
+}
+
+#[derive(Default)]
+pub struct EntitlementMutation;
+
+#[Object]
+impl EntitlementMutation {
+    /// The owner or a clerk of the entitlement's provider redeems one use, or `amountFen` off
+    /// a voucher, by the code the holder shows. The same `idempotencyKey` again returns the
+    /// first result (the key with another code or amount is `IDEMPOTENCY_KEY_REUSED`). Past
+    /// its validity `EXPIRED`; no use left, or the day's uses taken, `LIMIT_REACHED`; not
+    /// enough value `INSUFFICIENT_VALUE`; voided `INVALID_STATE`. Audited.
+    async fn redeem_entitlement(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The code, as shown or scanned (its QR payload).")] code: String,
+        #[graphql(desc = "1 to 64 letters, digits, `-` or `_`; the same for a retry.")]
+        idempotency_key: String,
+        #[graphql(desc = "For a voucher: the amount in fen to take off.")] amount_fen: Option<i64>,
+    ) -> AppResult<Entitlement> {
+        ctx.viewer()?;
+        Ok(Entitlement(
+            domain::redeem(&ctx.cx()?, &code, &idempotency_key, amount_fen).await?,
+        ))
+    }
 }

@@ -62,6 +62,7 @@ pub struct MutationRoot(
     wechat::WeChatMutation,
     package::PackageMutation,
     award::AwardMutation,
+    entitlement::EntitlementMutation,
 );
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;

@@ -45,7 +45,7 @@ impl Guarded {
             | "deleteMyAccount" => Some(Guarded::SignIn),
             "sendLoginCode" => Some(Guarded::SendCode),
             "register" => Some(Guarded::Register),
-            "redeemCoupon" => Some(Guarded::Redeem),
+            "redeemCoupon" | "redeemEntitlement" => Some(Guarded::Redeem),
             _ => None,
         }
     }

@@ -9,19 +9,19 @@ use entity::names::ObjectKind;
 use crate::builders::*;
 use crate::support::*;
 
-const GRANT: &str = "mutation($id: ID!, $p: ID!, $b: Int) {
+pub const GRANT: &str = "mutation($id: ID!, $p: ID!, $b: Int) {
   grantAward(id: $id, packageId: $p, bonusPoints: $b) { id status bonusPoints grantedAt } }";
-const MINE: &str = "{ myEntitlements { totalCount nodes { kind description totalUses usedCount
+pub const MINE: &str = "{ myEntitlements { totalCount nodes { kind description totalUses usedCount
   perDayLimit remainingValueFen status code qrPayload packageTitle provider { name } } } }";
 
-struct Setting {
-    street: TestStreet,
-    staff: TestUser,
-    canteen: TestMerchant,
-    nominator: TestUser,
+pub struct Setting {
+    pub street: TestStreet,
+    pub staff: TestUser,
+    pub canteen: TestMerchant,
+    pub nominator: TestUser,
 }
 
-async fn setting(app: &TestApp) -> Setting {
+pub async fn setting(app: &TestApp) -> Setting {
     let street = app.new_street("九棵树街道", &["新城嘉园"]).await;
     let staff = app.new_user().staff_of(&street).insert().await;
     let canteen = app.new_merchant(&street).name("社区食堂").insert().await;
@@ -38,12 +38,21 @@ async fn setting(app: &TestApp) -> Setting {
 async fn ready_package(app: &TestApp, s: &Setting, items: usize, copies: i32) -> String {
     let item = json!({ "providerId": s.canteen.gid, "kind": "ENTITLEMENT",
         "description": "一份午餐", "totalUses": 365, "perDayLimit": 1, "validDays": 365 });
+    ready_package_of(app, s, vec![item; items], copies).await
+}
+
+/// A ready package of these items (all from the canteen), with `copies` copies.
+pub async fn ready_package_of(
+    app: &TestApp,
+    s: &Setting,
+    items: Vec<Value>,
+    copies: i32,
+) -> String {
     let v = app
         .gql_by(
             Some(&s.staff),
             "mutation($input: CreateBenefitPackageInput!) { createBenefitPackage(input: $input) { id items { id } } }",
-            json!({ "input": { "title": "暖心大礼包", "copies": copies,
-                    "items": vec![item; items] } }),
+            json!({ "input": { "title": "暖心大礼包", "copies": copies, "items": items } }),
         )
         .await;
     let p = &v["data"]["createBenefitPackage"];
@@ -70,7 +79,7 @@ async fn ready_package(app: &TestApp, s: &Setting, items: usize, copies: i32) ->
 }
 
 /// An award for `nominee` (an account or a name and phone), approved unless `approve` is false.
-async fn award(app: &TestApp, s: &Setting, nominee: Value, approve: bool) -> String {
+pub async fn award(app: &TestApp, s: &Setting, nominee: Value, approve: bool) -> String {
     let mut input = json!({ "title": "燃气泄漏挨家敲门", "deed": "逐户敲门疏散",
         "happenedOn": "2026-11-20", "communityId": s.street.community("新城嘉园").gid });
     for (k, v) in nominee.as_object().unwrap() {
@@ -100,7 +109,7 @@ async fn award(app: &TestApp, s: &Setting, nominee: Value, approve: bool) -> Str
     id
 }
 
-fn account(u: &TestUser) -> Value {
+pub fn account(u: &TestUser) -> Value {
     json!({ "nomineeId": gid(ObjectKind::User, u.id) })
 }
 

@@ -1,0 +1,247 @@
+//! Redeeming entitlements at the provider's counter: one use (or an amount off a voucher) per
+//! redemption, exactly as many as are left however many race, at most the day's limit, only at
+//! its provider, never past its validity; a retry with the same key returns the first result.
+
+use serde_json::{Value, json};
+
+use crate::builders::*;
+use crate::grant::{GRANT, MINE, Setting, account, award, ready_package_of, setting};
+use crate::support::*;
+
+const REDEEM: &str = "mutation($c: String!, $k: String!, $a: Int) {
+  redeemEntitlement(code: $c, idempotencyKey: $k, amountFen: $a) { usedCount remainingValueFen status } }";
+
+/// Grants `item` (from the canteen) to a new resident; returns them and the code.
+async fn granted(app: &TestApp, s: &Setting, item: Value) -> (TestUser, String) {
+    let holder = app
+        .new_user()
+        .lives_in(&s.street, "新城嘉园")
+        .insert()
+        .await;
+    let package = ready_package_of(app, s, vec![item], 1).await;
+    let a = award(app, s, account(&holder), true).await;
+    expect_ok(
+        &app.gql_by(Some(&s.staff), GRANT, json!({ "id": a, "p": package }))
+            .await,
+    );
+    let v = app.gql_by(Some(&holder), MINE, json!({})).await;
+    let code = v["data"]["myEntitlements"]["nodes"][0]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{v}"))
+        .to_owned();
+    (holder, code)
+}
+
+fn lunches(s: &Setting, total: Option<i32>, per_day: Option<i32>) -> Value {
+    json!({ "providerId": s.canteen.gid, "kind": "ENTITLEMENT", "description": "一份午餐",
+            "totalUses": total, "perDayLimit": per_day, "validDays": 365 })
+}
+
+fn racing(
+    by: &TestUser,
+    code: &str,
+    n: usize,
+    amount: Option<i64>,
+) -> Vec<(Option<String>, String, Value)> {
+    (0..n)
+        .map(|i| {
+            (
+                Some(by.token.clone()),
+                REDEEM.to_owned(),
+                json!({ "c": code, "k": format!("scan-{i}"), "a": amount }),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_last_use_is_redeemed_once_however_many_race() {
+    let app = TestApp::spawn().await;
+    let s = setting(&app).await;
+    let (holder, code) = granted(&app, &s, lunches(&s, Some(1), None)).await;
+    let t = tally(
+        &app.parallel(racing(&s.canteen.owner, &code, 20, None))
+            .await,
+    );
+    assert_eq!(t.get(""), Some(&1), "{t:?}");
+    assert_eq!(t.get("LIMIT_REACHED"), Some(&19), "{t:?}");
+    assert_eq!(app.count("entitlement_uses").await, 1);
+    assert_eq!(
+        app.count("audit_entries WHERE action = 'entitlement.redeem'")
+            .await,
+        1
+    );
+    let v = app.gql_by(Some(&holder), MINE, json!({})).await;
+    let e = &v["data"]["myEntitlements"]["nodes"][0];
+    assert_eq!(
+        (e["usedCount"].clone(), e["status"].clone()),
+        (json!(1), json!("USED_UP"))
+    );
+}
+
+#[tokio::test]
+async fn a_lunch_a_day_means_one_a_day() {
+    let app = TestApp::spawn().await;
+    let s = setting(&app).await;
+    let (_, code) = granted(&app, &s, lunches(&s, Some(365), Some(1))).await;
+    let t = tally(
+        &app.parallel(racing(&s.canteen.owner, &code, 10, None))
+            .await,
+    );
+    assert_eq!(t.get(""), Some(&1), "{t:?}");
+    assert_eq!(t.get("LIMIT_REACHED"), Some(&9), "{t:?}");
+    // The next day, the next lunch.
+    app.clock.advance(chrono::Duration::days(1));
+    let v = app
+        .gql_by(
+            Some(&s.canteen.owner),
+            REDEEM,
+            json!({ "c": code, "k": "tomorrow" }),
+        )
+        .await;
+    assert_eq!(v["data"]["redeemEntitlement"]["usedCount"], 2, "{v}");
+}
+
+#[tokio::test]
+async fn a_voucher_pays_out_no_more_than_its_value() {
+    let app = TestApp::spawn().await;
+    let s = setting(&app).await;
+    let voucher = json!({ "providerId": s.canteen.gid, "kind": "VOUCHER",
+        "description": "代金券", "valueFen": 5000, "validDays": 180 });
+    let (holder, code) = granted(&app, &s, voucher).await;
+    let t = tally(
+        &app.parallel(racing(&s.canteen.owner, &code, 20, Some(1000)))
+            .await,
+    );
+    assert_eq!(t.get(""), Some(&5), "{t:?}");
+    assert_eq!(t.get("INSUFFICIENT_VALUE"), Some(&15), "{t:?}");
+    let v = app.gql_by(Some(&holder), MINE, json!({})).await;
+    let e = &v["data"]["myEntitlements"]["nodes"][0];
+    assert_eq!(e["remainingValueFen"], 0, "{v}");
+    assert_eq!(e["status"], "USED_UP");
+}
+
+#[tokio::test]
+async fn redemptions_that_may_not_happen_change_nothing() {
+    let app = TestApp::spawn().await;
+    let s = setting(&app).await;
+    let (holder, code) = granted(&app, &s, lunches(&s, Some(10), None)).await;
+    let market = app.new_merchant(&s.street).name("七鲜超市").insert().await;
+    let market_clerk = app.new_user().insert().await;
+    app.join_as_clerk(&market.owner, &market.gid, &market_clerk)
+        .await;
+    let canteen_clerk = app.new_user().insert().await;
+    app.join_as_clerk(&s.canteen.owner, &s.canteen.gid, &canteen_clerk)
+        .await;
+    let cases: Vec<(Option<&TestUser>, Value, &str)> = vec![
+        (None, json!({ "c": code, "k": "a" }), "UNAUTHENTICATED"),
+        (
+            Some(&market_clerk),
+            json!({ "c": code, "k": "b" }),
+            "FORBIDDEN",
+        ),
+        (
+            Some(&market.owner),
+            json!({ "c": code, "k": "c" }),
+            "FORBIDDEN",
+        ),
+        (Some(&holder), json!({ "c": code, "k": "d" }), "FORBIDDEN"),
+        (Some(&s.staff), json!({ "c": code, "k": "e" }), "FORBIDDEN"),
+        (
+            Some(&canteen_clerk),
+            json!({ "c": "ABCD-EFGH-JKMN", "k": "f" }),
+            "NOT_FOUND",
+        ),
+        (
+            Some(&canteen_clerk),
+            json!({ "c": "not a code", "k": "g" }),
+            "BAD_USER_INPUT",
+        ),
+        (
+            Some(&canteen_clerk),
+            json!({ "c": code, "k": "h", "a": 100 }),
+            "BAD_USER_INPUT",
+        ),
+        (
+            Some(&canteen_clerk),
+            json!({ "c": code, "k": "bad key!" }),
+            "BAD_USER_INPUT",
+        ),
+    ];
+    for (who, vars, want) in cases {
+        let v = app.gql_by(who, REDEEM, vars.clone()).await;
+        assert_eq!(code_of(&v), want, "{vars} → {v}");
+    }
+    assert_eq!(app.count("entitlement_uses").await, 0);
+
+    // A clerk of the provider redeems; the same key again answers the first result.
+    let v = app
+        .gql_by(
+            Some(&canteen_clerk),
+            REDEEM,
+            json!({ "c": code, "k": "lunch-1" }),
+        )
+        .await;
+    assert_eq!(v["data"]["redeemEntitlement"]["usedCount"], 1, "{v}");
+    let again = app
+        .gql_by(
+            Some(&canteen_clerk),
+            REDEEM,
+            json!({ "c": code, "k": "lunch-1" }),
+        )
+        .await;
+    assert_eq!(
+        again["data"]["redeemEntitlement"]["usedCount"], 1,
+        "{again}"
+    );
+    assert_eq!(app.count("entitlement_uses").await, 1);
+
+    // Past its validity: expired.
+    app.clock.advance(chrono::Duration::days(366));
+    let v = app
+        .gql_by(
+            Some(&canteen_clerk),
+            REDEEM,
+            json!({ "c": code, "k": "late" }),
+        )
+        .await;
+    assert_eq!(code_of(&v), "EXPIRED", "{v}");
+    assert_eq!(app.count("entitlement_uses").await, 1);
+}
+
+#[tokio::test]
+async fn a_voucher_needs_an_amount_and_a_key_is_bound_to_it() {
+    let app = TestApp::spawn().await;
+    let s = setting(&app).await;
+    let voucher = json!({ "providerId": s.canteen.gid, "kind": "VOUCHER",
+        "description": "代金券", "valueFen": 5000, "validDays": 180 });
+    let (_, code) = granted(&app, &s, voucher).await;
+    let by = Some(&s.canteen.owner);
+    for (vars, want) in [
+        (json!({ "c": code, "k": "v0" }), "BAD_USER_INPUT"),
+        (json!({ "c": code, "k": "v0", "a": 0 }), "BAD_USER_INPUT"),
+        (
+            json!({ "c": code, "k": "v0", "a": 6000 }),
+            "INSUFFICIENT_VALUE",
+        ),
+    ] {
+        let v = app.gql_by(by, REDEEM, vars.clone()).await;
+        assert_eq!(code_of(&v), want, "{vars} → {v}");
+    }
+    let v = app
+        .gql_by(by, REDEEM, json!({ "c": code, "k": "v1", "a": 1200 }))
+        .await;
+    assert_eq!(
+        v["data"]["redeemEntitlement"]["remainingValueFen"], 3800,
+        "{v}"
+    );
+    let v = app
+        .gql_by(by, REDEEM, json!({ "c": code, "k": "v1", "a": 800 }))
+        .await;
+    assert_eq!(code_of(&v), "IDEMPOTENCY_KEY_REUSED", "{v}");
+    assert_eq!(app.count("entitlement_uses").await, 1);
+}
+
+fn code_of(v: &Value) -> String {
+    code(v)
+}
