@@ -12,6 +12,9 @@ pub struct Model {
     pub served_by: i64,
     /// Off a voucher.
     pub amount_fen: Option<i64>,
+    /// The entitlement's uses and value after this one: what a retry of it answers.
+    pub used_count_after: i32,
+    pub remaining_value_after: Option<i64>,
     /// The day of the use in the street's time zone, which per-day limits count.
     pub local_day: Date,
     /// The server's id of the request.

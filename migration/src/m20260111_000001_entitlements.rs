@@ -77,6 +77,8 @@ impl MigrationTrait for Migration {
                 .col(big_integer(EntitlementUses::MerchantId))
                 .col(big_integer(EntitlementUses::ServedBy))
                 .col(big_integer_null(EntitlementUses::AmountFen))
+                .col(integer(EntitlementUses::UsedCountAfter))
+                .col(big_integer_null(EntitlementUses::RemainingValueAfter))
                 .col(date(EntitlementUses::LocalDay))
                 .col(string_len_null(EntitlementUses::RequestId, 64))
                 .col(timestamp_with_time_zone(EntitlementUses::CreatedAt))
@@ -174,6 +176,8 @@ enum EntitlementUses {
     MerchantId,
     ServedBy,
     AmountFen,
+    UsedCountAfter,
+    RemainingValueAfter,
     LocalDay,
     RequestId,
     CreatedAt,

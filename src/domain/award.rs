@@ -18,7 +18,7 @@ use crate::domain::lifecycle::{self, Lifecycle, ReasonRule, Rule, Step};
 use crate::domain::page::{self, Order, Page, SortValue, Window};
 use crate::domain::policy::{self, AwardRights, Who};
 use crate::domain::street;
-use crate::domain::values::{DisplayName, Phone, bad, text_field};
+use crate::domain::values::{DisplayName, Phone, bad, invalid_state, text_field};
 use crate::error::{AppError, AppResult};
 
 /// A step of an award's lifecycle.
@@ -184,13 +184,33 @@ async fn find(cx: &Cx<'_>, id: i64) -> AppResult<award::Model> {
         .ok_or(AppError::NotFound("award"))
 }
 
-fn rights(cx: &Cx<'_>, a: &award::Model) -> AwardRights {
-    AwardRights::of(
+/// The nominee's account: the one nominated, or the account of the number nominated, which
+/// may have been made since.
+async fn nominee_account(cx: &Cx<'_>, a: &award::Model) -> AppResult<Option<i64>> {
+    if a.nominee_user_id.is_some() {
+        return Ok(a.nominee_user_id);
+    }
+    let Some(phone) = &a.nominee_phone else {
+        return Ok(None);
+    };
+    Ok(user::Entity::find()
+        .filter(user::Column::Phone.eq(phone.as_str()))
+        .filter(user::Column::Disabled.eq(false))
+        .one(cx)
+        .await?
+        .map(|u| u.id))
+}
+
+/// The viewer's rights over an award, with its nominee as they are now: staff who have since
+/// made an account with the nominated number are a party to it.
+async fn rights(cx: &Cx<'_>, a: &award::Model) -> AppResult<AwardRights> {
+    let nominee = nominee_account(cx, a).await?;
+    Ok(AwardRights::of(
         cx.viewer_opt(),
         a.street_id,
         a.nominator_id,
-        a.nominee_user_id,
-    )
+        nominee,
+    ))
 }
 
 /// Staff of the street approve or reject (with a reason) a nomination they are no party to.
@@ -204,7 +224,7 @@ pub async fn review(
     cx.viewer()?;
     let tx = cx.write().await?;
     let a = find(&tx, id).await?;
-    let rights = rights(&tx, &a);
+    let rights = rights(&tx, &a).await?;
     let step = Step::<award::Entity>::new(a.id, action)
         .street(a.street_id)
         .reason(reason)
@@ -242,21 +262,10 @@ pub async fn grant(
     }
     let tx = cx.write().await?;
     let a = find(&tx, id).await?;
-    let rights = rights(&tx, &a);
+    let rights = rights(&tx, &a).await?;
     lifecycle::authorize::<award::Entity>(&rights, AwardAction::Grant)?;
-    let holder = match a.nominee_user_id {
-        Some(u) => Some(u),
-        // Named by phone: their account, if they have made one since.
-        None => match &a.nominee_phone {
-            Some(p) => user::Entity::find()
-                .filter(user::Column::Phone.eq(p.as_str()))
-                .filter(user::Column::Disabled.eq(false))
-                .one(&tx)
-                .await?
-                .map(|u| u.id),
-            None => None,
-        },
-    };
+    // Named by phone: their account, if they have made one since.
+    let holder = nominee_account(&tx, &a).await?;
     let Some(holder) = holder else {
         return Err(AppError::InvalidState(crate::error::Text::new(
             "被提名人还没有账号：请其先用提名时的手机号注册或登录",
@@ -285,8 +294,8 @@ pub async fn grant(
         .concerning(a.nominator_id)
         .payload(serde_json::json!({ "title": a.title, "package": package.title }));
     let granted = lifecycle::apply(&tx, &rights, step).await?;
-    // A copy is used; the package row is locked, so copies never go below zero.
-    benefit_package::Entity::update_many()
+    // A copy is used: under the package's lock, and only while one is left.
+    let used = benefit_package::Entity::update_many()
         .col_expr(
             benefit_package::Column::GrantedCount,
             sea_orm::sea_query::ExprTrait::add(
@@ -295,9 +304,28 @@ pub async fn grant(
             ),
         )
         .filter(benefit_package::Column::Id.eq(package.id))
+        .filter(sea_orm::sea_query::ExprTrait::lt(
+            sea_orm::sea_query::Expr::col(benefit_package::Column::GrantedCount),
+            sea_orm::sea_query::Expr::col(benefit_package::Column::Copies),
+        ))
         .exec(&tx)
         .await?;
+    if used.rows_affected != 1 {
+        return Err(invalid_state());
+    }
     let items = crate::domain::package::items_of(&tx, &[package.id]).await?;
+    // Entitlements nobody could redeem are not given.
+    let providers: Vec<i64> = items.iter().map(|i| i.merchant_id).collect();
+    let found = crate::domain::merchant::by_ids(&tx, &providers).await?;
+    if found
+        .iter()
+        .any(|m| m.status != entity::merchant::MerchantStatus::Active)
+    {
+        return Err(AppError::InvalidState(crate::error::Text::new(
+            "礼包中有提供方已不是在册商户",
+            "A provider of the package is no longer an active member",
+        )));
+    }
     crate::domain::entitlement::create_for_grant(&tx, &granted, &items, holder).await?;
     if bonus_points > 0 {
         crate::domain::points::post(
@@ -324,7 +352,7 @@ pub async fn grant(
 pub async fn get(cx: &Cx<'_>, id: i64) -> AppResult<award::Model> {
     cx.viewer()?;
     let a = find(cx, id).await?;
-    rights(cx, &a).require_read()?;
+    rights(cx, &a).await?.require_read()?;
     Ok(a)
 }
 

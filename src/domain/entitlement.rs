@@ -80,6 +80,42 @@ pub async fn mine(cx: &Cx<'_>, window: Window) -> AppResult<Page<entitlement::Mo
     page::fetch(cx, q, order, window).await
 }
 
+/// What a provider has given: the entitlements it redeems, newest first, for who serves at its
+/// counter and staff of its street (what it settles with the street).
+pub async fn provided(
+    cx: &Cx<'_>,
+    merchant_id: i64,
+    window: Window,
+) -> AppResult<Page<entitlement::Model>> {
+    let viewer = cx.viewer()?;
+    let m = crate::domain::merchant::find(cx, merchant_id).await?;
+    MerchantRights::load(cx, Some(viewer), m.street_id, m.id)
+        .await?
+        .require_claim_records()?;
+    let q = entitlement::Entity::find().filter(entitlement::Column::MerchantId.eq(m.id));
+    let order = Order {
+        field: "createdAt",
+        column: entitlement::Column::Id,
+        id: entitlement::Column::Id,
+        descending: true,
+        key: |e: &entitlement::Model| (SortValue::Int(e.id), e.id),
+    };
+    page::fetch(cx, q, order, window).await
+}
+
+/// The uses of entitlements, oldest first, for the batch loader.
+pub async fn uses_of(
+    conn: &impl ConnectionTrait,
+    ids: &[i64],
+) -> AppResult<Vec<entitlement_use::Model>> {
+    use sea_orm::QueryOrder;
+    Ok(entitlement_use::Entity::find()
+        .filter(entitlement_use::Column::EntitlementId.is_in(ids.iter().copied()))
+        .order_by_asc(entitlement_use::Column::Id)
+        .all(conn)
+        .await?)
+}
+
 /// An entitlement, for its holder.
 pub async fn get(cx: &Cx<'_>, id: i64) -> AppResult<entitlement::Model> {
     let viewer = cx.viewer()?;
@@ -141,8 +177,18 @@ pub async fn redeem(
         serde_json::json!([e.code, amount_fen]),
     )
     .await?;
-    if let Binding::Replay(_) = binding {
-        return Ok(e);
+    if let Binding::Replay(use_id) = binding {
+        // The first result: the entitlement as that use left it.
+        let first = entitlement_use::Entity::find_by_id(use_id)
+            .one(&tx)
+            .await?
+            .ok_or(AppError::NotFound("entitlement use"))?;
+        return Ok(entitlement::Model {
+            used_count: first.used_count_after,
+            remaining_value_fen: first.remaining_value_after,
+            last_used_at: Some(first.created_at),
+            ..e
+        });
     }
     match (e.kind, amount_fen) {
         (ItemKind::Entitlement, Some(_)) => {
@@ -212,11 +258,17 @@ pub async fn redeem(
         );
     }
     update.exec(&tx).await?;
+    let after = entitlement::Entity::find_by_id(e.id)
+        .one(&tx)
+        .await?
+        .ok_or(AppError::NotFound("entitlement"))?;
     let used = entitlement_use::ActiveModel {
         entitlement_id: Set(e.id),
         merchant_id: Set(m.id),
         served_by: Set(viewer.user_id),
         amount_fen: Set(amount_fen),
+        used_count_after: Set(after.used_count),
+        remaining_value_after: Set(after.remaining_value_fen),
         local_day: Set(today),
         request_id: Set(cx.request_id().map(str::to_owned)),
         created_at: Set(now),
@@ -236,10 +288,6 @@ pub async fn redeem(
     )
     .await?;
     idempotency::settle(&tx, &binding, used.id).await?;
-    let e = entitlement::Entity::find_by_id(e.id)
-        .one(&tx)
-        .await?
-        .ok_or(AppError::NotFound("entitlement"))?;
     tx.commit().await?;
-    Ok(e)
+    Ok(after)
 }

@@ -8,12 +8,12 @@ use entity::names::ObjectKind;
 use crate::domain::codes::display_code;
 use crate::domain::entitlement as domain;
 use crate::error::AppResult;
-use crate::graphql::loader::{MerchantKey, PackageKey};
+use crate::graphql::loader::{MerchantKey, PackageKey, UserKey, UsesOf};
 use crate::graphql::merchant::Merchant;
 use crate::graphql::package::PackageItemKind;
 use crate::graphql::pagination::{PageArgs, connection};
 use crate::graphql::scalars::DateTime;
-use crate::graphql::{ContextExt, id};
+use crate::graphql::{ContextExt, id, restricted};
 
 /// Where an entitlement stands.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
@@ -29,6 +29,15 @@ pub enum EntitlementStatus {
 }
 
 pub struct Entitlement(pub Model);
+
+impl Entitlement {
+    fn holder_only(&self, ctx: &Context<'_>) -> AppResult<()> {
+        match ctx.auth().viewer_opt() {
+            Some(v) if v.user_id == self.0.holder_user_id => Ok(()),
+            _ => Err(crate::error::AppError::Forbidden),
+        }
+    }
+}
 
 /// What one item of a granted package gives its recipient: uses (or a voucher's value) within
 /// a validity, redeemed only at its provider with its code. Seen by its holder, and by the
@@ -103,14 +112,17 @@ impl Entitlement {
         )
     }
 
-    /// The code to show at the provider's counter, `XXXX-XXXX-XXXX`.
-    async fn code(&self) -> String {
-        display_code(&self.0.code)
+    /// The code to show at the provider's counter, `XXXX-XXXX-XXXX`. The holder's alone
+    /// (`null` with `FORBIDDEN` for anyone else: whoever has it can spend it).
+    async fn code(&self, ctx: &Context<'_>) -> Option<String> {
+        restricted(ctx, self.holder_only(ctx), || display_code(&self.0.code))
     }
 
-    /// What to render as a QR code for the counter to scan.
-    async fn qr_payload(&self) -> String {
-        format!("{}{}", domain::QR_PREFIX, self.0.code)
+    /// What to render as a QR code for the counter to scan. The holder's alone.
+    async fn qr_payload(&self, ctx: &Context<'_>) -> Option<String> {
+        restricted(ctx, self.holder_only(ctx), || {
+            format!("{}{}", domain::QR_PREFIX, self.0.code)
+        })
     }
 
     /// When it was last used.
@@ -136,9 +148,51 @@ impl Entitlement {
             .map(|p| p.title))
     }
 
+    /// Its holder's phone, masked (`138****5678`), as the provider's records show it.
+    async fn holder_phone(&self, ctx: &Context<'_>) -> AppResult<Option<String>> {
+        Ok(ctx
+            .loader()?
+            .load_one(UserKey(self.0.holder_user_id))
+            .await?
+            .map(|u| crate::domain::values::mask_phone(&u.phone)))
+    }
+
+    /// Every use so far, oldest first.
+    async fn uses(&self, ctx: &Context<'_>) -> AppResult<Vec<EntitlementUse>> {
+        Ok(ctx
+            .loader()?
+            .load_one(UsesOf(self.0.id))
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .map(EntitlementUse)
+            .collect())
+    }
+
     /// When it was granted.
     async fn created_at(&self) -> DateTime {
         self.0.created_at.into()
+    }
+}
+
+pub struct EntitlementUse(entity::entitlement_use::Model);
+
+/// One use of an entitlement at its provider's counter.
+#[Object]
+impl EntitlementUse {
+    /// When it was used.
+    async fn used_at(&self) -> DateTime {
+        self.0.created_at.into()
+    }
+
+    /// What was taken off a voucher, in fen.
+    async fn amount_fen(&self) -> Option<i64> {
+        self.0.amount_fen
+    }
+
+    /// The day it counts for, in the street's time zone.
+    async fn local_day(&self) -> crate::graphql::scalars::Date {
+        crate::graphql::scalars::Date(self.0.local_day)
     }
 }
 
@@ -176,6 +230,41 @@ impl EntitlementQuery {
         }
         .window(ctx)?;
         let page = domain::mine(&ctx.cx()?, window).await?;
+        prime(ctx, page.rows.iter().map(|(_, e)| e)).await?;
+        Ok(EntitlementConnection::new(page, Entitlement))
+    }
+}
+
+#[derive(Default)]
+pub struct ProvidedQuery;
+
+#[Object]
+impl ProvidedQuery {
+    /// What a merchant has given through packages: the entitlements it redeems, newest first,
+    /// with their uses and holders' phones masked (what it settles with the street). For who
+    /// serves at its counter and staff of its street.
+    #[graphql(
+        complexity = "crate::graphql::pagination::connection_cost(first, last, child_complexity)"
+    )]
+    async fn provided_entitlements(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The merchant.")] merchant_id: ID,
+        #[graphql(desc = "Forwards: this many items (0 to 100, default 20) …")] first: Option<i32>,
+        #[graphql(desc = "… after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Backwards: this many items (0 to 100) …")] last: Option<i32>,
+        #[graphql(desc = "… before this cursor.")] before: Option<String>,
+    ) -> AppResult<EntitlementConnection> {
+        ctx.viewer()?;
+        let m = id::decode(ObjectKind::Merchant, "merchantId", &merchant_id)?;
+        let window = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        }
+        .window(ctx)?;
+        let page = domain::provided(&ctx.cx()?, m, window).await?;
         prime(ctx, page.rows.iter().map(|(_, e)| e)).await?;
         Ok(EntitlementConnection::new(page, Entitlement))
     }

@@ -152,6 +152,13 @@ grouped_loader!(
     package_id
 );
 grouped_loader!(
+    /// The uses of an entitlement, oldest first.
+    UsesOf,
+    entity::entitlement_use::Model,
+    domain::entitlement::uses_of,
+    entitlement_id
+);
+grouped_loader!(
     /// Audience rules of a coupon.
     AudienceOf,
     entity::coupon_audience::Model,

@@ -46,6 +46,7 @@ pub struct QueryRoot(
     package::PackageQuery,
     award::AwardQuery,
     entitlement::EntitlementQuery,
+    entitlement::ProvidedQuery,
 );
 
 /// The root of all changes.

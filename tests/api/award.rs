@@ -278,3 +278,32 @@ async fn racing_reviews_decide_once() {
         1
     );
 }
+
+/// Staff who made an account with a number nominated before are a party to that award: they
+/// neither review nor grant it.
+#[tokio::test]
+async fn staff_named_by_their_number_are_a_party() {
+    let app = TestApp::spawn().await;
+    let street = app.new_street("九棵树街道", &["新城嘉园"]).await;
+    let community = street.community("新城嘉园").gid.clone();
+    let neighbour = app.new_user().lives_in(&street, "新城嘉园").insert().await;
+    let nominee = json!({ "nomineeName": "王站长", "nomineePhone": "13911112233" });
+    let v = app
+        .gql_by(Some(&neighbour), NOMINATE, deed(&community, nominee))
+        .await;
+    let id = v["data"]["nominateAward"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let named = app
+        .new_user()
+        .phone("13911112233")
+        .staff_of(&street)
+        .insert()
+        .await;
+    let v = app
+        .gql_by(Some(&named), REVIEW, json!({ "id": id, "d": "APPROVE" }))
+        .await;
+    expect_code(&v, "FORBIDDEN");
+    assert_eq!(app.count("awards WHERE status = 'NOMINATED'").await, 1);
+}

@@ -102,6 +102,55 @@ async fn a_lunch_a_day_means_one_a_day() {
     assert_eq!(v["data"]["redeemEntitlement"]["usedCount"], 2, "{v}");
 }
 
+/// Days are Shanghai's: 15:30 and 16:30 UTC on one date are two days there (23:30, 00:30).
+#[tokio::test]
+async fn the_daily_limit_counts_days_in_the_streets_time_zone() {
+    let app = TestApp::spawn().await;
+    app.clock.set(
+        chrono::DateTime::parse_from_rfc3339("2026-12-02T15:30:00Z")
+            .unwrap()
+            .to_utc(),
+    );
+    let s = setting(&app).await;
+    let (_, code) = granted(&app, &s, lunches(&s, Some(365), Some(1))).await;
+    let by = Some(&s.canteen.owner);
+    expect_ok(
+        &app.gql_by(by, REDEEM, json!({ "c": code, "k": "late" }))
+            .await,
+    );
+    expect_code(
+        &app.gql_by(by, REDEEM, json!({ "c": code, "k": "again" }))
+            .await,
+        "LIMIT_REACHED",
+    );
+    app.clock.advance(chrono::Duration::hours(1));
+    let v = app
+        .gql_by(by, REDEEM, json!({ "c": code, "k": "early" }))
+        .await;
+    assert_eq!(v["data"]["redeemEntitlement"]["usedCount"], 2, "{v}");
+}
+
+/// One key racing itself: one use, and every answer the same.
+#[tokio::test]
+async fn one_key_racing_itself_uses_once() {
+    let app = TestApp::spawn().await;
+    let s = setting(&app).await;
+    let (_, code) = granted(&app, &s, lunches(&s, Some(365), None)).await;
+    let same: Vec<_> = (0..20)
+        .map(|_| {
+            (
+                Some(s.canteen.owner.token.clone()),
+                REDEEM.to_owned(),
+                json!({ "c": code, "k": "one-key" }),
+            )
+        })
+        .collect();
+    let answers = app.parallel(same).await;
+    assert_eq!(tally(&answers).get(""), Some(&20), "{answers:?}");
+    assert!(answers.iter().all(|a| a == &answers[0]), "{answers:?}");
+    assert_eq!(app.count("entitlement_uses").await, 1);
+}
+
 #[tokio::test]
 async fn a_voucher_pays_out_no_more_than_its_value() {
     let app = TestApp::spawn().await;
@@ -183,18 +232,21 @@ async fn redemptions_that_may_not_happen_change_nothing() {
         )
         .await;
     assert_eq!(v["data"]["redeemEntitlement"]["usedCount"], 1, "{v}");
-    let again = app
-        .gql_by(
-            Some(&canteen_clerk),
-            REDEEM,
-            json!({ "c": code, "k": "lunch-1" }),
-        )
-        .await;
+    let second = json!({ "c": code, "k": "lunch-2" });
+    expect_ok(&app.gql_by(Some(&canteen_clerk), REDEEM, second).await);
+    // The first key again answers what it did then (one use), not the entitlement now (two).
+    let first = json!({ "c": code, "k": "lunch-1" });
+    let again = app.gql_by(Some(&canteen_clerk), REDEEM, first).await;
     assert_eq!(
         again["data"]["redeemEntitlement"]["usedCount"], 1,
         "{again}"
     );
-    assert_eq!(app.count("entitlement_uses").await, 1);
+    assert_eq!(app.count("entitlement_uses").await, 2);
+    let served = format!(
+        "entitlement_uses WHERE served_by = {} AND merchant_id = {} AND request_id IS NOT NULL",
+        canteen_clerk.id, s.canteen.id
+    );
+    assert_eq!(app.count(&served).await, 2);
 
     // Past its validity: expired.
     app.clock.advance(chrono::Duration::days(366));
@@ -206,7 +258,7 @@ async fn redemptions_that_may_not_happen_change_nothing() {
         )
         .await;
     assert_eq!(code_of(&v), "EXPIRED", "{v}");
-    assert_eq!(app.count("entitlement_uses").await, 1);
+    assert_eq!(app.count("entitlement_uses").await, 2);
 }
 
 #[tokio::test]
@@ -244,4 +296,59 @@ async fn a_voucher_needs_an_amount_and_a_key_is_bound_to_it() {
 
 fn code_of(v: &Value) -> String {
     code(v)
+}
+
+/// A provider sees what it has given, with each use and the holder's phone masked, never the
+/// code; the holder sees the same history.
+#[tokio::test]
+async fn a_provider_sees_what_it_gave_and_the_holder_its_history() {
+    let app = TestApp::spawn().await;
+    let s = setting(&app).await;
+    let (holder, code) = granted(&app, &s, lunches(&s, Some(365), Some(1))).await;
+    expect_ok(
+        &app.gql_by(
+            Some(&s.canteen.owner),
+            REDEEM,
+            json!({ "c": code, "k": "day-1" }),
+        )
+        .await,
+    );
+    let provided = "query($m: ID!) { providedEntitlements(merchantId: $m) { totalCount
+      nodes { usedCount holderPhone code uses { amountFen localDay usedAt } } } }";
+    let v = app
+        .gql_by(
+            Some(&s.canteen.owner),
+            provided,
+            json!({ "m": s.canteen.gid }),
+        )
+        .await;
+    let list = &v["data"]["providedEntitlements"];
+    assert_eq!(list["totalCount"], 1, "{v}");
+    let e = &list["nodes"][0];
+    let masked = format!("{}****{}", &holder.phone[..3], &holder.phone[7..]);
+    assert_eq!(e["holderPhone"], masked);
+    assert_eq!(e["uses"].as_array().unwrap().len(), 1);
+    assert!(e["code"].is_null(), "{v}");
+    expect_code(&v, "FORBIDDEN");
+    let v = app
+        .gql_by(Some(&s.staff), provided, json!({ "m": s.canteen.gid }))
+        .await;
+    assert_eq!(v["data"]["providedEntitlements"]["totalCount"], 1, "{v}");
+    let other = app.new_merchant(&s.street).name("七鲜超市").insert().await;
+    for who in [&other.owner, &holder] {
+        let v = app
+            .gql_by(Some(who), provided, json!({ "m": s.canteen.gid }))
+            .await;
+        expect_code(&v, "FORBIDDEN");
+    }
+    let v = app
+        .gql_by(
+            Some(&holder),
+            "{ myEntitlements { nodes { code uses { localDay } } } }",
+            json!({}),
+        )
+        .await;
+    let mine = &v["data"]["myEntitlements"]["nodes"][0];
+    assert_eq!(mine["uses"].as_array().unwrap().len(), 1, "{v}");
+    assert!(mine["code"].is_string(), "{v}");
 }

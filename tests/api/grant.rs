@@ -392,13 +392,14 @@ async fn listing_entitlements_costs_the_same_for_five_and_fifty() {
         .insert()
         .await;
     let small = ready_package(&app, &s, 5, 1).await;
-    let big = ready_package(&app, &s, 10, 5).await;
     let a = award(&app, &s, account(&few), true).await;
     expect_ok(
         &app.gql_by(Some(&s.staff), GRANT, json!({ "id": a, "p": small }))
             .await,
     );
+    // Fifty from five packages: a lookup per package would show.
     for _ in 0..5 {
+        let big = ready_package(&app, &s, 10, 1).await;
         let a = award(&app, &s, account(&many), true).await;
         expect_ok(
             &app.gql_by(Some(&s.staff), GRANT, json!({ "id": a, "p": big }))
