@@ -74,6 +74,8 @@ pub enum AuditAction {
     AwardGrant,
     #[sea_orm(string_value = "entitlement.redeem")]
     EntitlementRedeem,
+    #[sea_orm(string_value = "entitlement.void")]
+    EntitlementVoid,
 }
 
 /// Who did what, when and why. Written in the same transaction as the change it records.

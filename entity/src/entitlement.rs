@@ -41,6 +41,8 @@ pub struct Model {
     #[sea_orm(unique)]
     pub code: String,
     pub status: EntitlementStatus,
+    /// Why staff voided it.
+    pub void_reason: Option<String>,
     pub last_used_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
 }

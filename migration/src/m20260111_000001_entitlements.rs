@@ -47,6 +47,7 @@ impl MigrationTrait for Migration {
                 .col(timestamp_with_time_zone(Entitlements::ValidUntil))
                 .col(string_len_uniq(Entitlements::Code, 16))
                 .col(string_len(Entitlements::Status, 16))
+                .col(text_null(Entitlements::VoidReason))
                 .col(timestamp_with_time_zone_null(Entitlements::LastUsedAt))
                 .col(timestamp_with_time_zone(Entitlements::CreatedAt))
                 .foreign_key(&mut fk(
@@ -164,6 +165,7 @@ enum Entitlements {
     ValidUntil,
     Code,
     Status,
+    VoidReason,
     LastUsedAt,
     CreatedAt,
 }

@@ -17,9 +17,11 @@ use entity::{award, entitlement_use, package_item};
 use crate::domain::audit::{self, AuditAction, AuditRecord};
 use crate::domain::codes::{IdempotencyKey, new_code, normalize_code};
 use crate::domain::context::Cx;
+use crate::domain::events::EventKind;
 use crate::domain::idempotency::{self, Binding, Scope};
+use crate::domain::lifecycle::{self, Lifecycle, ReasonRule, Rule, Step};
 use crate::domain::page::{self, Order, Page, SortValue, Window};
-use crate::domain::policy::{MerchantRights, Who};
+use crate::domain::policy::{MerchantRights, PersonRights, Who};
 use crate::domain::values::{bad, invalid_state};
 use crate::error::{AppError, AppResult};
 
@@ -54,6 +56,7 @@ pub(crate) async fn create_for_grant(
             valid_until: Set(now + chrono::Duration::days(i64::from(item.valid_days))),
             code: Set(new_code()),
             status: Set(EntitlementStatus::Active),
+            void_reason: Set(None),
             last_used_at: Set(None),
             created_at: Set(now),
             ..Default::default()
@@ -290,4 +293,76 @@ pub async fn redeem(
     idempotency::settle(&tx, &binding, used.id).await?;
     tx.commit().await?;
     Ok(after)
+}
+
+/// A step of an entitlement's lifecycle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, sea_orm::EnumIter)]
+pub enum EntitlementAction {
+    /// Staff of its street void it, with a reason.
+    Void,
+}
+
+impl Lifecycle for entitlement::Entity {
+    type State = EntitlementStatus;
+    type Action = EntitlementAction;
+    const KIND: ObjectKind = ObjectKind::Entitlement;
+
+    fn rules() -> &'static [Rule<EntitlementStatus, EntitlementAction>] {
+        &[Rule {
+            action: EntitlementAction::Void,
+            from: &[EntitlementStatus::Active],
+            to: EntitlementStatus::Voided,
+            who: Who::StreetStaff,
+            reason: ReasonRule::Required,
+            audit: Some(AuditAction::EntitlementVoid),
+            event: Some(EventKind::EntitlementVoided),
+        }]
+    }
+
+    fn id_column() -> entitlement::Column {
+        entitlement::Column::Id
+    }
+
+    fn state_column() -> entitlement::Column {
+        entitlement::Column::Status
+    }
+
+    fn reason_column() -> Option<entitlement::Column> {
+        Some(entitlement::Column::VoidReason)
+    }
+
+    fn updated_at_column() -> Option<entitlement::Column> {
+        None
+    }
+}
+
+/// Staff of its street (never for themselves) void an entitlement, with a reason; it is
+/// redeemed no more. Audited; the holder hears of it.
+pub async fn void(cx: &Cx<'_>, id: i64, reason: &str) -> AppResult<entitlement::Model> {
+    let viewer = cx.viewer()?;
+    lifecycle::reason_for::<entitlement::Entity>(EntitlementAction::Void, Some(reason))?;
+    let tx = cx.write().await?;
+    let e = entitlement::Entity::find_by_id(id)
+        .one(&tx)
+        .await?
+        .ok_or(AppError::NotFound("entitlement"))?;
+    let rights = PersonRights::of(Some(viewer), e.holder_user_id, Some(e.street_id));
+    let step = Step::<entitlement::Entity>::new(e.id, EntitlementAction::Void)
+        .street(e.street_id)
+        .reason(Some(reason))
+        .concerning(e.holder_user_id)
+        .payload(serde_json::json!({ "description": e.description }));
+    let e = lifecycle::apply(&tx, &rights, step).await?;
+    tx.commit().await?;
+    Ok(e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_step_has_one_rule() {
+        lifecycle::check_table::<entitlement::Entity>();
+    }
 }

@@ -125,6 +125,11 @@ impl Entitlement {
         })
     }
 
+    /// Why staff voided it.
+    async fn void_reason(&self) -> Option<&str> {
+        self.0.void_reason.as_deref()
+    }
+
     /// When it was last used.
     async fn last_used_at(&self) -> Option<DateTime> {
         self.0.last_used_at.map(Into::into)
@@ -325,5 +330,18 @@ impl EntitlementMutation {
         Ok(Entitlement(
             domain::redeem(&ctx.cx()?, &code, &idempotency_key, amount_fen).await?,
         ))
+    }
+
+    /// Staff of the entitlement's street (never for themselves) void it, with a reason; it is
+    /// redeemed no more (`INVALID_STATE`). Audited; the holder hears of it.
+    async fn void_entitlement(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The entitlement.")] id: ID,
+        #[graphql(desc = "Why; required.")] reason: String,
+    ) -> AppResult<Entitlement> {
+        ctx.viewer()?;
+        let n = id::decode(ObjectKind::Entitlement, "id", &id)?;
+        Ok(Entitlement(domain::void(&ctx.cx()?, n, &reason).await?))
     }
 }

@@ -352,3 +352,58 @@ async fn a_provider_sees_what_it_gave_and_the_holder_its_history() {
     assert_eq!(mine["uses"].as_array().unwrap().len(), 1, "{v}");
     assert!(mine["code"].is_string(), "{v}");
 }
+
+#[tokio::test]
+async fn staff_void_an_entitlement_and_it_is_redeemed_no_more() {
+    let app = TestApp::spawn().await;
+    let s = setting(&app).await;
+    let (holder, code) = granted(&app, &s, lunches(&s, Some(365), None)).await;
+    let v = app
+        .gql_by(
+            Some(&holder),
+            "{ myEntitlements { nodes { id } } }",
+            json!({}),
+        )
+        .await;
+    let id = v["data"]["myEntitlements"]["nodes"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let far = app.new_street("别的街道", &["远方社区"]).await;
+    let far_staff = app.new_user().staff_of(&far).insert().await;
+    let void = "mutation($id: ID!, $r: String!) { voidEntitlement(id: $id, reason: $r) { status voidReason } }";
+    for (who, r, want) in [
+        (None, "发错了", "UNAUTHENTICATED"),
+        (Some(&far_staff), "发错了", "FORBIDDEN"),
+        (Some(&s.canteen.owner), "发错了", "FORBIDDEN"),
+        (Some(&holder), "发错了", "FORBIDDEN"),
+        (Some(&s.staff), " ", "BAD_USER_INPUT"),
+    ] {
+        let v = app.gql_by(who, void, json!({ "id": id, "r": r })).await;
+        assert_eq!(code_of(&v), want, "{v}");
+    }
+    let v = app
+        .gql_by(Some(&s.staff), void, json!({ "id": id, "r": "重复发放" }))
+        .await;
+    assert_eq!(v["data"]["voidEntitlement"]["status"], "VOIDED", "{v}");
+    assert_eq!(v["data"]["voidEntitlement"]["voidReason"], "重复发放");
+    expect_code(
+        &app.gql_by(Some(&s.staff), void, json!({ "id": id, "r": "再作废" }))
+            .await,
+        "INVALID_STATE",
+    );
+    let v = app
+        .gql_by(
+            Some(&s.canteen.owner),
+            REDEEM,
+            json!({ "c": code, "k": "after-void" }),
+        )
+        .await;
+    assert_eq!(code_of(&v), "INVALID_STATE", "{v}");
+    assert_eq!(app.count("entitlement_uses").await, 0);
+    assert_eq!(
+        app.count("audit_entries WHERE action = 'entitlement.void'")
+            .await,
+        1
+    );
+}
