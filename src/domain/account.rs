@@ -245,14 +245,13 @@ pub(crate) async fn find_or_register(cx: &Cx<'_>, phone: &Phone) -> AppResult<us
         None => {
             // `居民5678`: a name to change in the profile.
             let tail = &phone.as_str()[phone.as_str().len() - 4..];
-            let row = new_user(
+            let mut row = new_user(
                 phone,
                 format!("居民{tail}"),
                 crate::domain::staff::NO_PASSWORD.to_owned(),
                 None,
                 cx.now(),
             );
-            let mut row = row;
             row.phone_verified_at = Set(Some(cx.now()));
             // A savepoint, so that losing a race to register the phone leaves the rest intact.
             let sp = cx.write().await?;
@@ -271,10 +270,7 @@ pub(crate) async fn find_or_register(cx: &Cx<'_>, phone: &Phone) -> AppResult<us
         }
     };
     if user.disabled {
-        return Err(AppError::InvalidState(Text::new(
-            "该账号已停用，请联系街道工作人员",
-            "This account is suspended; ask the street's staff",
-        )));
+        return Err(suspended());
     }
     if is_staff(cx, user.id).await? {
         return Err(AppError::InvalidCode);
@@ -297,6 +293,14 @@ pub(crate) async fn find_or_register(cx: &Cx<'_>, phone: &Phone) -> AppResult<us
         .one(cx)
         .await?
         .ok_or(AppError::InvalidCode)
+}
+
+/// What signing in to a suspended account answers once the person has proved who they are.
+pub(crate) fn suspended() -> AppError {
+    AppError::InvalidState(Text::new(
+        "该账号已停用，请联系街道工作人员",
+        "This account is suspended; ask the street's staff",
+    ))
 }
 
 pub(crate) async fn is_staff(cx: &Cx<'_>, user_id: i64) -> AppResult<bool> {
@@ -518,7 +522,7 @@ pub async fn logout_everywhere(cx: &Cx<'_>) -> AppResult<()> {
 /// Ends every way into the account there is now: access tokens (by the session version, bumped
 /// in SQL so that a concurrent end is not undone), refresh tokens, and the WeChat link, which
 /// signs in on its own (the person binds it again with an SMS code).
-async fn end_every_session(cx: &Cx<'_>, user_id: i64) -> AppResult<()> {
+pub(crate) async fn end_every_session(cx: &Cx<'_>, user_id: i64) -> AppResult<()> {
     let now = cx.now();
     user::Entity::update_many()
         .col_expr(

@@ -4,10 +4,12 @@
 //! Granting (a package, bonus points and the honour roll) builds on an approved award.
 
 use chrono::NaiveDate;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
 
 use entity::award::{self, AwardStatus};
+use entity::benefit_package::{self, PackageStatus};
 use entity::names::ObjectKind;
+use entity::points_entry::{PointsKind, SourceType};
 use entity::user;
 
 use crate::clock::local_date;
@@ -16,10 +18,11 @@ use crate::domain::context::Cx;
 use crate::domain::events::EventKind;
 use crate::domain::lifecycle::{self, Lifecycle, ReasonRule, Rule, Step};
 use crate::domain::page::{self, Order, Page, SortValue, Window};
+use crate::domain::points::{self, Posting, Source};
 use crate::domain::policy::{self, AwardRights, Who};
 use crate::domain::street;
 use crate::domain::values::{DisplayName, Phone, bad, invalid_state, text_field};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Text};
 
 /// A step of an award's lifecycle.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, sea_orm::EnumIter)]
@@ -250,8 +253,6 @@ pub async fn grant(
     package_id: i64,
     bonus_points: i32,
 ) -> AppResult<award::Model> {
-    use entity::benefit_package::{self, PackageStatus};
-    use sea_orm::QuerySelect;
     cx.viewer()?;
     if !(0..=MAX_BONUS_POINTS).contains(&bonus_points) {
         return Err(bad(
@@ -267,7 +268,7 @@ pub async fn grant(
     // Named by phone: their account, if they have made one since.
     let holder = nominee_account(&tx, &a).await?;
     let Some(holder) = holder else {
-        return Err(AppError::InvalidState(crate::error::Text::new(
+        return Err(AppError::InvalidState(Text::new(
             "被提名人还没有账号：请其先用提名时的手机号注册或登录",
             "The nominee has no account yet: they sign up with the nominated number first",
         )));
@@ -279,7 +280,7 @@ pub async fn grant(
         .filter(|p| p.street_id == a.street_id)
         .ok_or_else(|| bad("packageId", "没有这个礼包", "No such package"))?;
     if package.status != PackageStatus::Ready || package.granted_count >= package.copies {
-        return Err(AppError::InvalidState(crate::error::Text::new(
+        return Err(AppError::InvalidState(Text::new(
             "礼包尚未确认完毕，或已没有剩余份数",
             "The package is not ready, or has no copy left",
         )));
@@ -321,24 +322,21 @@ pub async fn grant(
         .iter()
         .any(|m| m.status != entity::merchant::MerchantStatus::Active)
     {
-        return Err(AppError::InvalidState(crate::error::Text::new(
+        return Err(AppError::InvalidState(Text::new(
             "礼包中有提供方已不是在册商户",
             "A provider of the package is no longer an active member",
         )));
     }
     crate::domain::entitlement::create_for_grant(&tx, &granted, &items, holder).await?;
     if bonus_points > 0 {
-        crate::domain::points::post(
+        points::post(
             &tx,
-            crate::domain::points::Posting {
+            Posting {
                 user_id: holder,
                 street_id: Some(a.street_id),
                 amount: bonus_points,
-                kind: entity::points_entry::PointsKind::AwardBonus,
-                source: crate::domain::points::Source::new(
-                    entity::points_entry::SourceType::Award,
-                    a.id,
-                ),
+                kind: PointsKind::AwardBonus,
+                source: Source::new(SourceType::Award, a.id),
                 note: Some(a.title.clone()),
             },
         )

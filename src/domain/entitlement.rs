@@ -125,23 +125,12 @@ pub async fn get(cx: &Cx<'_>, id: i64) -> AppResult<entitlement::Model> {
     let e = entitlement::Entity::find_by_id(id)
         .one(cx)
         .await?
-        .ok_or(crate::error::AppError::NotFound("entitlement"))?;
+        .ok_or(AppError::NotFound("entitlement"))?;
     if e.holder_user_id == viewer.user_id {
         Ok(e)
     } else {
-        Err(crate::error::AppError::Forbidden)
+        Err(AppError::Forbidden)
     }
-}
-
-/// Entitlements of one grant, for its answer.
-pub async fn of_award(
-    conn: &impl ConnectionTrait,
-    award_id: i64,
-) -> AppResult<Vec<entitlement::Model>> {
-    Ok(entitlement::Entity::find()
-        .filter(entitlement::Column::AwardId.eq(award_id))
-        .all(conn)
-        .await?)
 }
 
 /// The owner or a clerk of the provider redeems one use of an entitlement, or `amount_fen` off

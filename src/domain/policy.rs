@@ -382,6 +382,8 @@ pub struct AwardRights {
     /// Decides on it as the street: its staff, unless they nominated it or are its nominee
     /// ([`governs`]).
     pub govern: bool,
+    /// Sees the nominee's number whole: staff of its street (others masked).
+    pub personal: bool,
 }
 
 impl AwardRights {
@@ -399,6 +401,7 @@ impl AwardRights {
             signed_in: true,
             read: is_staff_of(v, street_id) || v.user_id == nominator_id,
             govern: governs(v, street_id, party),
+            personal: is_staff_of(v, street_id),
         }
     }
 

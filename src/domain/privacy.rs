@@ -17,8 +17,7 @@ use entity::names::ObjectKind;
 use entity::user_role::{self, Role};
 use entity::{
     audit_entry, clerk_invitation, coupon_claim, login_throttle, merchant_member, points_account,
-    points_entry, refresh_token, reset_code, sms_code, sms_quota, tag_request, user, user_tag,
-    wechat_account,
+    points_entry, reset_code, sms_code, sms_quota, tag_request, user, user_tag, wechat_account,
 };
 
 use crate::domain::account::governed_person;
@@ -83,11 +82,7 @@ pub async fn delete_my_account(cx: &Cx<'_>, confirmation: Confirmation) -> AppRe
             })?,
     }
     let tx = cx.write().await?;
-    if user_role::Entity::find_by_id((me.id, Role::Staff))
-        .one(&tx)
-        .await?
-        .is_some()
-    {
+    if crate::domain::account::is_staff(&tx, me.id).await? {
         return Err(refuse(
             "工作人员请先由街道管理员移除工作人员身份",
             "Staff are first removed from the street's staff by an administrator",
@@ -143,10 +138,6 @@ pub async fn delete_my_account(cx: &Cx<'_>, confirmation: Confirmation) -> AppRe
         .filter(clerk_invitation::Column::Status.eq(InvitationStatus::Pending))
         .exec(&tx)
         .await?;
-    wechat_account::Entity::delete_many()
-        .filter(wechat_account::Column::UserId.eq(id))
-        .exec(&tx)
-        .await?;
     sms_code::Entity::delete_many()
         .filter(sms_code::Column::Phone.eq(phone.as_str()))
         .exec(&tx)
@@ -158,13 +149,7 @@ pub async fn delete_my_account(cx: &Cx<'_>, confirmation: Confirmation) -> AppRe
     login_throttle::Entity::delete_by_id(phone)
         .exec(&tx)
         .await?;
-    refresh_token::Entity::update_many()
-        .col_expr(refresh_token::Column::RevokedAt, Expr::value(tx.now()))
-        .filter(refresh_token::Column::UserId.eq(id))
-        .filter(refresh_token::Column::RevokedAt.is_null())
-        .exec(&tx)
-        .await?;
-    let version = me.session_version + 1;
+    crate::domain::account::end_every_session(&tx, id).await?;
     let mut am: user::ActiveModel = me.into();
     am.display_name = Set(DELETED_NAME.to_owned());
     am.phone = Set(pseudonym(id));
@@ -174,7 +159,6 @@ pub async fn delete_my_account(cx: &Cx<'_>, confirmation: Confirmation) -> AppRe
     am.leaderboard_opt_out = Set(true);
     am.honour_roll_opt_out = Set(true);
     am.is_street_admin = Set(false);
-    am.session_version = Set(version);
     am.updated_at = Set(tx.now());
     am.update(&tx).await?;
     audit::record(

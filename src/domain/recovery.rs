@@ -9,7 +9,6 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
 
 use entity::names::ObjectKind;
-use entity::user_role::{self, Role};
 use entity::{reset_code, user};
 
 use crate::auth::token::refresh_token_hash;
@@ -42,10 +41,7 @@ pub async fn issue_reset_code(cx: &Cx<'_>, user_id: i64) -> AppResult<IssuedCode
         .await?
         .filter(|u| !u.disabled)
         .ok_or(AppError::NotFound("user"))?;
-    let is_staff = user_role::Entity::find_by_id((person.id, Role::Staff))
-        .one(&tx)
-        .await?
-        .is_some();
+    let is_staff = crate::domain::account::is_staff(&tx, person.id).await?;
     let rights = PersonRights::of(Some(viewer), person.id, person.street_id);
     policy::require_reset_issuer(viewer, &rights, is_staff)?;
     reset_code::Entity::delete_many()

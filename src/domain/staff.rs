@@ -43,10 +43,7 @@ pub async fn add(cx: &Cx<'_>, phone: &str, name: &str, admin: bool) -> AppResult
         .await?;
     let person = match found {
         Some(u) => {
-            let is_staff = user_role::Entity::find_by_id((u.id, Role::Staff))
-                .one(&tx)
-                .await?
-                .is_some();
+            let is_staff = crate::domain::account::is_staff(&tx, u.id).await?;
             if is_staff {
                 return Err(AppError::Conflict {
                     field: "phone".into(),
@@ -115,10 +112,7 @@ pub async fn remove(cx: &Cx<'_>, user_id: i64) -> AppResult<UserView> {
         .one(&tx)
         .await?
         .ok_or(AppError::NotFound("user"))?;
-    let is_staff = user_role::Entity::find_by_id((person.id, Role::Staff))
-        .one(&tx)
-        .await?
-        .is_some();
+    let is_staff = crate::domain::account::is_staff(&tx, person.id).await?;
     if !is_staff || person.street_id != Some(street) {
         return Err(AppError::NotFound("staff member"));
     }

@@ -75,12 +75,7 @@ pub async fn login(cx: &Cx<'_>, code: &str) -> AppResult<WeChatSignIn> {
                 .one(&tx)
                 .await?
                 .filter(|u| !u.disabled)
-                .ok_or_else(|| {
-                    AppError::InvalidState(Text::new(
-                        "该账号已停用，请联系街道工作人员",
-                        "This account is suspended; ask the street's staff",
-                    ))
-                })?;
+                .ok_or_else(account::suspended)?;
             if who.unionid.is_some() && link.unionid != who.unionid {
                 let mut am: wechat_account::ActiveModel = link.into();
                 am.unionid = Set(who.unionid.clone());

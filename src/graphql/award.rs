@@ -118,14 +118,17 @@ impl Award {
     /// The number given for a nominee named by phone: whole for staff of the street, masked
     /// (`138****5678`) for the nominator.
     async fn nominee_phone(&self, ctx: &Context<'_>) -> Option<String> {
-        let staff = ctx
-            .auth()
-            .viewer_opt()
-            .is_some_and(|v| crate::domain::policy::is_staff_of(v, self.0.street_id));
-        self.0
-            .nominee_phone
+        let a = &self.0;
+        let whole = AwardRights::of(
+            ctx.auth().viewer_opt(),
+            a.street_id,
+            a.nominator_id,
+            a.nominee_user_id,
+        )
+        .personal;
+        a.nominee_phone
             .as_deref()
-            .map(|p| if staff { p.to_owned() } else { mask_phone(p) })
+            .map(|p| if whole { p.to_owned() } else { mask_phone(p) })
     }
 
     /// Whether the signed-in viewer made this nomination.
