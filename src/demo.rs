@@ -1,17 +1,24 @@
 //! The demo alliance that a fresh development start loads: 九棵树街道 as the seed reports
-//! describe it, with its 57 members and a few of their offers, and one account per role.
-//! Loading twice changes nothing.
+//! describe it, with its 57 members and a few of their offers, one account per role, and the
+//! award to the courier 陈文林 with its four-item package. Loading twice changes nothing.
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
 };
 
+use entity::award::AwardStatus;
+use entity::benefit_package::PackageStatus;
 use entity::coupon::{CouponKind, CouponStatus};
 use entity::merchant::MerchantStatus;
 use entity::merchant_member::MemberRole;
+use entity::package_item::{ItemKind, ItemStatus};
 use entity::user_role::Role;
-use entity::{community, coupon, coupon_audience, merchant, merchant_member, user, user_tag};
+use entity::{
+    award, benefit_package, community, coupon, coupon_audience, entitlement, entitlement_use,
+    merchant, merchant_member, package_item, user, user_tag,
+};
 
+use crate::clock::local_date;
 use crate::domain::account::grant_role;
 use crate::domain::context::Cx;
 use crate::domain::points::{self, PointsKind, Posting, Source, SourceType};
@@ -56,6 +63,16 @@ pub const DEMO_ACCOUNTS: [DemoAccount; 3] = [
         tags: &[],
     },
 ];
+
+/// The courier whose warning of a gas leak in a 新城嘉园 stairwell the street thanked with
+/// the alliance's warm-heart package (seed report 000).
+pub const DEMO_COURIER: DemoAccount = DemoAccount {
+    role: Role::Resident,
+    phone: "13800000004",
+    name: "陈文林",
+    community: Some("新城嘉园"),
+    tags: &["COURIER"],
+};
 
 /// The members the seed reports name; the rest of the 57 are ordinary shops of the street.
 const NAMED_MERCHANTS: [(&str, &str, &str); 8] = [
@@ -138,7 +155,7 @@ pub async fn load(state: &AppState) -> AppResult<bool> {
         communities.push(street::find_or_create_community(&txn, street.id, name).await?);
     }
     let mut added = false;
-    for account in &DEMO_ACCOUNTS {
+    for account in DEMO_ACCOUNTS.iter().chain([&DEMO_COURIER]) {
         let exists = user::Entity::find()
             .filter(user::Column::Phone.eq(account.phone))
             .one(&txn)
@@ -208,8 +225,237 @@ pub async fn load(state: &AppState) -> AppResult<bool> {
         )
         .await?;
     }
+    let awarded = award::Entity::find()
+        .filter(award::Column::StreetId.eq(street.id))
+        .filter(award::Column::Title.eq(DEMO_AWARD_TITLE))
+        .one(&txn)
+        .await?;
+    if awarded.is_none() {
+        load_award(&txn, street.id, &communities).await?;
+        added = true;
+    }
     txn.commit().await?;
     Ok(added)
+}
+
+pub const DEMO_AWARD_TITLE: &str = "燃气泄漏及时预警";
+/// Lunches 陈文林 has had at the canteen since the grant, one a day.
+pub const DEMO_LUNCHES_USED: i32 = 37;
+
+/// One part of the warm-heart package: its provider (an index into [`NAMED_MERCHANTS`]), what
+/// it gives, and the uses already made of it (amounts for a voucher).
+struct DemoItem {
+    provider: usize,
+    kind: ItemKind,
+    description: &'static str,
+    total_uses: Option<i32>,
+    per_day_limit: Option<i32>,
+    valid_days: i32,
+    value_fen: Option<i64>,
+}
+
+const DEMO_PACKAGE: [DemoItem; 4] = [
+    DemoItem {
+        provider: 0,
+        kind: ItemKind::Entitlement,
+        description: "全年免费午餐，每天一份",
+        total_uses: Some(365),
+        per_day_limit: Some(1),
+        valid_days: 365,
+        value_fen: None,
+    },
+    DemoItem {
+        provider: 1,
+        kind: ItemKind::Voucher,
+        description: "生鲜消费券",
+        total_uses: None,
+        per_day_limit: None,
+        valid_days: 365,
+        value_fen: Some(50_000),
+    },
+    DemoItem {
+        provider: 5,
+        kind: ItemKind::Entitlement,
+        description: "健康体检套餐一次",
+        total_uses: Some(1),
+        per_day_limit: None,
+        valid_days: 180,
+        value_fen: None,
+    },
+    DemoItem {
+        provider: 6,
+        kind: ItemKind::Entitlement,
+        description: "定制健康体检套餐一次",
+        total_uses: Some(1),
+        per_day_limit: None,
+        valid_days: 180,
+        value_fen: None,
+    },
+];
+
+/// Voucher spends at 七鲜超市 since the grant, in fen.
+const DEMO_VOUCHER_SPENT: [i64; 2] = [8_650, 12_000];
+
+/// The award to 陈文林, nominated by a neighbour, approved and granted 40 days ago with the
+/// four-item package (confirmed by its four providers) and 200 points; lunches eaten daily
+/// since, two supermarket visits.
+async fn load_award(
+    txn: &Cx<'_>,
+    street_id: i64,
+    communities: &[community::Model],
+) -> AppResult<()> {
+    let by_phone = |phone: &'static str| {
+        user::Entity::find()
+            .filter(user::Column::Phone.eq(phone))
+            .one(txn)
+    };
+    let (Some(courier), Some(neighbour), Some(staff)) = (
+        by_phone(DEMO_COURIER.phone).await?,
+        by_phone(DEMO_ACCOUNTS[0].phone).await?,
+        by_phone(DEMO_ACCOUNTS[2].phone).await?,
+    ) else {
+        return Ok(());
+    };
+    let Some(xincheng) = communities.iter().find(|c| c.name == "新城嘉园") else {
+        return Ok(());
+    };
+    let mut providers = Vec::new();
+    for d in &DEMO_PACKAGE {
+        let name = NAMED_MERCHANTS[d.provider].0;
+        let Some(m) = merchant::Entity::find()
+            .filter(merchant::Column::StreetId.eq(street_id))
+            .filter(merchant::Column::Name.eq(name))
+            .one(txn)
+            .await?
+        else {
+            return Ok(());
+        };
+        providers.push(m);
+    }
+    let now = txn.now();
+    let granted_at = now - chrono::Duration::days(40);
+    let package = benefit_package::ActiveModel {
+        street_id: Set(street_id),
+        title: Set("商居同盟暖心大礼包".to_owned()),
+        story: Set(
+            "社区食堂送来全年免费午餐卡，生鲜超市备好消费券，两家医院定制了健康体检套餐。"
+                .to_owned(),
+        ),
+        copies: Set(1),
+        granted_count: Set(1),
+        status: Set(PackageStatus::Ready),
+        status_reason: Set(None),
+        created_by: Set(staff.id),
+        created_at: Set(granted_at - chrono::Duration::days(2)),
+        updated_at: Set(granted_at - chrono::Duration::days(1)),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    let mut items = Vec::new();
+    for (d, m) in DEMO_PACKAGE.iter().zip(&providers) {
+        items.push(
+            package_item::ActiveModel {
+                package_id: Set(package.id),
+                merchant_id: Set(m.id),
+                kind: Set(d.kind),
+                description: Set(d.description.to_owned()),
+                total_uses: Set(d.total_uses),
+                per_day_limit: Set(d.per_day_limit),
+                valid_days: Set(d.valid_days),
+                value_fen: Set(d.value_fen),
+                status: Set(ItemStatus::Confirmed),
+                decline_reason: Set(None),
+                created_at: Set(package.created_at),
+                updated_at: Set(package.updated_at),
+                ..Default::default()
+            }
+            .insert(txn)
+            .await?,
+        );
+    }
+    let award = award::ActiveModel {
+        street_id: Set(street_id),
+        community_id: Set(xincheng.id),
+        nominator_id: Set(neighbour.id),
+        nominee_user_id: Set(Some(courier.id)),
+        nominee_name: Set(courier.display_name.clone()),
+        nominee_phone: Set(None),
+        title: Set(DEMO_AWARD_TITLE.to_owned()),
+        deed: Set("配送途中察觉楼道内异常的燃气气味，火速通知本层居民撤离，并赶往保安室精准指认异味楼层，才匆匆离去送单。".to_owned()),
+        happened_on: Set((granted_at - chrono::Duration::days(5)).date_naive()),
+        evidence: Set(Some("新城嘉园社区工作者、小区保安及燃气公司现场处置记录".to_owned())),
+        status: Set(AwardStatus::Granted),
+        status_reason: Set(Some("挺身而出，化解危及全楼的险情".to_owned())),
+        package_id: Set(Some(package.id)),
+        bonus_points: Set(Some(200)),
+        granted_at: Set(Some(granted_at)),
+        claim_code_digest: Set(None),
+        claimed_at: Set(None),
+        created_at: Set(granted_at - chrono::Duration::days(4)),
+        updated_at: Set(granted_at),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    let given =
+        crate::domain::entitlement::create_for_grant(txn, &award, &items, courier.id, granted_at)
+            .await?;
+    points::post(
+        txn,
+        Posting {
+            user_id: courier.id,
+            street_id: Some(street_id),
+            amount: 200,
+            kind: PointsKind::AwardBonus,
+            source: Source::new(SourceType::Award, award.id),
+            note: Some(DEMO_AWARD_TITLE.to_owned()),
+        },
+    )
+    .await?;
+    let tz = street::time_zone(txn, Some(street_id)).await?;
+    let noon = |day: i64| granted_at + chrono::Duration::days(day) + chrono::Duration::hours(3);
+    for (e, m) in given.iter().zip(&providers) {
+        // Each provider's owner served at its counter.
+        let uses: Vec<(chrono::DateTime<chrono::Utc>, Option<i64>)> = match e.kind {
+            ItemKind::Voucher => DEMO_VOUCHER_SPENT
+                .iter()
+                .enumerate()
+                .map(|(i, fen)| (noon(3 + 10 * i as i64), Some(*fen)))
+                .collect(),
+            ItemKind::Entitlement if e.per_day_limit == Some(1) => (1..=DEMO_LUNCHES_USED)
+                .map(|d| (noon(i64::from(d)), None))
+                .collect(),
+            ItemKind::Entitlement => Vec::new(),
+        };
+        let (mut used, mut left) = (0, e.remaining_value_fen);
+        for (at, amount) in &uses {
+            used += 1;
+            left = left.map(|l| l - amount.unwrap_or(0));
+            entitlement_use::ActiveModel {
+                entitlement_id: Set(e.id),
+                merchant_id: Set(m.id),
+                served_by: Set(m.owner_user_id),
+                amount_fen: Set(*amount),
+                used_count_after: Set(used),
+                remaining_value_after: Set(left),
+                local_day: Set(local_date(*at, tz)),
+                request_id: Set(None),
+                created_at: Set(*at),
+                ..Default::default()
+            }
+            .insert(txn)
+            .await?;
+        }
+        if let Some((last, _)) = uses.last() {
+            let mut am: entitlement::ActiveModel = e.clone().into();
+            am.used_count = Set(used);
+            am.remaining_value_fen = Set(left);
+            am.last_used_at = Set(Some(*last));
+            am.update(txn).await?;
+        }
+    }
+    Ok(())
 }
 
 /// 57 active members, each with an owner account, and a few offers, among them the

@@ -172,7 +172,7 @@ fn print_demo_banner(config: &Config, added: bool) {
         if added { "loaded" } else { "already loaded" }
     );
     println!("  GraphiQL:  http://{}/", config.bind);
-    for acc in &demo::DEMO_ACCOUNTS {
+    for acc in demo::DEMO_ACCOUNTS.iter().chain([&demo::DEMO_COURIER]) {
         println!(
             "  {:<9} phone {}  password {}  ({})",
             account::role_name(&acc.role),

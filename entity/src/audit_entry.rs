@@ -72,6 +72,8 @@ pub enum AuditAction {
     AwardReject,
     #[sea_orm(string_value = "award.grant")]
     AwardGrant,
+    #[sea_orm(string_value = "award.claim")]
+    AwardClaim,
     #[sea_orm(string_value = "entitlement.redeem")]
     EntitlementRedeem,
     #[sea_orm(string_value = "entitlement.void")]

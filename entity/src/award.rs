@@ -46,6 +46,11 @@ pub struct Model {
     /// The points it was granted with.
     pub bonus_points: Option<i32>,
     pub granted_at: Option<DateTimeUtc>,
+    /// For a grant held for a nominee without an account: the keyed digest of the one-time
+    /// code on their certificate.
+    pub claim_code_digest: Option<String>,
+    /// When the nominee claimed a held grant with that code.
+    pub claimed_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

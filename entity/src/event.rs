@@ -49,6 +49,8 @@ pub enum EventKind {
     AwardRejected,
     #[sea_orm(string_value = "award.granted")]
     AwardGranted,
+    #[sea_orm(string_value = "award.claimed")]
+    AwardClaimed,
     #[sea_orm(string_value = "entitlement.voided")]
     EntitlementVoided,
     #[sea_orm(string_value = "package.ready")]

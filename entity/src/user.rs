@@ -18,8 +18,9 @@ pub struct Model {
     pub disabled: bool,
     /// Keeps the user off public leaderboards.
     pub leaderboard_opt_out: bool,
-    /// Keeps the user's name off the public honour roll (their award stays on it, unnamed).
-    pub honour_roll_opt_out: bool,
+    /// Shows the user's name on the public honour roll; without it their award shows there
+    /// with the name masked.
+    pub honour_roll_consent: bool,
     /// A staff member who adds and removes the street's staff.
     pub is_street_admin: bool,
     /// Bumped whenever every token issued so far must stop working (password change).

@@ -19,6 +19,7 @@ mod m20260108_000001_sign_in_codes;
 mod m20260109_000001_benefit_packages;
 mod m20260110_000001_awards;
 mod m20260111_000001_entitlements;
+mod m20260112_000001_honour_roll;
 mod util;
 
 pub struct Migrator;
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260109_000001_benefit_packages::Migration),
             Box::new(m20260110_000001_awards::Migration),
             Box::new(m20260111_000001_entitlements::Migration),
+            Box::new(m20260112_000001_honour_roll::Migration),
         ]
     }
 }

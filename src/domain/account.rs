@@ -68,7 +68,7 @@ pub struct ProfileChange {
     pub community_id: Option<i64>,
     pub birth_date: Option<chrono::NaiveDate>,
     pub show_on_leaderboards: Option<bool>,
-    pub show_on_honour_roll: Option<bool>,
+    pub honour_roll_consent: Option<bool>,
 }
 
 /// The signed-in person changes their own profile. Staff keep the street they work for: they
@@ -135,8 +135,8 @@ pub async fn update_profile(cx: &Cx<'_>, change: ProfileChange) -> AppResult<Use
     if let Some(show) = change.show_on_leaderboards {
         am.leaderboard_opt_out = Set(!show);
     }
-    if let Some(show) = change.show_on_honour_roll {
-        am.honour_roll_opt_out = Set(!show);
+    if let Some(show) = change.honour_roll_consent {
+        am.honour_roll_consent = Set(show);
     }
     am.updated_at = Set(tx.now());
     let user = am.update(&tx).await?;
@@ -220,7 +220,7 @@ pub(crate) fn new_user(
         disabled: Set(false),
         birth_date: Set(None),
         leaderboard_opt_out: Set(false),
-        honour_roll_opt_out: Set(false),
+        honour_roll_consent: Set(false),
         is_street_admin: Set(false),
         session_version: Set(0),
         created_at: Set(now),

@@ -1,7 +1,9 @@
 //! Awards for good deeds (表彰): anyone signed in nominates a person (an account, or a name
 //! and phone of someone who may have none) for a deed in a community; staff of that
 //! community's street approve or reject it, never one they nominated or are nominated for.
-//! Granting (a package, bonus points and the honour roll) builds on an approved award.
+//! Granting (a package, bonus points and the honour roll) builds on an approved award. A
+//! grant for someone without an account is held for their number until they claim it with
+//! the code on their certificate; the public honour roll names nominees only with consent.
 
 use chrono::NaiveDate;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
@@ -10,18 +12,19 @@ use entity::award::{self, AwardStatus};
 use entity::benefit_package::{self, PackageStatus};
 use entity::names::ObjectKind;
 use entity::points_entry::{PointsKind, SourceType};
-use entity::user;
+use entity::{entitlement, user};
 
 use crate::clock::local_date;
-use crate::domain::audit::AuditAction;
+use crate::domain::audit::{self, AuditAction, AuditRecord};
+use crate::domain::codes::{new_code, normalize_code};
 use crate::domain::context::Cx;
-use crate::domain::events::EventKind;
+use crate::domain::events::{self, Event, EventKind};
 use crate::domain::lifecycle::{self, Lifecycle, ReasonRule, Rule, Step};
 use crate::domain::page::{self, Order, Page, SortValue, Window};
 use crate::domain::points::{self, Posting, Source};
 use crate::domain::policy::{self, AwardRights, Who};
 use crate::domain::street;
-use crate::domain::values::{DisplayName, Phone, bad, invalid_state, text_field};
+use crate::domain::values::{DisplayName, Phone, bad, invalid_state, mask_name, text_field};
 use crate::error::{AppError, AppResult, Text};
 
 /// A step of an award's lifecycle.
@@ -241,18 +244,24 @@ pub async fn review(
 /// Bonus points a grant may carry at most.
 pub const MAX_BONUS_POINTS: i32 = 10_000;
 
+/// What the keyed digest of a claim code is computed under.
+const CLAIM_SUBJECT: &str = "award-claim";
+
+/// A grant as staff see it at once: the award and, for a nominee without an account, the
+/// one-time code for their certificate (shown this once; only its digest is kept).
+pub struct Granted {
+    pub award: award::Model,
+    pub claim_code: Option<String>,
+}
+
 /// Staff of the street (no party to it) grant an approved award with a `READY` package of the
-/// street that has a copy left, and bonus points, in one transaction: the award is `GRANTED`,
-/// a copy is used, the nominee gets one entitlement per item, the points are posted once
-/// (`AWARD_BONUS`, source the award). A racing or retried grant finds it granted
-/// (`INVALID_STATE`) and changes nothing. A nominee named by phone needs an account with that
-/// number first.
-pub async fn grant(
-    cx: &Cx<'_>,
-    id: i64,
-    package_id: i64,
-    bonus_points: i32,
-) -> AppResult<award::Model> {
+/// street that has a copy left, and bonus points, in one transaction: the award is `GRANTED`
+/// (and so on the honour roll), a copy is used, and the nominee gets one entitlement per item
+/// and the points, posted once (`AWARD_BONUS`, source the award). A nominee named by a number
+/// that has no account has them held: the answer carries the claim code for
+/// [`claim`]. A racing or retried grant finds it granted (`INVALID_STATE`) and changes
+/// nothing.
+pub async fn grant(cx: &Cx<'_>, id: i64, package_id: i64, bonus_points: i32) -> AppResult<Granted> {
     cx.viewer()?;
     if !(0..=MAX_BONUS_POINTS).contains(&bonus_points) {
         return Err(bad(
@@ -267,12 +276,6 @@ pub async fn grant(
     lifecycle::authorize::<award::Entity>(&rights, AwardAction::Grant)?;
     // Named by phone: their account, if they have made one since.
     let holder = nominee_account(&tx, &a).await?;
-    let Some(holder) = holder else {
-        return Err(AppError::InvalidState(Text::new(
-            "被提名人还没有账号：请其先用提名时的手机号注册或登录",
-            "The nominee has no account yet: they sign up with the nominated number first",
-        )));
-    };
     let package = benefit_package::Entity::find_by_id(package_id)
         .lock_exclusive()
         .one(&tx)
@@ -285,15 +288,27 @@ pub async fn grant(
             "The package is not ready, or has no copy left",
         )));
     }
-    let step = Step::<award::Entity>::new(a.id, AwardAction::Grant)
+    let mut step = Step::<award::Entity>::new(a.id, AwardAction::Grant)
         .street(a.street_id)
         .set(award::Column::PackageId, package.id)
         .set(award::Column::BonusPoints, bonus_points)
         .set(award::Column::GrantedAt, tx.now())
-        .set(award::Column::NomineeUserId, holder)
-        .concerning(holder)
         .concerning(a.nominator_id)
         .payload(serde_json::json!({ "title": a.title, "package": package.title }));
+    let claim_code = match holder {
+        Some(holder) => {
+            step = step
+                .set(award::Column::NomineeUserId, holder)
+                .concerning(holder);
+            None
+        }
+        None => {
+            let code = new_code();
+            let digest = cx.state().tokens.code_digest(CLAIM_SUBJECT, &code);
+            step = step.set(award::Column::ClaimCodeDigest, digest);
+            Some(code)
+        }
+    };
     let granted = lifecycle::apply(&tx, &rights, step).await?;
     // A copy is used: under the package's lock, and only while one is left.
     let used = benefit_package::Entity::update_many()
@@ -327,23 +342,187 @@ pub async fn grant(
             "A provider of the package is no longer an active member",
         )));
     }
-    crate::domain::entitlement::create_for_grant(&tx, &granted, &items, holder).await?;
-    if bonus_points > 0 {
+    if let Some(holder) = holder {
+        deliver(&tx, &granted, &items, holder).await?;
+    }
+    tx.commit().await?;
+    Ok(Granted {
+        award: granted,
+        claim_code,
+    })
+}
+
+/// What a grant gives its holder: one entitlement per item, valid from the grant, and the
+/// bonus points, posted once whoever calls.
+async fn deliver(
+    cx: &Cx<'_>,
+    granted: &award::Model,
+    items: &[entity::package_item::Model],
+    holder: i64,
+) -> AppResult<Vec<entitlement::Model>> {
+    let from = granted.granted_at.unwrap_or_else(|| cx.now());
+    let given =
+        crate::domain::entitlement::create_for_grant(cx, granted, items, holder, from).await?;
+    let bonus = granted.bonus_points.unwrap_or(0);
+    if bonus > 0 {
         points::post(
-            &tx,
+            cx,
             Posting {
                 user_id: holder,
-                street_id: Some(a.street_id),
-                amount: bonus_points,
+                street_id: Some(granted.street_id),
+                amount: bonus,
                 kind: PointsKind::AwardBonus,
-                source: Source::new(SourceType::Award, a.id),
-                note: Some(a.title.clone()),
+                source: Source::new(SourceType::Award, granted.id),
+                note: Some(granted.title.clone()),
             },
         )
         .await?;
     }
+    Ok(given)
+}
+
+/// A held grant that its nominee has claimed.
+pub struct Claimed {
+    pub award: award::Model,
+    pub entitlements: Vec<entitlement::Model>,
+}
+
+/// The nominee of a grant held for their number, signed in with that number, claims it with
+/// the code on their certificate: the entitlements and points become theirs, once. A code
+/// nobody was given is `BAD_USER_INPUT`; another number is `FORBIDDEN`; a used code is
+/// `INVALID_STATE`. None of them changes anything.
+pub async fn claim(cx: &Cx<'_>, raw_code: &str) -> AppResult<Claimed> {
+    let viewer = cx.viewer()?;
+    let unknown = || bad("code", "领取码不正确", "No grant has this claim code");
+    let code = normalize_code(raw_code, "").ok_or_else(unknown)?;
+    let digest = cx.state().tokens.code_digest(CLAIM_SUBJECT, &code);
+    let tx = cx.write().await?;
+    let a = award::Entity::find()
+        .filter(award::Column::ClaimCodeDigest.eq(digest))
+        .lock_exclusive()
+        .one(&tx)
+        .await?
+        .ok_or_else(unknown)?;
+    if a.claimed_at.is_some() || a.status != AwardStatus::Granted {
+        return Err(AppError::InvalidState(Text::new(
+            "这份奖励已经领取",
+            "This grant has been claimed",
+        )));
+    }
+    let me = user::Entity::find_by_id(viewer.user_id)
+        .one(&tx)
+        .await?
+        .filter(|u| !u.disabled)
+        .ok_or(AppError::Unauthenticated)?;
+    if a.nominee_phone.as_deref() != Some(me.phone.as_str()) {
+        return Err(AppError::Forbidden);
+    }
+    // Only one claim takes it, whatever races.
+    let taken = award::Entity::update_many()
+        .col_expr(award::Column::NomineeUserId, me.id.into())
+        .col_expr(award::Column::ClaimedAt, tx.now().into())
+        .col_expr(award::Column::UpdatedAt, tx.now().into())
+        .filter(award::Column::Id.eq(a.id))
+        .filter(award::Column::ClaimedAt.is_null())
+        .exec(&tx)
+        .await?;
+    if taken.rows_affected != 1 {
+        return Err(invalid_state());
+    }
+    let a = find(&tx, a.id).await?;
+    let package_id = a.package_id.ok_or_else(invalid_state)?;
+    let items = crate::domain::package::items_of(&tx, &[package_id]).await?;
+    let entitlements = deliver(&tx, &a, &items, me.id).await?;
+    audit::record(
+        &tx,
+        AuditRecord::of(
+            Some(a.street_id),
+            AuditAction::AwardClaim,
+            ObjectKind::Award,
+            a.id,
+        ),
+    )
+    .await?;
+    events::record(
+        &tx,
+        Event {
+            street_id: Some(a.street_id),
+            ..Event::new(EventKind::AwardClaimed, ObjectKind::Award, a.id)
+                .concerning(me.id)
+                .concerning(a.nominator_id)
+                .payload(serde_json::json!({ "title": a.title }))
+        },
+    )
+    .await?;
     tx.commit().await?;
-    Ok(granted)
+    Ok(Claimed {
+        award: a,
+        entitlements,
+    })
+}
+
+/// An entry of the public honour roll: a granted award, and whether its nominee agreed to be
+/// named there.
+pub struct RollEntry {
+    pub award: award::Model,
+    pub named: bool,
+}
+
+impl RollEntry {
+    /// The nominee's name as the public sees it: whole with their consent, else `陈*林`.
+    pub fn public_name(&self) -> String {
+        if self.named {
+            self.award.nominee_name.clone()
+        } else {
+            mask_name(&self.award.nominee_name)
+        }
+    }
+}
+
+/// The public honour roll of a street: its granted awards, newest grant first.
+pub async fn honour_roll(
+    cx: &Cx<'_>,
+    street_id: i64,
+    window: Window,
+) -> AppResult<Page<RollEntry>> {
+    street::get(cx, street_id)
+        .await?
+        .ok_or(AppError::NotFound("street"))?;
+    let q = award::Entity::find()
+        .filter(award::Column::StreetId.eq(street_id))
+        .filter(award::Column::Status.eq(AwardStatus::Granted));
+    let order = Order {
+        field: "grantedAt",
+        column: award::Column::GrantedAt,
+        id: award::Column::Id,
+        descending: true,
+        key: |a: &award::Model| (SortValue::Time(a.granted_at.unwrap_or(a.created_at)), a.id),
+    };
+    let page = page::fetch(cx, q, order, window).await?;
+    let nominees: Vec<i64> = page
+        .rows
+        .iter()
+        .filter_map(|(_, a)| a.nominee_user_id)
+        .collect();
+    let consenting: Vec<i64> = if nominees.is_empty() {
+        Vec::new()
+    } else {
+        user::Entity::find()
+            .select_only()
+            .column(user::Column::Id)
+            .filter(user::Column::Id.is_in(nominees))
+            .filter(user::Column::HonourRollConsent.eq(true))
+            .filter(user::Column::Disabled.eq(false))
+            .into_tuple()
+            .all(cx)
+            .await?
+    };
+    Ok(page.map(|award| RollEntry {
+        named: award
+            .nominee_user_id
+            .is_some_and(|u| consenting.contains(&u)),
+        award,
+    }))
 }
 
 /// An award, for staff of its street and its nominator.
@@ -354,22 +533,59 @@ pub async fn get(cx: &Cx<'_>, id: i64) -> AppResult<award::Model> {
     Ok(a)
 }
 
-/// Staff: the awards of their street; anyone else: their own nominations. Newest first unless
-/// asked otherwise.
+/// Someone who leaves is forgotten in the awards they are the nominee of: the name is kept
+/// masked, the number not at all (a grant still held for it can no longer be claimed).
+pub(crate) async fn forget_nominee(cx: &Cx<'_>, user_id: i64, phone: &str) -> AppResult<()> {
+    use sea_orm::Condition;
+    let theirs = award::Entity::find()
+        .filter(
+            Condition::any()
+                .add(award::Column::NomineeUserId.eq(user_id))
+                .add(award::Column::NomineePhone.eq(phone)),
+        )
+        .all(cx)
+        .await?;
+    for a in theirs {
+        let masked = mask_name(&a.nominee_name);
+        let mut am: award::ActiveModel = a.into();
+        am.nominee_name = Set(masked);
+        am.nominee_phone = Set(None);
+        am.updated_at = Set(cx.now());
+        am.update(cx).await?;
+    }
+    Ok(())
+}
+
+/// Which awards a list shows.
+#[derive(Default)]
+pub struct AwardFilter {
+    pub status: Option<AwardStatus>,
+    pub community_id: Option<i64>,
+    /// Only those the viewer nominated.
+    pub nominated_by_me: bool,
+}
+
+/// Staff: the awards of their street; anyone else: their own nominations. By when they were
+/// nominated.
 pub async fn list(
     cx: &Cx<'_>,
-    status: Option<AwardStatus>,
+    filter: AwardFilter,
     descending: bool,
     window: Window,
 ) -> AppResult<Page<award::Model>> {
     let viewer = cx.viewer()?;
     let mut q = award::Entity::find();
     q = match viewer.street_id.filter(|s| policy::is_staff_of(viewer, *s)) {
-        Some(street_id) => q.filter(award::Column::StreetId.eq(street_id)),
-        None => q.filter(award::Column::NominatorId.eq(viewer.user_id)),
+        Some(street_id) if !filter.nominated_by_me => {
+            q.filter(award::Column::StreetId.eq(street_id))
+        }
+        _ => q.filter(award::Column::NominatorId.eq(viewer.user_id)),
     };
-    if let Some(s) = status {
+    if let Some(s) = filter.status {
         q = q.filter(award::Column::Status.eq(s));
+    }
+    if let Some(c) = filter.community_id {
+        q = q.filter(award::Column::CommunityId.eq(c));
     }
     let order = Order {
         field: "createdAt",

@@ -28,12 +28,14 @@ use crate::error::{AppError, AppResult};
 /// What a QR code of an entitlement carries before its code.
 pub const QR_PREFIX: &str = "shangju:entitlement:";
 
-/// The entitlements of a grant: one per item of the package, for `holder`, valid from now.
+/// The entitlements of a grant: one per item of the package, for `holder`, valid from `from`
+/// (the grant) for each item's days.
 pub(crate) async fn create_for_grant(
     cx: &Cx<'_>,
     grant: &award::Model,
     items: &[package_item::Model],
     holder: i64,
+    from: chrono::DateTime<chrono::Utc>,
 ) -> AppResult<Vec<entitlement::Model>> {
     let now = cx.now();
     let mut out = Vec::with_capacity(items.len());
@@ -52,8 +54,8 @@ pub(crate) async fn create_for_grant(
             value_fen: Set(item.value_fen),
             remaining_value_fen: Set(item.value_fen),
             per_day_limit: Set(item.per_day_limit),
-            valid_from: Set(now),
-            valid_until: Set(now + chrono::Duration::days(i64::from(item.valid_days))),
+            valid_from: Set(from),
+            valid_until: Set(from + chrono::Duration::days(i64::from(item.valid_days))),
             code: Set(new_code()),
             status: Set(EntitlementStatus::Active),
             void_reason: Set(None),

@@ -111,6 +111,8 @@ pub async fn delete_my_account(cx: &Cx<'_>, confirmation: Confirmation) -> AppRe
         .filter(merchant::Column::Status.eq(MerchantStatus::Rejected))
         .exec(&tx)
         .await?;
+    // Deeds stay on the honour roll, as their masked name and without the number.
+    crate::domain::award::forget_nominee(&tx, id, &phone).await?;
     merchant_member::Entity::delete_many()
         .filter(merchant_member::Column::UserId.eq(id))
         .exec(&tx)
@@ -157,7 +159,7 @@ pub async fn delete_my_account(cx: &Cx<'_>, confirmation: Confirmation) -> AppRe
     am.birth_date = Set(None);
     am.disabled = Set(true);
     am.leaderboard_opt_out = Set(true);
-    am.honour_roll_opt_out = Set(true);
+    am.honour_roll_consent = Set(false);
     am.is_street_admin = Set(false);
     am.updated_at = Set(tx.now());
     am.update(&tx).await?;
@@ -222,7 +224,7 @@ pub async fn export_personal_data(cx: &Cx<'_>, user_id: i64) -> AppResult<Value>
         "account": {
             "id": u.id, "phone": u.phone, "displayName": u.display_name,
             "streetId": u.street_id, "communityId": u.community_id, "birthDate": u.birth_date,
-            "showOnLeaderboards": !u.leaderboard_opt_out, "showOnHonourRoll": !u.honour_roll_opt_out,
+            "showOnLeaderboards": !u.leaderboard_opt_out, "showMyNameOnHonorRoll": u.honour_roll_consent,
             "createdAt": u.created_at, "updatedAt": u.updated_at,
         },
         "weChat": wechat.map(|w| json!({ "linkedAt": w.created_at, "hasUnionId": w.unionid.is_some() })),

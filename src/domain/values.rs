@@ -62,6 +62,19 @@ pub fn mask_phone(phone: &str) -> String {
     }
 }
 
+/// A name as the public sees it without its holder's consent: its first and last character
+/// (`陈文林` → `陈*林`, `欧阳娜娜` → `欧**娜`, `王五` → `王*`), enough for its holder to
+/// recognise, not for a stranger to name.
+pub fn mask_name(name: &str) -> String {
+    let chars: Vec<char> = name.trim().chars().collect();
+    match chars.len() {
+        0 => String::new(),
+        1 => "*".to_owned(),
+        2 => format!("{}*", chars[0]),
+        n => format!("{}{}{}", chars[0], "*".repeat(n - 2), chars[n - 1]),
+    }
+}
+
 /// A password as typed: 8 to 128 characters, no composition rules (NIST SP 800-63B).
 #[derive(Clone)]
 pub struct Password(String);
@@ -243,6 +256,15 @@ pub fn bad(field: &'static str, zh: &'static str, en: &'static str) -> AppError 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_mask_to_first_and_last_character() {
+        assert_eq!(mask_name("陈文林"), "陈*林");
+        assert_eq!(mask_name("欧阳娜娜"), "欧**娜");
+        assert_eq!(mask_name("王五"), "王*");
+        assert_eq!(mask_name("曹"), "*");
+        assert_eq!(mask_name("Li Lei"), "L****i");
+    }
 
     #[test]
     fn phone_normalises_and_masks() {

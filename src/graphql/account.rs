@@ -114,9 +114,10 @@ impl User {
         !self.view.user.leaderboard_opt_out
     }
 
-    /// Whether the user's name appears on the public honour roll.
-    async fn show_on_honour_roll(&self) -> bool {
-        !self.view.user.honour_roll_opt_out
+    /// Whether the user has agreed to their name showing on the public honour roll
+    /// (`honorRoll`); without it an award of theirs shows there with the name masked.
+    async fn show_my_name_on_honor_roll(&self) -> bool {
+        self.view.user.honour_roll_consent
     }
 
     /// When the account was created.
@@ -199,8 +200,9 @@ pub struct UpdateProfileInput {
     pub birth_date: Option<Date>,
     /// Appear on public points leaderboards.
     pub show_on_leaderboards: Option<bool>,
-    /// Show one's name on the public honour roll.
-    pub show_on_honour_roll: Option<bool>,
+    /// Agree (or no longer agree) to one's name showing on the public honour roll; off
+    /// until one agrees.
+    pub show_my_name_on_honor_roll: Option<bool>,
 }
 
 /// A one-time password reset code, handed to the person in person.
@@ -374,7 +376,7 @@ impl AccountMutation {
                 community_id,
                 birth_date: input.birth_date.map(|d| d.0),
                 show_on_leaderboards: input.show_on_leaderboards,
-                show_on_honour_roll: input.show_on_honour_roll,
+                honour_roll_consent: input.show_my_name_on_honor_roll,
             },
         )
         .await?;

@@ -1,15 +1,19 @@
-//! Awards for good deeds: `nominateAward`, `reviewAward`, `awards`, `award`.
+//! Awards for good deeds: `nominateAward`, `reviewAward`, `grantAward`, `claimAwardGrant`,
+//! `awards`, `award`, and the public `honorRoll`.
 
 use async_graphql::{Context, Enum, ID, InputObject, Object};
 
 use entity::award::Model;
 use entity::names::ObjectKind;
 
-use crate::domain::award::{self as domain, AwardAction, Nomination, Nominee};
+use crate::domain::award::{self as domain, AwardAction, Nomination, Nominee, RollEntry};
+use crate::domain::codes::display_code;
 use crate::domain::policy::AwardRights;
 use crate::domain::values::mask_phone;
 use crate::error::{AppError, AppResult, Text};
-use crate::graphql::loader::CommunityKey;
+use crate::graphql::entitlement::Entitlement;
+use crate::graphql::loader::{CommunityKey, ItemsOfPackage, MerchantKey, PackageKey};
+use crate::graphql::merchant::Merchant;
 use crate::graphql::pagination::{OrderDirection, PageArgs, connection};
 use crate::graphql::scalars::{Date, DateTime};
 use crate::graphql::street::Community;
@@ -36,6 +40,37 @@ pub enum AwardDecision {
     Approve,
     /// It is not (a reason is required).
     Reject,
+}
+
+/// Which awards to list.
+#[derive(InputObject, Default)]
+pub struct AwardFilter {
+    /// Only awards in this state.
+    pub status: Option<AwardStatus>,
+    /// Only deeds in this community.
+    pub community_id: Option<ID>,
+    /// Only the viewer's own nominations (staff see their street's otherwise).
+    #[graphql(default)]
+    pub nominated_by_me: bool,
+}
+
+/// What awards can be ordered by; the ID breaks ties.
+#[derive(Enum, Copy, Clone, Debug, Default, Eq, PartialEq)]
+pub enum AwardOrderField {
+    /// When it was nominated.
+    #[default]
+    CreatedAt,
+}
+
+/// How to order awards.
+#[derive(InputObject, Default)]
+pub struct AwardOrder {
+    /// The sort key.
+    #[graphql(default)]
+    pub field: AwardOrderField,
+    /// Which way.
+    #[graphql(default)]
+    pub direction: OrderDirection,
 }
 
 /// A nomination: the nominee is an account (`nomineeId`) or a person who may have none
@@ -162,11 +197,165 @@ impl Award {
         self.0.granted_at.map(Into::into)
     }
 
+    /// Whether it is granted and held for a nominee without an account, waiting for them to
+    /// `claimAwardGrant` with the certificate's code.
+    async fn awaiting_claim(&self) -> bool {
+        let a = &self.0;
+        a.claim_code_digest.is_some() && a.claimed_at.is_none()
+    }
+
+    /// When its nominee claimed a held grant.
+    async fn claimed_at(&self) -> Option<DateTime> {
+        self.0.claimed_at.map(Into::into)
+    }
+
     /// When it was nominated.
     async fn created_at(&self) -> DateTime {
         self.0.created_at.into()
     }
 }
+
+/// What `grantAward` answers.
+pub struct GrantAwardPayload(domain::Granted);
+
+/// A granted award and, for a nominee without an account, the code for their certificate.
+#[Object]
+impl GrantAwardPayload {
+    /// The award, now `GRANTED`.
+    async fn award(&self) -> Award {
+        Award(self.0.award.clone())
+    }
+
+    /// For a nominee named by a number that has no account: the one-time claim code
+    /// (`XXXX-XXXX-XXXX`) to print on the certificate handed over in person; with it, signed
+    /// in with that number, they `claimAwardGrant`. Shown this once; null when the grant went
+    /// straight to an account.
+    async fn claim_code(&self) -> Option<String> {
+        self.0.claim_code.as_deref().map(display_code)
+    }
+}
+
+/// What `claimAwardGrant` answers.
+pub struct ClaimAwardGrantPayload(domain::Claimed);
+
+/// A held grant, now the claimant's.
+#[Object]
+impl ClaimAwardGrantPayload {
+    /// What the award was for.
+    async fn title(&self) -> &str {
+        &self.0.award.title
+    }
+
+    /// The points now in the claimant's balance.
+    async fn bonus_points(&self) -> i32 {
+        self.0.award.bonus_points.unwrap_or(0)
+    }
+
+    /// The entitlements now the claimant's (also in `myEntitlements`).
+    async fn entitlements(&self) -> Vec<Entitlement> {
+        self.0
+            .entitlements
+            .iter()
+            .cloned()
+            .map(Entitlement)
+            .collect()
+    }
+}
+
+pub struct HonorRollEntry(RollEntry);
+
+/// A granted award on a street's public honour roll (光荣榜): what was done, when and where,
+/// and what the alliance gave. The nominee's name is masked (`陈*林`) unless they chose
+/// `showMyNameOnHonorRoll`; no phone number is ever shown.
+#[Object]
+impl HonorRollEntry {
+    /// What it is for.
+    async fn title(&self) -> &str {
+        &self.0.award.title
+    }
+
+    /// What happened.
+    async fn deed(&self) -> &str {
+        &self.0.award.deed
+    }
+
+    /// When it happened.
+    async fn happened_on(&self) -> Date {
+        Date(self.0.award.happened_on)
+    }
+
+    /// When the street granted it.
+    async fn granted_at(&self) -> Option<DateTime> {
+        self.0.award.granted_at.map(Into::into)
+    }
+
+    /// Where it happened.
+    async fn community(&self, ctx: &Context<'_>) -> AppResult<Option<Community>> {
+        Ok(ctx
+            .loader()?
+            .load_one(CommunityKey(self.0.award.community_id))
+            .await?
+            .map(Community))
+    }
+
+    /// Who did it: the name whole with their consent, else masked (`陈*林`).
+    async fn nominee_name(&self) -> String {
+        self.0.public_name()
+    }
+
+    /// Whether the name is shown whole.
+    async fn named(&self) -> bool {
+        self.0.named
+    }
+
+    /// The title of the package granted.
+    async fn package_title(&self, ctx: &Context<'_>) -> AppResult<Option<String>> {
+        let Some(p) = self.0.award.package_id else {
+            return Ok(None);
+        };
+        Ok(ctx
+            .loader()?
+            .load_one(PackageKey(p))
+            .await?
+            .map(|p| p.title))
+    }
+
+    /// The members who give its items, each once, in the package's order (active members
+    /// only).
+    async fn providers(&self, ctx: &Context<'_>) -> AppResult<Vec<Merchant>> {
+        let Some(p) = self.0.award.package_id else {
+            return Ok(Vec::new());
+        };
+        let loader = ctx.loader()?;
+        let items = loader
+            .load_one(ItemsOfPackage(p))
+            .await?
+            .unwrap_or_default();
+        let mut ids: Vec<i64> = Vec::with_capacity(items.len());
+        for i in items.iter() {
+            if !ids.contains(&i.merchant_id) {
+                ids.push(i.merchant_id);
+            }
+        }
+        let found = loader
+            .load_many(ids.iter().copied().map(MerchantKey))
+            .await?;
+        Ok(ids
+            .into_iter()
+            .filter_map(|id| found.get(&MerchantKey(id)).cloned())
+            .filter(|m| m.status == entity::merchant::MerchantStatus::Active)
+            .map(Merchant)
+            .collect())
+    }
+}
+
+connection!(
+    HonorRollConnection,
+    HonorRollEdge,
+    HonorRollEntry,
+    "A page of the honour roll.",
+    "An entry of the honour roll and its cursor."
+);
 
 connection!(
     AwardConnection,
@@ -190,10 +379,8 @@ impl AwardQuery {
     async fn awards(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "Only awards in this state.")] status: Option<AwardStatus>,
-        #[graphql(desc = "By when they were nominated; default newest first.")] direction: Option<
-            OrderDirection,
-        >,
+        #[graphql(desc = "Which awards.")] filter: Option<AwardFilter>,
+        #[graphql(desc = "Default: `CREATED_AT` descending.")] order_by: Option<AwardOrder>,
         #[graphql(desc = "Forwards: this many items (0 to 100, default 20) …")] first: Option<i32>,
         #[graphql(desc = "… after this cursor.")] after: Option<String>,
         #[graphql(desc = "Backwards: this many items (0 to 100) …")] last: Option<i32>,
@@ -207,9 +394,49 @@ impl AwardQuery {
             before,
         }
         .window(ctx)?;
-        let descending = direction.unwrap_or(OrderDirection::Desc).descending();
-        let page = domain::list(&ctx.cx()?, status.map(Into::into), descending, window).await?;
+        let f = filter.unwrap_or_default();
+        let community_id = f
+            .community_id
+            .as_ref()
+            .map(|c| id::decode(ObjectKind::Community, "filter.communityId", c))
+            .transpose()?;
+        let o = order_by.unwrap_or(AwardOrder {
+            field: AwardOrderField::CreatedAt,
+            direction: OrderDirection::Desc,
+        });
+        let filter = domain::AwardFilter {
+            status: f.status.map(Into::into),
+            community_id,
+            nominated_by_me: f.nominated_by_me,
+        };
+        let page = domain::list(&ctx.cx()?, filter, o.direction.descending(), window).await?;
         Ok(AwardConnection::new(page, Award))
+    }
+
+    /// The public honour roll (光荣榜) of a street: its granted awards, newest grant first,
+    /// with names masked unless their holders agreed. No sign-in needed.
+    #[graphql(
+        complexity = "crate::graphql::pagination::connection_cost(first, last, child_complexity)"
+    )]
+    async fn honor_roll(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The street.")] street_id: ID,
+        #[graphql(desc = "Forwards: this many items (0 to 100, default 20) …")] first: Option<i32>,
+        #[graphql(desc = "… after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Backwards: this many items (0 to 100) …")] last: Option<i32>,
+        #[graphql(desc = "… before this cursor.")] before: Option<String>,
+    ) -> AppResult<HonorRollConnection> {
+        let street = id::decode(ObjectKind::Street, "streetId", &street_id)?;
+        let window = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        }
+        .window(ctx)?;
+        let page = domain::honour_roll(&ctx.cx()?, street, window).await?;
+        Ok(HonorRollConnection::new(page, HonorRollEntry))
     }
 
     /// An award, for staff of its street and its nominator.
@@ -268,9 +495,10 @@ impl AwardMutation {
 
     /// Staff of the street (no party to it) grant an approved award with a `READY` package of
     /// the street that has a copy left, and bonus points (0 to 10,000), in one transaction: a
-    /// copy is used, the nominee gets one entitlement per item (`myEntitlements`) and the
-    /// points. A racing or retried grant is `INVALID_STATE` and changes nothing; so is a
-    /// nominee named by a number that has no account yet. Audited.
+    /// copy is used, the award goes on the honour roll, the nominee gets one entitlement per
+    /// item (`myEntitlements`) and the points. For a nominee named by a number that has no
+    /// account they are held, and `claimCode` is the code for their certificate. A racing or
+    /// retried grant is `INVALID_STATE` and changes nothing. Audited.
     async fn grant_award(
         &self,
         ctx: &Context<'_>,
@@ -279,12 +507,27 @@ impl AwardMutation {
         #[graphql(desc = "Bonus points, 0 to 10,000 (none when left out).")] bonus_points: Option<
             i32,
         >,
-    ) -> AppResult<Award> {
+    ) -> AppResult<GrantAwardPayload> {
         ctx.viewer()?;
         let n = id::decode(ObjectKind::Award, "id", &id)?;
         let p = id::decode(ObjectKind::BenefitPackage, "packageId", &package_id)?;
-        Ok(Award(
+        Ok(GrantAwardPayload(
             domain::grant(&ctx.cx()?, n, p, bonus_points.unwrap_or(0)).await?,
+        ))
+    }
+
+    /// The nominee of a grant held for their number, signed in with that number, claims it
+    /// with the code on their certificate: its entitlements and points become theirs. A
+    /// code nobody was given is `BAD_USER_INPUT`, another number `FORBIDDEN`, a used code
+    /// `INVALID_STATE`; none changes anything. Audited.
+    async fn claim_award_grant(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The code on the certificate, `XXXX-XXXX-XXXX` (any case).")] code: String,
+    ) -> AppResult<ClaimAwardGrantPayload> {
+        ctx.viewer()?;
+        Ok(ClaimAwardGrantPayload(
+            domain::claim(&ctx.cx()?, &code).await?,
         ))
     }
 

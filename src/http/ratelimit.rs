@@ -29,6 +29,7 @@ pub enum Guarded {
     /// Asking for an SMS code (each costs the street money, and reaches someone's phone).
     SendCode,
     Register,
+    /// Typing codes at a counter or from a certificate, where guessing must not pay.
     Redeem,
 }
 
@@ -45,7 +46,7 @@ impl Guarded {
             | "deleteMyAccount" => Some(Guarded::SignIn),
             "sendLoginCode" => Some(Guarded::SendCode),
             "register" => Some(Guarded::Register),
-            "redeemCoupon" | "redeemEntitlement" => Some(Guarded::Redeem),
+            "redeemCoupon" | "redeemEntitlement" | "claimAwardGrant" => Some(Guarded::Redeem),
             _ => None,
         }
     }

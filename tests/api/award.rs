@@ -307,3 +307,92 @@ async fn staff_named_by_their_number_are_a_party() {
     expect_code(&v, "FORBIDDEN");
     assert_eq!(app.count("awards WHERE status = 'NOMINATED'").await, 1);
 }
+
+#[tokio::test]
+async fn awards_filter_by_state_community_and_nominator() {
+    let app = TestApp::spawn().await;
+    let street = app.new_street("九棵树街道", &["新城嘉园", "云景里"]).await;
+    let staff = app.new_user().staff_of(&street).insert().await;
+    let reviewer = app.new_user().staff_of(&street).insert().await;
+    let neighbour = app.new_user().lives_in(&street, "新城嘉园").insert().await;
+    let courier = app.new_user().lives_in(&street, "新城嘉园").insert().await;
+    let nominee = json!({ "nomineeId": gid(ObjectKind::User, courier.id) });
+    let mut ids = Vec::new();
+    for (who, place) in [
+        (&neighbour, "新城嘉园"),
+        (&neighbour, "云景里"),
+        (&staff, "云景里"),
+    ] {
+        let v = app
+            .gql_by(
+                Some(who),
+                NOMINATE,
+                deed(&street.community(place).gid, nominee.clone()),
+            )
+            .await;
+        ids.push(
+            v["data"]["nominateAward"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    expect_ok(
+        &app.gql_by(
+            Some(&reviewer),
+            REVIEW,
+            json!({ "id": ids[1], "d": "APPROVE" }),
+        )
+        .await,
+    );
+    let list = "query($f: AwardFilter, $o: AwardOrder) { awards(filter: $f, orderBy: $o) {
+      totalCount nodes { id } } }";
+    let ids_of = |v: &Value| -> Vec<String> {
+        v["data"]["awards"]["nodes"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{v}"))
+            .iter()
+            .map(|n| n["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let cases: Vec<(&TestUser, Value, Vec<&String>)> = vec![
+        (&reviewer, json!({}), vec![&ids[2], &ids[1], &ids[0]]),
+        (&reviewer, json!({ "status": "APPROVED" }), vec![&ids[1]]),
+        (
+            &reviewer,
+            json!({ "status": "NOMINATED" }),
+            vec![&ids[2], &ids[0]],
+        ),
+        (
+            &reviewer,
+            json!({ "communityId": street.community("云景里").gid }),
+            vec![&ids[2], &ids[1]],
+        ),
+        (&staff, json!({ "nominatedByMe": true }), vec![&ids[2]]),
+        (&neighbour, json!({}), vec![&ids[1], &ids[0]]),
+        (&neighbour, json!({ "status": "APPROVED" }), vec![&ids[1]]),
+        (&courier, json!({}), vec![]),
+    ];
+    for (who, filter, want) in cases {
+        let v = app.gql_by(Some(who), list, json!({ "f": filter })).await;
+        let want: Vec<String> = want.into_iter().cloned().collect();
+        assert_eq!(ids_of(&v), want, "{filter}");
+    }
+    let v = app
+        .gql_by(
+            Some(&reviewer),
+            list,
+            json!({ "o": { "field": "CREATED_AT", "direction": "ASC" } }),
+        )
+        .await;
+    assert_eq!(ids_of(&v), ids);
+    expect_code(
+        &app.gql_by(
+            Some(&reviewer),
+            list,
+            json!({ "f": { "communityId": "bm90LWEtY29tbXVuaXR5" } }),
+        )
+        .await,
+        "BAD_USER_INPUT",
+    );
+}

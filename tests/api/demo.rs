@@ -11,7 +11,7 @@ async fn the_demo_loads_once_and_its_accounts_sign_in() {
     assert!(!shangju::demo::load(&app.state).await.unwrap());
     assert_eq!(app.count("streets").await, 1);
     assert_eq!(app.count("communities").await, 4);
-    assert_eq!(app.count("users").await, 3 + 56);
+    assert_eq!(app.count("users").await, 4 + 56);
     assert_eq!(app.count("merchants").await, 57);
     assert_eq!(
         app.count("(SELECT DISTINCT name FROM merchants) AS names")
@@ -67,4 +67,64 @@ async fn the_demo_loads_once_and_its_accounts_sign_in() {
             assert_eq!(m["data"]["myMerchants"][0]["name"], "社区食堂", "{m}");
         }
     }
+}
+
+#[tokio::test]
+async fn the_demo_courier_has_his_award_on_the_roll_and_his_lunches_in_hand() {
+    let app = TestApp::spawn().await;
+    shangju::demo::load(&app.state).await.unwrap();
+    shangju::demo::load(&app.state).await.unwrap();
+    assert_eq!(app.count("awards").await, 1, "loaded once");
+    assert_eq!(app.count("entitlements").await, 4);
+    let courier = &shangju::demo::DEMO_COURIER;
+    let v = app
+        .gql(
+            LOGIN,
+            json!({ "phone": courier.phone, "password": shangju::demo::DEMO_PASSWORD }),
+        )
+        .await;
+    let token = v["data"]["login"]["accessToken"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{v}"))
+        .to_owned();
+    let v = app
+        .gql_as(
+            &token,
+            "{ me { tags street { id } } myPoints { balance } myEntitlements { nodes {
+               description totalUses usedCount remainingValueFen lastUsedAt provider { name }
+               uses { usedAt } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(v["data"]["me"]["tags"], json!(["COURIER"]), "{v}");
+    assert_eq!(v["data"]["myPoints"]["balance"], 200);
+    let nodes = v["data"]["myEntitlements"]["nodes"].as_array().unwrap();
+    let lunch = nodes
+        .iter()
+        .find(|e| e["provider"]["name"] == "社区食堂")
+        .unwrap_or_else(|| panic!("{v}"));
+    assert_eq!(lunch["totalUses"], 365);
+    assert_eq!(lunch["usedCount"], shangju::demo::DEMO_LUNCHES_USED);
+    assert_eq!(
+        lunch["uses"].as_array().unwrap().len(),
+        shangju::demo::DEMO_LUNCHES_USED as usize
+    );
+    assert!(lunch["lastUsedAt"].is_string());
+    let voucher = nodes
+        .iter()
+        .find(|e| e["provider"]["name"] == "七鲜超市")
+        .unwrap();
+    assert_eq!(voucher["remainingValueFen"], 50_000 - 8_650 - 12_000);
+
+    let street = v["data"]["me"]["street"]["id"].clone();
+    let v = app
+        .gql(
+            "query($s: ID!) { honorRoll(streetId: $s) { nodes { nomineeName packageTitle community { name } providers { name } } } }",
+            json!({ "s": street }),
+        )
+        .await;
+    let e = &v["data"]["honorRoll"]["nodes"][0];
+    assert_eq!(e["nomineeName"], "陈*林", "{v}");
+    assert_eq!(e["community"]["name"], "新城嘉园");
+    assert_eq!(e["providers"].as_array().unwrap().len(), 4);
 }

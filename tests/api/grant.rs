@@ -10,7 +10,10 @@ use crate::builders::*;
 use crate::support::*;
 
 pub const GRANT: &str = "mutation($id: ID!, $p: ID!, $b: Int) {
-  grantAward(id: $id, packageId: $p, bonusPoints: $b) { id status bonusPoints grantedAt } }";
+  grantAward(id: $id, packageId: $p, bonusPoints: $b) {
+    claimCode award { id status bonusPoints grantedAt awaitingClaim } } }";
+const CLAIM: &str = "mutation($c: String!) { claimAwardGrant(code: $c) {
+  title bonusPoints entitlements { description usedCount validFrom validUntil provider { name } } } }";
 pub const MINE: &str = "{ myEntitlements { totalCount nodes { kind description totalUses usedCount
   perDayLimit remainingValueFen status code qrPayload packageTitle provider { name } } } }";
 
@@ -48,6 +51,18 @@ pub async fn ready_package_of(
     items: Vec<Value>,
     copies: i32,
 ) -> String {
+    ready_package_by(app, s, items, copies, &[&s.canteen.owner]).await
+}
+
+/// A ready package of these items, with `copies` copies, item `i` confirmed by
+/// `confirmers[i]` (or the last of them), its provider's owner.
+pub async fn ready_package_by(
+    app: &TestApp,
+    s: &Setting,
+    items: Vec<Value>,
+    copies: i32,
+    confirmers: &[&TestUser],
+) -> String {
     let v = app
         .gql_by(
             Some(&s.staff),
@@ -65,10 +80,11 @@ pub async fn ready_package_of(
         )
         .await,
     );
-    for i in p["items"].as_array().unwrap() {
+    for (n, i) in p["items"].as_array().unwrap().iter().enumerate() {
+        let owner = confirmers[n.min(confirmers.len() - 1)];
         expect_ok(
             &app.gql_by(
-                Some(&s.canteen.owner),
+                Some(owner),
                 "mutation($id: ID!) { confirmPackageItem(id: $id) { id } }",
                 json!({ "id": i["id"] }),
             )
@@ -131,7 +147,9 @@ async fn a_grant_gives_the_nominee_the_package_and_points_once() {
             json!({ "id": first, "p": package, "b": 200 }),
         )
         .await;
-    let g = &v["data"]["grantAward"];
+    assert_eq!(v["data"]["grantAward"]["claimCode"], Value::Null, "{v}");
+    let g = &v["data"]["grantAward"]["award"];
+    assert_eq!(g["awaitingClaim"], false, "{v}");
     assert_eq!(g["status"], "GRANTED", "{v}");
     assert_eq!(g["bonusPoints"], 200);
     assert!(g["grantedAt"].is_string());
@@ -196,6 +214,171 @@ async fn a_grant_gives_the_nominee_the_package_and_points_once() {
         )
         .await;
     assert_eq!(v["data"]["benefitPackage"]["copiesLeft"], 0, "{v}");
+}
+
+/// A nominee named by a number nobody has registered.
+pub fn held_nominee() -> Value {
+    json!({ "nomineeName": "陈文林", "nomineePhone": HELD_PHONE })
+}
+
+pub const HELD_PHONE: &str = "13911110000";
+
+/// Grants an award to [`held_nominee`] with `package`, and returns the certificate's code.
+pub async fn held_grant(app: &TestApp, s: &Setting, package: &str, bonus: i32) -> String {
+    let by_phone = award(app, s, held_nominee(), true).await;
+    let v = app
+        .gql_by(
+            Some(&s.staff),
+            GRANT,
+            json!({ "id": by_phone, "p": package, "b": bonus }),
+        )
+        .await;
+    assert_eq!(v["data"]["grantAward"]["award"]["status"], "GRANTED", "{v}");
+    assert_eq!(
+        v["data"]["grantAward"]["award"]["awaitingClaim"], true,
+        "{v}"
+    );
+    v["data"]["grantAward"]["claimCode"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{v}"))
+        .to_owned()
+}
+
+/// Signs in by SMS with `phone` (a new number becomes a resident) and returns the token.
+pub async fn sign_in_by_code(app: &TestApp, phone: &str) -> String {
+    let code = app.send_code(phone).await;
+    let v = app
+        .gql(
+            "mutation($p: String!, $c: String!) { loginWithCode(phone: $p, code: $c) { accessToken } }",
+            json!({ "p": phone, "c": code }),
+        )
+        .await;
+    v["data"]["loginWithCode"]["accessToken"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{v}"))
+        .to_owned()
+}
+
+#[tokio::test]
+async fn a_grant_for_someone_without_an_account_waits_for_their_claim_code() {
+    let app = TestApp::spawn().await;
+    let s = setting(&app).await;
+    let package = ready_package(&app, &s, 2, 1).await;
+    let printed = held_grant(&app, &s, &package, 300).await;
+    assert_eq!(printed.len(), 14, "{printed}");
+    // Held: nothing is anyone's yet, and the code itself is not stored.
+    assert_eq!(app.count("entitlements").await, 0);
+    assert_eq!(
+        app.count("points_entries WHERE kind = 'AWARD_BONUS'").await,
+        0
+    );
+    assert_eq!(
+        app.count(&format!(
+            "awards WHERE claim_code_digest LIKE '%{}%'",
+            printed.replace('-', "")
+        ))
+        .await,
+        0
+    );
+    assert_eq!(
+        app.count("benefit_packages WHERE granted_count = 1").await,
+        1
+    );
+
+    let impostor = sign_in_by_code(&app, "13922220000").await;
+    let nominee = sign_in_by_code(&app, HELD_PHONE).await;
+    let wrong = "ABCD-EFGH-JKMN";
+    let cases: Vec<(Option<&str>, &str, &str)> = vec![
+        (None, printed.as_str(), "UNAUTHENTICATED"),
+        (Some(impostor.as_str()), printed.as_str(), "FORBIDDEN"),
+        (Some(s.staff.token.as_str()), printed.as_str(), "FORBIDDEN"),
+        (Some(nominee.as_str()), wrong, "BAD_USER_INPUT"),
+        (Some(nominee.as_str()), "12345", "BAD_USER_INPUT"),
+    ];
+    for (token, c, want) in cases {
+        let v = match token {
+            Some(t) => app.gql_as(t, CLAIM, json!({ "c": c })).await,
+            None => app.gql(CLAIM, json!({ "c": c })).await,
+        };
+        assert_eq!(code(&v), want, "{c} → {v}");
+    }
+    assert_eq!(app.count("entitlements").await, 0);
+    assert_eq!(app.count("awards WHERE claimed_at IS NOT NULL").await, 0);
+
+    // The nominee, signed in with the number, types the code as printed, in any case.
+    let v = app
+        .gql_as(&nominee, CLAIM, json!({ "c": printed.to_lowercase() }))
+        .await;
+    let c = &v["data"]["claimAwardGrant"];
+    assert_eq!(c["bonusPoints"], 300, "{v}");
+    assert_eq!(c["entitlements"].as_array().unwrap().len(), 2);
+    assert_eq!(c["entitlements"][0]["provider"]["name"], "社区食堂");
+    let v = app
+        .gql_as(&nominee, "{ myPoints { balance } }", json!({}))
+        .await;
+    assert_eq!(v["data"]["myPoints"]["balance"], 300, "{v}");
+    let v = app.gql_as(&nominee, MINE, json!({})).await;
+    assert_eq!(v["data"]["myEntitlements"]["totalCount"], 2, "{v}");
+    assert_eq!(
+        app.count("audit_entries WHERE action = 'award.claim'")
+            .await,
+        1
+    );
+    // A used code is used.
+    expect_code(
+        &app.gql_as(&nominee, CLAIM, json!({ "c": printed })).await,
+        "INVALID_STATE",
+    );
+    assert_eq!(app.count("entitlements").await, 2);
+    assert_eq!(
+        app.count("points_entries WHERE kind = 'AWARD_BONUS'").await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn twenty_racing_claims_deliver_once() {
+    let app = TestApp::spawn().await;
+    let s = setting(&app).await;
+    let package = ready_package(&app, &s, 3, 1).await;
+    let code = held_grant(&app, &s, &package, 50).await;
+    let nominee = sign_in_by_code(&app, HELD_PHONE).await;
+    let racing: Vec<_> = (0..20)
+        .map(|_| {
+            (
+                Some(nominee.clone()),
+                CLAIM.to_owned(),
+                json!({ "c": code }),
+            )
+        })
+        .collect();
+    let t = tally(&app.parallel(racing).await);
+    assert_eq!(t.get(""), Some(&1), "{t:?}");
+    assert_eq!(t.get("INVALID_STATE"), Some(&19), "{t:?}");
+    assert_eq!(app.count("entitlements").await, 3);
+    assert_eq!(
+        app.count("points_entries WHERE kind = 'AWARD_BONUS'").await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_nominee_who_signs_up_before_the_grant_gets_it_directly() {
+    let app = TestApp::spawn().await;
+    let s = setting(&app).await;
+    let package = ready_package(&app, &s, 1, 1).await;
+    let by_phone = award(&app, &s, held_nominee(), true).await;
+    let token = sign_in_by_code(&app, HELD_PHONE).await;
+    let v = app
+        .gql_by(
+            Some(&s.staff),
+            GRANT,
+            json!({ "id": by_phone, "p": package }),
+        )
+        .await;
+    assert_eq!(v["data"]["grantAward"]["claimCode"], Value::Null, "{v}");
+    let v = app.gql_as(&token, MINE, json!({})).await;
+    assert_eq!(v["data"]["myEntitlements"]["totalCount"], 1, "{v}");
 }
 
 #[tokio::test]
@@ -276,13 +459,6 @@ async fn grants_that_may_not_happen_change_nothing() {
         )
         .await,
     );
-    let by_phone = award(
-        &app,
-        &s,
-        json!({ "nomineeName": "陈文林", "nomineePhone": "13911110000" }),
-        true,
-    )
-    .await;
     let cases: Vec<(Option<&TestUser>, Value, &str)> = vec![
         (
             None,
@@ -326,11 +502,6 @@ async fn grants_that_may_not_happen_change_nothing() {
         ),
         (
             Some(&s.staff),
-            json!({ "id": by_phone, "p": ready }),
-            "INVALID_STATE",
-        ),
-        (
-            Some(&s.staff),
             json!({ "id": approved, "p": ready, "b": -5 }),
             "BAD_USER_INPUT",
         ),
@@ -355,25 +526,6 @@ async fn grants_that_may_not_happen_change_nothing() {
         0
     );
     assert_eq!(app.count("awards WHERE status = 'GRANTED'").await, 0);
-
-    // The nominee named by phone signs up with that number: the grant goes to their account.
-    let code = app.send_code("13911110000").await;
-    let v = app
-        .gql(
-            "mutation($c: String!) { loginWithCode(phone: \"13911110000\", code: $c) { accessToken } }",
-            json!({ "c": code }),
-        )
-        .await;
-    let token = v["data"]["loginWithCode"]["accessToken"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    expect_ok(
-        &app.gql_by(Some(&s.staff), GRANT, json!({ "id": by_phone, "p": ready }))
-            .await,
-    );
-    let v = app.gql_as(&token, MINE, json!({})).await;
-    assert_eq!(v["data"]["myEntitlements"]["totalCount"], 1, "{v}");
 }
 
 /// Fifty entitlements with their providers and packages cost what five do.

@@ -15,6 +15,7 @@ mod entitlement;
 mod events;
 mod fakes;
 mod grant;
+mod honour_roll;
 mod hostile;
 mod http;
 mod idempotency;

@@ -8,7 +8,7 @@ use crate::builders::*;
 use crate::support::*;
 
 const UPDATE: &str = "mutation($input: UpdateProfileInput!) { updateProfile(input: $input) {
-  displayName birthDate showOnLeaderboards showOnHonourRoll street { name } community { name } } }";
+  displayName birthDate showOnLeaderboards showMyNameOnHonorRoll street { name } community { name } } }";
 
 #[tokio::test]
 async fn a_resident_updates_their_profile_and_me_shows_it() {
@@ -22,14 +22,14 @@ async fn a_resident_updates_their_profile_and_me_shows_it() {
             UPDATE,
             json!({ "input": { "displayName": " 张阿姨 ", "birthDate": "1958-03-21",
                     "communityId": far.community("远方社区").gid,
-                    "showOnLeaderboards": false, "showOnHonourRoll": false } }),
+                    "showOnLeaderboards": false, "showMyNameOnHonorRoll": true } }),
         )
         .await;
     let p = &v["data"]["updateProfile"];
     assert_eq!(p["displayName"], "张阿姨", "{v}");
     assert_eq!(p["birthDate"], "1958-03-21");
     assert_eq!(p["showOnLeaderboards"], false);
-    assert_eq!(p["showOnHonourRoll"], false);
+    assert_eq!(p["showMyNameOnHonorRoll"], true);
     assert_eq!(p["street"]["name"], "别的街道");
     // Moving: a community of any street, which becomes the person's street.
     let v = app
