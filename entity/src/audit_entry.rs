@@ -74,6 +74,8 @@ pub enum AuditAction {
     AwardGrant,
     #[sea_orm(string_value = "award.claim")]
     AwardClaim,
+    #[sea_orm(string_value = "award.reissue_code")]
+    AwardReissueCode,
     #[sea_orm(string_value = "entitlement.redeem")]
     EntitlementRedeem,
     #[sea_orm(string_value = "entitlement.void")]

@@ -192,16 +192,14 @@ async fn find(cx: &Cx<'_>, id: i64) -> AppResult<award::Model> {
 
 /// The nominee's account: the one nominated, or the account of the number nominated, which
 /// may have been made since.
+/// A closed account is nobody's.
 async fn nominee_account(cx: &Cx<'_>, a: &award::Model) -> AppResult<Option<i64>> {
-    if a.nominee_user_id.is_some() {
-        return Ok(a.nominee_user_id);
-    }
-    let Some(phone) = &a.nominee_phone else {
-        return Ok(None);
+    let q = match (a.nominee_user_id, &a.nominee_phone) {
+        (Some(id), _) => user::Entity::find_by_id(id),
+        (None, Some(phone)) => user::Entity::find().filter(user::Column::Phone.eq(phone.as_str())),
+        (None, None) => return Ok(None),
     };
-    Ok(user::Entity::find()
-        .filter(user::Column::Phone.eq(phone.as_str()))
-        .filter(user::Column::Disabled.eq(false))
+    Ok(q.filter(user::Column::Disabled.eq(false))
         .one(cx)
         .await?
         .map(|u| u.id))
@@ -276,6 +274,12 @@ pub async fn grant(cx: &Cx<'_>, id: i64, package_id: i64, bonus_points: i32) -> 
     lifecycle::authorize::<award::Entity>(&rights, AwardAction::Grant)?;
     // Named by phone: their account, if they have made one since.
     let holder = nominee_account(&tx, &a).await?;
+    if holder.is_none() && a.nominee_phone.is_none() {
+        return Err(AppError::InvalidState(Text::new(
+            "受表彰人的账号已注销",
+            "The nominee's account is closed",
+        )));
+    }
     let package = benefit_package::Entity::find_by_id(package_id)
         .lock_exclusive()
         .one(&tx)
@@ -381,6 +385,46 @@ async fn deliver(
     Ok(given)
 }
 
+/// Staff of the street (no party to it) replace the claim code of a grant still held for its
+/// nominee, when the certificate is lost or its code was never seen: the old code stops
+/// working. Audited.
+pub async fn reissue_claim_code(cx: &Cx<'_>, id: i64) -> AppResult<Granted> {
+    cx.viewer()?;
+    let tx = cx.write().await?;
+    let a = award::Entity::find_by_id(id)
+        .lock_exclusive()
+        .one(&tx)
+        .await?
+        .ok_or(AppError::NotFound("award"))?;
+    lifecycle::Grants::require(&rights(&tx, &a).await?, Who::StreetStaff)?;
+    if a.claim_code_digest.is_none() || a.claimed_at.is_some() || a.nominee_phone.is_none() {
+        return Err(AppError::InvalidState(Text::new(
+            "这份奖励没有待领取的领取码",
+            "This award has no grant waiting to be claimed",
+        )));
+    }
+    let code = new_code();
+    let mut am: award::ActiveModel = a.into();
+    am.claim_code_digest = Set(Some(cx.state().tokens.code_digest(CLAIM_SUBJECT, &code)));
+    am.updated_at = Set(tx.now());
+    let a = am.update(&tx).await?;
+    audit::record(
+        &tx,
+        AuditRecord::of(
+            Some(a.street_id),
+            AuditAction::AwardReissueCode,
+            ObjectKind::Award,
+            a.id,
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Granted {
+        award: a,
+        claim_code: Some(code),
+    })
+}
+
 /// A held grant that its nominee has claimed.
 pub struct Claimed {
     pub award: award::Model,
@@ -403,19 +447,20 @@ pub async fn claim(cx: &Cx<'_>, raw_code: &str) -> AppResult<Claimed> {
         .one(&tx)
         .await?
         .ok_or_else(unknown)?;
-    if a.claimed_at.is_some() || a.status != AwardStatus::Granted {
-        return Err(AppError::InvalidState(Text::new(
-            "这份奖励已经领取",
-            "This grant has been claimed",
-        )));
-    }
     let me = user::Entity::find_by_id(viewer.user_id)
         .one(&tx)
         .await?
         .filter(|u| !u.disabled)
         .ok_or(AppError::Unauthenticated)?;
+    // Only its nominee learns whether a code has been used.
     if a.nominee_phone.as_deref() != Some(me.phone.as_str()) {
         return Err(AppError::Forbidden);
+    }
+    if a.claimed_at.is_some() || a.status != AwardStatus::Granted {
+        return Err(AppError::InvalidState(Text::new(
+            "这份奖励已经领取",
+            "This grant has been claimed",
+        )));
     }
     // Only one claim takes it, whatever races.
     let taken = award::Entity::update_many()
@@ -461,28 +506,29 @@ pub async fn claim(cx: &Cx<'_>, raw_code: &str) -> AppResult<Claimed> {
     })
 }
 
-/// An entry of the public honour roll: a granted award, and whether its nominee agreed to be
-/// named there.
+/// An entry of the public honour roll: a granted award, and the name its nominee chose for
+/// their account when they agreed to be named there.
 pub struct RollEntry {
     pub award: award::Model,
-    pub named: bool,
+    pub consented_name: Option<String>,
 }
 
 impl RollEntry {
-    /// The nominee's name as the public sees it: whole with their consent, else `陈*林`.
+    /// The nominee's name as the public sees it: their own with their consent, else the
+    /// nominated name masked (`陈*林`).
     pub fn public_name(&self) -> String {
-        if self.named {
-            self.award.nominee_name.clone()
-        } else {
-            mask_name(&self.award.nominee_name)
+        match &self.consented_name {
+            Some(name) => name.clone(),
+            None => mask_name(&self.award.nominee_name),
         }
     }
 }
 
-/// The public honour roll of a street: its granted awards, newest grant first.
+/// The public honour roll of a street: its granted awards, by when they were granted.
 pub async fn honour_roll(
     cx: &Cx<'_>,
     street_id: i64,
+    descending: bool,
     window: Window,
 ) -> AppResult<Page<RollEntry>> {
     street::get(cx, street_id)
@@ -495,7 +541,7 @@ pub async fn honour_roll(
         field: "grantedAt",
         column: award::Column::GrantedAt,
         id: award::Column::Id,
-        descending: true,
+        descending,
         key: |a: &award::Model| (SortValue::Time(a.granted_at.unwrap_or(a.created_at)), a.id),
     };
     let page = page::fetch(cx, q, order, window).await?;
@@ -504,12 +550,13 @@ pub async fn honour_roll(
         .iter()
         .filter_map(|(_, a)| a.nominee_user_id)
         .collect();
-    let consenting: Vec<i64> = if nominees.is_empty() {
+    let consenting: Vec<(i64, String)> = if nominees.is_empty() {
         Vec::new()
     } else {
         user::Entity::find()
             .select_only()
             .column(user::Column::Id)
+            .column(user::Column::DisplayName)
             .filter(user::Column::Id.is_in(nominees))
             .filter(user::Column::HonourRollConsent.eq(true))
             .filter(user::Column::Disabled.eq(false))
@@ -518,9 +565,10 @@ pub async fn honour_roll(
             .await?
     };
     Ok(page.map(|award| RollEntry {
-        named: award
-            .nominee_user_id
-            .is_some_and(|u| consenting.contains(&u)),
+        consented_name: consenting
+            .iter()
+            .find(|(id, _)| Some(*id) == award.nominee_user_id)
+            .map(|(_, name)| name.clone()),
         award,
     }))
 }

@@ -4,8 +4,8 @@
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
+    QueryFilter, QuerySelect, Set,
 };
 
 use entity::entitlement::{self, EntitlementStatus};
@@ -70,26 +70,106 @@ pub(crate) async fn create_for_grant(
     Ok(out)
 }
 
-/// The signed-in person's entitlements, newest first.
-pub async fn mine(cx: &Cx<'_>, window: Window) -> AppResult<Page<entitlement::Model>> {
-    let viewer = cx.viewer()?;
-    let q =
-        entitlement::Entity::find().filter(entitlement::Column::HolderUserId.eq(viewer.user_id));
+/// Where an entitlement stands at a moment, as its holder and its provider see it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Standing {
+    /// Within its validity, with uses or value left.
+    Active,
+    /// Every use, or the whole value, spent.
+    UsedUp,
+    /// Past its validity.
+    Expired,
+    /// Voided by staff.
+    Voided,
+}
+
+/// Where `e` stands at `now`; [`in_standing`] is the same rule in SQL.
+pub fn standing(e: &entitlement::Model, now: chrono::DateTime<chrono::Utc>) -> Standing {
+    if e.status == EntitlementStatus::Voided {
+        Standing::Voided
+    } else if e.valid_until <= now {
+        Standing::Expired
+    } else if e.total_uses.is_some_and(|n| e.used_count >= n)
+        || e.remaining_value_fen.is_some_and(|v| v <= 0)
+    {
+        Standing::UsedUp
+    } else {
+        Standing::Active
+    }
+}
+
+/// The entitlements that stand so at `now`, as [`standing`] decides.
+fn in_standing(s: Standing, now: chrono::DateTime<chrono::Utc>) -> Condition {
+    use entitlement::Column as C;
+    use sea_orm::sea_query::ExprTrait;
+    let voided = C::Status.eq(EntitlementStatus::Voided);
+    let live = Condition::all()
+        .add(C::Status.eq(EntitlementStatus::Active))
+        .add(C::ValidUntil.gt(now));
+    let spent = Condition::any()
+        .add(
+            Condition::all()
+                .add(C::TotalUses.is_not_null())
+                .add(Expr::col(C::UsedCount).gte(Expr::col(C::TotalUses))),
+        )
+        .add(
+            Condition::all()
+                .add(C::RemainingValueFen.is_not_null())
+                .add(C::RemainingValueFen.lte(0)),
+        );
+    match s {
+        Standing::Voided => Condition::all().add(voided),
+        Standing::Expired => Condition::all()
+            .add(C::Status.eq(EntitlementStatus::Active))
+            .add(C::ValidUntil.lte(now)),
+        Standing::UsedUp => live.add(spent),
+        Standing::Active => live.add(spent.not()),
+    }
+}
+
+/// Which entitlements a list shows, and which way.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ListOf {
+    pub standing: Option<Standing>,
+    /// Oldest first instead of newest first.
+    pub ascending: bool,
+}
+
+async fn list(
+    cx: &Cx<'_>,
+    q: sea_orm::Select<entitlement::Entity>,
+    of: ListOf,
+    window: Window,
+) -> AppResult<Page<entitlement::Model>> {
+    let q = match of.standing {
+        Some(s) => q.filter(in_standing(s, cx.now())),
+        None => q,
+    };
     let order = Order {
         field: "createdAt",
         column: entitlement::Column::Id,
         id: entitlement::Column::Id,
-        descending: true,
+        descending: !of.ascending,
         key: |e: &entitlement::Model| (SortValue::Int(e.id), e.id),
     };
     page::fetch(cx, q, order, window).await
 }
 
-/// What a provider has given: the entitlements it redeems, newest first, for who serves at its
-/// counter and staff of its street (what it settles with the street).
+/// The signed-in person's entitlements, newest first unless asked otherwise.
+pub async fn mine(cx: &Cx<'_>, of: ListOf, window: Window) -> AppResult<Page<entitlement::Model>> {
+    let viewer = cx.viewer()?;
+    let q =
+        entitlement::Entity::find().filter(entitlement::Column::HolderUserId.eq(viewer.user_id));
+    list(cx, q, of, window).await
+}
+
+/// What a provider has given: the entitlements it redeems, newest first unless asked
+/// otherwise, for who serves at its counter and staff of its street (what it settles with
+/// the street).
 pub async fn provided(
     cx: &Cx<'_>,
     merchant_id: i64,
+    of: ListOf,
     window: Window,
 ) -> AppResult<Page<entitlement::Model>> {
     let viewer = cx.viewer()?;
@@ -98,14 +178,7 @@ pub async fn provided(
         .await?
         .require_claim_records()?;
     let q = entitlement::Entity::find().filter(entitlement::Column::MerchantId.eq(m.id));
-    let order = Order {
-        field: "createdAt",
-        column: entitlement::Column::Id,
-        id: entitlement::Column::Id,
-        descending: true,
-        key: |e: &entitlement::Model| (SortValue::Int(e.id), e.id),
-    };
-    page::fetch(cx, q, order, window).await
+    list(cx, q, of, window).await
 }
 
 /// The uses of entitlements, oldest first, for the batch loader.

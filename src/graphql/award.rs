@@ -9,7 +9,7 @@ use entity::names::ObjectKind;
 use crate::domain::award::{self as domain, AwardAction, Nomination, Nominee, RollEntry};
 use crate::domain::codes::display_code;
 use crate::domain::policy::AwardRights;
-use crate::domain::values::mask_phone;
+use crate::domain::values::{mask_name, mask_phone};
 use crate::error::{AppError, AppResult, Text};
 use crate::graphql::entitlement::Entitlement;
 use crate::graphql::loader::{CommunityKey, ItemsOfPackage, MerchantKey, PackageKey};
@@ -68,6 +68,25 @@ pub struct AwardOrder {
     /// The sort key.
     #[graphql(default)]
     pub field: AwardOrderField,
+    /// Which way.
+    #[graphql(default)]
+    pub direction: OrderDirection,
+}
+
+/// What the honour roll can be ordered by; the ID breaks ties.
+#[derive(Enum, Copy, Clone, Debug, Default, Eq, PartialEq)]
+pub enum HonorRollOrderField {
+    /// When the street granted it.
+    #[default]
+    GrantedAt,
+}
+
+/// How to order the honour roll.
+#[derive(InputObject, Default)]
+pub struct HonorRollOrder {
+    /// The sort key.
+    #[graphql(default)]
+    pub field: HonorRollOrderField,
     /// Which way.
     #[graphql(default)]
     pub direction: OrderDirection,
@@ -145,9 +164,23 @@ impl Award {
         self.0.status_reason.as_deref()
     }
 
-    /// The nominee's name.
-    async fn nominee_name(&self) -> &str {
-        &self.0.nominee_name
+    /// The nominee's name: whole for staff of the street and for a nominator who typed it
+    /// (a nominee named by phone); masked (`陈*林`) for a nominator who picked an account, so
+    /// that nominating is no way to read others' names.
+    async fn nominee_name(&self, ctx: &Context<'_>) -> String {
+        let a = &self.0;
+        let staff = AwardRights::of(
+            ctx.auth().viewer_opt(),
+            a.street_id,
+            a.nominator_id,
+            a.nominee_user_id,
+        )
+        .personal;
+        if staff || a.nominee_phone.is_some() {
+            a.nominee_name.clone()
+        } else {
+            mask_name(&a.nominee_name)
+        }
     }
 
     /// The number given for a nominee named by phone: whole for staff of the street, masked
@@ -305,7 +338,7 @@ impl HonorRollEntry {
 
     /// Whether the name is shown whole.
     async fn named(&self) -> bool {
-        self.0.named
+        self.0.consented_name.is_some()
     }
 
     /// The title of the package granted.
@@ -418,10 +451,12 @@ impl AwardQuery {
     #[graphql(
         complexity = "crate::graphql::pagination::connection_cost(first, last, child_complexity)"
     )]
+    #[allow(clippy::too_many_arguments)]
     async fn honor_roll(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The street.")] street_id: ID,
+        #[graphql(desc = "Default: `GRANTED_AT` descending.")] order_by: Option<HonorRollOrder>,
         #[graphql(desc = "Forwards: this many items (0 to 100, default 20) …")] first: Option<i32>,
         #[graphql(desc = "… after this cursor.")] after: Option<String>,
         #[graphql(desc = "Backwards: this many items (0 to 100) …")] last: Option<i32>,
@@ -435,7 +470,8 @@ impl AwardQuery {
             before,
         }
         .window(ctx)?;
-        let page = domain::honour_roll(&ctx.cx()?, street, window).await?;
+        let descending = order_by.is_none_or(|o| o.direction.descending());
+        let page = domain::honour_roll(&ctx.cx()?, street, descending, window).await?;
         Ok(HonorRollConnection::new(page, HonorRollEntry))
     }
 
@@ -513,6 +549,21 @@ impl AwardMutation {
         let p = id::decode(ObjectKind::BenefitPackage, "packageId", &package_id)?;
         Ok(GrantAwardPayload(
             domain::grant(&ctx.cx()?, n, p, bonus_points.unwrap_or(0)).await?,
+        ))
+    }
+
+    /// Staff of the street (no party to it) replace the claim code of a grant still held for
+    /// its nominee (a lost certificate, an answer that never arrived): the old code stops
+    /// working, `claimCode` is the new one. `INVALID_STATE` when nothing is held. Audited.
+    async fn reissue_award_claim_code(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The award.")] id: ID,
+    ) -> AppResult<GrantAwardPayload> {
+        ctx.viewer()?;
+        let n = id::decode(ObjectKind::Award, "id", &id)?;
+        Ok(GrantAwardPayload(
+            domain::reissue_claim_code(&ctx.cx()?, n).await?,
         ))
     }
 

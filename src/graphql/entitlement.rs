@@ -1,6 +1,6 @@
 //! Entitlements: `myEntitlements`, and each entitlement's provider and progress.
 
-use async_graphql::{Context, Enum, ID, Object};
+use async_graphql::{Context, Enum, ID, InputObject, Object};
 
 use entity::entitlement::Model;
 use entity::names::ObjectKind;
@@ -11,12 +11,13 @@ use crate::error::AppResult;
 use crate::graphql::loader::{MerchantKey, PackageKey, UserKey, UsesOf};
 use crate::graphql::merchant::Merchant;
 use crate::graphql::package::PackageItemKind;
-use crate::graphql::pagination::{PageArgs, connection};
+use crate::graphql::pagination::{OrderDirection, PageArgs, connection};
 use crate::graphql::scalars::DateTime;
 use crate::graphql::{ContextExt, id, restricted};
 
 /// Where an entitlement stands.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "crate::domain::entitlement::Standing")]
 pub enum EntitlementStatus {
     /// Usable: within its validity, with uses or value left.
     Active,
@@ -96,20 +97,7 @@ impl Entitlement {
 
     /// Where it stands now.
     async fn status(&self, ctx: &Context<'_>) -> AppResult<EntitlementStatus> {
-        let e = &self.0;
-        Ok(
-            if e.status == entity::entitlement::EntitlementStatus::Voided {
-                EntitlementStatus::Voided
-            } else if e.valid_until <= ctx.now()? {
-                EntitlementStatus::Expired
-            } else if e.total_uses.is_some_and(|n| e.used_count >= n)
-                || e.remaining_value_fen.is_some_and(|v| v <= 0)
-            {
-                EntitlementStatus::UsedUp
-            } else {
-                EntitlementStatus::Active
-            },
-        )
+        Ok(domain::standing(&self.0, ctx.now()?).into())
     }
 
     /// The code to show at the provider's counter, `XXXX-XXXX-XXXX`. The holder's alone
@@ -209,6 +197,32 @@ connection!(
     "An entitlement and its cursor."
 );
 
+/// What entitlements can be ordered by; the ID breaks ties.
+#[derive(Enum, Copy, Clone, Debug, Default, Eq, PartialEq)]
+pub enum EntitlementOrderField {
+    /// When it was granted.
+    #[default]
+    CreatedAt,
+}
+
+/// How to order entitlements.
+#[derive(InputObject, Default)]
+pub struct EntitlementOrder {
+    /// The sort key.
+    #[graphql(default)]
+    pub field: EntitlementOrderField,
+    /// Which way.
+    #[graphql(default)]
+    pub direction: OrderDirection,
+}
+
+fn list_of(status: Option<EntitlementStatus>, order: Option<EntitlementOrder>) -> domain::ListOf {
+    domain::ListOf {
+        standing: status.map(Into::into),
+        ascending: order.is_some_and(|o| !o.direction.descending()),
+    }
+}
+
 #[derive(Default)]
 pub struct EntitlementQuery;
 
@@ -218,9 +232,12 @@ impl EntitlementQuery {
     #[graphql(
         complexity = "crate::graphql::pagination::connection_cost(first, last, child_complexity)"
     )]
+    #[allow(clippy::too_many_arguments)]
     async fn my_entitlements(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Only entitlements that stand so now.")] status: Option<EntitlementStatus>,
+        #[graphql(desc = "Default: `CREATED_AT` descending.")] order_by: Option<EntitlementOrder>,
         #[graphql(desc = "Forwards: this many items (0 to 100, default 20) …")] first: Option<i32>,
         #[graphql(desc = "… after this cursor.")] after: Option<String>,
         #[graphql(desc = "Backwards: this many items (0 to 100) …")] last: Option<i32>,
@@ -234,7 +251,8 @@ impl EntitlementQuery {
             before,
         }
         .window(ctx)?;
-        let page = domain::mine(&ctx.cx()?, window).await?;
+        let of = list_of(status, order_by);
+        let page = domain::mine(&ctx.cx()?, of, window).await?;
         prime(ctx, page.rows.iter().map(|(_, e)| e)).await?;
         Ok(EntitlementConnection::new(page, Entitlement))
     }
@@ -251,10 +269,13 @@ impl ProvidedQuery {
     #[graphql(
         complexity = "crate::graphql::pagination::connection_cost(first, last, child_complexity)"
     )]
+    #[allow(clippy::too_many_arguments)]
     async fn provided_entitlements(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The merchant.")] merchant_id: ID,
+        #[graphql(desc = "Only entitlements that stand so now.")] status: Option<EntitlementStatus>,
+        #[graphql(desc = "Default: `CREATED_AT` descending.")] order_by: Option<EntitlementOrder>,
         #[graphql(desc = "Forwards: this many items (0 to 100, default 20) …")] first: Option<i32>,
         #[graphql(desc = "… after this cursor.")] after: Option<String>,
         #[graphql(desc = "Backwards: this many items (0 to 100) …")] last: Option<i32>,
@@ -269,7 +290,8 @@ impl ProvidedQuery {
             before,
         }
         .window(ctx)?;
-        let page = domain::provided(&ctx.cx()?, m, window).await?;
+        let of = list_of(status, order_by);
+        let page = domain::provided(&ctx.cx()?, m, of, window).await?;
         prime(ctx, page.rows.iter().map(|(_, e)| e)).await?;
         Ok(EntitlementConnection::new(page, Entitlement))
     }

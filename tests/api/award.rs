@@ -208,6 +208,11 @@ async fn bad_nominations_and_reviews_are_refused_and_change_nothing() {
         .as_str()
         .unwrap()
         .to_owned();
+    expect_code(
+        &app.gql(REVIEW, json!({ "id": by_staff, "d": "APPROVE" }))
+            .await,
+        "UNAUTHENTICATED",
+    );
     for (who, id) in [
         (&staff, &by_staff),
         (&colleague, &of_staff),
@@ -394,5 +399,39 @@ async fn awards_filter_by_state_community_and_nominator() {
         )
         .await,
         "BAD_USER_INPUT",
+    );
+}
+
+#[tokio::test]
+async fn nominating_an_account_is_no_way_to_read_its_name() {
+    let app = TestApp::spawn().await;
+    let street = app.new_street("九棵树街道", &["新城嘉园"]).await;
+    let staff = app.new_user().staff_of(&street).insert().await;
+    let nosy = app.new_user().lives_in(&street, "新城嘉园").insert().await;
+    let stranger = app
+        .new_user()
+        .name("欧阳娜娜")
+        .lives_in(&street, "新城嘉园")
+        .insert()
+        .await;
+    let nominee = json!({ "nomineeId": gid(ObjectKind::User, stranger.id) });
+    let v = app
+        .gql_by(
+            Some(&nosy),
+            NOMINATE,
+            deed(&street.community("新城嘉园").gid, nominee),
+        )
+        .await;
+    assert_eq!(v["data"]["nominateAward"]["nomineeName"], "欧**娜", "{v}");
+    let v = app
+        .gql_by(
+            Some(&staff),
+            "{ awards { nodes { nomineeName } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        v["data"]["awards"]["nodes"][0]["nomineeName"], "欧阳娜娜",
+        "{v}"
     );
 }

@@ -407,3 +407,117 @@ async fn staff_void_an_entitlement_and_it_is_redeemed_no_more() {
         1
     );
 }
+
+#[tokio::test]
+async fn lists_show_entitlements_by_where_they_stand() {
+    let app = TestApp::spawn().await;
+    let s = setting(&app).await;
+    let holder = app
+        .new_user()
+        .lives_in(&s.street, "新城嘉园")
+        .insert()
+        .await;
+    let item = |d: &str, uses: i32, days: i32| {
+        json!({ "providerId": s.canteen.gid, "kind": "ENTITLEMENT", "description": d,
+            "totalUses": uses, "validDays": days })
+    };
+    let package = ready_package_of(
+        &app,
+        &s,
+        vec![
+            item("一次用完", 1, 365),
+            item("将被作废", 5, 365),
+            item("全年午餐", 365, 365),
+            item("一天有效", 1, 1),
+        ],
+        1,
+    )
+    .await;
+    let a = award(&app, &s, account(&holder), true).await;
+    expect_ok(
+        &app.gql_by(Some(&s.staff), GRANT, json!({ "id": a, "p": package }))
+            .await,
+    );
+    let v = app
+        .gql_by(
+            Some(&holder),
+            "{ myEntitlements { nodes { id description code } } }",
+            json!({}),
+        )
+        .await;
+    let nodes = v["data"]["myEntitlements"]["nodes"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let find = |d: &str| {
+        nodes
+            .iter()
+            .find(|n| n["description"] == d)
+            .unwrap_or_else(|| panic!("{v}"))
+            .clone()
+    };
+    expect_ok(
+        &app.gql_by(
+            Some(&s.canteen.owner),
+            REDEEM,
+            json!({ "c": find("一次用完")["code"], "k": "k1" }),
+        )
+        .await,
+    );
+    expect_ok(
+        &app.gql_by(
+            Some(&s.staff),
+            "mutation($id: ID!) { voidEntitlement(id: $id, reason: \"重复发放\") { id } }",
+            json!({ "id": find("将被作废")["id"] }),
+        )
+        .await,
+    );
+    app.clock.advance(chrono::Duration::days(2));
+    let mine = "query($s: EntitlementStatus, $o: EntitlementOrder) {
+      myEntitlements(status: $s, orderBy: $o) { totalCount nodes { description status } } }";
+    for (status, want) in [
+        ("ACTIVE", "全年午餐"),
+        ("USED_UP", "一次用完"),
+        ("VOIDED", "将被作废"),
+        ("EXPIRED", "一天有效"),
+    ] {
+        let v = app
+            .gql_by(Some(&holder), mine, json!({ "s": status }))
+            .await;
+        let list = &v["data"]["myEntitlements"];
+        assert_eq!(list["totalCount"], 1, "{status}: {v}");
+        assert_eq!(list["nodes"][0]["description"], want, "{status}");
+        assert_eq!(
+            list["nodes"][0]["status"], status,
+            "the filter and the field agree"
+        );
+    }
+    let order = |v: &Value| -> Vec<String> {
+        v["data"]["myEntitlements"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["description"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let newest = order(&app.gql_by(Some(&holder), mine, json!({})).await);
+    let mut oldest = order(
+        &app.gql_by(
+            Some(&holder),
+            mine,
+            json!({ "o": { "field": "CREATED_AT", "direction": "ASC" } }),
+        )
+        .await,
+    );
+    oldest.reverse();
+    assert_eq!(newest, oldest);
+    assert_eq!(newest.len(), 4);
+    let v = app
+        .gql_by(
+            Some(&s.canteen.owner),
+            "query($m: ID!) { providedEntitlements(merchantId: $m, status: ACTIVE) { totalCount } }",
+            json!({ "m": s.canteen.gid }),
+        )
+        .await;
+    assert_eq!(v["data"]["providedEntitlements"]["totalCount"], 1, "{v}");
+}

@@ -337,6 +337,92 @@ async fn a_grant_for_someone_without_an_account_waits_for_their_claim_code() {
 }
 
 #[tokio::test]
+async fn a_lost_claim_code_is_replaced_by_staff_and_the_old_one_dies() {
+    let app = TestApp::spawn().await;
+    let s = setting(&app).await;
+    let package = ready_package(&app, &s, 1, 1).await;
+    let lost = held_grant(&app, &s, &package, 0).await;
+    let v = app
+        .gql_by(
+            Some(&s.staff),
+            "{ awards(filter: { status: GRANTED }) { nodes { id awaitingClaim } } }",
+            json!({}),
+        )
+        .await;
+    let id = v["data"]["awards"]["nodes"][0]["id"].clone();
+    assert_eq!(
+        v["data"]["awards"]["nodes"][0]["awaitingClaim"], true,
+        "{v}"
+    );
+    let reissue = "mutation($id: ID!) { reissueAwardClaimCode(id: $id) { claimCode } }";
+    for who in [None, Some(&s.nominator), Some(&s.canteen.owner)] {
+        let v = app.gql_by(who, reissue, json!({ "id": id })).await;
+        assert!(
+            ["UNAUTHENTICATED", "FORBIDDEN"].contains(&code(&v).as_str()),
+            "{v}"
+        );
+    }
+    let v = app
+        .gql_by(Some(&s.staff), reissue, json!({ "id": id }))
+        .await;
+    let fresh = v["data"]["reissueAwardClaimCode"]["claimCode"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{v}"))
+        .to_owned();
+    assert_ne!(fresh, lost);
+    let nominee = sign_in_by_code(&app, HELD_PHONE).await;
+    expect_code(
+        &app.gql_as(&nominee, CLAIM, json!({ "c": lost })).await,
+        "BAD_USER_INPUT",
+    );
+    expect_ok(&app.gql_as(&nominee, CLAIM, json!({ "c": fresh })).await);
+    expect_code(
+        &app.gql_by(Some(&s.staff), reissue, json!({ "id": id }))
+            .await,
+        "INVALID_STATE",
+    );
+    assert_eq!(
+        app.count("audit_entries WHERE action = 'award.reissue_code'")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_package_with_two_copies_grants_two_of_five_racing_awards() {
+    let app = TestApp::spawn().await;
+    let s = setting(&app).await;
+    let courier = app
+        .new_user()
+        .lives_in(&s.street, "新城嘉园")
+        .insert()
+        .await;
+    let package = ready_package(&app, &s, 2, 2).await;
+    let mut racing = Vec::new();
+    for _ in 0..5 {
+        let a = award(&app, &s, account(&courier), true).await;
+        racing.push((
+            Some(s.staff.token.clone()),
+            GRANT.to_owned(),
+            json!({ "id": a, "p": package, "b": 10 }),
+        ));
+    }
+    let t = tally(&app.parallel(racing).await);
+    assert_eq!(t.get(""), Some(&2), "{t:?}");
+    assert_eq!(t.get("INVALID_STATE"), Some(&3), "{t:?}");
+    assert_eq!(app.count("awards WHERE status = 'GRANTED'").await, 2);
+    assert_eq!(app.count("entitlements").await, 4);
+    assert_eq!(
+        app.count("points_entries WHERE kind = 'AWARD_BONUS'").await,
+        2
+    );
+    assert_eq!(
+        app.count("benefit_packages WHERE granted_count = 2").await,
+        1
+    );
+}
+
+#[tokio::test]
 async fn twenty_racing_claims_deliver_once() {
     let app = TestApp::spawn().await;
     let s = setting(&app).await;
@@ -413,6 +499,12 @@ async fn twenty_racing_grants_grant_once() {
         app.count("benefit_packages WHERE granted_count = 1").await,
         1
     );
+    assert_eq!(
+        app.count("audit_entries WHERE action = 'award.grant'")
+            .await,
+        1
+    );
+    assert_eq!(app.count("events WHERE kind = 'award.granted'").await, 1);
 }
 
 #[tokio::test]
@@ -449,6 +541,72 @@ async fn grants_that_may_not_happen_change_nothing() {
         .await,
     );
     let approved = award(&app, &s, account(&courier), true).await;
+    // A package with an item its provider declined; one from another street; a withdrawn one.
+    let declined = ready_package(&app, &s, 1, 1).await;
+    let v = app
+        .gql_by(
+            Some(&s.staff),
+            "query($id: ID!) { benefitPackage(id: $id) { items { id } } }",
+            json!({ "id": declined }),
+        )
+        .await;
+    let item = v["data"]["benefitPackage"]["items"][0]["id"].clone();
+    expect_ok(
+        &app.gql_by(
+            Some(&s.staff),
+            "mutation($id: ID!, $input: PackageItemInput!) { updatePackageItem(id: $id, input: $input) { id } }",
+            json!({ "id": item, "input": { "providerId": s.canteen.gid, "kind": "ENTITLEMENT",
+                "description": "两份午餐", "totalUses": 365, "perDayLimit": 1, "validDays": 365 } }),
+        )
+        .await,
+    );
+    expect_ok(
+        &app.gql_by(
+            Some(&s.canteen.owner),
+            "mutation($id: ID!) { declinePackageItem(id: $id, reason: \"供不上\") { id } }",
+            json!({ "id": item }),
+        )
+        .await,
+    );
+    let withdrawn = ready_package(&app, &s, 1, 1).await;
+    expect_ok(
+        &app.gql_by(
+            Some(&s.staff),
+            "mutation($id: ID!) { withdrawBenefitPackage(id: $id, reason: \"改期\") { id } }",
+            json!({ "id": withdrawn }),
+        )
+        .await,
+    );
+    let far_s = Setting {
+        canteen: app.new_merchant(&far).name("远方食堂").insert().await,
+        street: far,
+        staff: far_staff.clone(),
+        nominator: s.nominator.clone(),
+    };
+    let elsewhere = ready_package(&app, &far_s, 1, 1).await;
+    // Staff who nominated it themselves, approved by a colleague.
+    let colleague = app.new_user().staff_of(&s.street).insert().await;
+    let v = app
+        .gql_by(
+            Some(&s.staff),
+            "mutation($input: NominateAwardInput!) { nominateAward(input: $input) { id } }",
+            json!({ "input": { "title": "扶老人过街", "deed": "扶老人过街",
+                "happenedOn": "2026-11-20", "communityId": s.street.community("新城嘉园").gid,
+                "nomineeId": gid(ObjectKind::User, courier.id) } }),
+        )
+        .await;
+    let own = v["data"]["nominateAward"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    expect_ok(
+        &app.gql_by(
+            Some(&colleague),
+            "mutation($id: ID!) { reviewAward(id: $id, decision: APPROVE) { id } }",
+            json!({ "id": own }),
+        )
+        .await,
+    );
     let nominated = award(&app, &s, account(&courier), false).await;
     let rejected = award(&app, &s, account(&courier), false).await;
     expect_ok(
@@ -492,6 +650,26 @@ async fn grants_that_may_not_happen_change_nothing() {
         ),
         (
             Some(&s.staff),
+            json!({ "id": approved, "p": declined }),
+            "INVALID_STATE",
+        ),
+        (
+            Some(&s.staff),
+            json!({ "id": approved, "p": withdrawn }),
+            "INVALID_STATE",
+        ),
+        (
+            Some(&s.staff),
+            json!({ "id": approved, "p": elsewhere }),
+            "BAD_USER_INPUT",
+        ),
+        (
+            Some(&s.staff),
+            json!({ "id": own, "p": ready }),
+            "FORBIDDEN",
+        ),
+        (
+            Some(&s.staff),
             json!({ "id": nominated, "p": ready }),
             "INVALID_STATE",
         ),
@@ -526,6 +704,16 @@ async fn grants_that_may_not_happen_change_nothing() {
         0
     );
     assert_eq!(app.count("awards WHERE status = 'GRANTED'").await, 0);
+    assert_eq!(
+        app.count("benefit_packages WHERE granted_count > 0").await,
+        0
+    );
+    assert_eq!(
+        app.count("audit_entries WHERE action = 'award.grant'")
+            .await,
+        0
+    );
+    assert_eq!(app.count("events WHERE kind = 'award.granted'").await, 0);
 }
 
 /// Fifty entitlements with their providers and packages cost what five do.

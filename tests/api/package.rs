@@ -193,7 +193,16 @@ async fn a_declined_item_keeps_the_package_from_being_ready_until_staff_replace_
         &app.gql_by(Some(&a.canteen.owner), CONFIRM, json!({ "id": items[0] }))
             .await,
     );
-    // A reason is required.
+    // Signed in, and a reason, are required.
+    expect_code(
+        &app.gql(DECLINE, json!({ "id": items[1], "r": "年底库存不足" }))
+            .await,
+        "UNAUTHENTICATED",
+    );
+    expect_code(
+        &app.gql(CONFIRM, json!({ "id": items[1] })).await,
+        "UNAUTHENTICATED",
+    );
     let v = app
         .gql_by(
             Some(&a.market.owner),
