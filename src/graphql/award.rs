@@ -116,6 +116,19 @@ pub struct NominateAwardInput {
 
 pub struct Award(pub Model);
 
+impl Award {
+    /// The viewer's rights over it, by its nominee as recorded.
+    fn rights(&self, ctx: &Context<'_>) -> AwardRights {
+        let a = &self.0;
+        AwardRights::of(
+            ctx.auth().viewer_opt(),
+            a.street_id,
+            a.nominator_id,
+            a.nominee_user_id,
+        )
+    }
+}
+
 /// A good deed put forward for recognition (表彰). Seen by staff of its street and by who
 /// nominated it.
 #[Object]
@@ -169,13 +182,7 @@ impl Award {
     /// that nominating is no way to read others' names.
     async fn nominee_name(&self, ctx: &Context<'_>) -> String {
         let a = &self.0;
-        let staff = AwardRights::of(
-            ctx.auth().viewer_opt(),
-            a.street_id,
-            a.nominator_id,
-            a.nominee_user_id,
-        )
-        .personal;
+        let staff = self.rights(ctx).personal;
         if staff || a.nominee_phone.is_some() {
             a.nominee_name.clone()
         } else {
@@ -187,13 +194,7 @@ impl Award {
     /// (`138****5678`) for the nominator.
     async fn nominee_phone(&self, ctx: &Context<'_>) -> Option<String> {
         let a = &self.0;
-        let whole = AwardRights::of(
-            ctx.auth().viewer_opt(),
-            a.street_id,
-            a.nominator_id,
-            a.nominee_user_id,
-        )
-        .personal;
+        let whole = self.rights(ctx).personal;
         a.nominee_phone
             .as_deref()
             .map(|p| if whole { p.to_owned() } else { mask_phone(p) })
@@ -210,14 +211,7 @@ impl Award {
     /// party to it, while it is nominated).
     async fn can_review(&self, ctx: &Context<'_>) -> bool {
         let a = &self.0;
-        a.status == entity::award::AwardStatus::Nominated
-            && AwardRights::of(
-                ctx.auth().viewer_opt(),
-                a.street_id,
-                a.nominator_id,
-                a.nominee_user_id,
-            )
-            .govern
+        a.status == entity::award::AwardStatus::Nominated && self.rights(ctx).govern
     }
 
     /// The points it was granted with.
