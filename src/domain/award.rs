@@ -149,10 +149,11 @@ pub async fn nominate(cx: &Cx<'_>, n: Nomination) -> AppResult<award::Model> {
         Nominee::Person { name, phone } => {
             let name = DisplayName::parse("nomineeName", &name)?.into_inner();
             let phone = Phone::parse("nomineePhone", &phone)?.into_inner();
-            // A registered number is its account's: the grant goes there.
+            // A number its account has proven is that account's: the grant goes there.
             let account = user::Entity::find()
                 .filter(user::Column::Phone.eq(phone.as_str()))
                 .filter(user::Column::Disabled.eq(false))
+                .filter(user::Column::PhoneVerifiedAt.is_not_null())
                 .one(cx)
                 .await?;
             (account.map(|u| u.id), name, Some(phone))
@@ -192,11 +193,19 @@ async fn find(cx: &Cx<'_>, id: i64) -> AppResult<award::Model> {
 
 /// The nominee's account: the one nominated, or the account of the number nominated, which
 /// may have been made since.
-/// A closed account is nobody's.
-async fn nominee_account(cx: &Cx<'_>, a: &award::Model) -> AppResult<Option<i64>> {
+/// A closed account is nobody's. With `proven`, a number counts only for an account that has
+/// proven it holds it by SMS: a grant goes to no one who merely typed the number in.
+async fn nominee_account(cx: &Cx<'_>, a: &award::Model, proven: bool) -> AppResult<Option<i64>> {
     let q = match (a.nominee_user_id, &a.nominee_phone) {
         (Some(id), _) => user::Entity::find_by_id(id),
-        (None, Some(phone)) => user::Entity::find().filter(user::Column::Phone.eq(phone.as_str())),
+        (None, Some(phone)) => {
+            let q = user::Entity::find().filter(user::Column::Phone.eq(phone.as_str()));
+            if proven {
+                q.filter(user::Column::PhoneVerifiedAt.is_not_null())
+            } else {
+                q
+            }
+        }
         (None, None) => return Ok(None),
     };
     Ok(q.filter(user::Column::Disabled.eq(false))
@@ -208,7 +217,7 @@ async fn nominee_account(cx: &Cx<'_>, a: &award::Model) -> AppResult<Option<i64>
 /// The viewer's rights over an award, with its nominee as they are now: staff who have since
 /// made an account with the nominated number are a party to it.
 async fn rights(cx: &Cx<'_>, a: &award::Model) -> AppResult<AwardRights> {
-    let nominee = nominee_account(cx, a).await?;
+    let nominee = nominee_account(cx, a, false).await?;
     Ok(AwardRights::of(
         cx.viewer_opt(),
         a.street_id,
@@ -272,8 +281,8 @@ pub async fn grant(cx: &Cx<'_>, id: i64, package_id: i64, bonus_points: i32) -> 
     let a = find(&tx, id).await?;
     let rights = rights(&tx, &a).await?;
     lifecycle::authorize::<award::Entity>(&rights, AwardAction::Grant)?;
-    // Named by phone: their account, if they have made one since.
-    let holder = nominee_account(&tx, &a).await?;
+    // Named by phone: their account, if they have made one since and proven the number.
+    let holder = nominee_account(&tx, &a, true).await?;
     if holder.is_none() && a.nominee_phone.is_none() {
         return Err(AppError::InvalidState(Text::new(
             "受表彰人的账号已注销",

@@ -351,6 +351,28 @@ async fn a_provider_sees_what_it_gave_and_the_holder_its_history() {
     let mine = &v["data"]["myEntitlements"]["nodes"][0];
     assert_eq!(mine["uses"].as_array().unwrap().len(), 1, "{v}");
     assert!(mine["code"].is_string(), "{v}");
+
+    // By ID: whoever sees it in the provider's records, without its code; nobody else.
+    let v = app
+        .gql_by(
+            Some(&holder),
+            "{ myEntitlements { nodes { id } } }",
+            json!({}),
+        )
+        .await;
+    let id = v["data"]["myEntitlements"]["nodes"][0]["id"].clone();
+    let node = "query($id: ID!) { node(id: $id) { ... on Entitlement { usedCount code } } }";
+    for who in [&s.canteen.owner, &s.staff] {
+        let v = app.gql_by(Some(who), node, json!({ "id": id })).await;
+        assert_eq!(v["data"]["node"]["usedCount"], 1, "{v}");
+        assert!(v["data"]["node"]["code"].is_null(), "{v}");
+    }
+    let v = app.gql_by(Some(&holder), node, json!({ "id": id })).await;
+    assert!(v["data"]["node"]["code"].is_string(), "{v}");
+    let v = app
+        .gql_by(Some(&other.owner), node, json!({ "id": id }))
+        .await;
+    expect_code(&v, "FORBIDDEN");
 }
 
 #[tokio::test]

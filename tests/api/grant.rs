@@ -467,6 +467,24 @@ async fn a_nominee_who_signs_up_before_the_grant_gets_it_directly() {
     assert_eq!(v["data"]["myEntitlements"]["totalCount"], 1, "{v}");
 }
 
+/// An account that merely typed the number in, without proving it by SMS, is not handed the
+/// grant: it is held, and the certificate's code is the proof.
+#[tokio::test]
+async fn an_unproven_account_with_the_number_needs_the_certificate() {
+    let app = TestApp::spawn().await;
+    let s = setting(&app).await;
+    let package = ready_package(&app, &s, 1, 1).await;
+    let typed = app.new_user().phone(HELD_PHONE).insert().await;
+    let printed = held_grant(&app, &s, &package, 0).await;
+    assert_eq!(app.count("entitlements").await, 0);
+    expect_ok(
+        &app.gql_by(Some(&typed), CLAIM, json!({ "c": printed }))
+            .await,
+    );
+    let v = app.gql_by(Some(&typed), MINE, json!({})).await;
+    assert_eq!(v["data"]["myEntitlements"]["totalCount"], 1, "{v}");
+}
+
 #[tokio::test]
 async fn twenty_racing_grants_grant_once() {
     let app = TestApp::spawn().await;
