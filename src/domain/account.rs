@@ -703,6 +703,47 @@ pub async fn load_view(conn: &impl ConnectionTrait, user: user::Model) -> AppRes
     Ok(UserView { user, roles, tags })
 }
 
+/// [`load_view`] for many users in two statements, in the order given.
+pub async fn load_views(
+    conn: &impl ConnectionTrait,
+    users: Vec<user::Model>,
+) -> AppResult<Vec<UserView>> {
+    if users.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<i64> = users.iter().map(|u| u.id).collect();
+    let roles = user_role::Entity::find()
+        .filter(user_role::Column::UserId.is_in(ids.iter().copied()))
+        .all(conn)
+        .await?;
+    let tags = user_tag::Entity::find()
+        .filter(user_tag::Column::UserId.is_in(ids.iter().copied()))
+        .order_by_asc(user_tag::Column::Tag)
+        .all(conn)
+        .await?;
+    Ok(users
+        .into_iter()
+        .map(|user| {
+            let mut r: Vec<Role> = roles
+                .iter()
+                .filter(|x| x.user_id == user.id)
+                .map(|x| x.role)
+                .collect();
+            r.sort();
+            let t = tags
+                .iter()
+                .filter(|x| x.user_id == user.id)
+                .map(|x| x.tag.clone())
+                .collect();
+            UserView {
+                user,
+                roles: r,
+                tags: t,
+            }
+        })
+        .collect())
+}
+
 pub async fn get_view(db: &impl ConnectionTrait, user_id: i64) -> AppResult<Option<UserView>> {
     match user::Entity::find_by_id(user_id).one(db).await? {
         Some(user) => Ok(Some(load_view(db, user).await?)),

@@ -441,23 +441,41 @@ pub async fn memberships_of(
         .await?)
 }
 
-/// The owner and clerks of a merchant, for its owner and staff of its street.
-pub async fn members(
-    cx: &Cx<'_>,
-    m: &merchant::Model,
-) -> AppResult<Vec<(MemberRole, user::Model)>> {
-    MerchantRights::load(cx, Some(cx.viewer()?), m.street_id, m.id)
-        .await?
-        .require_member_list()?;
+/// One of a merchant's owner and clerks, with their account.
+#[derive(Clone, Debug)]
+pub struct Member {
+    pub merchant_id: i64,
+    pub role: MemberRole,
+    pub user: crate::domain::account::UserView,
+}
+
+/// The owners and clerks of merchants, oldest first, in three statements however many
+/// merchants and members, for the batch loader. Who may see them is the caller's to check
+/// ([`MerchantRights::require_member_list`]).
+pub async fn members_of(
+    conn: &impl ConnectionTrait,
+    merchant_ids: &[i64],
+) -> AppResult<Vec<Member>> {
     let rows = merchant_member::Entity::find()
-        .filter(merchant_member::Column::MerchantId.eq(m.id))
+        .filter(merchant_member::Column::MerchantId.is_in(merchant_ids.iter().copied()))
         .order_by_asc(merchant_member::Column::CreatedAt)
+        .order_by_asc(merchant_member::Column::UserId)
         .find_also_related(user::Entity)
-        .all(cx)
+        .all(conn)
         .await?;
-    Ok(rows
+    let (members, users): (Vec<_>, Vec<_>) = rows
         .into_iter()
-        .filter_map(|(member, u)| u.map(|u| (member.role, u)))
+        .filter_map(|(member, u)| u.map(|u| (member, u)))
+        .unzip();
+    let views = crate::domain::account::load_views(conn, users).await?;
+    Ok(members
+        .into_iter()
+        .zip(views)
+        .map(|(m, user)| Member {
+            merchant_id: m.merchant_id,
+            role: m.role,
+            user,
+        })
         .collect())
 }
 

@@ -152,6 +152,13 @@ grouped_loader!(
     package_id
 );
 grouped_loader!(
+    /// The owner and clerks of a merchant, with their accounts, oldest first.
+    MembersOf,
+    domain::merchant::Member,
+    domain::merchant::members_of,
+    merchant_id
+);
+grouped_loader!(
     /// The uses of an entitlement, oldest first.
     UsesOf,
     entity::entitlement_use::Model,

@@ -16,7 +16,7 @@ use crate::error::{AppError, AppResult};
 use crate::graphql::account::User;
 use crate::graphql::coupon::Coupon;
 use crate::graphql::loader::{
-    ActiveCouponsOf, CommunityKey, MembershipsOf, StreetKey, prime_merchants,
+    ActiveCouponsOf, CommunityKey, MembersOf, MembershipsOf, StreetKey, prime_merchants,
 };
 use crate::graphql::pagination::{DEFAULT_PAGE, OrderDirection, PageArgs, connection, page_size};
 use crate::graphql::street::{Community, Street};
@@ -166,17 +166,30 @@ impl Merchant {
     /// The owner and clerks. The owner and staff of the street only (`null` and the error for
     /// others).
     async fn members(&self, ctx: &Context<'_>) -> AppResult<Option<Vec<MerchantMember>>> {
-        ctx.viewer()?;
-        let cx = ctx.cx()?;
-        let rows = domain::members(&cx, &self.0).await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for (role, user) in rows {
-            out.push(MerchantMember {
-                role: role.into(),
-                user: User::new(crate::domain::account::load_view(&cx, user).await?),
-            });
-        }
-        Ok(Some(out))
+        let viewer = ctx.viewer()?;
+        let loader = ctx.loader()?;
+        // The viewer's memberships, loaded once per request, give the rights for every row.
+        let mine = loader
+            .load_one(MembershipsOf(viewer.user_id))
+            .await?
+            .unwrap_or_default();
+        let membership = mine
+            .iter()
+            .find(|m| m.merchant_id == self.0.id)
+            .map(|m| m.role);
+        MerchantRights::of(Some(viewer), self.0.street_id, membership).require_member_list()?;
+        let rows = loader
+            .load_one(MembersOf(self.0.id))
+            .await?
+            .unwrap_or_default();
+        Ok(Some(
+            rows.into_iter()
+                .map(|m| MerchantMember {
+                    role: m.role.into(),
+                    user: User::new(m.user),
+                })
+                .collect(),
+        ))
     }
 
     /// Invitations to clerk that wait for an answer. The owner and staff of the street only

@@ -1,7 +1,7 @@
 //! Relay connections over keyset pages: `first`/`after` forwards, `last`/`before` backwards,
 //! opaque cursors that name the sort key and the row, `totalCount` counted only when asked for.
 
-use async_graphql::{Context, Enum, SimpleObject};
+use async_graphql::{Context, Enum, Object};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
@@ -37,18 +37,37 @@ impl OrderDirection {
     }
 }
 
-/// Where a page sits in its list.
-#[derive(SimpleObject)]
+/// Where a page sits in its list. Cursors are encoded only when a client selects them.
 pub struct PageInfo {
+    has_next_page: bool,
+    has_previous_page: bool,
+    start: Option<Cursor>,
+    end: Option<Cursor>,
+}
+
+/// Where a page sits in its list.
+#[Object]
+impl PageInfo {
     /// Whether items follow this page (when paginating forwards; with `last`, whether items
     /// follow `before`).
-    pub has_next_page: bool,
+    async fn has_next_page(&self) -> bool {
+        self.has_next_page
+    }
+
     /// Whether items precede this page (with `last`; with `first`, whether `after` was given).
-    pub has_previous_page: bool,
+    async fn has_previous_page(&self) -> bool {
+        self.has_previous_page
+    }
+
     /// The cursor of the first edge, to go back with `before`.
-    pub start_cursor: Option<String>,
+    async fn start_cursor(&self) -> Option<String> {
+        self.start.as_ref().map(encode_cursor)
+    }
+
     /// The cursor of the last edge, to go on with `after`.
-    pub end_cursor: Option<String>,
+    async fn end_cursor(&self) -> Option<String> {
+        self.end.as_ref().map(encode_cursor)
+    }
 }
 
 pub fn encode_cursor(c: &Cursor) -> String {
@@ -124,8 +143,8 @@ pub fn page_info<M>(page: &Page<M>) -> PageInfo {
     PageInfo {
         has_next_page: page.has_next,
         has_previous_page: page.has_previous,
-        start_cursor: page.rows.first().map(|(c, _)| encode_cursor(c)),
-        end_cursor: page.rows.last().map(|(c, _)| encode_cursor(c)),
+        start: page.rows.first().map(|(c, _)| c.clone()),
+        end: page.rows.last().map(|(c, _)| c.clone()),
     }
 }
 
@@ -149,7 +168,7 @@ macro_rules! connection {
                         .rows
                         .into_iter()
                         .map(|(cursor, m)| $edge {
-                            cursor: $crate::graphql::pagination::encode_cursor(&cursor),
+                            cursor,
                             node: node(m),
                         })
                         .collect(),
@@ -186,7 +205,7 @@ macro_rules! connection {
 
         #[doc = $edge_doc]
         pub struct $edge {
-            cursor: String,
+            cursor: $crate::domain::page::Cursor,
             node: $node,
         }
 
@@ -194,8 +213,8 @@ macro_rules! connection {
         #[async_graphql::Object]
         impl $edge {
             /// Opaque; pass it as `after` (or `before`) to continue from this item.
-            async fn cursor(&self) -> &str {
-                &self.cursor
+            async fn cursor(&self) -> String {
+                $crate::graphql::pagination::encode_cursor(&self.cursor)
             }
 
             /// The item.

@@ -539,3 +539,57 @@ async fn a_merchants_page_is_two_statements_and_three_with_its_total() {
         assert_eq!(ran, statements, "with {total:?}");
     }
 }
+
+/// Staff listing merchants with their owners and clerks pay the same few statements for two
+/// merchants as for eight; others see no members.
+#[tokio::test]
+async fn members_of_a_page_of_merchants_cost_the_same_for_two_and_eight() {
+    let app = TestApp::spawn().await;
+    let street = app.new_street("九棵树街道", &["新城嘉园"]).await;
+    let staff = app.new_user().staff_of(&street).insert().await;
+    let mut owners = Vec::new();
+    for i in 0..8 {
+        let clerk = app.new_user().lives_in(&street, "新城嘉园").insert().await;
+        let m = app
+            .new_merchant(&street)
+            .name(&format!("商户{i}"))
+            .clerk(&clerk)
+            .insert()
+            .await;
+        owners.push(m.owner);
+    }
+    let q = |n: usize| {
+        format!(
+            "{{ merchants(first: {n}) {{ nodes {{ name members {{ role user {{ displayName roles tags }} }} }} }} }}"
+        )
+    };
+    let (v2, n2) = app.gql_counting(Some(&staff), &q(2)).await;
+    let (v8, n8) = app.gql_counting(Some(&staff), &q(8)).await;
+    let nodes = v8["data"]["merchants"]["nodes"].as_array().unwrap();
+    assert_eq!(nodes.len(), 8, "{v8}");
+    for n in nodes {
+        let mut roles: Vec<&str> = n["members"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{v8}"))
+            .iter()
+            .map(|m| m["role"].as_str().unwrap())
+            .collect();
+        roles.sort();
+        assert_eq!(roles, ["CLERK", "OWNER"], "{v8}");
+    }
+    assert_eq!(
+        v2["data"]["merchants"]["nodes"].as_array().unwrap().len(),
+        2
+    );
+    assert_eq!(n2, n8, "statements: {n2} for 2, {n8} for 8");
+    // An owner sees the members of their own merchant only.
+    let v = app.gql_by(Some(&owners[0]), &q(8), json!({})).await;
+    let shown: Vec<bool> = v["data"]["merchants"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["members"].is_array())
+        .collect();
+    assert_eq!(shown.iter().filter(|s| **s).count(), 1, "{v}");
+    expect_code(&v, "FORBIDDEN");
+}
