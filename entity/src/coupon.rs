@@ -72,11 +72,20 @@ pub enum Relation {
         to = "super::merchant::Column::Id"
     )]
     Merchant,
+    /// Who may claim it, beyond a minimum age.
+    #[sea_orm(has_many = "super::coupon_audience::Entity")]
+    Audience,
 }
 
 impl Related<super::merchant::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Merchant.def()
+    }
+}
+
+impl Related<super::coupon_audience::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Audience.def()
     }
 }
 

@@ -27,6 +27,19 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::coupon::Entity",
+        from = "Column::CouponId",
+        to = "super::coupon::Column::Id"
+    )]
+    Coupon,
+}
+
+impl Related<super::coupon::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Coupon.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

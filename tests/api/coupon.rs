@@ -955,3 +955,45 @@ async fn a_private_field_is_null_with_its_error_and_the_object_stays() {
     assert!(claims["data"]["couponClaims"]["nodes"][0]["code"].is_null());
     expect_code(&claims, "FORBIDDEN");
 }
+
+/// What a claim costs in statements, kept as a count rather than a timing: a sold-out answer
+/// reads the session and then the coupon with its merchant and audience in one statement (and,
+/// for a coupon with an audience, the resident's tags and community); a winning claim adds its
+/// write transaction.
+#[tokio::test]
+async fn a_claim_costs_a_fixed_few_statements() {
+    let s = shop().await;
+    let plain = s
+        .app
+        .coupon(&s.owner, &s.merchant, json!({ "totalStock": 1 }))
+        .await;
+    let tagged = s
+        .app
+        .coupon(
+            &s.owner,
+            &s.merchant,
+            json!({ "totalStock": 1, "audience": { "tags": ["SENIOR", "VOLUNTEER"] } }),
+        )
+        .await;
+    let first = s.app.new_user().tag("VOLUNTEER").insert().await;
+    let second = s.app.new_user().tag("SENIOR").insert().await;
+    let claim = |id: &str| format!("mutation {{ claimCoupon(couponId: \"{id}\") {{ status }} }}");
+    let mut costs = Vec::new();
+    for id in [&plain, &tagged] {
+        let (won, won_cost) = s.app.gql_counting(Some(&first), &claim(id)).await;
+        assert_eq!(won["data"]["claimCoupon"]["status"], "CLAIMED", "{won}");
+        let (lost, lost_cost) = s.app.gql_counting(Some(&second), &claim(id)).await;
+        expect_code(&lost, "OUT_OF_STOCK");
+        costs.push((lost_cost, won_cost));
+    }
+    assert_eq!(
+        costs[0].0, 2,
+        "sold out: the session, then one read ({costs:?})"
+    );
+    assert_eq!(
+        costs[1].0, 4,
+        "with an audience, the resident's facts too ({costs:?})"
+    );
+    assert!(costs[0].1 <= 6, "a winning claim ({costs:?})");
+    assert_eq!(costs[1].1 - costs[0].1, 2, "{costs:?}");
+}

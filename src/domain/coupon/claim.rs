@@ -143,23 +143,27 @@ pub async fn claim(cx: &Cx<'_>, coupon_id: i64) -> AppResult<coupon_claim::Model
     // below requires the coupon to be active still. Reading it first keeps the write
     // transaction (on SQLite, the database's one write lock) to the update, the count and the
     // insert, which is what lets a flash sale go faster.
-    // The coupon and its merchant in one statement: most of a sale's requests end below.
-    let (c, m) = coupon::Entity::find_by_id(coupon_id)
+    // The coupon, its merchant and its audience in one statement: most of a sale's requests
+    // end before the write transaction.
+    let (c, merchants, rules) = coupon::Entity::find_by_id(coupon_id)
         .find_also_related(merchant::Entity)
-        .one(cx)
+        .find_also_related(coupon_audience::Entity)
+        .consolidate()
+        .all(cx)
         .await?
+        .into_iter()
+        .next()
         .ok_or(AppError::NotFound("coupon"))?;
-    let m = m.ok_or(AppError::NotFound("merchant"))?;
+    let m = merchants
+        .into_iter()
+        .next()
+        .ok_or(AppError::NotFound("merchant"))?;
     if c.status != CouponStatus::Active || m.status != MerchantStatus::Active {
         return Err(invalid_state());
     }
     if now < c.valid_from || now >= c.valid_until {
         return Err(AppError::Expired);
     }
-    let rules = coupon_audience::Entity::find()
-        .filter(coupon_audience::Column::CouponId.eq(c.id))
-        .all(cx)
-        .await?;
     let audience = query::audience(&c, &rules)?;
     if !audience.is_everyone() {
         let who = audience::resident(cx, viewer.user_id).await?;
