@@ -483,7 +483,13 @@ pub async fn claim(cx: &Cx<'_>, raw_code: &str) -> AppResult<Claimed> {
     if taken.rows_affected != 1 {
         return Err(invalid_state());
     }
-    let a = find(&tx, a.id).await?;
+    // What the update above wrote, without reading it back.
+    let a = award::Model {
+        nominee_user_id: Some(me.id),
+        claimed_at: Some(tx.now()),
+        updated_at: tx.now(),
+        ..a
+    };
     let package_id = a.package_id.ok_or_else(invalid_state)?;
     let items = crate::domain::package::items_of(&tx, &[package_id]).await?;
     let entitlements = deliver(&tx, &a, &items, me.id).await?;

@@ -405,6 +405,13 @@ impl AwardRights {
         }
     }
 
+    /// Whether the nominee's name shows whole: to staff of the street, and to a nominator who
+    /// typed it (a nominee named by phone). A nominator who picked an account sees it masked,
+    /// so that nominating is no way to read names.
+    pub fn sees_nominee_name(&self, typed_by_nominator: bool) -> bool {
+        self.personal || typed_by_nominator
+    }
+
     pub fn require_read(&self) -> AppResult<()> {
         if self.read {
             Ok(())

@@ -182,8 +182,10 @@ impl Award {
     /// that nominating is no way to read others' names.
     async fn nominee_name(&self, ctx: &Context<'_>) -> String {
         let a = &self.0;
-        let staff = self.rights(ctx).personal;
-        if staff || a.nominee_phone.is_some() {
+        if self
+            .rights(ctx)
+            .sees_nominee_name(a.nominee_phone.is_some())
+        {
             a.nominee_name.clone()
         } else {
             mask_name(&a.nominee_name)
