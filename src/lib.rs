@@ -14,4 +14,5 @@ pub mod http;
 pub mod logging;
 pub mod metrics;
 pub mod net;
+pub mod rows;
 pub mod state;

@@ -424,10 +424,11 @@ pub async fn get(cx: &Cx<'_>, id: i64) -> AppResult<merchant::Model> {
 }
 
 pub async fn by_ids(conn: &impl ConnectionTrait, ids: &[i64]) -> AppResult<Vec<merchant::Model>> {
-    Ok(merchant::Entity::find()
-        .filter(merchant::Column::Id.is_in(ids.iter().copied()))
-        .all(conn)
-        .await?)
+    Ok(crate::rows::all(
+        conn,
+        merchant::Entity::find().filter(merchant::Column::Id.is_in(ids.iter().copied())),
+    )
+    .await?)
 }
 
 /// The merchants a user belongs to, with the role.

@@ -141,7 +141,7 @@ pub async fn fetch<E, C>(
     window: Window,
 ) -> AppResult<Page<E::Model>>
 where
-    E: EntityTrait,
+    E: crate::rows::ReadRows,
     E::Model: FromQueryResult + Send + Sync,
     C: ConnectionTrait,
 {
@@ -176,12 +176,13 @@ where
     } else {
         SqlOrder::Asc
     };
-    let mut rows = q
-        .order_by(order.column, dir.clone())
-        .order_by(order.id, dir)
-        .limit(limit + 1)
-        .all(conn)
-        .await?;
+    let mut rows = E::read_all(
+        conn,
+        q.order_by(order.column, dir.clone())
+            .order_by(order.id, dir)
+            .limit(limit + 1),
+    )
+    .await?;
     let more = rows.len() as u64 > limit;
     rows.truncate(limit as usize);
     if backwards {

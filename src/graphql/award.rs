@@ -244,6 +244,23 @@ impl Award {
     }
 }
 
+impl crate::graphql::eager::EagerObject for Award {
+    const READY: &'static [&'static str] = &[
+        "id",
+        "title",
+        "deed",
+        "happenedOn",
+        "evidence",
+        "status",
+        "statusReason",
+        "bonusPoints",
+        "grantedAt",
+        "awaitingClaim",
+        "claimedAt",
+        "createdAt",
+    ];
+}
+
 /// What `grantAward` answers.
 pub struct GrantAwardPayload(domain::Granted);
 
@@ -376,6 +393,17 @@ impl HonorRollEntry {
             .map(Merchant)
             .collect())
     }
+}
+
+impl crate::graphql::eager::EagerObject for HonorRollEntry {
+    const READY: &'static [&'static str] = &[
+        "title",
+        "deed",
+        "happenedOn",
+        "grantedAt",
+        "nomineeName",
+        "named",
+    ];
 }
 
 connection!(

@@ -227,6 +227,27 @@ impl Coupon {
     }
 }
 
+impl crate::graphql::eager::EagerObject for Coupon {
+    const READY: &'static [&'static str] = &[
+        "id",
+        "title",
+        "description",
+        "kind",
+        "amountFen",
+        "minSpendFen",
+        "percentOff",
+        "itemName",
+        "pointsCost",
+        "totalStock",
+        "remainingStock",
+        "perUserLimit",
+        "validFrom",
+        "validUntil",
+        "status",
+        "createdAt",
+    ];
+}
+
 /// The resident who holds a claim, as the merchant and staff see them.
 #[derive(SimpleObject)]
 pub struct ClaimHolder {
@@ -318,6 +339,17 @@ impl CouponClaim {
             phone,
         })
     }
+}
+
+impl crate::graphql::eager::EagerObject for CouponClaim {
+    const READY: &'static [&'static str] = &[
+        "id",
+        "claimedAt",
+        "expiresAt",
+        "pointsSpent",
+        "redeemedAt",
+        "voidReason",
+    ];
 }
 
 /// Audience rules of a new coupon.

@@ -168,6 +168,24 @@ impl Entitlement {
     }
 }
 
+impl crate::graphql::eager::EagerObject for Entitlement {
+    const READY: &'static [&'static str] = &[
+        "id",
+        "kind",
+        "description",
+        "totalUses",
+        "usedCount",
+        "valueFen",
+        "remainingValueFen",
+        "perDayLimit",
+        "validFrom",
+        "validUntil",
+        "voidReason",
+        "lastUsedAt",
+        "createdAt",
+    ];
+}
+
 pub struct EntitlementUse(entity::entitlement_use::Model);
 
 /// One use of an entitlement at its provider's counter.

@@ -8,6 +8,8 @@
 //! time, with fragments counted once each, before anything else looks at it.
 
 use std::collections::HashMap;
+use std::num::NonZeroUsize;
+use std::sync::{Arc, Mutex};
 
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
@@ -97,6 +99,50 @@ impl QueryLimits {
         let doc = async_graphql::parser::parse_query(query)
             .map_err(|e| request_error(ServerError::from(e), 400))?;
         check_document(&doc, self).map_err(|e| request_error(e, 400))?;
+        Ok(doc)
+    }
+}
+
+/// How many checked documents [`CheckedDocuments`] keeps.
+const CACHED_DOCUMENTS: usize = 512;
+/// Longer documents are checked every time: the cache holds at most 512 × 8 KiB of text.
+const MAX_CACHED_LEN: usize = 8 * 1024;
+
+/// Documents that passed the limits, by their text. Apps send the same few documents over and
+/// over, and parsing one costs more than copying its tree. A refused document is never kept,
+/// so it is parsed and refused anew each time, as before.
+pub struct CheckedDocuments {
+    limits: QueryLimits,
+    cache: Mutex<lru::LruCache<Box<str>, Arc<ExecutableDocument>>>,
+}
+
+impl CheckedDocuments {
+    pub fn new(limits: QueryLimits) -> CheckedDocuments {
+        CheckedDocuments {
+            limits,
+            cache: Mutex::new(lru::LruCache::new(
+                NonZeroUsize::new(CACHED_DOCUMENTS).unwrap_or(NonZeroUsize::MIN),
+            )),
+        }
+    }
+
+    /// As [`QueryLimits::parse`]; the limits depend on the text alone, so a document that
+    /// passed once passes again.
+    pub fn parse(&self, query: &str) -> ServerResult<ExecutableDocument> {
+        let cached = self
+            .cache
+            .lock()
+            .ok()
+            .and_then(|mut c| c.get(query).cloned());
+        if let Some(doc) = cached {
+            return Ok(ExecutableDocument::clone(&doc));
+        }
+        let doc = self.limits.parse(query)?;
+        if query.len() <= MAX_CACHED_LEN
+            && let Ok(mut cache) = self.cache.lock()
+        {
+            cache.put(query.into(), Arc::new(doc.clone()));
+        }
         Ok(doc)
     }
 }

@@ -3,6 +3,8 @@
 
 use crate::graphql::scalars::DateTime;
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+
+use crate::graphql::eager::Eager;
 use entity::names::ObjectKind;
 
 use entity::merchant as model;
@@ -153,14 +155,14 @@ impl Merchant {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "How many, 0 to 100 (default 20).")] first: Option<i32>,
-    ) -> AppResult<Vec<Coupon>> {
+    ) -> AppResult<Vec<Eager<Coupon>>> {
         let n = page_size("first", first, DEFAULT_PAGE)? as usize;
         let rows = ctx
             .loader()?
             .load_one(ActiveCouponsOf(self.0.id))
             .await?
             .unwrap_or_default();
-        Ok(rows.into_iter().take(n).map(Coupon).collect())
+        Ok(rows.into_iter().take(n).map(|c| Eager(Coupon(c))).collect())
     }
 
     /// The owner and clerks. The owner and staff of the street only (`null` and the error for
@@ -211,6 +213,19 @@ impl Merchant {
     async fn created_at(&self) -> DateTime {
         self.0.created_at.into()
     }
+}
+
+impl crate::graphql::eager::EagerObject for Merchant {
+    const READY: &'static [&'static str] = &[
+        "id",
+        "name",
+        "category",
+        "address",
+        "contactPhone",
+        "description",
+        "status",
+        "createdAt",
+    ];
 }
 
 /// What a member may do for a merchant.

@@ -4,6 +4,7 @@
 pub mod account;
 pub mod award;
 pub mod coupon;
+pub mod eager;
 pub mod entitlement;
 pub mod id;
 pub mod invitation;

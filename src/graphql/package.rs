@@ -214,6 +214,10 @@ impl BenefitPackage {
     }
 }
 
+impl crate::graphql::eager::EagerObject for BenefitPackage {
+    const READY: &'static [&'static str] = &["id", "title", "status", "createdAt"];
+}
+
 pub struct PackageItem(pub ItemModel);
 
 /// What one provider gives in a package, for each of its copies.
@@ -300,6 +304,21 @@ impl PackageItem {
     async fn updated_at(&self) -> DateTime {
         self.0.updated_at.into()
     }
+}
+
+impl crate::graphql::eager::EagerObject for PackageItem {
+    const READY: &'static [&'static str] = &[
+        "id",
+        "kind",
+        "description",
+        "totalUses",
+        "perDayLimit",
+        "validDays",
+        "valueFen",
+        "status",
+        "declineReason",
+        "updatedAt",
+    ];
 }
 
 connection!(

@@ -154,7 +154,7 @@ macro_rules! connection {
     ($conn:ident, $edge:ident, $node:ty, $conn_doc:literal, $edge_doc:literal) => {
         #[doc = $conn_doc]
         pub struct $conn {
-            edges: Vec<$edge>,
+            edges: Vec<$crate::graphql::eager::Eager<$edge>>,
             page_info: $crate::graphql::pagination::PageInfo,
             total: Option<u64>,
         }
@@ -167,9 +167,11 @@ macro_rules! connection {
                     edges: page
                         .rows
                         .into_iter()
-                        .map(|(cursor, m)| $edge {
-                            cursor,
-                            node: node(m),
+                        .map(|(cursor, m)| {
+                            $crate::graphql::eager::Eager($edge {
+                                cursor,
+                                node: node(m),
+                            })
                         })
                         .collect(),
                     page_info,
@@ -182,13 +184,16 @@ macro_rules! connection {
         #[async_graphql::Object]
         impl $conn {
             /// The items of this page with their cursors, in list order.
-            async fn edges(&self) -> &[$edge] {
+            async fn edges(&self) -> &[$crate::graphql::eager::Eager<$edge>] {
                 &self.edges
             }
 
             /// The items of this page, without cursors.
-            async fn nodes(&self) -> Vec<&$node> {
-                self.edges.iter().map(|e| &e.node).collect()
+            async fn nodes(&self) -> Vec<$crate::graphql::eager::Eager<&$node>> {
+                self.edges
+                    .iter()
+                    .map(|e| $crate::graphql::eager::Eager(&e.0.node))
+                    .collect()
             }
 
             /// Where this page sits in the list.
@@ -218,9 +223,13 @@ macro_rules! connection {
             }
 
             /// The item.
-            async fn node(&self) -> &$node {
-                &self.node
+            async fn node(&self) -> $crate::graphql::eager::Eager<&$node> {
+                $crate::graphql::eager::Eager(&self.node)
             }
+        }
+
+        impl $crate::graphql::eager::EagerObject for $edge {
+            const READY: &'static [&'static str] = &["cursor"];
         }
     };
 }

@@ -69,6 +69,11 @@ impl PointsEntry {
     }
 }
 
+impl crate::graphql::eager::EagerObject for PointsEntry {
+    const READY: &'static [&'static str] =
+        &["id", "amount", "kind", "sourceType", "note", "createdAt"];
+}
+
 connection!(
     PointsEntryConnection,
     PointsEntryEdge,

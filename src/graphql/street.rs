@@ -77,6 +77,18 @@ impl Street {
     }
 }
 
+impl crate::graphql::eager::EagerObject for Street {
+    const READY: &'static [&'static str] = &[
+        "id",
+        "name",
+        "displayName",
+        "foundedOn",
+        "timeZone",
+        "maxActivityPoints",
+        "demandResponseHours",
+    ];
+}
+
 pub struct Community(pub community::Model);
 
 /// Whether a community takes new members.

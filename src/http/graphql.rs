@@ -342,7 +342,7 @@ async fn execute(
         }
     };
     let user_id = auth.viewer_opt().map(|v| v.user_id);
-    let doc = match state.limits.parse(&request.query) {
+    let doc = match state.documents.parse(&request.query) {
         Ok(doc) => doc,
         Err(err) => {
             let done = finish(async_graphql::Response::from_errors(vec![err]), &meta);

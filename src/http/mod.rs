@@ -42,7 +42,7 @@ pub struct HttpState {
     pub schema: AppSchema,
     pub slow_request: Duration,
     pub persisted: std::sync::Arc<persisted::PersistedQueries>,
-    pub limits: crate::graphql::QueryLimits,
+    pub documents: std::sync::Arc<crate::graphql::limits::CheckedDocuments>,
     pub request_timeout: Duration,
     pub address_limits: std::sync::Arc<ratelimit::AddressLimits>,
 }
@@ -84,7 +84,9 @@ pub fn router(app: AppState, schema: AppSchema, options: HttpOptions) -> Router 
         persisted: std::sync::Arc::new(persisted::PersistedQueries::new(
             options.persisted_only.clone(),
         )),
-        limits: options.limits,
+        documents: std::sync::Arc::new(crate::graphql::limits::CheckedDocuments::new(
+            options.limits,
+        )),
         request_timeout: options.request_timeout,
         address_limits: std::sync::Arc::new(ratelimit::AddressLimits::new(&options.rate_limits)),
     };

@@ -11,6 +11,7 @@ mod builders;
 mod cli;
 mod coupon;
 mod demo;
+mod eager;
 mod entitlement;
 mod events;
 mod fakes;

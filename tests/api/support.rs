@@ -420,11 +420,13 @@ impl TestApp {
 
     /// A published coupon of the merchant; `fields` override the defaults.
     pub async fn coupon(&self, owner: &TestUser, merchant_gid: &str, fields: Value) -> String {
+        // By the server's clock, which a test may have set to a day of its own.
+        let now = shangju::clock::Clock::now(&self.clock);
         let mut input = json!({
             "merchantId": merchant_gid, "title": "午餐 8 折", "kind": "PERCENT_OFF",
             "percentOff": 20, "totalStock": 100,
-            "validFrom": (Utc::now() - chrono::Duration::hours(1)).to_rfc3339(),
-            "validUntil": (Utc::now() + chrono::Duration::days(30)).to_rfc3339(),
+            "validFrom": (now - chrono::Duration::hours(1)).to_rfc3339(),
+            "validUntil": (now + chrono::Duration::days(30)).to_rfc3339(),
         });
         for (k, v) in fields.as_object().unwrap() {
             input[k] = v.clone();

@@ -176,20 +176,23 @@ pub async fn active_of_merchants(
     merchant_ids: &[i64],
     now: DateTime<Utc>,
 ) -> AppResult<Vec<coupon::Model>> {
-    Ok(coupon::Entity::find()
-        .filter(coupon::Column::MerchantId.is_in(merchant_ids.iter().copied()))
-        .filter(coupon::Column::Status.eq(CouponStatus::Active))
-        .filter(coupon::Column::ValidUntil.gt(now))
-        .order_by_desc(coupon::Column::Id)
-        .all(conn)
-        .await?)
+    Ok(crate::rows::all(
+        conn,
+        coupon::Entity::find()
+            .filter(coupon::Column::MerchantId.is_in(merchant_ids.iter().copied()))
+            .filter(coupon::Column::Status.eq(CouponStatus::Active))
+            .filter(coupon::Column::ValidUntil.gt(now))
+            .order_by_desc(coupon::Column::Id),
+    )
+    .await?)
 }
 
 pub async fn by_ids(conn: &impl ConnectionTrait, ids: &[i64]) -> AppResult<Vec<coupon::Model>> {
-    Ok(coupon::Entity::find()
-        .filter(coupon::Column::Id.is_in(ids.iter().copied()))
-        .all(conn)
-        .await?)
+    Ok(crate::rows::all(
+        conn,
+        coupon::Entity::find().filter(coupon::Column::Id.is_in(ids.iter().copied())),
+    )
+    .await?)
 }
 
 pub async fn audiences_of(

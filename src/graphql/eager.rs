@@ -1,0 +1,186 @@
+//! Objects resolved in one pass: the fields that never wait are resolved in place, in selection
+//! order, and only the others are joined.
+//!
+//! async-graphql resolves every field of an object as a boxed future in a `FuturesUnordered`.
+//! For a page of merchants with their coupons that is hundreds of allocations, moves of large
+//! futures and wake-ups per request, for fields that only read a row already in hand. The
+//! answer is the same either way; a selection this path does not cover (a response key selected
+//! twice, whose selections async-graphql merges; a field with a custom directive; an unknown
+//! fragment) takes async-graphql's own path.
+//!
+//! Fields resolved here do not pass through an extension's per-field `resolve` hook. The server
+//! registers no such extension: the document limits are checked before execution.
+
+use std::borrow::Cow;
+
+use async_graphql::indexmap::IndexMap;
+use async_graphql::parser::types::{Field, Selection, SelectionSet};
+use async_graphql::registry::Registry;
+use async_graphql::resolver_utils::resolve_container;
+use async_graphql::{
+    ContainerType, ContextSelectionSet, Name, OutputType, Positioned, ServerResult, Value,
+};
+
+/// An object type whose listed fields never wait: they read the row the object holds.
+pub trait EagerObject: ContainerType {
+    /// The fields resolved in place. A field listed here that does wait is still answered
+    /// right, only without running beside its siblings.
+    const READY: &'static [&'static str];
+}
+
+impl<T: EagerObject + ?Sized> EagerObject for &T {
+    const READY: &'static [&'static str] = T::READY;
+}
+
+/// `T` resolved eagerly; to the schema it is `T` itself.
+pub struct Eager<T>(pub T);
+
+impl<T: EagerObject> OutputType for Eager<T> {
+    fn type_name() -> Cow<'static, str> {
+        T::type_name()
+    }
+
+    fn qualified_type_name() -> String {
+        T::qualified_type_name()
+    }
+
+    fn introspection_type_name(&self) -> Cow<'static, str> {
+        self.0.introspection_type_name()
+    }
+
+    fn create_type_info(registry: &mut Registry) -> String {
+        T::create_type_info(registry)
+    }
+
+    async fn resolve(
+        &self,
+        ctx: &ContextSelectionSet<'_>,
+        _field: &Positioned<Field>,
+    ) -> ServerResult<Value> {
+        resolve(ctx, &self.0).await
+    }
+}
+
+async fn resolve<'a, T: EagerObject>(
+    ctx: &ContextSelectionSet<'a>,
+    root: &'a T,
+) -> ServerResult<Value> {
+    let mut fields = Vec::with_capacity(ctx.item.node.items.len());
+    let mut results = IndexMap::with_capacity(ctx.item.node.items.len());
+    if !collect(ctx, root, &ctx.item.node, &mut fields, &mut results) {
+        return resolve_container(ctx, root).await;
+    }
+    // Like async-graphql, a field whose resolver fails is left out and its error recorded.
+    let mut failed = Vec::new();
+    let mut waiting = Vec::new();
+    for (i, field) in fields.iter().enumerate() {
+        let name = field.node.name.node.as_str();
+        let value = if name == "__typename" {
+            Value::String(root.introspection_type_name().into_owned())
+        } else if T::READY.contains(&name) {
+            match root.resolve_field(&ctx.with_field(field)).await {
+                Ok(v) => v.unwrap_or_default(),
+                Err(e) => {
+                    ctx.add_error(e);
+                    failed.push(i);
+                    continue;
+                }
+            }
+        } else {
+            waiting.push(i);
+            continue;
+        };
+        results[i] = value;
+    }
+    let mut settle = |i: usize, resolved: ServerResult<Option<Value>>| match resolved {
+        Ok(v) => results[i] = v.unwrap_or_default(),
+        Err(e) => {
+            ctx.add_error(e);
+            failed.push(i);
+        }
+    };
+    match waiting.as_slice() {
+        [] => {}
+        &[i] => settle(i, root.resolve_field(&ctx.with_field(fields[i])).await),
+        _ => {
+            let fields = &fields;
+            let resolved = futures::future::join_all(
+                waiting
+                    .iter()
+                    .map(|&i| async move { root.resolve_field(&ctx.with_field(fields[i])).await }),
+            )
+            .await;
+            for (&i, r) in waiting.iter().zip(resolved) {
+                settle(i, r);
+            }
+        }
+    }
+    failed.sort_unstable();
+    for &i in failed.iter().rev() {
+        results.shift_remove_index(i);
+    }
+    Ok(if results.is_empty() {
+        Value::Null
+    } else {
+        Value::Object(results)
+    })
+}
+
+/// Flattens the selection into its fields, in order, each with a place in `results`; false
+/// when async-graphql's own path must answer instead.
+fn collect<'a, T: EagerObject>(
+    ctx: &ContextSelectionSet<'a>,
+    root: &T,
+    set: &'a SelectionSet,
+    fields: &mut Vec<&'a Positioned<Field>>,
+    results: &mut IndexMap<Name, Value>,
+) -> bool {
+    for selection in &set.items {
+        let (condition, inner) = match &selection.node {
+            Selection::Field(field) => {
+                // `@skip` and `@include` are gone by now; any other directive wraps the field.
+                if !field.node.directives.is_empty() {
+                    return false;
+                }
+                let key = field.node.response_key().node.clone();
+                if results.insert(key, Value::Null).is_some() {
+                    return false;
+                }
+                fields.push(field);
+                continue;
+            }
+            Selection::FragmentSpread(spread) => {
+                let Some(fragment) = ctx.query_env.fragments.get(&spread.node.fragment_name.node)
+                else {
+                    return false;
+                };
+                (
+                    Some(&fragment.node.type_condition.node.on.node),
+                    &fragment.node.selection_set.node,
+                )
+            }
+            Selection::InlineFragment(fragment) => (
+                fragment
+                    .node
+                    .type_condition
+                    .as_ref()
+                    .map(|c| &c.node.on.node),
+                &fragment.node.selection_set.node,
+            ),
+        };
+        let applies = condition.is_none_or(|on| {
+            let own = root.introspection_type_name();
+            on.as_str() == own
+                || ctx
+                    .schema_env
+                    .registry
+                    .implements
+                    .get(own.as_ref())
+                    .is_some_and(|interfaces| interfaces.contains(on.as_str()))
+        });
+        if applies && !collect(ctx, root, inner, fields, results) {
+            return false;
+        }
+    }
+    true
+}

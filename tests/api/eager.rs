@@ -1,0 +1,356 @@
+//! The cheap request path answers exactly as async-graphql's own: objects resolved in one pass
+//! (`graphql::eager`), rows read by position (`rows`), documents checked once
+//! (`limits::CheckedDocuments`); and a page of merchants with their coupons stays 2 statements.
+
+use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
+use serde_json::{Value, json};
+
+use entity::coupon::{self, CouponKind};
+use entity::merchant;
+
+use crate::builders::*;
+use crate::support::*;
+
+/// Two merchants, one with a coupon whose every optional column is set and one with NULLs.
+async fn alliance(app: &TestApp) -> TestMerchant {
+    let street = app.new_street("九棵树街道", &["新城嘉园"]).await;
+    let first = app.new_merchant(&street).name("社区食堂").insert().await;
+    let second = app.new_merchant(&street).name("七鲜超市").insert().await;
+    app.new_coupon(&first).title("午餐 8 折").insert().await;
+    let full = app
+        .new_coupon(&second)
+        .title("满 50 减 10")
+        .stock(None)
+        .insert()
+        .await;
+    let mut row = coupon::Entity::find_by_id(full.id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .into_active_model();
+    row.kind = Set(CouponKind::AmountOff);
+    row.description = Set("每单限用一张".into());
+    row.amount_fen = Set(Some(1_000));
+    row.min_spend_fen = Set(Some(5_000));
+    row.percent_off = Set(None);
+    row.item_name = Set(Some("豆浆".into()));
+    row.min_age = Set(Some(60));
+    row.status_reason = Set(Some("复审通过".into()));
+    row.update(&app.db).await.unwrap();
+    first
+}
+
+const SELECTION: &str = "__typename id n: name ...M
+    coupons { __typename ...C ... on Coupon { kind amountFen minSpendFen } ... on Node { nid: id } }";
+const FRAGMENTS: &str = "fragment M on Merchant { category status createdAt }
+    fragment C on Coupon { id title description itemName percentOff totalStock remainingStock
+      perUserLimit pointsCost validFrom validUntil status }";
+
+fn merchants_with(selection: &str) -> String {
+    let fragments = if selection.contains("...M") {
+        FRAGMENTS
+    } else {
+        ""
+    };
+    format!("{{ merchants(first: 5) {{ edges {{ cursor node {{ {selection} }} }} }} }} {fragments}")
+}
+
+#[tokio::test]
+async fn objects_resolved_in_one_pass_answer_as_the_executor_does() {
+    let app = TestApp::spawn().await;
+    alliance(&app).await;
+    let eager = app.gql(&merchants_with(SELECTION), json!({})).await;
+    // A response key selected twice sends every object down async-graphql's own path, which
+    // merges the two selections into the same answer.
+    let executor = app
+        .gql(
+            &merchants_with(&format!("{SELECTION} id coupons {{ id }}")),
+            json!({}),
+        )
+        .await;
+    assert!(eager.get("errors").is_none(), "{eager}");
+    assert_eq!(eager, executor);
+    let edges = eager["data"]["merchants"]["edges"].as_array().unwrap();
+    assert_eq!(edges.len(), 2, "{eager}");
+    let node = &edges[1]["node"];
+    assert_eq!(node["__typename"], "Merchant");
+    assert_eq!(node["n"], "七鲜超市");
+    assert!(node.get("name").is_none(), "{node}");
+    let c = &node["coupons"][0];
+    assert_eq!(c["__typename"], "Coupon");
+    assert_eq!(c["kind"], "AMOUNT_OFF");
+    assert_eq!(c["amountFen"], 1_000);
+    assert_eq!(c["minSpendFen"], 5_000);
+    assert_eq!(c["percentOff"], Value::Null);
+    assert_eq!(c["itemName"], "豆浆");
+    assert_eq!(c["totalStock"], Value::Null);
+    assert_eq!(c["nid"], c["id"]);
+    // Keys come in the order they were selected, fragments where they were spread.
+    let body = app
+        .post(
+            json!({ "query": merchants_with(SELECTION) }).to_string(),
+            &[("content-type", "application/json")],
+        )
+        .await;
+    let text = String::from_utf8(body.body.to_vec()).unwrap();
+    let in_order = |from: &str, keys: &[&str]| {
+        let start = text
+            .find(from)
+            .unwrap_or_else(|| panic!("{from} in {text}"));
+        let at: Vec<usize> = keys
+            .iter()
+            .map(|k| start + text[start..].find(&format!("\"{k}\":")).unwrap())
+            .collect();
+        assert!(at.windows(2).all(|w| w[0] < w[1]), "{keys:?} in {text}");
+    };
+    in_order(
+        "\"node\":{",
+        &[
+            "__typename",
+            "id",
+            "n",
+            "category",
+            "status",
+            "createdAt",
+            "coupons",
+        ],
+    );
+    in_order(
+        "\"coupons\":[{",
+        &[
+            "__typename",
+            "id",
+            "title",
+            "status",
+            "kind",
+            "amountFen",
+            "minSpendFen",
+            "nid",
+        ],
+    );
+}
+
+#[tokio::test]
+async fn fields_that_fail_in_a_list_fail_as_they_did() {
+    let app = TestApp::spawn().await;
+    alliance(&app).await;
+    // Anonymous: the licence is restricted (null and FORBIDDEN), the member list needs a
+    // sign-in; the rest of each merchant stands.
+    let failing = "name licenceNo members { role } coupons { title claimedCount }";
+    let eager = app.gql(&merchants_with(failing), json!({})).await;
+    let executor = app
+        .gql(&merchants_with(&format!("{failing} name")), json!({}))
+        .await;
+    assert_eq!(eager["data"], executor["data"]);
+    // The same errors, in the order their fields finished.
+    let sorted = |v: &Value| {
+        let mut e: Vec<String> = v["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(Value::to_string)
+            .collect();
+        e.sort();
+        e
+    };
+    assert_eq!(sorted(&eager), sorted(&executor));
+    let node = &eager["data"]["merchants"]["edges"][0]["node"];
+    assert_eq!(node["name"], "社区食堂", "{eager}");
+    assert_eq!(node["licenceNo"], Value::Null);
+    assert_eq!(node["coupons"][0]["title"], "午餐 8 折");
+    assert_eq!(node["coupons"][0]["claimedCount"], Value::Null);
+    let errors = eager["errors"].as_array().unwrap();
+    let at = |path: Value, code: &str| {
+        errors
+            .iter()
+            .any(|e| e["path"] == path && e["extensions"]["code"] == code)
+    };
+    assert!(
+        at(
+            json!(["merchants", "edges", 0, "node", "licenceNo"]),
+            "FORBIDDEN"
+        ),
+        "{eager}"
+    );
+    assert!(
+        at(
+            json!(["merchants", "edges", 1, "node", "members"]),
+            "UNAUTHENTICATED"
+        ),
+        "{eager}"
+    );
+    assert!(
+        at(
+            json!([
+                "merchants",
+                "edges",
+                0,
+                "node",
+                "coupons",
+                0,
+                "claimedCount"
+            ]),
+            "FORBIDDEN"
+        ),
+        "{eager}"
+    );
+}
+
+#[tokio::test]
+async fn a_page_of_merchants_with_their_coupons_is_two_statements() {
+    let app = TestApp::spawn().await;
+    let street = app.new_street("九棵树街道", &["新城嘉园"]).await;
+    for i in 0..4 {
+        let m = app.new_merchant(&street).insert().await;
+        for j in 0..3 {
+            app.new_coupon(&m)
+                .title(&format!("券{i}-{j}"))
+                .insert()
+                .await;
+        }
+    }
+    let (v, statements) = app
+        .gql_counting(
+            None,
+            "{ merchants(first: 20) { edges { node { id name category address coupons { id title kind amountFen percentOff remainingStock validUntil } } } } }",
+        )
+        .await;
+    assert!(v.get("errors").is_none(), "{v}");
+    let edges = v["data"]["merchants"]["edges"].as_array().unwrap();
+    assert_eq!(edges.len(), 4);
+    assert!(
+        edges
+            .iter()
+            .all(|e| e["node"]["coupons"].as_array().unwrap().len() == 3)
+    );
+    assert_eq!(statements, 2, "the page and its coupons");
+    let (_, counted) = app
+        .gql_counting(
+            None,
+            "{ merchants(first: 20) { totalCount edges { node { id coupons { id } } } } }",
+        )
+        .await;
+    assert_eq!(counted, 3, "the page, the count and the coupons");
+}
+
+#[tokio::test]
+async fn rows_read_by_position_are_the_rows_sea_orm_reads() {
+    let app = TestApp::spawn().await;
+    let merchant = alliance(&app).await;
+    let mut row = merchant::Entity::find_by_id(merchant.id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .into_active_model();
+    row.status_reason = Set(Some("材料齐全".into()));
+    row.community_id = Set(None);
+    row.update(&app.db).await.unwrap();
+
+    let by_name = coupon::Entity::find().all(&app.db).await.unwrap();
+    let by_position: Vec<coupon::Model> = shangju::rows::all(&app.db, coupon::Entity::find())
+        .await
+        .unwrap();
+    assert_eq!(by_name.len(), 2);
+    assert_eq!(by_position, by_name);
+    assert!(by_name.iter().any(|c| c.item_name.is_some()));
+    assert!(by_name.iter().any(|c| c.item_name.is_none()));
+
+    let by_name = merchant::Entity::find().all(&app.db).await.unwrap();
+    let by_position: Vec<merchant::Model> = shangju::rows::all(&app.db, merchant::Entity::find())
+        .await
+        .unwrap();
+    assert_eq!(by_position, by_name);
+    assert!(by_name.iter().any(|m| m.community_id.is_none()));
+    assert!(by_name.iter().any(|m| m.status_reason.is_some()));
+}
+
+#[tokio::test]
+async fn a_document_seen_before_answers_as_the_first_time() {
+    let app = TestApp::spawn().await;
+    alliance(&app).await;
+    let query = "query($n: Int) { merchants(first: $n) { nodes { name } } }";
+    for (n, expected) in [(1, 1), (2, 2), (1, 1)] {
+        let v = app.gql(query, json!({ "n": n })).await;
+        assert_eq!(
+            v["data"]["merchants"]["nodes"].as_array().map(Vec::len),
+            Some(expected),
+            "{v}"
+        );
+    }
+    // Refused documents are refused every time.
+    let nested = format!(
+        "{{ {} }}",
+        "merchants { nodes { coupons { merchant { coupons { merchant { coupons { merchant { coupons { merchant { coupons { merchant { coupons { merchant { id } } } } } } } } } } } } }"
+    );
+    for _ in 0..2 {
+        let v = app.gql(&nested, json!({})).await;
+        assert_eq!(code(&v), "BAD_USER_INPUT", "{v}");
+    }
+    // Of a cached document with two operations, the one named runs.
+    let two = "query A { merchants(first: 1) { nodes { name } } } query B { __typename }";
+    for (name, key) in [("A", "merchants"), ("B", "__typename"), ("A", "merchants")] {
+        let body = json!({ "query": two, "operationName": name }).to_string();
+        let v = app
+            .post(body, &[("content-type", "application/json")])
+            .await
+            .json();
+        assert!(v["data"].get(key).is_some(), "{v}");
+    }
+    // A mutation, once seen over POST, is still refused over GET.
+    let mutation = "mutation { __typename }";
+    app.gql(mutation, json!({})).await;
+    let reply = app
+        .get(&format!(
+            "/graphql?query={}",
+            form_urlencoded::byte_serialize(mutation.as_bytes()).collect::<String>()
+        ))
+        .await;
+    assert_eq!(reply.status, axum::http::StatusCode::METHOD_NOT_ALLOWED);
+}
+
+/// The fields of `type` in the schema's SDL.
+fn fields_of(sdl: &str, ty: &str) -> Vec<String> {
+    let start = sdl
+        .find(&format!("\ntype {ty} "))
+        .unwrap_or_else(|| panic!("type {ty} in the schema"));
+    let body = &sdl[start..];
+    let body = &body[body.find('{').unwrap() + 1..body.find("\n}").unwrap()];
+    body.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('"') && !l.starts_with('#'))
+        .filter_map(|l| l.split(['(', ':']).next())
+        .map(|name| name.trim().to_owned())
+        .collect()
+}
+
+#[test]
+fn every_field_listed_as_ready_is_a_field_of_its_type() {
+    use shangju::graphql::eager::EagerObject;
+    use shangju::graphql::{award, coupon, entitlement, merchant, package, points, street};
+    let sdl =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql")).unwrap();
+    let listed: [(&str, &[&str]); 11] = [
+        ("Street", street::Street::READY),
+        ("Merchant", merchant::Merchant::READY),
+        ("MerchantEdge", merchant::MerchantEdge::READY),
+        ("HonorRollEntry", award::HonorRollEntry::READY),
+        ("Award", award::Award::READY),
+        ("BenefitPackage", package::BenefitPackage::READY),
+        ("PackageItem", package::PackageItem::READY),
+        ("PointsEntry", points::PointsEntry::READY),
+        ("Entitlement", entitlement::Entitlement::READY),
+        ("Coupon", coupon::Coupon::READY),
+        ("CouponClaim", coupon::CouponClaim::READY),
+    ];
+    for (ty, ready) in listed {
+        let fields = fields_of(&sdl, ty);
+        for name in ready {
+            assert!(
+                fields.iter().any(|f| f == name),
+                "{ty}.{name} in {fields:?}"
+            );
+        }
+    }
+}
