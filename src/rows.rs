@@ -23,8 +23,8 @@ fn decode_error(e: sqlx::Error) -> DbErr {
     DbErr::Type(e.to_string())
 }
 
-macro_rules! sqlx_cells {
-    ($($t:ty),* $(,)?) => {$(
+macro_rules! sqlx_cell {
+    ($t:ty) => {
         impl Cell for $t {
             fn read(row: &QueryResult, at: usize) -> Result<Self, DbErr> {
                 use sqlx::Row;
@@ -37,23 +37,18 @@ macro_rules! sqlx_cells {
                 row.try_get_by_index(at)
             }
         }
+    };
+}
 
-        impl Cell for Option<$t> {
-            fn read(row: &QueryResult, at: usize) -> Result<Self, DbErr> {
-                use sqlx::Row;
-                if let Some(r) = row.try_as_pg_row() {
-                    return r.try_get::<Option<$t>, _>(at).map_err(decode_error);
-                }
-                if let Some(r) = row.try_as_sqlite_row() {
-                    return r.try_get::<Option<$t>, _>(at).map_err(decode_error);
-                }
-                row.try_get_by_index(at)
-            }
-        }
+/// Each type and its nullable form.
+macro_rules! sqlx_cells {
+    ($($t:ty),* $(,)?) => {$(
+        sqlx_cell!($t);
+        sqlx_cell!(Option<$t>);
     )*};
 }
 
-sqlx_cells!(i64, i32, bool, String, chrono::DateTime<chrono::Utc>);
+sqlx_cells!(i64, i32, String, chrono::DateTime<chrono::Utc>);
 
 /// Enumerations stored as their string value.
 macro_rules! string_enum_cells {

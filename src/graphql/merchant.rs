@@ -3,8 +3,6 @@
 
 use crate::graphql::scalars::DateTime;
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
-
-use crate::graphql::eager::Eager;
 use entity::names::ObjectKind;
 
 use entity::merchant as model;
@@ -17,6 +15,7 @@ use crate::domain::policy::MerchantRights;
 use crate::error::{AppError, AppResult};
 use crate::graphql::account::User;
 use crate::graphql::coupon::Coupon;
+use crate::graphql::eager::Eager;
 use crate::graphql::loader::{
     ActiveCouponsOf, CommunityKey, MembersOf, MembershipsOf, StreetKey, prime_merchants,
 };
