@@ -61,6 +61,20 @@ impl Outcome {
     }
 }
 
+fn statement_ran(
+    duration: &Histogram,
+    failures: &IntCounter,
+    sql: &str,
+    elapsed: Duration,
+    failed: bool,
+) {
+    duration.observe(elapsed.as_secs_f64());
+    tracing::trace!(target: "shangju::sql", sql, ?elapsed);
+    if failed {
+        failures.inc();
+    }
+}
+
 pub struct Metrics {
     registry: Registry,
     graphql_requests: IntCounterVec,
@@ -285,15 +299,30 @@ impl Metrics {
 
     /// Times every statement the connection runs, in transactions too.
     pub fn watch_statements(&self, db: &mut DatabaseConnection) {
-        let duration = self.db_statement_duration.clone();
-        let failures = self.db_statement_failures.clone();
+        let (duration, failures) = (
+            self.db_statement_duration.clone(),
+            self.db_statement_failures.clone(),
+        );
         db.set_metric_callback(move |info| {
-            duration.observe(info.elapsed.as_secs_f64());
-            tracing::trace!(target: "shangju::sql", sql = %info.statement.sql, elapsed = ?info.elapsed);
-            if info.failed {
-                failures.inc();
-            }
+            statement_ran(
+                &duration,
+                &failures,
+                &info.statement.sql,
+                info.elapsed,
+                info.failed,
+            );
         });
+    }
+
+    /// A statement run outside sea-orm (`rows::some`), counted as sea-orm's are.
+    pub fn statement(&self, sql: &str, elapsed: Duration, failed: bool) {
+        statement_ran(
+            &self.db_statement_duration,
+            &self.db_statement_failures,
+            sql,
+            elapsed,
+            failed,
+        );
     }
 
     /// Statements run so far.

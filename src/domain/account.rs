@@ -6,7 +6,8 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, OnConflict, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 
 use entity::names::ObjectKind;
@@ -645,8 +646,13 @@ pub(crate) async fn replace_password(
     issue_session(cx, cx.state(), view, None, now).await
 }
 
+/// A user's `disabled`, `session_version`, street, community and `is_street_admin`, with one
+/// of their roles (none when they hold none).
+type ViewerRow = (bool, i32, Option<i64>, Option<i64>, bool, Option<Role>);
+
 /// Turns a verified access token into the viewer, from the database as it is now: a disabled
 /// user or a bumped session version fails here, and roles are the current ones.
+
 pub async fn authenticate(state: &AppState, bearer: &str) -> AppResult<Viewer> {
     let access = state.tokens.verify_access(bearer)?;
     let mut query = user::Entity::find_by_id(access.user_id);
@@ -663,22 +669,36 @@ pub async fn authenticate(state: &AppState, bearer: &str) -> AppResult<Viewer> {
         );
         query = query.filter(sea_orm::sea_query::ExprTrait::not(ended));
     }
-    let mut rows = query
-        .find_with_related(user_role::Entity)
+    // Every request with a token runs this: only the columns a viewer needs, read by position
+    // (sea-orm reads a whole model by name and formats an error for each NULL column).
+    use user::Column as U;
+    let rows: Vec<ViewerRow> = query
+        .select_only()
+        .columns([
+            U::Disabled,
+            U::SessionVersion,
+            U::StreetId,
+            U::CommunityId,
+            U::IsStreetAdmin,
+        ])
+        .column(user_role::Column::Role)
+        .left_join(user_role::Entity)
+        .into_tuple()
         .all(&state.db)
         .await?;
-    let Some((user, roles)) = rows.pop() else {
+    let Some(&(disabled, session_version, street_id, community_id, street_admin, _)) = rows.first()
+    else {
         return Err(AppError::Unauthenticated);
     };
-    if user.disabled || user.session_version != access.session_version {
+    if disabled || session_version != access.session_version {
         return Err(AppError::Unauthenticated);
     }
     Ok(Viewer {
-        user_id: user.id,
-        roles: roles.into_iter().map(|r| r.role).collect::<BTreeSet<_>>(),
-        street_id: user.street_id,
-        community_id: user.community_id,
-        street_admin: user.is_street_admin,
+        user_id: access.user_id,
+        roles: rows.iter().filter_map(|r| r.5).collect::<BTreeSet<_>>(),
+        street_id,
+        community_id,
+        street_admin,
     })
 }
 

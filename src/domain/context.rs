@@ -20,8 +20,8 @@ use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, ExecResult, QueryResult, Statement,
-    TransactionTrait,
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, ExecResult,
+    QueryResult, Statement, TransactionTrait,
 };
 
 use crate::auth::{Auth, Viewer};
@@ -150,6 +150,16 @@ fn lock(tallies: &Mutex<Vec<Tally>>) -> std::sync::MutexGuard<'_, Vec<Tally>> {
 
 fn take(tallies: &Mutex<Vec<Tally>>) -> Vec<Tally> {
     std::mem::take(&mut *lock(tallies))
+}
+
+// Outside a transaction a command's reads of whole lists go straight to the pool.
+impl crate::rows::Reads for Cx<'_> {
+    fn pool(&self) -> Option<(&DatabaseConnection, &crate::metrics::Metrics)> {
+        match self.txn {
+            None => Some((&self.state.db, &self.state.metrics)),
+            Some(_) => None,
+        }
+    }
 }
 
 #[async_trait::async_trait]

@@ -423,7 +423,10 @@ pub async fn get(cx: &Cx<'_>, id: i64) -> AppResult<merchant::Model> {
     }
 }
 
-pub async fn by_ids(conn: &impl ConnectionTrait, ids: &[i64]) -> AppResult<Vec<merchant::Model>> {
+pub async fn by_ids(
+    conn: &impl crate::rows::Reads,
+    ids: &[i64],
+) -> AppResult<Vec<merchant::Model>> {
     Ok(crate::rows::all(
         conn,
         merchant::Entity::find().filter(merchant::Column::Id.is_in(ids.iter().copied())),

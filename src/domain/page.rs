@@ -4,12 +4,13 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, Order as SqlOrder,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+    ColumnTrait, Condition, EntityTrait, FromQueryResult, Order as SqlOrder, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Select,
 };
 use serde::{Deserialize, Serialize};
 
 use crate::error::{AppError, AppResult, Text};
+use crate::rows::Columns;
 
 pub const DEFAULT_PAGE: u64 = 20;
 pub const MAX_PAGE: u64 = 100;
@@ -60,7 +61,8 @@ pub struct Order<E: EntityTrait> {
 }
 
 /// The slice a client asked for: the first `first` after `after`, or the last `last` before
-/// `before`; `count_total` when it wants the total.
+/// `before`; `count_total` when it wants the total; the `columns` its rows need (all by
+/// default; the order's are always read).
 #[derive(Clone, Debug, Default)]
 pub struct Window {
     pub first: Option<u64>,
@@ -68,6 +70,7 @@ pub struct Window {
     pub after: Option<Cursor>,
     pub before: Option<Cursor>,
     pub count_total: bool,
+    pub columns: Columns,
 }
 
 /// One page: rows with their cursors, in list order.
@@ -143,7 +146,7 @@ pub async fn fetch<E, C>(
 where
     E: crate::rows::ReadRows,
     E::Model: FromQueryResult + Send + Sync,
-    C: ConnectionTrait,
+    C: crate::rows::Reads,
 {
     for (c, name) in [(&window.after, "after"), (&window.before, "before")] {
         if c.as_ref()
@@ -176,11 +179,16 @@ where
     } else {
         SqlOrder::Asc
     };
+    let columns = window
+        .columns
+        .with(Columns::column(order.column))
+        .with(Columns::column(order.id));
     let mut rows = E::read_all(
         conn,
         q.order_by(order.column, dir.clone())
             .order_by(order.id, dir)
             .limit(limit + 1),
+        columns,
     )
     .await?;
     let more = rows.len() as u64 > limit;

@@ -22,8 +22,7 @@
 use chrono::{DateTime, Datelike, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
-    ActiveEnum, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter,
-    QuerySelect, Set,
+    ActiveEnum, ColumnTrait, EntityTrait, FromQueryResult, QueryFilter, QuerySelect, Set,
 };
 
 use entity::names::ObjectKind;
@@ -219,7 +218,7 @@ pub fn entry_order(descending: bool) -> Order<points_entry::Entity> {
 
 /// A user's entries.
 pub async fn entries(
-    conn: &impl ConnectionTrait,
+    conn: &impl crate::rows::Reads,
     user_id: i64,
     order: Order<points_entry::Entity>,
     window: Window,

@@ -452,7 +452,7 @@ impl StreetSort {
 
 /// One page of streets.
 pub async fn page(
-    db: &impl ConnectionTrait,
+    db: &impl crate::rows::Reads,
     order: Order<street::Entity>,
     window: Window,
 ) -> AppResult<Page<street::Model>> {

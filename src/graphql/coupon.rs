@@ -9,6 +9,7 @@ use entity::names::ObjectKind;
 use entity::{coupon as model, coupon_claim};
 use std::sync::Arc;
 
+use crate::columns;
 use crate::domain::audience::Audience;
 use crate::domain::codes::display_code;
 use crate::domain::coupon::claim;
@@ -25,6 +26,7 @@ use crate::graphql::merchant::{Merchant, require_insider};
 use crate::graphql::pagination::{OrderDirection, PageArgs, connection};
 use crate::graphql::street::Community;
 use crate::graphql::{ContextExt, id, restricted};
+use crate::rows::Columns;
 
 /// `DRAFT → ACTIVE ⇄ PAUSED → ENDED`.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
@@ -226,6 +228,29 @@ impl Coupon {
         self.0.created_at.into()
     }
 }
+
+/// The column each field of [`Coupon`] reads, for lists that read only what is selected. A
+/// field not listed may read any column: selecting it reads the whole row.
+pub const FIELD_COLUMNS: &[(&str, Columns)] = &[
+    ("__typename", Columns::NONE),
+    ("id", columns![model::Column: Id]),
+    ("merchant", columns![model::Column: MerchantId]),
+    ("title", columns![model::Column: Title]),
+    ("description", columns![model::Column: Description]),
+    ("kind", columns![model::Column: Kind]),
+    ("amountFen", columns![model::Column: AmountFen]),
+    ("minSpendFen", columns![model::Column: MinSpendFen]),
+    ("percentOff", columns![model::Column: PercentOff]),
+    ("itemName", columns![model::Column: ItemName]),
+    ("pointsCost", columns![model::Column: PointsCost]),
+    ("totalStock", columns![model::Column: TotalStock]),
+    ("remainingStock", columns![model::Column: RemainingStock]),
+    ("perUserLimit", columns![model::Column: PerUserLimit]),
+    ("validFrom", columns![model::Column: ValidFrom]),
+    ("validUntil", columns![model::Column: ValidUntil]),
+    ("status", columns![model::Column: Status]),
+    ("createdAt", columns![model::Column: CreatedAt]),
+];
 
 impl crate::graphql::eager::EagerObject for Coupon {
     const READY: &'static [&'static str] = &[
@@ -538,7 +563,7 @@ impl CouponQuery {
             .await?
             .map(Arc::new);
         let rows: Vec<Arc<model::Model>> = page.rows.iter().map(|(_, c)| c.clone()).collect();
-        prime_coupons(ctx, &rows, node_selection(ctx)).await?;
+        prime_coupons(ctx, &rows, Columns::ALL, node_selection(ctx)).await?;
         Ok(CouponConnection::new(page, Coupon))
     }
 

@@ -11,6 +11,7 @@ use entity::{community, street};
 
 use crate::domain;
 use crate::error::AppError;
+use crate::rows::Columns;
 
 /// The loader of one request, with a cache that list resolvers prime.
 pub type RequestLoader =
@@ -127,8 +128,29 @@ grouped_loader!(
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ActiveCouponsOf(pub i64);
 
+/// Rows read with only some columns (a list primed for its selection): a reader checks that
+/// `columns` covers what it reads.
+#[derive(Clone)]
+pub struct Partial<T> {
+    pub columns: Columns,
+    pub rows: Vec<T>,
+}
+
+/// Groups rows read with `columns` as [`group`] does.
+fn group_partial<K: Copy + Eq + std::hash::Hash, V>(
+    keys: &[K],
+    rows: Vec<V>,
+    columns: Columns,
+    key_of: impl Fn(&V) -> K,
+) -> HashMap<K, Partial<V>> {
+    group(keys, rows, key_of)
+        .into_iter()
+        .map(|(k, rows)| (k, Partial { columns, rows }))
+        .collect()
+}
+
 impl Loader<ActiveCouponsOf> for DbLoader {
-    type Value = Vec<Arc<entity::coupon::Model>>;
+    type Value = Partial<Arc<entity::coupon::Model>>;
     type Error = LoadError;
 
     async fn load(
@@ -136,12 +158,16 @@ impl Loader<ActiveCouponsOf> for DbLoader {
         keys: &[ActiveCouponsOf],
     ) -> Result<HashMap<ActiveCouponsOf, Self::Value>, LoadError> {
         let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
-        let rows = domain::coupon::query::active_of_merchants(&self.db, &ids, self.now)
-            .await
-            .map_err(logged)?;
-        Ok(group(keys, rows.into_iter().map(Arc::new).collect(), |r| {
-            ActiveCouponsOf(r.merchant_id)
-        }))
+        let rows =
+            domain::coupon::query::active_of_merchants(&self.db, &ids, self.now, Columns::ALL)
+                .await
+                .map_err(logged)?;
+        Ok(group_partial(
+            keys,
+            rows.into_iter().map(Arc::new).collect(),
+            Columns::ALL,
+            |r| ActiveCouponsOf(r.merchant_id),
+        ))
     }
 }
 grouped_loader!(
@@ -196,6 +222,24 @@ impl Loader<MembershipsOf> for DbLoader {
     }
 }
 
+/// The columns that the fields below `selected` (every occurrence of a list field, fragments
+/// included) read, by a type's table of the column each field reads (`FIELD_COLUMNS`); a field
+/// not in the table reads the whole row.
+pub fn selected_columns(
+    table: &[(&str, Columns)],
+    selected: &[async_graphql::SelectionField<'_>],
+) -> Columns {
+    selected
+        .iter()
+        .flat_map(|list| list.selection_set())
+        .fold(Columns::NONE, |set, field| {
+            match table.iter().find(|(name, _)| *name == field.name()) {
+                Some((_, columns)) => set.with(*columns),
+                None => Columns::ALL,
+            }
+        })
+}
+
 /// Loads what the selection below a list of merchants will ask for, one statement per
 /// relation, and feeds it to the request's loader. Time-based batching alone splits batches
 /// when resolving a long list takes longer than the loader's delay; priming makes the number
@@ -203,6 +247,7 @@ impl Loader<MembershipsOf> for DbLoader {
 pub fn prime_merchants<'a>(
     ctx: &'a async_graphql::Context<'_>,
     rows: &'a [Arc<entity::merchant::Model>],
+    columns: Columns,
     node: async_graphql::Lookahead<'a>,
 ) -> futures::future::BoxFuture<'a, crate::error::AppResult<()>> {
     Box::pin(async move {
@@ -213,9 +258,12 @@ pub fn prime_merchants<'a>(
         if rows.is_empty() {
             return Ok(());
         }
-        loader
-            .feed_many(rows.iter().map(|m| (MerchantKey(m.id), m.clone())))
-            .await;
+        // Whoever loads a merchant by id reads any of its fields.
+        if columns == Columns::ALL {
+            loader
+                .feed_many(rows.iter().map(|m| (MerchantKey(m.id), m.clone())))
+                .await;
+        }
         if node.field("community").exists() {
             let ids: Vec<i64> = rows.iter().filter_map(|m| m.community_id).collect();
             let found = domain::street::communities_by_ids(db, &ids).await?;
@@ -234,25 +282,34 @@ pub fn prime_merchants<'a>(
         if coupons.exists() {
             let keys: Vec<ActiveCouponsOf> = rows.iter().map(|m| ActiveCouponsOf(m.id)).collect();
             let ids: Vec<i64> = rows.iter().map(|m| m.id).collect();
+            // Only the columns the selection reads: a card of three fields is a fifth of a row.
+            let columns = selected_columns(
+                crate::graphql::coupon::FIELD_COLUMNS,
+                &coupons.selection_fields(),
+            );
+            let cx = ctx.cx()?;
             let found: Vec<Arc<entity::coupon::Model>> =
-                domain::coupon::query::active_of_merchants(db, &ids, state.clock.now())
+                domain::coupon::query::active_of_merchants(&cx, &ids, cx.now(), columns)
                     .await?
                     .into_iter()
                     .map(Arc::new)
                     .collect();
-            prime_coupons(ctx, &found, coupons).await?;
+            prime_coupons(ctx, &found, columns, coupons).await?;
             loader
-                .feed_many(group(&keys, found, |c| ActiveCouponsOf(c.merchant_id)))
+                .feed_many(group_partial(&keys, found, columns, |c| {
+                    ActiveCouponsOf(c.merchant_id)
+                }))
                 .await;
         }
         Ok(())
     })
 }
 
-/// As [`prime_merchants`], for a list of coupons.
+/// As [`prime_merchants`], for a list of coupons read with `columns`.
 pub fn prime_coupons<'a>(
     ctx: &'a async_graphql::Context<'_>,
     rows: &'a [Arc<entity::coupon::Model>],
+    columns: Columns,
     node: async_graphql::Lookahead<'a>,
 ) -> futures::future::BoxFuture<'a, crate::error::AppResult<()>> {
     Box::pin(async move {
@@ -262,9 +319,12 @@ pub fn prime_coupons<'a>(
         if rows.is_empty() {
             return Ok(());
         }
-        loader
-            .feed_many(rows.iter().map(|c| (CouponKey(c.id), c.clone())))
-            .await;
+        // Whoever loads a coupon by id reads any of its fields.
+        if columns == Columns::ALL {
+            loader
+                .feed_many(rows.iter().map(|c| (CouponKey(c.id), c.clone())))
+                .await;
+        }
         let audience = node.field("audience");
         if audience.exists() {
             let keys: Vec<AudienceOf> = rows.iter().map(|c| AudienceOf(c.id)).collect();
@@ -291,7 +351,7 @@ pub fn prime_coupons<'a>(
                 .into_iter()
                 .map(Arc::new)
                 .collect();
-            prime_merchants(ctx, &found, merchant).await?;
+            prime_merchants(ctx, &found, Columns::ALL, merchant).await?;
         }
         Ok(())
     })

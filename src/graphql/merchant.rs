@@ -8,6 +8,7 @@ use entity::names::ObjectKind;
 use entity::merchant as model;
 use std::sync::Arc;
 
+use crate::columns;
 use crate::domain::merchant::{
     self as domain, Application, Decision, MerchantFilter, MerchantProfile, MerchantSort,
 };
@@ -18,10 +19,12 @@ use crate::graphql::coupon::Coupon;
 use crate::graphql::eager::Eager;
 use crate::graphql::loader::{
     ActiveCouponsOf, CommunityKey, MembersOf, MembershipsOf, StreetKey, prime_merchants,
+    selected_columns,
 };
 use crate::graphql::pagination::{DEFAULT_PAGE, OrderDirection, PageArgs, connection, page_size};
 use crate::graphql::street::{Community, Street};
 use crate::graphql::{ContextExt, id, restricted};
+use crate::rows::Columns;
 
 /// Where a merchant is in its membership of the alliance.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
@@ -156,11 +159,27 @@ impl Merchant {
         #[graphql(desc = "How many, 0 to 100 (default 20).")] first: Option<i32>,
     ) -> AppResult<Vec<Eager<Coupon>>> {
         let n = page_size("first", first, DEFAULT_PAGE)? as usize;
-        let rows = ctx
-            .loader()?
-            .load_one(ActiveCouponsOf(self.0.id))
-            .await?
-            .unwrap_or_default();
+        let needed = selected_columns(
+            crate::graphql::coupon::FIELD_COLUMNS,
+            &ctx.look_ahead().selection_fields(),
+        );
+        let rows = match ctx.loader()?.load_one(ActiveCouponsOf(self.0.id)).await? {
+            Some(primed) if primed.columns.covers(needed) => primed.rows,
+            // Primed for another selection of the same merchant's coupons in this request.
+            _ => {
+                let state = ctx.state()?;
+                crate::domain::coupon::query::active_of_merchants(
+                    &state.db,
+                    &[self.0.id],
+                    state.clock.now(),
+                    Columns::ALL,
+                )
+                .await?
+                .into_iter()
+                .map(Arc::new)
+                .collect()
+            }
+        };
         Ok(rows.into_iter().take(n).map(|c| Eager(Coupon(c))).collect())
     }
 
@@ -213,6 +232,23 @@ impl Merchant {
         self.0.created_at.into()
     }
 }
+
+/// The column each field of [`Merchant`] reads, for lists that read only what is selected. A
+/// field not listed may read any column: selecting it reads the whole row.
+pub const FIELD_COLUMNS: &[(&str, Columns)] = &[
+    ("__typename", Columns::NONE),
+    ("id", columns![model::Column: Id]),
+    ("name", columns![model::Column: Name]),
+    ("category", columns![model::Column: Category]),
+    ("address", columns![model::Column: Address]),
+    ("contactPhone", columns![model::Column: ContactPhone]),
+    ("description", columns![model::Column: Description]),
+    ("status", columns![model::Column: Status]),
+    ("createdAt", columns![model::Column: CreatedAt]),
+    ("street", columns![model::Column: StreetId]),
+    ("community", columns![model::Column: CommunityId]),
+    ("coupons", columns![model::Column: Id]),
+];
 
 impl crate::graphql::eager::EagerObject for Merchant {
     const READY: &'static [&'static str] = &[
@@ -389,7 +425,8 @@ impl MerchantQuery {
             last,
             before,
         }
-        .window(ctx)?;
+        .window_reading(ctx, FIELD_COLUMNS)?;
+        let columns = window.columns;
         let o = order_by.unwrap_or_default();
         let order = MerchantSort::from(o.field).order(o.direction.descending());
         let f = filter.unwrap_or_default();
@@ -410,7 +447,7 @@ impl MerchantQuery {
             .await?
             .map(Arc::new);
         let rows: Vec<Arc<model::Model>> = page.rows.iter().map(|(_, m)| m.clone()).collect();
-        prime_merchants(ctx, &rows, node_selection(ctx)).await?;
+        prime_merchants(ctx, &rows, columns, node_selection(ctx)).await?;
         Ok(MerchantConnection::new(page, Merchant))
     }
 

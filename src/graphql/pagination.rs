@@ -8,6 +8,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use crate::domain::page::{Cursor, Page, Window};
 pub use crate::domain::page::{DEFAULT_PAGE, MAX_PAGE};
 use crate::error::{AppError, AppResult, Text};
+use crate::graphql::loader::selected_columns;
+use crate::rows::Columns;
 
 /// The complexity of a list field: what one item costs, times the items asked for, so that
 /// nesting lists inside lists multiplies as execution would.
@@ -134,6 +136,23 @@ impl PageArgs {
                 .map(|c| decode_cursor("before", c))
                 .transpose()?,
             count_total: ctx.look_ahead().field("totalCount").exists(),
+            columns: Columns::ALL,
+        })
+    }
+
+    /// [`PageArgs::window`] reading only the columns that the nodes' selections (under `edges`
+    /// and `nodes`) read, by the node type's `FIELD_COLUMNS`.
+    pub fn window_reading(
+        self,
+        ctx: &Context<'_>,
+        field_columns: &[(&str, Columns)],
+    ) -> AppResult<Window> {
+        let look = ctx.look_ahead();
+        let mut nodes = look.field("edges").field("node").selection_fields();
+        nodes.extend(look.field("nodes").selection_fields());
+        Ok(Window {
+            columns: selected_columns(field_columns, &nodes),
+            ..self.window(ctx)?
         })
     }
 }

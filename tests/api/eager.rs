@@ -354,3 +354,113 @@ fn every_field_listed_as_ready_is_a_field_of_its_type() {
         }
     }
 }
+
+/// A field's selection for the comparison: objects need a field of their own.
+fn select(field: &str) -> String {
+    match field {
+        "merchant" | "street" | "community" => format!("{field} {{ id name }}"),
+        "coupons" => "coupons { id title description }".into(),
+        _ => field.into(),
+    }
+}
+
+#[tokio::test]
+async fn a_list_that_reads_only_the_selected_columns_answers_as_the_whole_row() {
+    use shangju::graphql::{coupon, merchant};
+    let app = TestApp::spawn().await;
+    alliance(&app).await;
+    // `merchant(id)` and `coupon(id)` read whole rows; a list reads the columns of its
+    // selection, by each type's table of the column each field reads.
+    let lists = [
+        (
+            "merchant",
+            merchant::FIELD_COLUMNS,
+            "{ merchants { nodes { id FIELD } } }",
+        ),
+        (
+            "coupon",
+            coupon::FIELD_COLUMNS,
+            "{ merchants { nodes { coupons { id FIELD } } } }",
+        ),
+    ];
+    for (one, table, list_query) in lists {
+        for (field, _) in table {
+            let list = app
+                .gql(&list_query.replace("FIELD", &select(field)), json!({}))
+                .await;
+            assert!(list.get("errors").is_none(), "{field}: {list}");
+            let mut items = Vec::new();
+            for m in list["data"]["merchants"]["nodes"].as_array().unwrap() {
+                match one {
+                    "merchant" => items.push(m),
+                    _ => items.extend(m["coupons"].as_array().unwrap()),
+                }
+            }
+            assert_eq!(items.len(), 2, "{list}");
+            for item in items {
+                let query = format!(
+                    "query($id: ID!) {{ {one}(id: $id) {{ id {} }} }}",
+                    select(field)
+                );
+                let whole = app.gql(&query, json!({ "id": item["id"] })).await;
+                assert_eq!(&whole["data"][one], item, "{one}.{field}");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn rows_read_for_one_selection_are_not_handed_to_another() {
+    let app = TestApp::spawn().await;
+    alliance(&app).await;
+    let coupon = coupon::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| !c.description.is_empty())
+        .unwrap();
+    // The list reads names and coupon ids only; the same merchant and coupons reached through
+    // `coupon(id)` in the same request are read whole.
+    let v = app
+        .gql(
+            "query($id: ID!) {
+              merchants { nodes { name coupons { id } } }
+              coupon(id: $id) { merchant { address coupons { id description } } }
+            }",
+            json!({ "id": shangju::graphql::id::encode(
+                entity::names::ObjectKind::Coupon,
+                coupon.id
+            ) }),
+        )
+        .await;
+    assert!(v.get("errors").is_none(), "{v}");
+    let m = &v["data"]["coupon"]["merchant"];
+    let stored = merchant::Entity::find_by_id(coupon.merchant_id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!stored.address.is_empty());
+    assert_eq!(m["address"], stored.address.as_str(), "{v}");
+    assert_eq!(m["coupons"][0]["description"], "每单限用一张", "{v}");
+}
+
+#[test]
+fn every_field_given_columns_is_a_field_of_its_type() {
+    use shangju::graphql::{coupon, merchant};
+    let sdl =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql")).unwrap();
+    for (ty, table) in [
+        ("Merchant", merchant::FIELD_COLUMNS),
+        ("Coupon", coupon::FIELD_COLUMNS),
+    ] {
+        let fields = fields_of(&sdl, ty);
+        for (name, _) in table {
+            assert!(
+                *name == "__typename" || fields.iter().any(|f| f == name),
+                "{ty}.{name} in {fields:?}"
+            );
+        }
+    }
+}

@@ -17,6 +17,7 @@ use crate::domain::merchant as merchant_domain;
 use crate::domain::page::{self, KeyOf, Order, Page, SortValue, Window};
 use crate::domain::policy::{self, MerchantRights};
 use crate::error::{AppError, AppResult};
+use crate::rows::Columns;
 
 #[derive(Default)]
 pub struct CouponFilter {
@@ -170,24 +171,27 @@ pub async fn get(cx: &Cx<'_>, id: i64) -> AppResult<coupon::Model> {
     }
 }
 
-/// Publicly visible coupons of many merchants at once (for nested lists), newest first.
+/// Publicly visible coupons of many merchants at once (for nested lists), newest first, read
+/// with the columns of `set` (and always the id and the merchant's).
 pub async fn active_of_merchants(
-    conn: &impl ConnectionTrait,
+    conn: &impl crate::rows::Reads,
     merchant_ids: &[i64],
     now: DateTime<Utc>,
+    set: Columns,
 ) -> AppResult<Vec<coupon::Model>> {
-    Ok(crate::rows::all(
+    Ok(crate::rows::some(
         conn,
         coupon::Entity::find()
             .filter(coupon::Column::MerchantId.is_in(merchant_ids.iter().copied()))
             .filter(coupon::Column::Status.eq(CouponStatus::Active))
             .filter(coupon::Column::ValidUntil.gt(now))
             .order_by_desc(coupon::Column::Id),
+        set.with(crate::columns![coupon::Column: Id, MerchantId]),
     )
     .await?)
 }
 
-pub async fn by_ids(conn: &impl ConnectionTrait, ids: &[i64]) -> AppResult<Vec<coupon::Model>> {
+pub async fn by_ids(conn: &impl crate::rows::Reads, ids: &[i64]) -> AppResult<Vec<coupon::Model>> {
     Ok(crate::rows::all(
         conn,
         coupon::Entity::find().filter(coupon::Column::Id.is_in(ids.iter().copied())),
