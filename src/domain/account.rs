@@ -652,7 +652,6 @@ type ViewerRow = (bool, i32, Option<i64>, Option<i64>, bool, Option<Role>);
 
 /// Turns a verified access token into the viewer, from the database as it is now: a disabled
 /// user or a bumped session version fails here, and roles are the current ones.
-
 pub async fn authenticate(state: &AppState, bearer: &str) -> AppResult<Viewer> {
     let access = state.tokens.verify_access(bearer)?;
     let mut query = user::Entity::find_by_id(access.user_id);

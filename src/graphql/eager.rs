@@ -16,7 +16,7 @@ use std::borrow::Cow;
 use async_graphql::indexmap::IndexMap;
 use async_graphql::parser::types::{Field, Selection, SelectionSet};
 use async_graphql::registry::Registry;
-use async_graphql::resolver_utils::resolve_container;
+use async_graphql::resolver_utils::{resolve_container, resolve_list};
 use async_graphql::{
     ContainerType, ContextSelectionSet, Name, OutputType, Positioned, ServerResult, Value,
 };
@@ -59,6 +59,61 @@ impl<T: EagerObject> OutputType for Eager<T> {
     ) -> ServerResult<Value> {
         resolve(ctx, &self.0).await
     }
+}
+
+/// A list of `T`, for types whose `READY` fields never wait (they are all leaves). When the
+/// items' selection is only such fields, nothing can wait, and the items are resolved one after
+/// another in place; async-graphql's own list joins a boxed future per item. Otherwise the
+/// list is resolved as async-graphql does, items side by side, so loaders batch across them.
+pub struct EagerList<T>(pub Vec<T>);
+
+impl<T: EagerObject> OutputType for EagerList<T> {
+    fn type_name() -> Cow<'static, str> {
+        <Vec<Eager<T>> as OutputType>::type_name()
+    }
+
+    fn qualified_type_name() -> String {
+        <Vec<Eager<T>> as OutputType>::qualified_type_name()
+    }
+
+    fn create_type_info(registry: &mut Registry) -> String {
+        <Vec<Eager<T>> as OutputType>::create_type_info(registry)
+    }
+
+    async fn resolve(
+        &self,
+        ctx: &ContextSelectionSet<'_>,
+        field: &Positioned<Field>,
+    ) -> ServerResult<Value> {
+        if !only_ready::<T>(ctx, &ctx.item.node) {
+            return resolve_list(ctx, field, self.0.iter().map(Eager), Some(self.0.len())).await;
+        }
+        let mut items = Vec::with_capacity(self.0.len());
+        for (i, item) in self.0.iter().enumerate() {
+            let at = ctx.with_index(i);
+            items.push(resolve(&at, item).await.map_err(|e| at.set_error_path(e))?);
+        }
+        Ok(Value::List(items))
+    }
+}
+
+/// Whether every field of `set`, through fragments, is `__typename` or one of `T`'s `READY`
+/// fields, without directives.
+fn only_ready<T: EagerObject>(ctx: &ContextSelectionSet<'_>, set: &SelectionSet) -> bool {
+    set.items.iter().all(|selection| match &selection.node {
+        Selection::Field(field) => {
+            let name = field.node.name.node.as_str();
+            field.node.directives.is_empty() && (name == "__typename" || T::READY.contains(&name))
+        }
+        Selection::FragmentSpread(spread) => ctx
+            .query_env
+            .fragments
+            .get(&spread.node.fragment_name.node)
+            .is_some_and(|f| only_ready::<T>(ctx, &f.node.selection_set.node)),
+        Selection::InlineFragment(fragment) => {
+            only_ready::<T>(ctx, &fragment.node.selection_set.node)
+        }
+    })
 }
 
 async fn resolve<'a, T: EagerObject>(

@@ -16,7 +16,7 @@ use crate::domain::policy::MerchantRights;
 use crate::error::{AppError, AppResult};
 use crate::graphql::account::User;
 use crate::graphql::coupon::Coupon;
-use crate::graphql::eager::Eager;
+use crate::graphql::eager::EagerList;
 use crate::graphql::loader::{
     ActiveCouponsOf, CommunityKey, MembersOf, MembershipsOf, StreetKey, prime_merchants,
     selected_columns,
@@ -157,7 +157,7 @@ impl Merchant {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "How many, 0 to 100 (default 20).")] first: Option<i32>,
-    ) -> AppResult<Vec<Eager<Coupon>>> {
+    ) -> AppResult<EagerList<Coupon>> {
         let n = page_size("first", first, DEFAULT_PAGE)? as usize;
         let needed = selected_columns(
             crate::graphql::coupon::FIELD_COLUMNS,
@@ -180,7 +180,7 @@ impl Merchant {
                 .collect()
             }
         };
-        Ok(rows.into_iter().take(n).map(|c| Eager(Coupon(c))).collect())
+        Ok(EagerList(rows.into_iter().take(n).map(Coupon).collect()))
     }
 
     /// The owner and clerks. The owner and staff of the street only (`null` and the error for
