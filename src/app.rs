@@ -69,13 +69,13 @@ pub fn state(mut db: DatabaseConnection, options: &AppOptions) -> AppState {
     AppState {
         db,
         passwords: PasswordService::new(options.hash_concurrency, metrics.clone()),
-        tokens: TokenService::new(
+        tokens: std::sync::Arc::new(TokenService::new(
             &options.jwt_secret,
             JWT_ISSUER,
             JWT_AUDIENCE,
             options.access_token_ttl,
             options.refresh_token_ttl,
-        ),
+        )),
         clock: std::sync::Arc::new(SystemClock),
         metrics,
         sms: options.sms.gateway(),

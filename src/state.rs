@@ -11,7 +11,9 @@ use crate::metrics::Metrics;
 pub struct AppState {
     pub db: DatabaseConnection,
     pub passwords: PasswordService,
-    pub tokens: TokenService,
+    /// Shared, not copied: handlers and middleware clone the state several times a request,
+    /// and a token service holds keys and a validation of several allocations.
+    pub tokens: std::sync::Arc<TokenService>,
     /// Where the rules read the time; tests replace it with a [`crate::clock::ManualClock`].
     pub clock: SharedClock,
     /// This server's metrics (its own registry, served at `/metrics`).

@@ -233,11 +233,46 @@ pub fn selected_columns(
         .iter()
         .flat_map(|list| list.selection_set())
         .fold(Columns::NONE, |set, field| {
-            match table.iter().find(|(name, _)| *name == field.name()) {
-                Some((_, columns)) => set.with(*columns),
-                None => Columns::ALL,
-            }
+            set.with(column_of(table, field.name()))
         })
+}
+
+/// [`selected_columns`] of the field being resolved, read from the document itself: a list
+/// field of every row of a page asks, and this allocates nothing.
+pub fn columns_below(ctx: &async_graphql::Context<'_>, table: &[(&str, Columns)]) -> Columns {
+    use async_graphql::parser::types::{Selection, SelectionSet};
+    fn walk(
+        ctx: &async_graphql::Context<'_>,
+        table: &[(&str, Columns)],
+        set: &SelectionSet,
+    ) -> Columns {
+        set.items
+            .iter()
+            .fold(Columns::NONE, |columns, selection| match &selection.node {
+                Selection::Field(field) => {
+                    columns.with(column_of(table, field.node.name.node.as_str()))
+                }
+                Selection::FragmentSpread(spread) => {
+                    match ctx.query_env.fragments.get(&spread.node.fragment_name.node) {
+                        Some(fragment) => {
+                            columns.with(walk(ctx, table, &fragment.node.selection_set.node))
+                        }
+                        None => Columns::ALL,
+                    }
+                }
+                Selection::InlineFragment(fragment) => {
+                    columns.with(walk(ctx, table, &fragment.node.selection_set.node))
+                }
+            })
+    }
+    walk(ctx, table, &ctx.item.node.selection_set.node)
+}
+
+fn column_of(table: &[(&str, Columns)], field: &str) -> Columns {
+    table
+        .iter()
+        .find(|(name, _)| *name == field)
+        .map_or(Columns::ALL, |(_, columns)| *columns)
 }
 
 /// Loads what the selection below a list of merchants will ask for, one statement per

@@ -18,8 +18,8 @@ use crate::graphql::account::User;
 use crate::graphql::coupon::Coupon;
 use crate::graphql::eager::EagerList;
 use crate::graphql::loader::{
-    ActiveCouponsOf, CommunityKey, MembersOf, MembershipsOf, StreetKey, prime_merchants,
-    selected_columns,
+    ActiveCouponsOf, CommunityKey, MembersOf, MembershipsOf, StreetKey, columns_below,
+    prime_merchants,
 };
 use crate::graphql::pagination::{DEFAULT_PAGE, OrderDirection, PageArgs, connection, page_size};
 use crate::graphql::street::{Community, Street};
@@ -159,10 +159,7 @@ impl Merchant {
         #[graphql(desc = "How many, 0 to 100 (default 20).")] first: Option<i32>,
     ) -> AppResult<EagerList<Coupon>> {
         let n = page_size("first", first, DEFAULT_PAGE)? as usize;
-        let needed = selected_columns(
-            crate::graphql::coupon::FIELD_COLUMNS,
-            &ctx.look_ahead().selection_fields(),
-        );
+        let needed = columns_below(ctx, crate::graphql::coupon::FIELD_COLUMNS);
         let rows = match ctx.loader()?.load_one(ActiveCouponsOf(self.0.id)).await? {
             Some(primed) if primed.columns.covers(needed) => primed.rows,
             // Primed for another selection of the same merchant's coupons in this request.
