@@ -87,7 +87,8 @@ macro_rules! string_enum_cells {
 string_enum_cells!(
     coupon::CouponKind,
     coupon::CouponStatus,
-    merchant::MerchantStatus
+    merchant::MerchantStatus,
+    entity::coupon_audience::AudienceRule,
 );
 
 /// Some of a model's columns, by their place in the entity's `Column` enumeration.
@@ -260,11 +261,20 @@ pub async fn some<M: Positional>(
         .select_only()
         .columns(M::columns(set))
         .build(conn.get_database_backend());
-    let rows = match conn.pool() {
-        Some((db, metrics)) => fetch_all(db, metrics, statement).await?,
-        None => conn.query_all_raw(statement).await?,
-    };
-    rows.iter().map(|row| M::decode(row, set)).collect()
+    query(conn, statement)
+        .await?
+        .iter()
+        .map(|row| M::decode(row, set))
+        .collect()
+}
+
+/// Runs `statement` and returns its rows, for a caller that reads them by position: a model's
+/// columns first ([`Positional::decode`]), then whatever it joined ([`Cell::read`]).
+pub async fn query(conn: &impl Reads, statement: Statement) -> Result<Vec<QueryResult>, DbErr> {
+    match conn.pool() {
+        Some((db, metrics)) => fetch_all(db, metrics, statement).await,
+        None => conn.query_all_raw(statement).await,
+    }
 }
 
 /// A connection that reads through sqlx itself when it is a pool rather than a transaction.

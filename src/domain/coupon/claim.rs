@@ -6,7 +6,6 @@ use sea_orm::sea_query::{Expr, ExprTrait, Query, QueryStatementBuilder, SimpleEx
 use sea_orm::{ActiveEnum, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
 
 use entity::coupon::{self, CouponStatus};
-use entity::coupon_audience;
 use entity::coupon_claim::{self, ClaimStatus};
 use entity::merchant::{self, MerchantStatus};
 use entity::names::ObjectKind;
@@ -143,22 +142,12 @@ pub async fn claim(cx: &Cx<'_>, coupon_id: i64) -> AppResult<coupon_claim::Model
     // below requires the coupon to be active still. Reading it first keeps the write
     // transaction (on SQLite, the database's one write lock) to the update, the count and the
     // insert, which is what lets a flash sale go faster.
-    // The coupon, its merchant and its audience in one statement: most of a sale's requests
-    // end before the write transaction.
-    let (c, merchants, rules) = coupon::Entity::find_by_id(coupon_id)
-        .find_also_related(merchant::Entity)
-        .find_also_related(coupon_audience::Entity)
-        .consolidate()
-        .all(cx)
+    // The coupon, its merchant's status and its audience in one statement: most of a sale's
+    // requests end before the write transaction.
+    let (c, merchant_status, rules) = query::for_claim(cx, coupon_id)
         .await?
-        .into_iter()
-        .next()
         .ok_or(AppError::NotFound("coupon"))?;
-    let m = merchants
-        .into_iter()
-        .next()
-        .ok_or(AppError::NotFound("merchant"))?;
-    if c.status != CouponStatus::Active || m.status != MerchantStatus::Active {
+    if c.status != CouponStatus::Active || merchant_status != MerchantStatus::Active {
         return Err(invalid_state());
     }
     if now < c.valid_from || now >= c.valid_until {

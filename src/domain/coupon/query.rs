@@ -9,6 +9,7 @@ use sea_orm::{
 use entity::coupon::{self, CouponKind, CouponStatus};
 use entity::coupon_audience::{self, AudienceRule};
 use entity::coupon_claim;
+use entity::merchant::{self, MerchantStatus};
 
 use crate::domain::audience::{self, Audience, Resident};
 use crate::domain::context::Cx;
@@ -189,6 +190,44 @@ pub async fn active_of_merchants(
         set.with(crate::columns![coupon::Column: Id, MerchantId]),
     )
     .await?)
+}
+
+/// A coupon with its merchant's status and its audience rules, in one statement read by
+/// position: what a claim checks before it takes the write lock, for every request of a sale.
+pub async fn for_claim(
+    conn: &impl crate::rows::Reads,
+    id: i64,
+) -> AppResult<Option<(coupon::Model, MerchantStatus, Vec<coupon_audience::Model>)>> {
+    use crate::rows::{Cell, Positional};
+    use sea_orm::{JoinType, QuerySelect, QueryTrait, RelationTrait};
+    let fields = <coupon::Model as Positional>::columns(Columns::ALL);
+    let statement = coupon::Entity::find_by_id(id)
+        .select_only()
+        .columns(fields.iter().copied())
+        .column(merchant::Column::Status)
+        .column(coupon_audience::Column::Rule)
+        .column(coupon_audience::Column::Value)
+        .join(JoinType::InnerJoin, coupon::Relation::Merchant.def())
+        .join(JoinType::LeftJoin, coupon::Relation::Audience.def())
+        .build(conn.get_database_backend());
+    let rows = crate::rows::query(conn, statement).await?;
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let at = fields.len();
+    let c = coupon::Model::decode(first, Columns::ALL)?;
+    let status = MerchantStatus::read(first, at)?;
+    let mut rules = Vec::new();
+    for row in &rows {
+        if let Some(rule) = Option::<String>::read(row, at + 1)? {
+            rules.push(coupon_audience::Model {
+                coupon_id: c.id,
+                rule: <AudienceRule as sea_orm::ActiveEnum>::try_from_value(&rule)?,
+                value: String::read(row, at + 2)?,
+            });
+        }
+    }
+    Ok(Some((c, status, rules)))
 }
 
 pub async fn by_ids(conn: &impl crate::rows::Reads, ids: &[i64]) -> AppResult<Vec<coupon::Model>> {
