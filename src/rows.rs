@@ -65,7 +65,7 @@ macro_rules! sqlx_cells {
     )*};
 }
 
-sqlx_cells!(i64, i32, String, chrono::DateTime<chrono::Utc>);
+sqlx_cells!(i64, i32, bool, String, chrono::DateTime<chrono::Utc>);
 
 /// Enumerations stored as their string value; a column not read holds the first variant.
 macro_rules! string_enum_cells {

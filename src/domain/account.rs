@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, OnConflict, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    QuerySelect, QueryTrait, Set,
 };
 
 use entity::names::ObjectKind;
@@ -646,10 +646,6 @@ pub(crate) async fn replace_password(
     issue_session(cx, cx.state(), view, None, now).await
 }
 
-/// A user's `disabled`, `session_version`, street, community and `is_street_admin`, with one
-/// of their roles (none when they hold none).
-type ViewerRow = (bool, i32, Option<i64>, Option<i64>, bool, Option<Role>);
-
 /// Turns a verified access token into the viewer, from the database as it is now: a disabled
 /// user or a bumped session version fails here, and roles are the current ones.
 pub async fn authenticate(state: &AppState, bearer: &str) -> AppResult<Viewer> {
@@ -669,9 +665,11 @@ pub async fn authenticate(state: &AppState, bearer: &str) -> AppResult<Viewer> {
         query = query.filter(sea_orm::sea_query::ExprTrait::not(ended));
     }
     // Every request with a token runs this: only the columns a viewer needs, read by position
-    // (sea-orm reads a whole model by name and formats an error for each NULL column).
+    // straight from the pool (sea-orm reads a whole model by name and formats an error for each
+    // NULL column).
+    use crate::rows::Cell;
     use user::Column as U;
-    let rows: Vec<ViewerRow> = query
+    let statement = query
         .select_only()
         .columns([
             U::Disabled,
@@ -682,19 +680,25 @@ pub async fn authenticate(state: &AppState, bearer: &str) -> AppResult<Viewer> {
         ])
         .column(user_role::Column::Role)
         .left_join(user_role::Entity)
-        .into_tuple()
-        .all(&state.db)
-        .await?;
-    let Some(&(disabled, session_version, street_id, community_id, street_admin, _)) = rows.first()
-    else {
+        .build(state.db.get_database_backend());
+    let rows = crate::rows::query(&Cx::system(state), statement).await?;
+    let Some(first) = rows.first() else {
         return Err(AppError::Unauthenticated);
     };
-    if disabled || session_version != access.session_version {
+    if bool::read(first, 0)? || i32::read(first, 1)? != access.session_version {
         return Err(AppError::Unauthenticated);
+    }
+    let (street_id, community_id) = (Option::read(first, 2)?, Option::read(first, 3)?);
+    let street_admin = bool::read(first, 4)?;
+    let mut roles = BTreeSet::new();
+    for row in &rows {
+        if let Some(role) = Option::<String>::read(row, 5)? {
+            roles.insert(<Role as sea_orm::ActiveEnum>::try_from_value(&role)?);
+        }
     }
     Ok(Viewer {
         user_id: access.user_id,
-        roles: rows.iter().filter_map(|r| r.5).collect::<BTreeSet<_>>(),
+        roles,
         street_id,
         community_id,
         street_admin,
