@@ -314,7 +314,7 @@ impl Metrics {
         });
     }
 
-    /// A statement run outside sea-orm (`rows::some`), counted as sea-orm's are.
+    /// A statement run outside sea-orm (`rows::query`), counted as sea-orm's are.
     pub fn statement(&self, sql: &str, elapsed: Duration, failed: bool) {
         statement_ran(
             &self.db_statement_duration,

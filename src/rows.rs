@@ -67,7 +67,8 @@ macro_rules! sqlx_cells {
 
 sqlx_cells!(i64, i32, bool, String, chrono::DateTime<chrono::Utc>);
 
-/// Enumerations stored as their string value; a column not read holds the first variant.
+/// Enumerations stored as their string value, and their nullable form; a column not read
+/// holds the first variant.
 macro_rules! string_enum_cells {
     ($($t:ty),* $(,)?) => {$(
         impl Cell for $t {
@@ -81,6 +82,18 @@ macro_rules! string_enum_cells {
                     .unwrap_or_else(|| unreachable!("an enumeration has a variant"))
             }
         }
+
+        impl Cell for Option<$t> {
+            fn read(row: &QueryResult, at: usize) -> Result<Self, DbErr> {
+                Option::<String>::read(row, at)?
+                    .map(|v| <$t as ActiveEnum>::try_from_value(&v))
+                    .transpose()
+            }
+
+            fn blank() -> Self {
+                None
+            }
+        }
     )*};
 }
 
@@ -89,6 +102,7 @@ string_enum_cells!(
     coupon::CouponStatus,
     merchant::MerchantStatus,
     entity::coupon_audience::AudienceRule,
+    entity::user_role::Role,
 );
 
 /// Some of a model's columns, by their place in the entity's `Column` enumeration.
@@ -296,21 +310,26 @@ async fn fetch_all(
     metrics: &Metrics,
     statement: Statement,
 ) -> Result<Vec<QueryResult>, DbErr> {
-    let values = SqlxValues(statement.values.clone().unwrap_or(Values(Vec::new())));
-    let sql = sqlx::AssertSqlSafe(statement.sql.as_str());
+    let backend = db.get_database_backend();
+    if !matches!(backend, DbBackend::Postgres | DbBackend::Sqlite) {
+        return db.query_all_raw(statement).await;
+    }
+    let Statement { sql, values, .. } = statement;
+    let values = SqlxValues(values.unwrap_or(Values(Vec::new())));
+    let query = sqlx::AssertSqlSafe(sql.as_str());
     let started = Instant::now();
-    let rows = match db.get_database_backend() {
-        DbBackend::Postgres => sqlx::query_with(sql, values)
+    let rows = if backend == DbBackend::Postgres {
+        sqlx::query_with(query, values)
             .fetch_all(db.get_postgres_connection_pool())
             .await
-            .map(|rows| rows.into_iter().map(QueryResult::from).collect()),
-        DbBackend::Sqlite => sqlx::query_with(sql, values)
+            .map(|rows| rows.into_iter().map(QueryResult::from).collect())
+    } else {
+        sqlx::query_with(query, values)
             .fetch_all(db.get_sqlite_connection_pool())
             .await
-            .map(|rows| rows.into_iter().map(QueryResult::from).collect()),
-        _ => return db.query_all_raw(statement).await,
+            .map(|rows| rows.into_iter().map(QueryResult::from).collect())
     };
-    metrics.statement(&statement.sql, started.elapsed(), rows.is_err());
+    metrics.statement(&sql, started.elapsed(), rows.is_err());
     rows.map_err(|e| match e {
         sqlx::Error::PoolTimedOut => DbErr::ConnectionAcquire(ConnAcquireErr::Timeout),
         e => DbErr::Query(RuntimeErr::SqlxError(Arc::new(e))),

@@ -692,8 +692,8 @@ pub async fn authenticate(state: &AppState, bearer: &str) -> AppResult<Viewer> {
     let street_admin = bool::read(first, 4)?;
     let mut roles = BTreeSet::new();
     for row in &rows {
-        if let Some(role) = Option::<String>::read(row, 5)? {
-            roles.insert(<Role as sea_orm::ActiveEnum>::try_from_value(&role)?);
+        if let Some(role) = Option::<Role>::read(row, 5)? {
+            roles.insert(role);
         }
     }
     Ok(Viewer {

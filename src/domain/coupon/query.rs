@@ -219,10 +219,10 @@ pub async fn for_claim(
     let status = MerchantStatus::read(first, at)?;
     let mut rules = Vec::new();
     for row in &rows {
-        if let Some(rule) = Option::<String>::read(row, at + 1)? {
+        if let Some(rule) = Option::<AudienceRule>::read(row, at + 1)? {
             rules.push(coupon_audience::Model {
                 coupon_id: c.id,
-                rule: <AudienceRule as sea_orm::ActiveEnum>::try_from_value(&rule)?,
+                rule,
                 value: String::read(row, at + 2)?,
             });
         }
