@@ -20,14 +20,15 @@ use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, ExecResult,
-    QueryResult, Statement, TransactionTrait,
+    ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, ExecResult, QueryResult, Statement,
+    TransactionTrait,
 };
 
 use crate::auth::{Auth, Viewer};
 use crate::db::begin_write;
 use crate::error::AppResult;
 use crate::metrics::Tally;
+use crate::rows::Want;
 use crate::state::AppState;
 
 static ANONYMOUS: Auth = Auth::Anonymous;
@@ -42,6 +43,8 @@ pub struct Cx<'a> {
     parent: Option<&'a Cx<'a>>,
     /// What this transaction did, counted in the metrics when the outermost one commits.
     tallies: Mutex<Vec<Tally>>,
+    /// One connection for every statement, when the context was made [`Cx::on_one_connection`].
+    lease: Option<crate::rows::Lease>,
 }
 
 impl<'a> Cx<'a> {
@@ -56,7 +59,19 @@ impl<'a> Cx<'a> {
             txn: None,
             parent: None,
             tallies: Mutex::new(Vec::new()),
+            lease: None,
         }
+    }
+
+    /// The same context, running its statements on one connection, taken at the first and
+    /// given back when the context is dropped (see [`crate::rows::Lease`]): for a read of a
+    /// page and what it primes. Such a context must be the only way to the database while it
+    /// lives; [`Cx::write`] gives the connection back before it begins.
+    pub fn on_one_connection(mut self) -> Cx<'a> {
+        if self.txn.is_none() {
+            self.lease = Some(crate::rows::Lease::default());
+        }
+        self
     }
 
     /// A command of the system itself (the command line, the demo loader): no viewer.
@@ -97,6 +112,9 @@ impl<'a> Cx<'a> {
         let txn = match &self.txn {
             Some(outer) => outer.begin().await?,
             None => {
+                if let Some(lease) = &self.lease {
+                    lease.release();
+                }
                 let started = Instant::now();
                 let began = begin_write(&self.state.db).await;
                 self.state
@@ -113,6 +131,7 @@ impl<'a> Cx<'a> {
             txn: Some(txn),
             parent: Some(self),
             tallies: Mutex::new(Vec::new()),
+            lease: None,
         })
     }
 
@@ -152,11 +171,16 @@ fn take(tallies: &Mutex<Vec<Tally>>) -> Vec<Tally> {
     std::mem::take(&mut *lock(tallies))
 }
 
-// Outside a transaction a command's reads of whole lists go straight to the pool.
+// Outside a transaction a command's statements go straight to sqlx: on the pool, or on the one
+// connection of its lease.
 impl crate::rows::Reads for Cx<'_> {
-    fn pool(&self) -> Option<(&DatabaseConnection, &crate::metrics::Metrics)> {
+    fn direct(&self) -> Option<crate::rows::Direct<'_>> {
         match self.txn {
-            None => Some((&self.state.db, &self.state.metrics)),
+            None => Some(crate::rows::Direct {
+                db: &self.state.db,
+                metrics: &self.state.metrics,
+                lease: self.lease.as_ref(),
+            }),
             Some(_) => None,
         }
     }
@@ -172,30 +196,45 @@ impl ConnectionTrait for Cx<'_> {
     }
 
     async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
-        match &self.txn {
-            Some(t) => t.execute_raw(stmt).await,
-            None => self.state.db.execute_raw(stmt).await,
+        match (&self.txn, self.leased()) {
+            (Some(t), _) => t.execute_raw(stmt).await,
+            (None, Some(direct)) => direct.run(stmt, Want::Exec).await?.done(),
+            (None, None) => self.state.db.execute_raw(stmt).await,
         }
     }
 
     async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
-        match &self.txn {
-            Some(t) => t.execute_unprepared(sql).await,
-            None => self.state.db.execute_unprepared(sql).await,
+        match (&self.txn, self.leased()) {
+            (Some(t), _) => t.execute_unprepared(sql).await,
+            (None, Some(direct)) => {
+                let stmt = Statement::from_string(self.get_database_backend(), sql);
+                direct.run(stmt, Want::Exec).await?.done()
+            }
+            (None, None) => self.state.db.execute_unprepared(sql).await,
         }
     }
 
     async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
-        match &self.txn {
-            Some(t) => t.query_one_raw(stmt).await,
-            None => self.state.db.query_one_raw(stmt).await,
+        match (&self.txn, self.leased()) {
+            (Some(t), _) => t.query_one_raw(stmt).await,
+            (None, Some(direct)) => direct.run(stmt, Want::One).await?.row(),
+            (None, None) => self.state.db.query_one_raw(stmt).await,
         }
     }
 
     async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
-        match &self.txn {
-            Some(t) => t.query_all_raw(stmt).await,
-            None => self.state.db.query_all_raw(stmt).await,
+        match (&self.txn, self.leased()) {
+            (Some(t), _) => t.query_all_raw(stmt).await,
+            (None, Some(direct)) => direct.run(stmt, Want::All).await?.rows(),
+            (None, None) => self.state.db.query_all_raw(stmt).await,
         }
+    }
+}
+
+impl Cx<'_> {
+    /// Direct statements on this context's lease, when it has one.
+    fn leased(&self) -> Option<crate::rows::Direct<'_>> {
+        use crate::rows::Reads;
+        self.direct().filter(|d| d.lease.is_some())
     }
 }

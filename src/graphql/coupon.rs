@@ -559,11 +559,11 @@ impl CouponQuery {
             status: f.status.map(Into::into),
             eligible_only: f.eligible_only,
         };
-        let page = query::list(&ctx.cx()?, filter, order, window)
-            .await?
-            .map(Arc::new);
+        // The page and everything it primes on one connection.
+        let cx = ctx.cx()?.on_one_connection();
+        let page = query::list(&cx, filter, order, window).await?.map(Arc::new);
         let rows: Vec<Arc<model::Model>> = page.rows.iter().map(|(_, c)| c.clone()).collect();
-        prime_coupons(ctx, &rows, Columns::ALL, node_selection(ctx)).await?;
+        prime_coupons(ctx, &cx, &rows, Columns::ALL, node_selection(ctx)).await?;
         Ok(CouponConnection::new(page, Coupon))
     }
 

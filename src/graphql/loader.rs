@@ -10,6 +10,7 @@ use sea_orm::DatabaseConnection;
 use entity::{community, street};
 
 use crate::domain;
+use crate::domain::context::Cx;
 use crate::error::AppError;
 use crate::rows::Columns;
 
@@ -281,6 +282,7 @@ fn column_of(table: &[(&str, Columns)], field: &str) -> Columns {
 /// of statements independent of the number of rows.
 pub fn prime_merchants<'a>(
     ctx: &'a async_graphql::Context<'_>,
+    cx: &'a Cx<'a>,
     rows: &'a [Arc<entity::merchant::Model>],
     columns: Columns,
     node: async_graphql::Lookahead<'a>,
@@ -288,8 +290,6 @@ pub fn prime_merchants<'a>(
     Box::pin(async move {
         use crate::graphql::ContextExt;
         let loader = ctx.loader()?;
-        let state = ctx.state()?;
-        let db = &state.db;
         if rows.is_empty() {
             return Ok(());
         }
@@ -301,14 +301,14 @@ pub fn prime_merchants<'a>(
         }
         if node.field("community").exists() {
             let ids: Vec<i64> = rows.iter().filter_map(|m| m.community_id).collect();
-            let found = domain::street::communities_by_ids(db, &ids).await?;
+            let found = domain::street::communities_by_ids(cx, &ids).await?;
             loader
                 .feed_many(found.into_iter().map(|c| (CommunityKey(c.id), c)))
                 .await;
         }
         if node.field("street").exists() {
             let ids: Vec<i64> = rows.iter().map(|m| m.street_id).collect();
-            let found = domain::street::streets_by_ids(db, &ids).await?;
+            let found = domain::street::streets_by_ids(cx, &ids).await?;
             loader
                 .feed_many(found.into_iter().map(|s| (StreetKey(s.id), s)))
                 .await;
@@ -322,14 +322,13 @@ pub fn prime_merchants<'a>(
                 crate::graphql::coupon::FIELD_COLUMNS,
                 &coupons.selection_fields(),
             );
-            let cx = ctx.cx()?;
             let found: Vec<Arc<entity::coupon::Model>> =
-                domain::coupon::query::active_of_merchants(&cx, &ids, cx.now(), columns)
+                domain::coupon::query::active_of_merchants(cx, &ids, cx.now(), columns)
                     .await?
                     .into_iter()
                     .map(Arc::new)
                     .collect();
-            prime_coupons(ctx, &found, columns, coupons).await?;
+            prime_coupons(ctx, cx, &found, columns, coupons).await?;
             loader
                 .feed_many(group_partial(&keys, found, columns, |c| {
                     ActiveCouponsOf(c.merchant_id)
@@ -343,6 +342,7 @@ pub fn prime_merchants<'a>(
 /// As [`prime_merchants`], for a list of coupons read with `columns`.
 pub fn prime_coupons<'a>(
     ctx: &'a async_graphql::Context<'_>,
+    cx: &'a Cx<'a>,
     rows: &'a [Arc<entity::coupon::Model>],
     columns: Columns,
     node: async_graphql::Lookahead<'a>,
@@ -350,7 +350,6 @@ pub fn prime_coupons<'a>(
     Box::pin(async move {
         use crate::graphql::ContextExt;
         let loader = ctx.loader()?;
-        let db = &ctx.state()?.db;
         if rows.is_empty() {
             return Ok(());
         }
@@ -364,10 +363,10 @@ pub fn prime_coupons<'a>(
         if audience.exists() {
             let keys: Vec<AudienceOf> = rows.iter().map(|c| AudienceOf(c.id)).collect();
             let ids: Vec<i64> = rows.iter().map(|c| c.id).collect();
-            let found = domain::coupon::query::audiences_of(db, &ids).await?;
+            let found = domain::coupon::query::audiences_of(cx, &ids).await?;
             if audience.field("communities").exists() {
                 let ids = domain::coupon::query::community_ids(&found)?;
-                let communities = domain::street::communities_by_ids(db, &ids).await?;
+                let communities = domain::street::communities_by_ids(cx, &ids).await?;
                 loader
                     .feed_many(communities.into_iter().map(|c| (CommunityKey(c.id), c)))
                     .await;
@@ -381,12 +380,12 @@ pub fn prime_coupons<'a>(
             let mut ids: Vec<i64> = rows.iter().map(|c| c.merchant_id).collect();
             ids.sort_unstable();
             ids.dedup();
-            let found: Vec<Arc<entity::merchant::Model>> = domain::merchant::by_ids(db, &ids)
+            let found: Vec<Arc<entity::merchant::Model>> = domain::merchant::by_ids(cx, &ids)
                 .await?
                 .into_iter()
                 .map(Arc::new)
                 .collect();
-            prime_merchants(ctx, &found, Columns::ALL, merchant).await?;
+            prime_merchants(ctx, cx, &found, Columns::ALL, merchant).await?;
         }
         Ok(())
     })

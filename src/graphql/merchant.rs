@@ -440,11 +440,13 @@ impl MerchantQuery {
             status: f.status.map(Into::into),
             keyword: f.keyword,
         };
-        let page = domain::list(&ctx.cx()?, filter, order, window)
+        // The page and everything it primes on one connection.
+        let cx = ctx.cx()?.on_one_connection();
+        let page = domain::list(&cx, filter, order, window)
             .await?
             .map(Arc::new);
         let rows: Vec<Arc<model::Model>> = page.rows.iter().map(|(_, m)| m.clone()).collect();
-        prime_merchants(ctx, &rows, columns, node_selection(ctx)).await?;
+        prime_merchants(ctx, &cx, &rows, columns, node_selection(ctx)).await?;
         Ok(MerchantConnection::new(page, Merchant))
     }
 

@@ -234,6 +234,88 @@ async fn a_page_of_merchants_with_their_coupons_is_two_statements() {
     assert_eq!(counted, 3, "the page, the count and the coupons");
 }
 
+/// A list holds one connection for its page and everything it primes, so it must never wait
+/// for a second one while it holds it: on a pool of a single connection the deepest selections
+/// the lists prime still answer (a wait would end in `TIMEOUT` after the pool's 3 s).
+#[tokio::test]
+async fn a_page_and_what_it_primes_need_only_one_connection() {
+    let app = TestApp::spawn_with(Spawn {
+        max_connections: Some(1),
+        ..Spawn::default()
+    })
+    .await;
+    let street = app.new_street("九棵树街道", &["新城嘉园"]).await;
+    for i in 0..3 {
+        let m = app.new_merchant(&street).insert().await;
+        for j in 0..2 {
+            app.new_coupon(&m)
+                .title(&format!("券{i}-{j}"))
+                .insert()
+                .await;
+        }
+    }
+    let v = app
+        .gql(
+            "{ merchants(first: 20) { totalCount edges { node { name community { name } \
+               street { name } coupons { title audience { communities { name } } \
+               merchant { name street { name } coupons { id } } } } } } \
+               coupons(first: 20) { totalCount edges { node { title \
+               audience { communities { name } } \
+               merchant { name community { name } street { name } coupons { title } } } } } }",
+            json!({}),
+        )
+        .await;
+    assert!(v.get("errors").is_none(), "{v}");
+    assert_eq!(v["data"]["merchants"]["totalCount"], 3);
+    let merchants = v["data"]["merchants"]["edges"].as_array().unwrap();
+    assert!(merchants.iter().all(|e| {
+        let node = &e["node"];
+        node["street"]["name"] == "九棵树街道"
+            && node["community"]["name"] == "新城嘉园"
+            && node["coupons"].as_array().unwrap().len() == 2
+            && node["coupons"][0]["merchant"]["coupons"]
+                .as_array()
+                .unwrap()
+                .len()
+                == 2
+    }));
+    assert_eq!(v["data"]["coupons"]["totalCount"], 6);
+    let coupons = v["data"]["coupons"]["edges"].as_array().unwrap();
+    assert!(
+        coupons
+            .iter()
+            .all(|e| e["node"]["merchant"]["street"]["name"] == "九棵树街道")
+    );
+}
+
+/// The statements of a context made `on_one_connection` run on one connection: a temporary
+/// table, which only its own connection sees, is there for the next statement.
+#[tokio::test]
+async fn a_context_on_one_connection_runs_every_statement_on_it() {
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+    let app = TestApp::spawn().await;
+    let cx = shangju::domain::context::Cx::system(&app.state).on_one_connection();
+    cx.execute_unprepared("CREATE TEMPORARY TABLE probe (n INTEGER)")
+        .await
+        .unwrap();
+    // Once a connection given back has settled in the pool, another transaction takes it: a
+    // context that went back to the pool between statements would not find its table.
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let other = app.db.begin().await.unwrap();
+    other.execute_unprepared("SELECT 1").await.unwrap();
+    cx.execute_unprepared("INSERT INTO probe (n) VALUES (1)")
+        .await
+        .unwrap();
+    let read = shangju::rows::query(
+        &cx,
+        sea_orm::Statement::from_string(cx.get_database_backend(), "SELECT n FROM probe"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(read.len(), 1);
+    drop(other);
+}
+
 #[tokio::test]
 async fn rows_read_by_position_are_the_rows_sea_orm_reads() {
     let app = TestApp::spawn().await;

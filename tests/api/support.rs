@@ -64,6 +64,8 @@ pub struct Spawn {
     pub body_timeout: Option<Duration>,
     /// Overrides the 5 s a statement may run or wait for SQLite's lock.
     pub statement_timeout: Option<Duration>,
+    /// Overrides the pool's 8 connections.
+    pub max_connections: Option<u32>,
     /// Limits per client address (none by default: every test request comes from 127.0.0.1).
     pub rate_limits: shangju::http::ratelimit::RateLimits,
     /// No SMS provider set up (as in production without one).
@@ -95,6 +97,9 @@ impl TestApp {
         let (mut settings, dir) = fresh_database().await;
         if let Some(t) = spawn.statement_timeout {
             settings.statement_timeout = Some(t);
+        }
+        if let Some(n) = spawn.max_connections {
+            settings.max_connections = n;
         }
         let db = db::connect_migrated(&settings)
             .await
