@@ -13,6 +13,8 @@
 
 use std::borrow::Cow;
 
+use std::future::Future;
+
 use async_graphql::indexmap::IndexMap;
 use async_graphql::parser::types::{Field, Selection, SelectionSet};
 use async_graphql::registry::Registry;
@@ -24,7 +26,8 @@ use async_graphql::{
 /// An object type whose listed fields never wait: they read the row the object holds.
 pub trait EagerObject: ContainerType {
     /// The fields resolved in place. A field listed here that does wait is still answered
-    /// right, only without running beside its siblings.
+    /// right (it is polled once, then run again to the end), only without running beside its
+    /// siblings; so only fields that read, never ones that write.
     const READY: &'static [&'static str];
 }
 
@@ -133,7 +136,22 @@ async fn resolve<'a, T: EagerObject>(
         let value = if name == "__typename" {
             Value::String(root.introspection_type_name().into_owned())
         } else if T::READY.contains(&name) {
-            match root.resolve_field(&ctx.with_field(field)).await {
+            // Polled once where it is made, so the resolver's future (as large as the type's
+            // largest field's) is not part of this one's state, which lists move by value.
+            let at = ctx.with_field(field);
+            let ready = {
+                // Made in place rather than moved into `now_or_never`: a copy per field.
+                let future = std::pin::pin!(root.resolve_field(&at));
+                match future.poll(&mut std::task::Context::from_waker(std::task::Waker::noop())) {
+                    std::task::Poll::Ready(resolved) => Some(resolved),
+                    std::task::Poll::Pending => None,
+                }
+            };
+            let resolved = match ready {
+                Some(resolved) => resolved,
+                None => Box::pin(root.resolve_field(&at)).await,
+            };
+            match resolved {
                 Ok(v) => v.unwrap_or_default(),
                 Err(e) => {
                     ctx.add_error(e);
@@ -156,14 +174,16 @@ async fn resolve<'a, T: EagerObject>(
     };
     match waiting.as_slice() {
         [] => {}
-        &[i] => settle(i, root.resolve_field(&ctx.with_field(fields[i])).await),
+        // Boxed, for the same reason: a field that waits is often a list of objects of its own.
+        &[i] => settle(
+            i,
+            Box::pin(root.resolve_field(&ctx.with_field(fields[i]))).await,
+        ),
         _ => {
             let fields = &fields;
-            let resolved = futures::future::join_all(
-                waiting
-                    .iter()
-                    .map(|&i| async move { root.resolve_field(&ctx.with_field(fields[i])).await }),
-            )
+            let resolved = futures::future::join_all(waiting.iter().map(|&i| {
+                Box::pin(async move { root.resolve_field(&ctx.with_field(fields[i])).await })
+            }))
             .await;
             for (&i, r) in waiting.iter().zip(resolved) {
                 settle(i, r);

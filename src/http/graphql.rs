@@ -545,7 +545,10 @@ fn finish(mut response: async_graphql::Response, meta: &RequestMeta) -> Finished
             serde_json::to_vec(&v)
         })
     } else {
-        serde_json::to_vec(&response)
+        // Most answers fit; a page of cards grows it twice rather than seven times from
+        // serde_json's 128 bytes.
+        let mut body = Vec::with_capacity(4096);
+        serde_json::to_writer(&mut body, &response).map(|()| body)
     };
     let body = match body {
         Ok(body) => body,
