@@ -314,7 +314,7 @@ pub struct Direct<'a> {
 /// One pooled connection that a context's statements share: taken at its first statement and
 /// given back when the lease is dropped. sqlx tests a connection with a round trip each time it
 /// goes back to the pool (and again when it is lent); a page and the rows it primes on one
-/// connection save two of them, a fifth of a small page's CPU on PostgreSQL.
+/// connection save two of them, and PostgreSQL two wake-ups.
 ///
 /// Whoever holds a lease must run every statement through it until it is dropped: waiting for a
 /// second connection while holding one is how a full pool deadlocks.
