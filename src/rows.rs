@@ -362,7 +362,10 @@ impl Ran {
     }
 
     pub fn row(self) -> Result<Option<QueryResult>, DbErr> {
-        self.rows().map(|rows| rows.into_iter().next())
+        match self {
+            Ran::Row(row) => Ok(row),
+            other => other.rows().map(|rows| rows.into_iter().next()),
+        }
     }
 
     pub fn done(self) -> Result<ExecResult, DbErr> {

@@ -12,8 +12,8 @@
 //! registers no such extension: the document limits are checked before execution.
 
 use std::borrow::Cow;
-
 use std::future::Future;
+use std::task::{Poll, Waker};
 
 use async_graphql::indexmap::IndexMap;
 use async_graphql::parser::types::{Field, Selection, SelectionSet};
@@ -142,9 +142,9 @@ async fn resolve<'a, T: EagerObject>(
             let ready = {
                 // Made in place rather than moved into `now_or_never`: a copy per field.
                 let future = std::pin::pin!(root.resolve_field(&at));
-                match future.poll(&mut std::task::Context::from_waker(std::task::Waker::noop())) {
-                    std::task::Poll::Ready(resolved) => Some(resolved),
-                    std::task::Poll::Pending => None,
+                match future.poll(&mut std::task::Context::from_waker(Waker::noop())) {
+                    Poll::Ready(resolved) => Some(resolved),
+                    Poll::Pending => None,
                 }
             };
             let resolved = match ready {

@@ -197,19 +197,24 @@ async fn fields_that_fail_in_a_list_fail_as_they_did() {
     );
 }
 
-#[tokio::test]
-async fn a_page_of_merchants_with_their_coupons_is_two_statements() {
-    let app = TestApp::spawn().await;
+/// `merchants` merchants of one street (in its one community), each with `coupons` coupons.
+async fn merchants_with_coupons(app: &TestApp, merchants: usize, coupons: usize) {
     let street = app.new_street("九棵树街道", &["新城嘉园"]).await;
-    for i in 0..4 {
+    for i in 0..merchants {
         let m = app.new_merchant(&street).insert().await;
-        for j in 0..3 {
+        for j in 0..coupons {
             app.new_coupon(&m)
                 .title(&format!("券{i}-{j}"))
                 .insert()
                 .await;
         }
     }
+}
+
+#[tokio::test]
+async fn a_page_of_merchants_with_their_coupons_is_two_statements() {
+    let app = TestApp::spawn().await;
+    merchants_with_coupons(&app, 4, 3).await;
     let (v, statements) = app
         .gql_counting(
             None,
@@ -244,16 +249,7 @@ async fn a_page_and_what_it_primes_need_only_one_connection() {
         ..Spawn::default()
     })
     .await;
-    let street = app.new_street("九棵树街道", &["新城嘉园"]).await;
-    for i in 0..3 {
-        let m = app.new_merchant(&street).insert().await;
-        for j in 0..2 {
-            app.new_coupon(&m)
-                .title(&format!("券{i}-{j}"))
-                .insert()
-                .await;
-        }
-    }
+    merchants_with_coupons(&app, 3, 2).await;
     let v = app
         .gql(
             "{ merchants(first: 20) { totalCount edges { node { name community { name } \
