@@ -8,6 +8,8 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::time::Instant;
 
 use sea_orm::sea_query::Values;
@@ -17,6 +19,7 @@ use sea_orm::{
     QueryTrait, RuntimeErr, Select, Statement,
 };
 use sea_query_sqlx::SqlxValues;
+use sqlx_core::transaction::TransactionManager as _;
 
 use crate::metrics::Metrics;
 
@@ -314,13 +317,19 @@ pub struct Direct<'a> {
 /// One pooled connection that a context's statements share: taken at its first statement and
 /// given back when the lease is dropped. sqlx tests a connection with a round trip each time it
 /// goes back to the pool (and again when it is lent); a page and the rows it primes on one
-/// connection save two of them, and PostgreSQL two wake-ups.
+/// connection save two of them, and PostgreSQL two wake-ups. A write transaction can run on it
+/// too ([`Lease::begin`]), so a command's reads and its transaction share one connection.
 ///
 /// Whoever holds a lease must run every statement through it until it is dropped: waiting for a
 /// second connection while holding one is how a full pool deadlocks.
 #[derive(Default)]
 pub struct Lease {
     held: tokio::sync::Mutex<Option<Held>>,
+    /// Transactions and savepoints begun and not yet ended. Counted here because SQLite's
+    /// own count trails a rollback that is queued but not yet run.
+    levels: AtomicUsize,
+    /// A savepoint could not be rolled back where it ended: the transaction must not commit.
+    spoiled: AtomicBool,
 }
 
 enum Held {
@@ -328,11 +337,133 @@ enum Held {
     Sqlite(sqlx::pool::PoolConnection<sqlx::Sqlite>),
 }
 
+/// sqlx's transaction managers, of either engine.
+type PgManager = <sqlx::Postgres as sqlx::Database>::TransactionManager;
+type SqliteManager = <sqlx::Sqlite as sqlx::Database>::TransactionManager;
+
+impl Held {
+    async fn take(db: &DatabaseConnection) -> Result<Held, DbErr> {
+        Ok(match db.get_database_backend() {
+            DbBackend::Postgres => Held::Postgres(
+                Box::pin(db.get_postgres_connection_pool().acquire())
+                    .await
+                    .map_err(db_err)?,
+            ),
+            _ => Held::Sqlite(
+                Box::pin(db.get_sqlite_connection_pool().acquire())
+                    .await
+                    .map_err(db_err)?,
+            ),
+        })
+    }
+
+    fn depth(&self) -> usize {
+        match self {
+            Held::Postgres(c) => PgManager::get_transaction_depth(c),
+            Held::Sqlite(c) => SqliteManager::get_transaction_depth(c),
+        }
+    }
+
+    /// Queues the rollback of the innermost transaction or savepoint; it runs before the
+    /// connection's next statement, or when the connection goes back to the pool.
+    fn start_rollback(&mut self) {
+        match self {
+            Held::Postgres(c) => PgManager::start_rollback(c),
+            Held::Sqlite(c) => SqliteManager::start_rollback(c),
+        }
+    }
+
+    /// Rolls back every open level: a connection never goes back to the pool in a transaction.
+    fn roll_back_all(&mut self) {
+        for _ in 0..self.depth() {
+            self.start_rollback();
+        }
+    }
+}
+
 impl Lease {
     /// Gives the connection back now, if one is held (before waiting for another).
     pub fn release(&self) {
-        if let Ok(mut held) = self.held.try_lock() {
-            held.take();
+        if let Ok(mut held) = self.held.try_lock()
+            && let Some(mut conn) = held.take()
+        {
+            conn.roll_back_all();
+        }
+    }
+
+    /// Begins a write transaction on the leased connection, taking one if none is held yet, or
+    /// a savepoint inside the one it has begun. On SQLite the write lock is taken at `BEGIN`
+    /// (`BEGIN IMMEDIATE`), as [`crate::db::begin_write`] does.
+    pub async fn begin(&self, db: &DatabaseConnection) -> Result<(), DbErr> {
+        let mut held = self.held.lock().await;
+        let conn = match held.take() {
+            Some(conn) => held.insert(conn),
+            None => held.insert(Held::take(db).await?),
+        };
+        let outermost = self.levels.load(Relaxed) == 0;
+        if outermost {
+            self.spoiled.store(false, Relaxed);
+        }
+        match conn {
+            Held::Postgres(c) => Box::pin(PgManager::begin(c, None)).await,
+            Held::Sqlite(c) => {
+                let immediate = outermost.then(|| {
+                    sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe("BEGIN IMMEDIATE"))
+                });
+                Box::pin(SqliteManager::begin(c, immediate)).await
+            }
+        }
+        .map_err(db_err)?;
+        self.levels.fetch_add(1, Relaxed);
+        Ok(())
+    }
+
+    /// Commits the innermost level [`Lease::begin`] opened (releases it, for a savepoint).
+    /// Refused, and rolled back, when a savepoint inside it could not be rolled back.
+    pub async fn commit(&self) -> Result<(), DbErr> {
+        let mut held = self.held.lock().await;
+        let Some(conn) = held.as_mut() else {
+            return Err(DbErr::Custom("commit without a transaction".into()));
+        };
+        if self.spoiled.load(Relaxed) {
+            conn.start_rollback();
+            self.levels.fetch_sub(1, Relaxed);
+            return Err(DbErr::Custom(
+                "a savepoint of this transaction was not rolled back".into(),
+            ));
+        }
+        let committed = match conn {
+            Held::Postgres(c) => Box::pin(PgManager::commit(c)).await,
+            Held::Sqlite(c) => Box::pin(SqliteManager::commit(c)).await,
+        };
+        // A failed COMMIT still ends the level; the rollback that follows is harmless.
+        if committed.is_err() {
+            conn.start_rollback();
+        }
+        self.levels.fetch_sub(1, Relaxed);
+        committed.map_err(db_err)
+    }
+
+    /// Rolls back the innermost level [`Lease::begin`] opened, when it ends without a commit.
+    /// Should the connection be busy (a statement of it abandoned mid-way), the transaction
+    /// is spoiled instead: its commit is refused and the whole of it rolls back.
+    pub fn roll_back(&self) {
+        match self.held.try_lock() {
+            Ok(mut held) => {
+                if let Some(conn) = held.as_mut() {
+                    conn.start_rollback();
+                }
+            }
+            Err(_) => self.spoiled.store(true, Relaxed),
+        }
+        self.levels.fetch_sub(1, Relaxed);
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        if let Some(conn) = self.held.get_mut() {
+            conn.roll_back_all();
         }
     }
 }
@@ -431,19 +562,9 @@ impl Direct<'_> {
             Some(lease) => {
                 let mut held = lease.held.lock().await;
                 let conn = match held.take() {
-                    Some(conn) => conn,
-                    None if backend == DbBackend::Postgres => Held::Postgres(
-                        Box::pin(self.db.get_postgres_connection_pool().acquire())
-                            .await
-                            .map_err(db_err)?,
-                    ),
-                    None => Held::Sqlite(
-                        Box::pin(self.db.get_sqlite_connection_pool().acquire())
-                            .await
-                            .map_err(db_err)?,
-                    ),
+                    Some(conn) => held.insert(conn),
+                    None => held.insert(Held::take(self.db).await?),
                 };
-                let conn = held.insert(conn);
                 match conn {
                     Held::Postgres(c) => run_on!(&mut **c, sqlx::query_with(query, values), want),
                     Held::Sqlite(c) => run_on!(&mut **c, sqlx::query_with(query, values), want),

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, Set};
+use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, NotSet, Set};
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 
@@ -24,6 +24,8 @@ pub struct Sizes {
     pub residents: usize,
     pub stock: i32,
     pub concurrency: usize,
+    /// Flash sales run, each against its own ceiling; the median ratio is reported.
+    pub sale_rounds: usize,
     /// Also measure PostGraphile.
     pub peer: bool,
 }
@@ -569,77 +571,107 @@ pub async fn run(server: &Server, sizes: Sizes) -> bool {
         }
     }
 
+    // The sale in rounds, each on a fresh pair of coupons, the server's sale and the raw one by
+    // turns: one sale lasts about a second here, too short for one ratio to mean much on a
+    // shared machine.
     let claim = "mutation($id: ID!) { claimCoupon(couponId: $id) { id } }";
-    let gid = shangju::graphql::id::encode(entity::names::ObjectKind::Coupon, fx.flash_coupon);
-    let reqs = fx
-        .tokens
-        .iter()
-        .map(|t| {
-            client
-                .post(server.graphql_url())
-                .bearer_auth(t)
-                .json(&json!({ "query": claim, "variables": { "id": gid } }))
-        })
-        .collect();
     let (cpu_before, stmts_before) = (
         crate::usage::of(server.pid()),
         server.statements(&client).await,
     );
-    let (flash, answers) = drive("flash sale: claimCoupon", reqs, sizes.concurrency, |v| {
-        graphql_ok(v) || v["errors"][0]["extensions"]["code"] == "OUT_OF_STOCK"
-    })
-    .await;
-    flash.print();
-    let n = fx.tokens.len().max(1) as f64;
+    let pool = crate::floor::Pool::connect(&server.database_url, 16).await;
+    let mut ratios = Vec::with_capacity(sizes.sale_rounds);
+    for round in 0..sizes.sale_rounds {
+        let (flash_coupon, ceiling_coupon) = if round == 0 {
+            (fx.flash_coupon, fx.ceiling_coupon)
+        } else {
+            (
+                copy_coupon(&db, fx.flash_coupon).await,
+                copy_coupon(&db, fx.flash_coupon).await,
+            )
+        };
+        let gid = shangju::graphql::id::encode(entity::names::ObjectKind::Coupon, flash_coupon);
+        let reqs = fx
+            .tokens
+            .iter()
+            .map(|t| {
+                client
+                    .post(server.graphql_url())
+                    .bearer_auth(t)
+                    .json(&json!({ "query": claim, "variables": { "id": gid } }))
+            })
+            .collect();
+        let (flash, answers) = drive("flash sale: claimCoupon", reqs, sizes.concurrency, |v| {
+            graphql_ok(v) || v["errors"][0]["extensions"]["code"] == "OUT_OF_STOCK"
+        })
+        .await;
+        flash.print();
+        let claimed = answers.iter().filter(|a| graphql_ok(a)).count();
+        ok &= sale_ended_right(&db, flash_coupon, claimed, sizes.stock).await;
+        ok &= flash.failures == 0;
+
+        // The ceiling: the same sale as raw claims straight on the database.
+        let gate = Arc::new(Semaphore::new(sizes.concurrency));
+        let start = Instant::now();
+        let tasks: Vec<_> = fx
+            .residents
+            .iter()
+            .map(|&user| {
+                let (gate, pool) = (gate.clone(), pool.clone());
+                let merchant = fx.merchant;
+                tokio::spawn(async move {
+                    let _permit = gate
+                        .acquire_owned()
+                        .await
+                        .expect("the gate is never closed");
+                    crate::floor::raw_claim(&pool, ceiling_coupon, merchant, user).await
+                })
+            })
+            .collect();
+        let mut won = 0;
+        for t in tasks {
+            won += usize::from(t.await.expect("a raw claim panicked"));
+        }
+        let ceiling_rps = fx.residents.len() as f64 / start.elapsed().as_secs_f64();
+        println!(
+            "{:<34} {:>7} req {:>9.0} req/s  (raw claims on the database)",
+            "flash sale ceiling",
+            fx.residents.len(),
+            ceiling_rps
+        );
+        ok &= sale_ended_right(&db, ceiling_coupon, won, sizes.stock).await;
+        ratios.push(flash.rps() / ceiling_rps);
+    }
+    let sold = (sizes.sale_rounds * fx.tokens.len()).max(1) as f64;
     println!(
         "{:<34} CPU {:.3} ms/req  SQL {:.1}/req (winners and the sold-out together)",
-        "",
-        (crate::usage::of(server.pid()).cpu - cpu_before.cpu).as_secs_f64() * 1000.0 / n,
-        (server.statements(&client).await - stmts_before) / n,
+        "flash sale, every round",
+        (crate::usage::of(server.pid()).cpu - cpu_before.cpu).as_secs_f64() * 1000.0 / sold,
+        (server.statements(&client).await - stmts_before) / sold,
     );
-    let claimed = answers.iter().filter(|a| graphql_ok(a)).count();
-    ok &= sale_ended_right(&db, fx.flash_coupon, claimed, sizes.stock).await;
-
-    // The ceiling: the same sale as raw claims straight on the database.
-    let pool = crate::floor::Pool::connect(&server.database_url, 16).await;
-    let gate = Arc::new(Semaphore::new(sizes.concurrency));
-    let start = Instant::now();
-    let tasks: Vec<_> = fx
-        .residents
-        .iter()
-        .map(|&user| {
-            let (gate, pool) = (gate.clone(), pool.clone());
-            let (coupon, merchant) = (fx.ceiling_coupon, fx.merchant);
-            tokio::spawn(async move {
-                let _permit = gate
-                    .acquire_owned()
-                    .await
-                    .expect("the gate is never closed");
-                crate::floor::raw_claim(&pool, coupon, merchant, user).await
-            })
-        })
-        .collect();
-    let mut won = 0;
-    for t in tasks {
-        won += usize::from(t.await.expect("a raw claim panicked"));
-    }
-    let ceiling_rps = fx.residents.len() as f64 / start.elapsed().as_secs_f64();
+    let rounds: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
+    ratios.sort_by(f64::total_cmp);
     println!(
-        "{:<34} {:>7} req {:>9.0} req/s  (raw claims on the database)",
-        "flash sale ceiling",
-        fx.residents.len(),
-        ceiling_rps
-    );
-    ok &= sale_ended_right(&db, fx.ceiling_coupon, won, sizes.stock).await;
-    println!(
-        "{:<34} the sale runs at {:.2}x its ceiling",
+        "{:<34} the sale runs at {:.2}x its ceiling (the median of rounds {})",
         "flash sale ratio",
-        flash.rps() / ceiling_rps
+        ratios[ratios.len() / 2],
+        rounds.join(", ")
     );
-    if flash.failures > 0 {
-        ok = false;
-    }
     ok
+}
+
+/// A new coupon like `like`, with all its stock: the next round's sale.
+async fn copy_coupon(db: &DatabaseConnection, like: i64) -> i64 {
+    let c = coupon::Entity::find_by_id(like)
+        .one(db)
+        .await
+        .expect("read the coupon")
+        .expect("the coupon exists");
+    let mut copy: coupon::ActiveModel = c.clone().into();
+    copy.id = NotSet;
+    copy.remaining_stock = Set(c.total_stock);
+    copy.claimed_count = Set(0);
+    copy.insert(db).await.expect("add a coupon").id
 }
 
 /// Exactly `stock` claims answered and stored, and no stock left.

@@ -81,6 +81,7 @@ async fn main() {
                     residents: 200,
                     stock: 50,
                     concurrency,
+                    sale_rounds: 2,
                     peer: peer.is_some(),
                 }
             } else {
@@ -89,6 +90,7 @@ async fn main() {
                     residents: 2_000,
                     stock: 500,
                     concurrency,
+                    sale_rounds: 5,
                     peer: peer.is_some(),
                 }
             };

@@ -28,7 +28,7 @@ use crate::auth::{Auth, Viewer};
 use crate::db::begin_write;
 use crate::error::AppResult;
 use crate::metrics::Tally;
-use crate::rows::Want;
+use crate::rows::{Lease, Want};
 use crate::state::AppState;
 
 static ANONYMOUS: Auth = Auth::Anonymous;
@@ -38,13 +38,22 @@ pub struct Cx<'a> {
     auth: &'a Auth,
     request_id: Option<&'a str>,
     now: DateTime<Utc>,
-    txn: Option<DatabaseTransaction>,
+    txn: Option<Txn>,
     /// The context this one's transaction is a savepoint of.
     parent: Option<&'a Cx<'a>>,
     /// What this transaction did, counted in the metrics when the outermost one commits.
     tallies: Mutex<Vec<Tally>>,
     /// One connection for every statement, when the context was made [`Cx::on_one_connection`].
-    lease: Option<crate::rows::Lease>,
+    lease: Option<Lease>,
+}
+
+/// Where a context's transaction runs.
+enum Txn {
+    /// On a connection of its own from the pool, through sea-orm.
+    Pool(DatabaseTransaction),
+    /// On the connection of the lease of the context it was begun from (or of that one's
+    /// parent), and not yet ended.
+    Leased,
 }
 
 impl<'a> Cx<'a> {
@@ -64,12 +73,13 @@ impl<'a> Cx<'a> {
     }
 
     /// The same context, running its statements on one connection, taken at the first and
-    /// given back when the context is dropped (see [`crate::rows::Lease`]): for a read of a
-    /// page and what it primes. Such a context must be the only way to the database while it
-    /// lives; [`Cx::write`] gives the connection back before it begins.
+    /// given back when the context is dropped (see [`Lease`]): for a read of a page and what it
+    /// primes, or a command that reads before it writes, whose [`Cx::write`] then begins on
+    /// that connection too. Such a context must be the only way to the database while it
+    /// lives.
     pub fn on_one_connection(mut self) -> Cx<'a> {
         if self.txn.is_none() {
-            self.lease = Some(crate::rows::Lease::default());
+            self.lease = Some(Lease::default());
         }
         self
     }
@@ -109,19 +119,24 @@ impl<'a> Cx<'a> {
     /// new context borrows this one, so an outer transaction cannot be committed while an
     /// inner one is open.
     pub async fn write(&self) -> AppResult<Cx<'_>> {
-        let txn = match &self.txn {
-            Some(outer) => outer.begin().await?,
-            None => {
-                if let Some(lease) = &self.lease {
-                    lease.release();
-                }
+        let txn = match (&self.txn, self.lease()) {
+            (Some(Txn::Pool(outer)), _) => Txn::Pool(outer.begin().await?),
+            (Some(Txn::Leased), Some(lease)) => {
+                lease.begin(&self.state.db).await?;
+                Txn::Leased
+            }
+            (None, lease) => {
                 let started = Instant::now();
-                let began = begin_write(&self.state.db).await;
+                let began = match lease {
+                    Some(lease) => lease.begin(&self.state.db).await.map(|()| Txn::Leased),
+                    None => begin_write(&self.state.db).await.map(Txn::Pool),
+                };
                 self.state
                     .metrics
                     .transaction_wait(started.elapsed(), began.is_ok());
                 began?
             }
+            (Some(Txn::Leased), None) => unreachable!("a leased transaction has its lease"),
         };
         Ok(Cx {
             state: self.state,
@@ -137,10 +152,16 @@ impl<'a> Cx<'a> {
 
     /// Commits what [`Cx::write`] began (releases the savepoint when nested). Dropping a
     /// context without committing rolls its changes back, and forgets what it tallied.
-    pub async fn commit(self) -> AppResult<()> {
+    pub async fn commit(mut self) -> AppResult<()> {
         let tallies = take(&self.tallies);
-        if let Some(txn) = self.txn {
-            txn.commit().await?;
+        match self.txn.take() {
+            Some(Txn::Pool(txn)) => txn.commit().await?,
+            Some(Txn::Leased) => {
+                if let Some(lease) = self.lease() {
+                    lease.commit().await?;
+                }
+            }
+            None => {}
         }
         match self.parent {
             Some(parent) if parent.txn.is_some() => lock(&parent.tallies).extend(tallies),
@@ -171,17 +192,28 @@ fn take(tallies: &Mutex<Vec<Tally>>) -> Vec<Tally> {
     std::mem::take(&mut *lock(tallies))
 }
 
+// A leased transaction that ends without a commit rolls back (sea-orm's does so by itself).
+impl Drop for Cx<'_> {
+    fn drop(&mut self) {
+        if let Some(Txn::Leased) = self.txn
+            && let Some(lease) = self.lease()
+        {
+            lease.roll_back();
+        }
+    }
+}
+
 // Outside a transaction a command's statements go straight to sqlx: on the pool, or on the one
 // connection of its lease.
 impl crate::rows::Reads for Cx<'_> {
     fn direct(&self) -> Option<crate::rows::Direct<'_>> {
         match self.txn {
-            None => Some(crate::rows::Direct {
+            Some(Txn::Pool(_)) => None,
+            None | Some(Txn::Leased) => Some(crate::rows::Direct {
                 db: &self.state.db,
                 metrics: &self.state.metrics,
-                lease: self.lease.as_ref(),
+                lease: self.lease(),
             }),
-            Some(_) => None,
         }
     }
 }
@@ -190,48 +222,58 @@ impl crate::rows::Reads for Cx<'_> {
 impl ConnectionTrait for Cx<'_> {
     fn get_database_backend(&self) -> DbBackend {
         match &self.txn {
-            Some(t) => t.get_database_backend(),
-            None => self.state.db.get_database_backend(),
+            Some(Txn::Pool(t)) => t.get_database_backend(),
+            _ => self.state.db.get_database_backend(),
         }
     }
 
     async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
         match (&self.txn, self.leased()) {
-            (Some(t), _) => t.execute_raw(stmt).await,
-            (None, Some(direct)) => direct.run(stmt, Want::Exec).await?.done(),
-            (None, None) => self.state.db.execute_raw(stmt).await,
+            (Some(Txn::Pool(t)), _) => t.execute_raw(stmt).await,
+            (_, Some(direct)) => direct.run(stmt, Want::Exec).await?.done(),
+            _ => self.state.db.execute_raw(stmt).await,
         }
     }
 
     async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
         match (&self.txn, self.leased()) {
-            (Some(t), _) => t.execute_unprepared(sql).await,
-            (None, Some(direct)) => {
+            (Some(Txn::Pool(t)), _) => t.execute_unprepared(sql).await,
+            (_, Some(direct)) => {
                 let stmt = Statement::from_string(self.get_database_backend(), sql);
                 direct.run(stmt, Want::Exec).await?.done()
             }
-            (None, None) => self.state.db.execute_unprepared(sql).await,
+            _ => self.state.db.execute_unprepared(sql).await,
         }
     }
 
     async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
         match (&self.txn, self.leased()) {
-            (Some(t), _) => t.query_one_raw(stmt).await,
-            (None, Some(direct)) => direct.run(stmt, Want::One).await?.row(),
-            (None, None) => self.state.db.query_one_raw(stmt).await,
+            (Some(Txn::Pool(t)), _) => t.query_one_raw(stmt).await,
+            (_, Some(direct)) => direct.run(stmt, Want::One).await?.row(),
+            _ => self.state.db.query_one_raw(stmt).await,
         }
     }
 
     async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
         match (&self.txn, self.leased()) {
-            (Some(t), _) => t.query_all_raw(stmt).await,
-            (None, Some(direct)) => direct.run(stmt, Want::All).await?.rows(),
-            (None, None) => self.state.db.query_all_raw(stmt).await,
+            (Some(Txn::Pool(t)), _) => t.query_all_raw(stmt).await,
+            (_, Some(direct)) => direct.run(stmt, Want::All).await?.rows(),
+            _ => self.state.db.query_all_raw(stmt).await,
         }
     }
 }
 
 impl Cx<'_> {
+    /// The lease this context's statements run on: its own, or, in a transaction begun on
+    /// one (or one just ended), its parent's.
+    fn lease(&self) -> Option<&Lease> {
+        match (&self.lease, &self.txn, self.parent) {
+            (Some(lease), _, _) => Some(lease),
+            (None, Some(Txn::Pool(_)), _) | (None, _, None) => None,
+            (None, _, Some(parent)) => parent.lease(),
+        }
+    }
+
     /// Direct statements on this context's lease, when it has one.
     fn leased(&self) -> Option<crate::rows::Direct<'_>> {
         use crate::rows::Reads;

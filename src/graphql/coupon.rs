@@ -745,7 +745,10 @@ impl CouponMutation {
     ) -> AppResult<CouponClaim> {
         ctx.viewer()?;
         let id = id::decode(ObjectKind::Coupon, "couponId", &coupon_id)?;
-        Ok(CouponClaim(claim::claim(&ctx.cx()?, id).await?))
+        // The checks and the write transaction on one connection: a sale's claims each take
+        // one from the pool, as a raw claim does.
+        let cx = ctx.cx()?.on_one_connection();
+        Ok(CouponClaim(claim::claim(&cx, id).await?))
     }
 
     /// The owner or a clerk of the issuing merchant redeems a code at the counter. Send a fresh

@@ -312,6 +312,115 @@ async fn a_context_on_one_connection_runs_every_statement_on_it() {
     drop(other);
 }
 
+/// Rows of the temporary `probe` table, as the context sees them.
+async fn probe(cx: &shangju::domain::context::Cx<'_>) -> Vec<i64> {
+    use sea_orm::ConnectionTrait;
+    let sql = "SELECT n FROM probe ORDER BY n";
+    let rows = shangju::rows::query(
+        cx,
+        sea_orm::Statement::from_string(cx.get_database_backend(), sql),
+    )
+    .await
+    .unwrap();
+    rows.iter()
+        .map(|r| r.try_get_by_index::<i64>(0).unwrap())
+        .collect()
+}
+
+/// A context on one connection writes on it too: its transaction finds the temporary table its
+/// reads made, a savepoint dropped undoes only its own rows, and a transaction dropped without
+/// its commit undoes all of its.
+#[tokio::test]
+async fn a_context_on_one_connection_writes_on_it_too() {
+    use sea_orm::ConnectionTrait;
+    let app = TestApp::spawn().await;
+    let cx = shangju::domain::context::Cx::system(&app.state).on_one_connection();
+    cx.execute_unprepared("CREATE TEMPORARY TABLE probe (n BIGINT)")
+        .await
+        .unwrap();
+    let tx = cx.write().await.unwrap();
+    tx.execute_unprepared("INSERT INTO probe (n) VALUES (1)")
+        .await
+        .unwrap();
+    let dropped = tx.write().await.unwrap();
+    dropped
+        .execute_unprepared("INSERT INTO probe (n) VALUES (2)")
+        .await
+        .unwrap();
+    drop(dropped);
+    let kept = tx.write().await.unwrap();
+    kept.execute_unprepared("INSERT INTO probe (n) VALUES (3)")
+        .await
+        .unwrap();
+    kept.commit().await.unwrap();
+    assert_eq!(probe(&tx).await, [1, 3]);
+    tx.commit().await.unwrap();
+    assert_eq!(probe(&cx).await, [1, 3]);
+
+    let abandoned = cx.write().await.unwrap();
+    abandoned
+        .execute_unprepared("INSERT INTO probe (n) VALUES (4)")
+        .await
+        .unwrap();
+    drop(abandoned);
+    assert_eq!(probe(&cx).await, [1, 3]);
+    // And it can write again, as the first transaction did.
+    let again = cx.write().await.unwrap();
+    again
+        .execute_unprepared("INSERT INTO probe (n) VALUES (5)")
+        .await
+        .unwrap();
+    again.commit().await.unwrap();
+    assert_eq!(probe(&cx).await, [1, 3, 5]);
+}
+
+/// A leased connection goes back to the pool outside any transaction, whatever its context
+/// left open: the next command on it (a pool of one) commits its own rows only.
+#[tokio::test]
+async fn a_leased_connection_goes_back_to_the_pool_without_a_transaction() {
+    use sea_orm::ConnectionTrait;
+    use shangju::domain::context::Cx;
+    let app = TestApp::spawn_with(Spawn {
+        max_connections: Some(1),
+        ..Spawn::default()
+    })
+    .await;
+    app.db
+        .execute_unprepared("CREATE TABLE pool_probe (n BIGINT)")
+        .await
+        .unwrap();
+    {
+        let cx = Cx::system(&app.state).on_one_connection();
+        let tx = cx.write().await.unwrap();
+        let inner = tx.write().await.unwrap();
+        inner
+            .execute_unprepared("INSERT INTO pool_probe (n) VALUES (1)")
+            .await
+            .unwrap();
+        std::mem::forget(inner);
+        drop(tx);
+    }
+    let cx = Cx::system(&app.state);
+    let tx = cx.write().await.unwrap();
+    tx.execute_unprepared("INSERT INTO pool_probe (n) VALUES (2)")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let rows = app
+        .db
+        .query_all_raw(sea_orm::Statement::from_string(
+            app.db.get_database_backend(),
+            "SELECT n FROM pool_probe",
+        ))
+        .await
+        .unwrap();
+    let rows: Vec<i64> = rows
+        .iter()
+        .map(|r| r.try_get_by_index::<i64>(0).unwrap())
+        .collect();
+    assert_eq!(rows, [2]);
+}
+
 #[tokio::test]
 async fn rows_read_by_position_are_the_rows_sea_orm_reads() {
     let app = TestApp::spawn().await;
