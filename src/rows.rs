@@ -328,7 +328,9 @@ pub struct Lease {
     /// Transactions and savepoints begun and not yet ended. Counted here because SQLite's
     /// own count trails a rollback that is queued but not yet run.
     levels: AtomicUsize,
-    /// A savepoint could not be rolled back where it ended: the transaction must not commit.
+    /// A level could not be rolled back where it ended (its connection was busy with another
+    /// statement): the transaction around it refuses every statement and its commit, and rolls
+    /// back whole.
     spoiled: AtomicBool,
 }
 
@@ -400,10 +402,8 @@ impl Lease {
             Some(conn) => held.insert(conn),
             None => held.insert(Held::take(db).await?),
         };
+        self.settle(conn)?;
         let outermost = self.levels.load(Relaxed) == 0;
-        if outermost {
-            self.spoiled.store(false, Relaxed);
-        }
         match conn {
             Held::Postgres(c) => Box::pin(PgManager::begin(c, None)).await,
             Held::Sqlite(c) => {
@@ -426,11 +426,9 @@ impl Lease {
             return Err(DbErr::Custom("commit without a transaction".into()));
         };
         if self.spoiled.load(Relaxed) {
-            conn.start_rollback();
+            conn.roll_back_all();
             self.levels.fetch_sub(1, Relaxed);
-            return Err(DbErr::Custom(
-                "a savepoint of this transaction was not rolled back".into(),
-            ));
+            return Err(spoiled());
         }
         let committed = match conn {
             Held::Postgres(c) => Box::pin(PgManager::commit(c)).await,
@@ -444,9 +442,22 @@ impl Lease {
         committed.map_err(db_err)
     }
 
+    /// Before a statement: a spoiled transaction refuses it; once every level of it has ended,
+    /// what is left of it is rolled back and the connection serves again.
+    fn settle(&self, conn: &mut Held) -> Result<(), DbErr> {
+        if self.spoiled.load(Relaxed) {
+            if self.levels.load(Relaxed) > 0 {
+                return Err(spoiled());
+            }
+            conn.roll_back_all();
+            self.spoiled.store(false, Relaxed);
+        }
+        Ok(())
+    }
+
     /// Rolls back the innermost level [`Lease::begin`] opened, when it ends without a commit.
-    /// Should the connection be busy (a statement of it abandoned mid-way), the transaction
-    /// is spoiled instead: its commit is refused and the whole of it rolls back.
+    /// Should the connection be busy with another statement of the transaction, the
+    /// transaction is spoiled instead (see `spoiled`).
     pub fn roll_back(&self) {
         match self.held.try_lock() {
             Ok(mut held) => {
@@ -458,6 +469,10 @@ impl Lease {
         }
         self.levels.fetch_sub(1, Relaxed);
     }
+}
+
+fn spoiled() -> DbErr {
+    DbErr::Custom("a savepoint of this transaction could not be rolled back".into())
 }
 
 impl Drop for Lease {
@@ -565,6 +580,7 @@ impl Direct<'_> {
                     Some(conn) => held.insert(conn),
                     None => held.insert(Held::take(self.db).await?),
                 };
+                lease.settle(conn)?;
                 match conn {
                     Held::Postgres(c) => run_on!(&mut **c, sqlx::query_with(query, values), want),
                     Held::Sqlite(c) => run_on!(&mut **c, sqlx::query_with(query, values), want),

@@ -374,8 +374,55 @@ async fn a_context_on_one_connection_writes_on_it_too() {
     assert_eq!(probe(&cx).await, [1, 3, 5]);
 }
 
+/// A savepoint that ends while its connection runs another statement of the transaction
+/// cannot be rolled back there: the whole transaction then refuses its statements and its
+/// commit, keeps nothing, and the context's next transaction starts clean.
+#[tokio::test]
+async fn a_savepoint_dropped_while_its_connection_is_busy_spoils_the_transaction() {
+    use sea_orm::ConnectionTrait;
+    let app = TestApp::spawn().await;
+    let cx = shangju::domain::context::Cx::system(&app.state).on_one_connection();
+    cx.execute_unprepared("CREATE TEMPORARY TABLE probe (n BIGINT)")
+        .await
+        .unwrap();
+    let tx = cx.write().await.unwrap();
+    tx.execute_unprepared("INSERT INTO probe (n) VALUES (1)")
+        .await
+        .unwrap();
+    let inner = tx.write().await.unwrap();
+    inner
+        .execute_unprepared("INSERT INTO probe (n) VALUES (2)")
+        .await
+        .unwrap();
+    {
+        // A statement long enough to be under way when the savepoint ends.
+        let busy = tx.execute_unprepared(
+            "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 300000) \
+             SELECT count(*) FROM c",
+        );
+        let mut busy = std::pin::pin!(busy);
+        assert!(futures::poll!(busy.as_mut()).is_pending());
+        drop(inner);
+        busy.await.unwrap();
+    }
+    assert!(
+        tx.execute_unprepared("INSERT INTO probe (n) VALUES (3)")
+            .await
+            .is_err()
+    );
+    assert!(tx.commit().await.is_err());
+    assert_eq!(probe(&cx).await, Vec::<i64>::new());
+    let again = cx.write().await.unwrap();
+    again
+        .execute_unprepared("INSERT INTO probe (n) VALUES (4)")
+        .await
+        .unwrap();
+    again.commit().await.unwrap();
+    assert_eq!(probe(&cx).await, [4]);
+}
+
 /// A leased connection goes back to the pool outside any transaction, whatever its context
-/// left open: the next command on it (a pool of one) commits its own rows only.
+/// left open: the next command on it (a pool of one) commits, and its rows only.
 #[tokio::test]
 async fn a_leased_connection_goes_back_to_the_pool_without_a_transaction() {
     use sea_orm::ConnectionTrait;
@@ -406,10 +453,12 @@ async fn a_leased_connection_goes_back_to_the_pool_without_a_transaction() {
         .await
         .unwrap();
     tx.commit().await.unwrap();
-    let rows = app
-        .db
+    // Read from another connection: on the pool's own, an open transaction would show its
+    // uncommitted rows too.
+    let other = sea_orm::Database::connect(&app.database_url).await.unwrap();
+    let rows = other
         .query_all_raw(sea_orm::Statement::from_string(
-            app.db.get_database_backend(),
+            other.get_database_backend(),
             "SELECT n FROM pool_probe",
         ))
         .await
