@@ -483,6 +483,43 @@ impl Drop for Lease {
     }
 }
 
+/// A lease on its way from one part of a request to the next: the connection the request was
+/// authenticated on, taken by the first context that runs on one connection (a claim, a page)
+/// instead of going back to the pool and being lent again, one round trip and one wait later.
+/// Everything else in the request that reaches the database gives it back first
+/// ([`Handoff::release`]), so the request never holds it while it waits for another.
+#[derive(Default)]
+pub struct Handoff {
+    lease: std::sync::Mutex<Option<Lease>>,
+    /// Whether `lease` may hold one: most requests have none, and ask often.
+    full: AtomicBool,
+}
+
+impl Handoff {
+    pub fn new(lease: Option<Lease>) -> Handoff {
+        Handoff {
+            full: AtomicBool::new(lease.is_some()),
+            lease: std::sync::Mutex::new(lease),
+        }
+    }
+
+    /// The lease, if it is still here.
+    pub fn take(&self) -> Option<Lease> {
+        if !self.full.swap(false, Relaxed) {
+            return None;
+        }
+        self.lease
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take()
+    }
+
+    /// Gives its connection back to the pool, if it is still here.
+    pub fn release(&self) {
+        drop(self.take());
+    }
+}
+
 /// What a statement is run for.
 #[derive(Clone, Copy)]
 pub enum Want {

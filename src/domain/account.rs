@@ -648,8 +648,8 @@ pub(crate) async fn replace_password(
 
 /// Turns a verified access token into the viewer, from the database as it is now: a disabled
 /// user or a bumped session version fails here, and roles are the current ones.
-pub async fn authenticate(state: &AppState, bearer: &str) -> AppResult<Viewer> {
-    let access = state.tokens.verify_access(bearer)?;
+pub async fn authenticate(cx: &Cx<'_>, bearer: &str) -> AppResult<Viewer> {
+    let access = cx.state().tokens.verify_access(bearer)?;
     let mut query = user::Entity::find_by_id(access.user_id);
     // A session that was logged out (or whose refresh token was replayed) ends its access
     // tokens too; checked in the same statement.
@@ -680,8 +680,8 @@ pub async fn authenticate(state: &AppState, bearer: &str) -> AppResult<Viewer> {
         ])
         .column(user_role::Column::Role)
         .left_join(user_role::Entity)
-        .build(state.db.get_database_backend());
-    let rows = crate::rows::query(&Cx::system(state), statement).await?;
+        .build(cx.get_database_backend());
+    let rows = crate::rows::query(cx, statement).await?;
     let Some(first) = rows.first() else {
         return Err(AppError::Unauthenticated);
     };

@@ -84,6 +84,19 @@ impl<'a> Cx<'a> {
         self
     }
 
+    /// The same context, on the connection `lease` holds (see [`Cx::on_one_connection`]).
+    pub fn on_lease(mut self, lease: Lease) -> Cx<'a> {
+        if self.txn.is_none() {
+            self.lease = Some(lease);
+        }
+        self
+    }
+
+    /// The lease this context ran on, with its connection, for the next context to run on.
+    pub fn into_lease(mut self) -> Option<Lease> {
+        self.lease.take()
+    }
+
     /// A command of the system itself (the command line, the demo loader): no viewer.
     pub fn system(state: &'a AppState) -> Cx<'a> {
         Cx::new(state, &ANONYMOUS, None)

@@ -441,7 +441,7 @@ impl MerchantQuery {
             keyword: f.keyword,
         };
         // The page and everything it primes on one connection.
-        let cx = ctx.cx()?.on_one_connection();
+        let cx = ctx.cx_on_one_connection()?;
         let page = domain::list(&cx, filter, order, window)
             .await?
             .map(Arc::new);

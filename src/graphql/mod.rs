@@ -28,6 +28,7 @@ use async_graphql::{
 use crate::auth::{Auth, Viewer};
 use crate::domain::context::Cx;
 use crate::error::{AppError, AppResult, Lang};
+use crate::rows::Handoff;
 use crate::state::AppState;
 
 pub use limits::{Operations, QueryLimits};
@@ -202,18 +203,36 @@ pub trait ContextExt {
     fn request_id(&self) -> Option<&str>;
     /// The command context of this request: state, viewer, request id and the clock's now.
     fn cx(&self) -> AppResult<Cx<'_>>;
+    /// The same, on one connection (see [`Cx::on_one_connection`]): the one the request was
+    /// authenticated on, when no other part of it has given that back yet.
+    fn cx_on_one_connection(&self) -> AppResult<Cx<'_>>;
     /// Now, by the state's clock.
     fn now(&self) -> AppResult<chrono::DateTime<chrono::Utc>>;
 }
 
 impl ContextExt for Context<'_> {
+    // Whatever reaches the database through the state or the loader gives the request's
+    // authenticated connection back first: it would otherwise wait for a second one while the
+    // request holds one.
     fn state(&self) -> AppResult<&AppState> {
+        if let Some(handoff) = self.data_opt::<Handoff>() {
+            handoff.release();
+        }
         self.data::<AppState>()
             .map_err(|_| AppError::internal("the schema was built without state"))
     }
 
     fn cx(&self) -> AppResult<Cx<'_>> {
         Ok(Cx::new(self.state()?, self.auth(), self.request_id()))
+    }
+
+    fn cx_on_one_connection(&self) -> AppResult<Cx<'_>> {
+        let handed = self.data_opt::<Handoff>().and_then(Handoff::take);
+        let cx = self.cx()?;
+        Ok(match handed {
+            Some(lease) => cx.on_lease(lease),
+            None => cx.on_one_connection(),
+        })
     }
 
     fn now(&self) -> AppResult<chrono::DateTime<chrono::Utc>> {
@@ -230,6 +249,9 @@ impl ContextExt for Context<'_> {
     }
 
     fn loader(&self) -> AppResult<&RequestLoader> {
+        if let Some(handoff) = self.data_opt::<Handoff>() {
+            handoff.release();
+        }
         self.data::<RequestLoader>()
             .map_err(|_| AppError::internal("the request has no loader"))
     }

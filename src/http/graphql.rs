@@ -24,10 +24,12 @@ use super::ratelimit::Guarded;
 use super::{HttpState, REQUEST_ID_HEADER, refusal};
 use crate::auth::Auth;
 use crate::domain::account;
+use crate::domain::context::Cx;
 use crate::error::{AppError, Lang};
 use crate::graphql::limits;
 use crate::graphql::{DbLoader, ENGLISH_MESSAGE_KEY, HTTP_STATUS_KEY, Operations, RequestMeta};
 use crate::metrics::Outcome;
+use crate::rows::{Handoff, Lease};
 
 pub async fn graphql_post(
     State(state): State<HttpState>,
@@ -306,9 +308,13 @@ fn prefers_graphql_response_json(accept: Option<&str>) -> bool {
 }
 
 /// Reads the bearer token. A header that is present but unusable is an error, never anonymous.
-async fn authenticate(state: &HttpState, headers: &HeaderMap) -> Result<Auth, AppError> {
+/// With a token, also the connection it was checked on, for the request to go on with.
+async fn authenticate(
+    state: &HttpState,
+    headers: &HeaderMap,
+) -> Result<(Auth, Option<Lease>), AppError> {
     let Some(value) = headers.get(AUTHORIZATION) else {
-        return Ok(Auth::Anonymous);
+        return Ok((Auth::Anonymous, None));
     };
     let token = value
         .to_str()
@@ -317,9 +323,9 @@ async fn authenticate(state: &HttpState, headers: &HeaderMap) -> Result<Auth, Ap
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .ok_or(AppError::Unauthenticated)?;
-    account::authenticate(&state.app, token)
-        .await
-        .map(Auth::User)
+    let cx = Cx::system(&state.app).on_one_connection();
+    let viewer = account::authenticate(&cx, token).await?;
+    Ok((Auth::User(viewer), cx.into_lease()))
 }
 
 async fn execute(
@@ -331,8 +337,8 @@ async fn execute(
 ) -> Response {
     let started = Instant::now();
     let operation = request.operation_name.clone();
-    let auth = match authenticate(state, headers).await {
-        Ok(auth) => auth,
+    let (auth, lease) = match authenticate(state, headers).await {
+        Ok(checked) => checked,
         Err(err) => {
             let response = async_graphql::Response::from_errors(vec![app_error_to_server(err)]);
             let mut done = finish(response, &meta);
@@ -395,7 +401,11 @@ async fn execute(
         tokio::spawn,
         HashMapCache::default(),
     );
-    let request = request.data(auth).data(meta.clone()).data(loader);
+    let request = request
+        .data(auth)
+        .data(meta.clone())
+        .data(loader)
+        .data(Handoff::new(lease));
     // Past the deadline the execution is dropped: its transaction rolls back, its connection
     // returns to the pool, and the worker is free.
     let executed = tokio::time::timeout(

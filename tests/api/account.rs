@@ -5,6 +5,8 @@ use entity::user_role::{self, Role};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde_json::json;
 
+use shangju::domain::context::Cx;
+
 use crate::builders::*;
 use crate::support::*;
 
@@ -517,12 +519,14 @@ async fn others_see_a_masked_phone_and_staff_of_the_street_see_it_whole() {
         .await
         .unwrap()
         .unwrap();
-    let staff_viewer = shangju::domain::account::authenticate(&app.state, &staff.token)
-        .await
-        .unwrap();
-    let other_viewer = shangju::domain::account::authenticate(&app.state, &other.token)
-        .await
-        .unwrap();
+    let staff_viewer =
+        shangju::domain::account::authenticate(&Cx::system(&app.state), &staff.token)
+            .await
+            .unwrap();
+    let other_viewer =
+        shangju::domain::account::authenticate(&Cx::system(&app.state), &other.token)
+            .await
+            .unwrap();
     let personal = |v: Option<&shangju::auth::Viewer>| {
         shangju::domain::policy::PersonRights::of(v, view.user.id, view.user.street_id).personal
     };

@@ -284,6 +284,71 @@ async fn a_page_and_what_it_primes_need_only_one_connection() {
     );
 }
 
+/// A signed-in request holds the connection its session was checked on until a page or a claim
+/// takes it; everything else gives it back before it asks the pool. On a pool of a single
+/// connection, a request that reads the viewer, lists and claims (and reads what it claimed
+/// through the loaders) still answers: a wait would end in `TIMEOUT` after the pool's 3 s.
+#[tokio::test]
+async fn a_signed_in_request_needs_only_one_connection() {
+    let app = TestApp::spawn_with(Spawn {
+        max_connections: Some(1),
+        ..Spawn::default()
+    })
+    .await;
+    merchants_with_coupons(&app, 2, 2).await;
+    let resident = app.new_user().name("王大爷").insert().await;
+    let read = "{ me { displayName } merchants(first: 20) { edges { node { name \
+                 coupons { id title merchant { name street { name } } } } } } \
+                 coupons(first: 20) { nodes { title } } }";
+    let v = app.gql_by(Some(&resident), read, json!({})).await;
+    assert!(v.get("errors").is_none(), "{v}");
+    assert_eq!(v["data"]["me"]["displayName"], "王大爷");
+    let coupon = v["data"]["merchants"]["edges"][0]["node"]["coupons"][0]["id"].clone();
+    let claim = "mutation($id: ID!) { claimCoupon(couponId: $id) { status \
+                 coupon { title merchant { name street { name } } } } }";
+    let v = app
+        .gql_by(Some(&resident), claim, json!({ "id": coupon }))
+        .await;
+    assert!(v.get("errors").is_none(), "{v}");
+    assert_eq!(v["data"]["claimCoupon"]["status"], "CLAIMED");
+    assert_eq!(
+        v["data"]["claimCoupon"]["coupon"]["merchant"]["street"]["name"],
+        "九棵树街道"
+    );
+    // A command that takes no connection of its own first, then one that writes.
+    let v = app
+        .gql_by(
+            Some(&resident),
+            "mutation { updateProfile(input: { displayName: \"张阿姨\" }) { displayName } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(v["data"]["updateProfile"]["displayName"], "张阿姨", "{v}");
+}
+
+/// The connection a lease holds passes whole to the next context: a temporary table made on it
+/// is there for the next one, and the handoff gives it once.
+#[tokio::test]
+async fn a_handed_over_lease_keeps_its_connection() {
+    use sea_orm::ConnectionTrait;
+    use shangju::domain::context::Cx;
+    let app = TestApp::spawn().await;
+    let first = Cx::system(&app.state).on_one_connection();
+    first
+        .execute_unprepared("CREATE TEMPORARY TABLE probe (n BIGINT)")
+        .await
+        .unwrap();
+    let handoff = shangju::rows::Handoff::new(first.into_lease());
+    let next = Cx::system(&app.state).on_lease(handoff.take().unwrap());
+    assert!(handoff.take().is_none());
+    let tx = next.write().await.unwrap();
+    tx.execute_unprepared("INSERT INTO probe (n) VALUES (7)")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(probe(&next).await, [7]);
+}
+
 /// The statements of a context made `on_one_connection` run on one connection: a temporary
 /// table, which only its own connection sees, is there for the next statement.
 #[tokio::test]
