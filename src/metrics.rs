@@ -85,6 +85,7 @@ pub struct Metrics {
     db_pool: IntGaugeVec,
     db_transaction_wait: Histogram,
     db_acquire_timeouts: IntCounter,
+    db_leases: IntCounter,
     db_statement_duration: Histogram,
     db_statement_failures: IntCounter,
     pub(crate) password_hash_waiting: IntGauge,
@@ -155,6 +156,10 @@ impl Metrics {
             db_acquire_timeouts: r.counter(
                 "db_transaction_wait_timeouts_total",
                 "Write transactions that could not begin in time (no connection or lock within the database timeout).",
+            ),
+            db_leases: r.counter(
+                "db_leases_total",
+                "Pooled connections taken to be held for several statements: a signed-in request's session check with the page or claim it goes on to, a page with what it primes.",
             ),
             db_statement_duration: r.histogram(
                 "db_statement_duration_seconds",
@@ -295,6 +300,11 @@ impl Metrics {
         if !began {
             self.db_acquire_timeouts.inc();
         }
+    }
+
+    /// A connection was taken from the pool to be held (`rows::Lease`).
+    pub fn lease_taken(&self) {
+        self.db_leases.inc();
     }
 
     /// Times every statement the connection runs, in transactions too.

@@ -344,7 +344,8 @@ type PgManager = <sqlx::Postgres as sqlx::Database>::TransactionManager;
 type SqliteManager = <sqlx::Sqlite as sqlx::Database>::TransactionManager;
 
 impl Held {
-    async fn take(db: &DatabaseConnection) -> Result<Held, DbErr> {
+    async fn take(db: &DatabaseConnection, metrics: &Metrics) -> Result<Held, DbErr> {
+        metrics.lease_taken();
         Ok(match db.get_database_backend() {
             DbBackend::Postgres => Held::Postgres(
                 Box::pin(db.get_postgres_connection_pool().acquire())
@@ -384,23 +385,14 @@ impl Held {
 }
 
 impl Lease {
-    /// Gives the connection back now, if one is held (before waiting for another).
-    pub fn release(&self) {
-        if let Ok(mut held) = self.held.try_lock()
-            && let Some(mut conn) = held.take()
-        {
-            conn.roll_back_all();
-        }
-    }
-
     /// Begins a write transaction on the leased connection, taking one if none is held yet, or
     /// a savepoint inside the one it has begun. On SQLite the write lock is taken at `BEGIN`
     /// (`BEGIN IMMEDIATE`), as [`crate::db::begin_write`] does.
-    pub async fn begin(&self, db: &DatabaseConnection) -> Result<(), DbErr> {
+    pub async fn begin(&self, db: &DatabaseConnection, metrics: &Metrics) -> Result<(), DbErr> {
         let mut held = self.held.lock().await;
         let conn = match held.take() {
             Some(conn) => held.insert(conn),
-            None => held.insert(Held::take(db).await?),
+            None => held.insert(Held::take(db, metrics).await?),
         };
         self.settle(conn)?;
         let outermost = self.levels.load(Relaxed) == 0;
@@ -421,25 +413,32 @@ impl Lease {
     /// Commits the innermost level [`Lease::begin`] opened (releases it, for a savepoint).
     /// Refused, and rolled back, when a savepoint inside it could not be rolled back.
     pub async fn commit(&self) -> Result<(), DbErr> {
-        let mut held = self.held.lock().await;
-        let Some(conn) = held.as_mut() else {
+        let mut ending = Ending {
+            held: self.held.lock().await,
+            lease: self,
+            ended: false,
+        };
+        let Some(conn) = ending.held.as_mut() else {
+            ending.ended = true;
             return Err(DbErr::Custom("commit without a transaction".into()));
         };
         if self.spoiled.load(Relaxed) {
             conn.roll_back_all();
-            self.levels.fetch_sub(1, Relaxed);
             return Err(spoiled());
         }
         let committed = match conn {
             Held::Postgres(c) => Box::pin(PgManager::commit(c)).await,
             Held::Sqlite(c) => Box::pin(SqliteManager::commit(c)).await,
         };
-        // A failed COMMIT still ends the level; the rollback that follows is harmless.
-        if committed.is_err() {
-            conn.start_rollback();
-        }
-        self.levels.fetch_sub(1, Relaxed);
+        // A COMMIT that failed ends the level too, by the rollback `Ending` queues.
+        ending.ended = committed.is_ok();
         committed.map_err(db_err)
+    }
+
+    fn end_level(&self) {
+        let _ = self
+            .levels
+            .fetch_update(Relaxed, Relaxed, |l| l.checked_sub(1));
     }
 
     /// Before a statement: a spoiled transaction refuses it; once every level of it has ended,
@@ -467,7 +466,28 @@ impl Lease {
             }
             Err(_) => self.spoiled.store(true, Relaxed),
         }
-        self.levels.fetch_sub(1, Relaxed);
+        self.end_level();
+    }
+}
+
+/// A level of a lease's transaction as it ends: one less level however the ending goes, and
+/// unless it ended by a commit (a COMMIT refused, failed, or abandoned mid-way with its
+/// request), a rollback queued for it. sqlx's SQLite worker drops that rollback itself after a
+/// COMMIT whose answer nobody waited for.
+struct Ending<'a> {
+    held: tokio::sync::MutexGuard<'a, Option<Held>>,
+    lease: &'a Lease,
+    ended: bool,
+}
+
+impl Drop for Ending<'_> {
+    fn drop(&mut self) {
+        if !self.ended
+            && let Some(conn) = self.held.as_mut()
+        {
+            conn.start_rollback();
+        }
+        self.lease.end_level();
     }
 }
 
@@ -615,7 +635,7 @@ impl Direct<'_> {
                 let mut held = lease.held.lock().await;
                 let conn = match held.take() {
                     Some(conn) => held.insert(conn),
-                    None => held.insert(Held::take(self.db).await?),
+                    None => held.insert(Held::take(self.db, self.metrics).await?),
                 };
                 lease.settle(conn)?;
                 match conn {

@@ -135,13 +135,16 @@ impl<'a> Cx<'a> {
         let txn = match (&self.txn, self.lease()) {
             (Some(Txn::Pool(outer)), _) => Txn::Pool(outer.begin().await?),
             (Some(Txn::Leased), Some(lease)) => {
-                lease.begin(&self.state.db).await?;
+                lease.begin(&self.state.db, &self.state.metrics).await?;
                 Txn::Leased
             }
             (None, lease) => {
                 let started = Instant::now();
                 let began = match lease {
-                    Some(lease) => lease.begin(&self.state.db).await.map(|()| Txn::Leased),
+                    Some(lease) => lease
+                        .begin(&self.state.db, &self.state.metrics)
+                        .await
+                        .map(|()| Txn::Leased),
                     None => begin_write(&self.state.db).await.map(Txn::Pool),
                 };
                 self.state

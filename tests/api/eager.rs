@@ -326,6 +326,36 @@ async fn a_signed_in_request_needs_only_one_connection() {
     assert_eq!(v["data"]["updateProfile"]["displayName"], "张阿姨", "{v}");
 }
 
+/// The connection a signed-in request's session was checked on is the one its claim or page
+/// runs on: each request takes one connection to hold, not one for the session and another for
+/// what follows.
+#[tokio::test]
+async fn a_signed_in_claim_or_page_takes_one_connection() {
+    let app = TestApp::spawn().await;
+    merchants_with_coupons(&app, 2, 2).await;
+    let resident = app.new_user().insert().await;
+    let held = || app.metric("shangju_db_leases_total", &[]);
+    let page = "{ merchants(first: 20) { edges { node { name coupons { id } } } } }";
+    let before = held().await;
+    let v = app.gql_by(Some(&resident), page, json!({})).await;
+    assert!(v.get("errors").is_none(), "{v}");
+    assert_eq!(held().await - before, 1.0, "a signed-in page");
+    let coupon = v["data"]["merchants"]["edges"][0]["node"]["coupons"][0]["id"].clone();
+    let before = held().await;
+    let claim = "mutation($id: ID!) { claimCoupon(couponId: $id) { status } }";
+    let v = app
+        .gql_by(Some(&resident), claim, json!({ "id": coupon }))
+        .await;
+    assert_eq!(v["data"]["claimCoupon"]["status"], "CLAIMED", "{v}");
+    assert_eq!(held().await - before, 1.0, "a signed-in claim");
+    let before = held().await;
+    let v = app
+        .gql_by(Some(&resident), claim, json!({ "id": coupon }))
+        .await;
+    assert_eq!(code(&v), "LIMIT_REACHED");
+    assert_eq!(held().await - before, 1.0, "a refused claim");
+}
+
 /// The connection a lease holds passes whole to the next context: a temporary table made on it
 /// is there for the next one, and the handoff gives it once.
 #[tokio::test]
@@ -484,6 +514,45 @@ async fn a_savepoint_dropped_while_its_connection_is_busy_spoils_the_transaction
         .unwrap();
     again.commit().await.unwrap();
     assert_eq!(probe(&cx).await, [4]);
+}
+
+/// A commit abandoned mid-way (its request timed out, its client went away) still ends its
+/// level: the context's next transaction is a transaction of its own, and commits.
+#[tokio::test]
+async fn a_commit_abandoned_mid_way_leaves_the_connection_clean() {
+    use sea_orm::ConnectionTrait;
+    let app = TestApp::spawn().await;
+    app.db
+        .execute_unprepared("CREATE TABLE commit_probe (n BIGINT)")
+        .await
+        .unwrap();
+    let cx = shangju::domain::context::Cx::system(&app.state).on_one_connection();
+    let tx = cx.write().await.unwrap();
+    tx.execute_unprepared("INSERT INTO commit_probe (n) VALUES (1)")
+        .await
+        .unwrap();
+    {
+        // Polled once, then dropped: on PostgreSQL it is then waiting for the answer to its
+        // COMMIT (SQLite's worker thread sometimes answers within the poll; then it is done).
+        let mut commit = std::pin::pin!(tx.commit());
+        let _ = futures::poll!(commit.as_mut());
+    }
+    let again = cx.write().await.unwrap();
+    again
+        .execute_unprepared("INSERT INTO commit_probe (n) VALUES (2)")
+        .await
+        .unwrap();
+    again.commit().await.unwrap();
+    drop(cx);
+    let other = sea_orm::Database::connect(&app.database_url).await.unwrap();
+    let rows = other
+        .query_all_raw(sea_orm::Statement::from_string(
+            other.get_database_backend(),
+            "SELECT n FROM commit_probe WHERE n = 2",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
 }
 
 /// A leased connection goes back to the pool outside any transaction, whatever its context
