@@ -86,7 +86,7 @@ async fn main() {
                 }
             } else {
                 load::Sizes {
-                    list_requests: 5_000,
+                    list_requests: 10_000,
                     residents: 2_000,
                     stock: 500,
                     concurrency,

@@ -544,15 +544,26 @@ async fn a_commit_abandoned_mid_way_leaves_the_connection_clean() {
         .unwrap();
     again.commit().await.unwrap();
     drop(cx);
+    assert_eq!(
+        committed(&app, "SELECT n FROM commit_probe WHERE n = 2").await,
+        [2]
+    );
+}
+
+/// What a query reads on a connection of its own: only committed rows.
+async fn committed(app: &TestApp, sql: &str) -> Vec<i64> {
+    use sea_orm::ConnectionTrait;
     let other = sea_orm::Database::connect(&app.database_url).await.unwrap();
     let rows = other
         .query_all_raw(sea_orm::Statement::from_string(
             other.get_database_backend(),
-            "SELECT n FROM commit_probe WHERE n = 2",
+            sql,
         ))
         .await
         .unwrap();
-    assert_eq!(rows.len(), 1);
+    rows.iter()
+        .map(|r| r.try_get_by_index::<i64>(0).unwrap())
+        .collect()
 }
 
 /// A leased connection goes back to the pool outside any transaction, whatever its context
@@ -589,19 +600,7 @@ async fn a_leased_connection_goes_back_to_the_pool_without_a_transaction() {
     tx.commit().await.unwrap();
     // Read from another connection: on the pool's own, an open transaction would show its
     // uncommitted rows too.
-    let other = sea_orm::Database::connect(&app.database_url).await.unwrap();
-    let rows = other
-        .query_all_raw(sea_orm::Statement::from_string(
-            other.get_database_backend(),
-            "SELECT n FROM pool_probe",
-        ))
-        .await
-        .unwrap();
-    let rows: Vec<i64> = rows
-        .iter()
-        .map(|r| r.try_get_by_index::<i64>(0).unwrap())
-        .collect();
-    assert_eq!(rows, [2]);
+    assert_eq!(committed(&app, "SELECT n FROM pool_probe").await, [2]);
 }
 
 #[tokio::test]
