@@ -207,7 +207,8 @@ pub async fn serve(db: &str, port: u16) {
 /// stock if there is one and write the claim. True when it won a unit.
 pub async fn raw_claim(pool: &Pool, coupon_id: i64, merchant_id: i64, user_id: i64) -> bool {
     let now = Utc::now();
-    let code = format!("{:016X}", rand_code(user_id));
+    // Unique per resident and coupon, as the column requires: a sale runs on several coupons.
+    let code = format!("{user_id:08X}{coupon_id:08X}");
     let take = "UPDATE coupons SET remaining_stock = remaining_stock - 1, \
                 claimed_count = claimed_count + 1 WHERE id = $1 AND remaining_stock > 0";
     let insert = "INSERT INTO coupon_claims (coupon_id, merchant_id, user_id, code, status, \
@@ -218,22 +219,23 @@ pub async fn raw_claim(pool: &Pool, coupon_id: i64, merchant_id: i64, user_id: i
             let Ok(mut tx) = $begun.await else {
                 return false;
             };
-            let won = sqlx::query(take)
+            let taken = sqlx::query(take)
                 .bind(coupon_id)
                 .execute(&mut *tx)
                 .await
                 .is_ok_and(|r| r.rows_affected() == 1);
-            if won {
-                let _ = sqlx::query(insert)
+            // A claim that could not be written is no win (and rolls back its unit).
+            let won = taken
+                && sqlx::query(insert)
                     .bind(coupon_id)
                     .bind(merchant_id)
                     .bind(user_id)
                     .bind(code)
                     .bind(now)
                     .execute(&mut *tx)
-                    .await;
-            }
-            tx.commit().await.is_ok() && won
+                    .await
+                    .is_ok();
+            won && tx.commit().await.is_ok()
         }};
     }
     match pool {
@@ -241,9 +243,4 @@ pub async fn raw_claim(pool: &Pool, coupon_id: i64, merchant_id: i64, user_id: i
         Pool::Sqlite(p) => take_and_write!(p.begin_with("BEGIN IMMEDIATE")),
         Pool::Postgres(p) => take_and_write!(p.begin()),
     }
-}
-
-/// A code unique per user, for the raw claim.
-fn rand_code(user_id: i64) -> u64 {
-    (user_id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x5A5A_0000_0000_0000
 }

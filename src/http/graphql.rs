@@ -401,11 +401,10 @@ async fn execute(
         tokio::spawn,
         HashMapCache::default(),
     );
-    let request = request
-        .data(auth)
-        .data(meta.clone())
-        .data(loader)
-        .data(Handoff::new(lease));
+    let mut request = request.data(auth).data(meta.clone()).data(loader);
+    if lease.is_some() {
+        request = request.data(Handoff::new(lease));
+    }
     // Past the deadline the execution is dropped: its transaction rolls back, its connection
     // returns to the pool, and the worker is free.
     let executed = tokio::time::timeout(
