@@ -224,7 +224,8 @@ pub async fn raw_claim(pool: &Pool, coupon_id: i64, merchant_id: i64, user_id: i
                 .execute(&mut *tx)
                 .await
                 .is_ok_and(|r| r.rows_affected() == 1);
-            // A claim that could not be written is no win (and rolls back its unit).
+            // A unit taken but a claim not written is no win, and gives its unit back (the
+            // transaction, dropped, rolls back). Every other raw claim ends with a COMMIT.
             let won = taken
                 && sqlx::query(insert)
                     .bind(coupon_id)
@@ -235,7 +236,10 @@ pub async fn raw_claim(pool: &Pool, coupon_id: i64, merchant_id: i64, user_id: i
                     .execute(&mut *tx)
                     .await
                     .is_ok();
-            won && tx.commit().await.is_ok()
+            if taken && !won {
+                return false;
+            }
+            tx.commit().await.is_ok() && won
         }};
     }
     match pool {
