@@ -390,11 +390,7 @@ impl Lease {
     /// (`BEGIN IMMEDIATE`), as [`crate::db::begin_write`] does.
     pub async fn begin(&self, db: &DatabaseConnection, metrics: &Metrics) -> Result<(), DbErr> {
         let mut held = self.held.lock().await;
-        let conn = match held.take() {
-            Some(conn) => held.insert(conn),
-            None => held.insert(Held::take(db, metrics).await?),
-        };
-        self.settle(conn)?;
+        let conn = self.ready(&mut held, db, metrics).await?;
         let outermost = self.levels.load(Relaxed) == 0;
         match conn {
             Held::Postgres(c) => Box::pin(PgManager::begin(c, None)).await,
@@ -441,9 +437,19 @@ impl Lease {
             .fetch_update(Relaxed, Relaxed, |l| l.checked_sub(1));
     }
 
-    /// Before a statement: a spoiled transaction refuses it; once every level of it has ended,
-    /// what is left of it is rolled back and the connection serves again.
-    fn settle(&self, conn: &mut Held) -> Result<(), DbErr> {
+    /// The held connection, taken from the pool at the first statement, ready for the next:
+    /// a spoiled transaction refuses it; once every level of it has ended, what is left of it
+    /// is rolled back and the connection serves again.
+    async fn ready<'h>(
+        &self,
+        held: &'h mut Option<Held>,
+        db: &DatabaseConnection,
+        metrics: &Metrics,
+    ) -> Result<&'h mut Held, DbErr> {
+        let conn = match held.take() {
+            Some(conn) => held.insert(conn),
+            None => held.insert(Held::take(db, metrics).await?),
+        };
         if self.spoiled.load(Relaxed) {
             if self.levels.load(Relaxed) > 0 {
                 return Err(spoiled());
@@ -451,7 +457,7 @@ impl Lease {
             conn.roll_back_all();
             self.spoiled.store(false, Relaxed);
         }
-        Ok(())
+        Ok(conn)
     }
 
     /// Rolls back the innermost level [`Lease::begin`] opened, when it ends without a commit.
@@ -508,7 +514,6 @@ impl Drop for Lease {
 /// instead of going back to the pool and being lent again, one round trip and one wait later.
 /// Everything else in the request that reaches the database gives it back first
 /// ([`Handoff::release`]), so the request never holds it while it waits for another.
-#[derive(Default)]
 pub struct Handoff {
     lease: std::sync::Mutex<Option<Lease>>,
     /// Whether `lease` may hold one: most requests have none, and ask often.
@@ -516,10 +521,10 @@ pub struct Handoff {
 }
 
 impl Handoff {
-    pub fn new(lease: Option<Lease>) -> Handoff {
+    pub fn new(lease: Lease) -> Handoff {
         Handoff {
-            full: AtomicBool::new(lease.is_some()),
-            lease: std::sync::Mutex::new(lease),
+            full: AtomicBool::new(true),
+            lease: std::sync::Mutex::new(Some(lease)),
         }
     }
 
@@ -633,12 +638,7 @@ impl Direct<'_> {
             ),
             Some(lease) => {
                 let mut held = lease.held.lock().await;
-                let conn = match held.take() {
-                    Some(conn) => held.insert(conn),
-                    None => held.insert(Held::take(self.db, self.metrics).await?),
-                };
-                lease.settle(conn)?;
-                match conn {
+                match lease.ready(&mut held, self.db, self.metrics).await? {
                     Held::Postgres(c) => run_on!(&mut **c, sqlx::query_with(query, values), want),
                     Held::Sqlite(c) => run_on!(&mut **c, sqlx::query_with(query, values), want),
                 }

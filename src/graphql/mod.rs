@@ -210,14 +210,18 @@ pub trait ContextExt {
     fn now(&self) -> AppResult<chrono::DateTime<chrono::Utc>>;
 }
 
+/// Whatever reaches the database through the state or the loader gives the request's
+/// authenticated connection back first: it would otherwise wait for a second one while the
+/// request holds one.
+fn give_back_handoff(ctx: &Context<'_>) {
+    if let Some(handoff) = ctx.data_opt::<Handoff>() {
+        handoff.release();
+    }
+}
+
 impl ContextExt for Context<'_> {
-    // Whatever reaches the database through the state or the loader gives the request's
-    // authenticated connection back first: it would otherwise wait for a second one while the
-    // request holds one.
     fn state(&self) -> AppResult<&AppState> {
-        if let Some(handoff) = self.data_opt::<Handoff>() {
-            handoff.release();
-        }
+        give_back_handoff(self);
         self.data::<AppState>()
             .map_err(|_| AppError::internal("the schema was built without state"))
     }
@@ -249,9 +253,7 @@ impl ContextExt for Context<'_> {
     }
 
     fn loader(&self) -> AppResult<&RequestLoader> {
-        if let Some(handoff) = self.data_opt::<Handoff>() {
-            handoff.release();
-        }
+        give_back_handoff(self);
         self.data::<RequestLoader>()
             .map_err(|_| AppError::internal("the request has no loader"))
     }

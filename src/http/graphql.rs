@@ -402,7 +402,7 @@ async fn execute(
         HashMapCache::default(),
     );
     let mut request = request.data(auth).data(meta.clone()).data(loader);
-    if lease.is_some() {
+    if let Some(lease) = lease {
         request = request.data(Handoff::new(lease));
     }
     // Past the deadline the execution is dropped: its transaction rolls back, its connection

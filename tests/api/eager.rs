@@ -360,21 +360,15 @@ async fn a_signed_in_claim_or_page_takes_one_connection() {
 /// is there for the next one, and the handoff gives it once.
 #[tokio::test]
 async fn a_handed_over_lease_keeps_its_connection() {
-    use sea_orm::ConnectionTrait;
     use shangju::domain::context::Cx;
     let app = TestApp::spawn().await;
     let first = Cx::system(&app.state).on_one_connection();
-    first
-        .execute_unprepared("CREATE TEMPORARY TABLE probe (n BIGINT)")
-        .await
-        .unwrap();
-    let handoff = shangju::rows::Handoff::new(first.into_lease());
+    run(&first, "CREATE TEMPORARY TABLE probe (n BIGINT)").await;
+    let handoff = shangju::rows::Handoff::new(first.into_lease().unwrap());
     let next = Cx::system(&app.state).on_lease(handoff.take().unwrap());
     assert!(handoff.take().is_none());
     let tx = next.write().await.unwrap();
-    tx.execute_unprepared("INSERT INTO probe (n) VALUES (7)")
-        .await
-        .unwrap();
+    run(&tx, "INSERT INTO probe (n) VALUES (7)").await;
     tx.commit().await.unwrap();
     assert_eq!(probe(&next).await, [7]);
 }
@@ -386,17 +380,13 @@ async fn a_context_on_one_connection_runs_every_statement_on_it() {
     use sea_orm::{ConnectionTrait, TransactionTrait};
     let app = TestApp::spawn().await;
     let cx = shangju::domain::context::Cx::system(&app.state).on_one_connection();
-    cx.execute_unprepared("CREATE TEMPORARY TABLE probe (n INTEGER)")
-        .await
-        .unwrap();
+    run(&cx, "CREATE TEMPORARY TABLE probe (n INTEGER)").await;
     // Once a connection given back has settled in the pool, another transaction takes it: a
     // context that went back to the pool between statements would not find its table.
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     let other = app.db.begin().await.unwrap();
-    other.execute_unprepared("SELECT 1").await.unwrap();
-    cx.execute_unprepared("INSERT INTO probe (n) VALUES (1)")
-        .await
-        .unwrap();
+    run(&other, "SELECT 1").await;
+    run(&cx, "INSERT INTO probe (n) VALUES (1)").await;
     let read = shangju::rows::query(
         &cx,
         sea_orm::Statement::from_string(cx.get_database_backend(), "SELECT n FROM probe"),
@@ -405,6 +395,18 @@ async fn a_context_on_one_connection_runs_every_statement_on_it() {
     .unwrap();
     assert_eq!(read.len(), 1);
     drop(other);
+}
+
+/// Runs `sql`, which must succeed.
+async fn run(conn: &impl sea_orm::ConnectionTrait, sql: &str) {
+    conn.execute_unprepared(sql).await.unwrap();
+}
+
+/// A context on one connection, with a temporary `probe` table on that connection.
+async fn with_probe(app: &TestApp) -> shangju::domain::context::Cx<'_> {
+    let cx = shangju::domain::context::Cx::system(&app.state).on_one_connection();
+    run(&cx, "CREATE TEMPORARY TABLE probe (n BIGINT)").await;
+    cx
 }
 
 /// Rows of the temporary `probe` table, as the context sees them.
@@ -427,44 +429,27 @@ async fn probe(cx: &shangju::domain::context::Cx<'_>) -> Vec<i64> {
 /// its commit undoes all of its.
 #[tokio::test]
 async fn a_context_on_one_connection_writes_on_it_too() {
-    use sea_orm::ConnectionTrait;
     let app = TestApp::spawn().await;
-    let cx = shangju::domain::context::Cx::system(&app.state).on_one_connection();
-    cx.execute_unprepared("CREATE TEMPORARY TABLE probe (n BIGINT)")
-        .await
-        .unwrap();
+    let cx = with_probe(&app).await;
     let tx = cx.write().await.unwrap();
-    tx.execute_unprepared("INSERT INTO probe (n) VALUES (1)")
-        .await
-        .unwrap();
+    run(&tx, "INSERT INTO probe (n) VALUES (1)").await;
     let dropped = tx.write().await.unwrap();
-    dropped
-        .execute_unprepared("INSERT INTO probe (n) VALUES (2)")
-        .await
-        .unwrap();
+    run(&dropped, "INSERT INTO probe (n) VALUES (2)").await;
     drop(dropped);
     let kept = tx.write().await.unwrap();
-    kept.execute_unprepared("INSERT INTO probe (n) VALUES (3)")
-        .await
-        .unwrap();
+    run(&kept, "INSERT INTO probe (n) VALUES (3)").await;
     kept.commit().await.unwrap();
     assert_eq!(probe(&tx).await, [1, 3]);
     tx.commit().await.unwrap();
     assert_eq!(probe(&cx).await, [1, 3]);
 
     let abandoned = cx.write().await.unwrap();
-    abandoned
-        .execute_unprepared("INSERT INTO probe (n) VALUES (4)")
-        .await
-        .unwrap();
+    run(&abandoned, "INSERT INTO probe (n) VALUES (4)").await;
     drop(abandoned);
     assert_eq!(probe(&cx).await, [1, 3]);
     // And it can write again, as the first transaction did.
     let again = cx.write().await.unwrap();
-    again
-        .execute_unprepared("INSERT INTO probe (n) VALUES (5)")
-        .await
-        .unwrap();
+    run(&again, "INSERT INTO probe (n) VALUES (5)").await;
     again.commit().await.unwrap();
     assert_eq!(probe(&cx).await, [1, 3, 5]);
 }
@@ -476,19 +461,11 @@ async fn a_context_on_one_connection_writes_on_it_too() {
 async fn a_savepoint_dropped_while_its_connection_is_busy_spoils_the_transaction() {
     use sea_orm::ConnectionTrait;
     let app = TestApp::spawn().await;
-    let cx = shangju::domain::context::Cx::system(&app.state).on_one_connection();
-    cx.execute_unprepared("CREATE TEMPORARY TABLE probe (n BIGINT)")
-        .await
-        .unwrap();
+    let cx = with_probe(&app).await;
     let tx = cx.write().await.unwrap();
-    tx.execute_unprepared("INSERT INTO probe (n) VALUES (1)")
-        .await
-        .unwrap();
+    run(&tx, "INSERT INTO probe (n) VALUES (1)").await;
     let inner = tx.write().await.unwrap();
-    inner
-        .execute_unprepared("INSERT INTO probe (n) VALUES (2)")
-        .await
-        .unwrap();
+    run(&inner, "INSERT INTO probe (n) VALUES (2)").await;
     {
         // A statement long enough to be under way when the savepoint ends.
         let busy = tx.execute_unprepared(
@@ -508,10 +485,7 @@ async fn a_savepoint_dropped_while_its_connection_is_busy_spoils_the_transaction
     assert!(tx.commit().await.is_err());
     assert_eq!(probe(&cx).await, Vec::<i64>::new());
     let again = cx.write().await.unwrap();
-    again
-        .execute_unprepared("INSERT INTO probe (n) VALUES (4)")
-        .await
-        .unwrap();
+    run(&again, "INSERT INTO probe (n) VALUES (4)").await;
     again.commit().await.unwrap();
     assert_eq!(probe(&cx).await, [4]);
 }
@@ -520,17 +494,11 @@ async fn a_savepoint_dropped_while_its_connection_is_busy_spoils_the_transaction
 /// level: the context's next transaction is a transaction of its own, and commits.
 #[tokio::test]
 async fn a_commit_abandoned_mid_way_leaves_the_connection_clean() {
-    use sea_orm::ConnectionTrait;
     let app = TestApp::spawn().await;
-    app.db
-        .execute_unprepared("CREATE TABLE commit_probe (n BIGINT)")
-        .await
-        .unwrap();
+    run(&app.db, "CREATE TABLE commit_probe (n BIGINT)").await;
     let cx = shangju::domain::context::Cx::system(&app.state).on_one_connection();
     let tx = cx.write().await.unwrap();
-    tx.execute_unprepared("INSERT INTO commit_probe (n) VALUES (1)")
-        .await
-        .unwrap();
+    run(&tx, "INSERT INTO commit_probe (n) VALUES (1)").await;
     {
         // Polled once, then dropped: on PostgreSQL it is then waiting for the answer to its
         // COMMIT (SQLite's worker thread sometimes answers within the poll; then it is done).
@@ -538,10 +506,7 @@ async fn a_commit_abandoned_mid_way_leaves_the_connection_clean() {
         let _ = futures::poll!(commit.as_mut());
     }
     let again = cx.write().await.unwrap();
-    again
-        .execute_unprepared("INSERT INTO commit_probe (n) VALUES (2)")
-        .await
-        .unwrap();
+    run(&again, "INSERT INTO commit_probe (n) VALUES (2)").await;
     again.commit().await.unwrap();
     drop(cx);
     assert_eq!(
@@ -570,33 +535,24 @@ async fn committed(app: &TestApp, sql: &str) -> Vec<i64> {
 /// left open: the next command on it (a pool of one) commits, and its rows only.
 #[tokio::test]
 async fn a_leased_connection_goes_back_to_the_pool_without_a_transaction() {
-    use sea_orm::ConnectionTrait;
     use shangju::domain::context::Cx;
     let app = TestApp::spawn_with(Spawn {
         max_connections: Some(1),
         ..Spawn::default()
     })
     .await;
-    app.db
-        .execute_unprepared("CREATE TABLE pool_probe (n BIGINT)")
-        .await
-        .unwrap();
+    run(&app.db, "CREATE TABLE pool_probe (n BIGINT)").await;
     {
         let cx = Cx::system(&app.state).on_one_connection();
         let tx = cx.write().await.unwrap();
         let inner = tx.write().await.unwrap();
-        inner
-            .execute_unprepared("INSERT INTO pool_probe (n) VALUES (1)")
-            .await
-            .unwrap();
+        run(&inner, "INSERT INTO pool_probe (n) VALUES (1)").await;
         std::mem::forget(inner);
         drop(tx);
     }
     let cx = Cx::system(&app.state);
     let tx = cx.write().await.unwrap();
-    tx.execute_unprepared("INSERT INTO pool_probe (n) VALUES (2)")
-        .await
-        .unwrap();
+    run(&tx, "INSERT INTO pool_probe (n) VALUES (2)").await;
     tx.commit().await.unwrap();
     // Read from another connection: on the pool's own, an open transaction would show its
     // uncommitted rows too.
