@@ -186,12 +186,23 @@ pub async fn connect_migrated(settings: &DbSettings) -> Result<DatabaseConnectio
 /// Begins a transaction that will write. On SQLite it takes the write lock at BEGIN
 /// (`BEGIN IMMEDIATE`), so two writers never both read and then fail to upgrade their lock;
 /// the second waits for the busy timeout instead. PostgreSQL ignores the mode.
+///
+/// The BEGIN runs in a task of its own, which the caller's cancellation does not reach: sqlx
+/// counts a transaction only once the server has answered its BEGIN, so a request cancelled
+/// while waiting for that answer would give its connection back to the pool inside a
+/// transaction that nobody rolls back (`tests/api/cancel.rs`). Left to finish, the task hands
+/// back a transaction that rolls back when dropped.
 pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
-    db.begin_with_options(TransactionOptions {
-        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-        ..Default::default()
+    let db = db.clone();
+    tokio::spawn(async move {
+        db.begin_with_options(TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..Default::default()
+        })
+        .await
     })
     .await
+    .map_err(|e| DbErr::Custom(format!("BEGIN did not finish: {e}")))?
 }
 
 pub fn is_unique_violation(err: &DbErr) -> bool {

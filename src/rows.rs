@@ -8,8 +8,6 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::Ordering::Relaxed;
-use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::time::Instant;
 
 use sea_orm::sea_query::Values;
@@ -19,7 +17,6 @@ use sea_orm::{
     QueryTrait, RuntimeErr, Select, Statement,
 };
 use sea_query_sqlx::SqlxValues;
-use sqlx_core::transaction::TransactionManager as _;
 
 use crate::metrics::Metrics;
 
@@ -314,34 +311,43 @@ pub struct Direct<'a> {
     pub lease: Option<&'a Lease>,
 }
 
-/// One pooled connection that a context's statements share: taken at its first statement and
-/// given back when the lease is dropped. sqlx tests a connection with a round trip each time it
-/// goes back to the pool (and again when it is lent); a page and the rows it primes on one
-/// connection save two of them, and PostgreSQL two wake-ups. A write transaction can run on it
-/// too ([`Lease::begin`]), so a command's reads and its transaction share one connection.
+/// One pooled connection that a context's reads share: taken at its first statement and given
+/// back when the lease is dropped. sqlx tests a connection with a round trip each time it goes
+/// back to the pool (and again when it is lent); a page and the rows it primes on one
+/// connection save two of them, and PostgreSQL two wake-ups.
 ///
-/// Whoever holds a lease must run every statement through it until it is dropped: waiting for a
-/// second connection while holding one is how a full pool deadlocks.
+/// A lease only reads: no transaction ever begins on it, so it can never go back to the pool
+/// inside one. A context that writes gives its lease back first and takes its transaction from
+/// the pool (see `Cx::write`). Whoever holds a lease must run every statement through it until
+/// it is dropped: waiting for a second connection while holding one is how a full pool
+/// deadlocks.
 #[derive(Default)]
 pub struct Lease {
-    held: tokio::sync::Mutex<Option<Held>>,
-    /// Transactions and savepoints begun and not yet ended. Counted here because SQLite's
-    /// own count trails a rollback that is queued but not yet run.
-    levels: AtomicUsize,
-    /// A level could not be rolled back where it ended (its connection was busy with another
-    /// statement): the transaction around it refuses every statement and its commit, and rolls
-    /// back whole.
-    spoiled: AtomicBool,
+    held: tokio::sync::Mutex<Slot>,
+}
+
+#[derive(Default)]
+enum Slot {
+    /// Nothing read yet.
+    #[default]
+    Empty,
+    Held(Held),
+    /// Given back before a write: reads go to the pool from now on.
+    Released,
+}
+
+impl Lease {
+    /// Gives the connection back to the pool, once any read on it has finished; the reads
+    /// after this go to the pool.
+    pub async fn release(&self) {
+        *self.held.lock().await = Slot::Released;
+    }
 }
 
 enum Held {
     Postgres(sqlx::pool::PoolConnection<sqlx::Postgres>),
     Sqlite(sqlx::pool::PoolConnection<sqlx::Sqlite>),
 }
-
-/// sqlx's transaction managers, of either engine.
-type PgManager = <sqlx::Postgres as sqlx::Database>::TransactionManager;
-type SqliteManager = <sqlx::Sqlite as sqlx::Database>::TransactionManager;
 
 impl Held {
     async fn take(db: &DatabaseConnection, metrics: &Metrics) -> Result<Held, DbErr> {
@@ -358,190 +364,6 @@ impl Held {
                     .map_err(db_err)?,
             ),
         })
-    }
-
-    fn depth(&self) -> usize {
-        match self {
-            Held::Postgres(c) => PgManager::get_transaction_depth(c),
-            Held::Sqlite(c) => SqliteManager::get_transaction_depth(c),
-        }
-    }
-
-    /// Queues the rollback of the innermost transaction or savepoint; it runs before the
-    /// connection's next statement, or when the connection goes back to the pool.
-    fn start_rollback(&mut self) {
-        match self {
-            Held::Postgres(c) => PgManager::start_rollback(c),
-            Held::Sqlite(c) => SqliteManager::start_rollback(c),
-        }
-    }
-
-    /// Rolls back every open level: a connection never goes back to the pool in a transaction.
-    fn roll_back_all(&mut self) {
-        for _ in 0..self.depth() {
-            self.start_rollback();
-        }
-    }
-}
-
-impl Lease {
-    /// Begins a write transaction on the leased connection, taking one if none is held yet, or
-    /// a savepoint inside the one it has begun. On SQLite the write lock is taken at `BEGIN`
-    /// (`BEGIN IMMEDIATE`), as [`crate::db::begin_write`] does.
-    pub async fn begin(&self, db: &DatabaseConnection, metrics: &Metrics) -> Result<(), DbErr> {
-        let mut held = self.held.lock().await;
-        let conn = self.ready(&mut held, db, metrics).await?;
-        let outermost = self.levels.load(Relaxed) == 0;
-        match conn {
-            Held::Postgres(c) => Box::pin(PgManager::begin(c, None)).await,
-            Held::Sqlite(c) => {
-                let immediate = outermost.then(|| {
-                    sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe("BEGIN IMMEDIATE"))
-                });
-                Box::pin(SqliteManager::begin(c, immediate)).await
-            }
-        }
-        .map_err(db_err)?;
-        self.levels.fetch_add(1, Relaxed);
-        Ok(())
-    }
-
-    /// Commits the innermost level [`Lease::begin`] opened (releases it, for a savepoint).
-    /// Refused, and rolled back, when a savepoint inside it could not be rolled back.
-    pub async fn commit(&self) -> Result<(), DbErr> {
-        let mut ending = Ending {
-            held: self.held.lock().await,
-            lease: self,
-            ended: false,
-        };
-        let Some(conn) = ending.held.as_mut() else {
-            ending.ended = true;
-            return Err(DbErr::Custom("commit without a transaction".into()));
-        };
-        if self.spoiled.load(Relaxed) {
-            conn.roll_back_all();
-            return Err(spoiled());
-        }
-        let committed = match conn {
-            Held::Postgres(c) => Box::pin(PgManager::commit(c)).await,
-            Held::Sqlite(c) => Box::pin(SqliteManager::commit(c)).await,
-        };
-        // A COMMIT that failed ends the level too, by the rollback `Ending` queues.
-        ending.ended = committed.is_ok();
-        committed.map_err(db_err)
-    }
-
-    fn end_level(&self) {
-        let _ = self
-            .levels
-            .fetch_update(Relaxed, Relaxed, |l| l.checked_sub(1));
-    }
-
-    /// The held connection, taken from the pool at the first statement, ready for the next:
-    /// a spoiled transaction refuses it; once every level of it has ended, what is left of it
-    /// is rolled back and the connection serves again.
-    async fn ready<'h>(
-        &self,
-        held: &'h mut Option<Held>,
-        db: &DatabaseConnection,
-        metrics: &Metrics,
-    ) -> Result<&'h mut Held, DbErr> {
-        let conn = match held.take() {
-            Some(conn) => held.insert(conn),
-            None => held.insert(Held::take(db, metrics).await?),
-        };
-        if self.spoiled.load(Relaxed) {
-            if self.levels.load(Relaxed) > 0 {
-                return Err(spoiled());
-            }
-            conn.roll_back_all();
-            self.spoiled.store(false, Relaxed);
-        }
-        Ok(conn)
-    }
-
-    /// Rolls back the innermost level [`Lease::begin`] opened, when it ends without a commit.
-    /// Should the connection be busy with another statement of the transaction, the
-    /// transaction is spoiled instead (see `spoiled`).
-    pub fn roll_back(&self) {
-        match self.held.try_lock() {
-            Ok(mut held) => {
-                if let Some(conn) = held.as_mut() {
-                    conn.start_rollback();
-                }
-            }
-            Err(_) => self.spoiled.store(true, Relaxed),
-        }
-        self.end_level();
-    }
-}
-
-/// A level of a lease's transaction as it ends: one less level however the ending goes, and
-/// unless it ended by a commit (a COMMIT refused, failed, or abandoned mid-way with its
-/// request), a rollback queued for it. sqlx's SQLite worker drops that rollback itself after a
-/// COMMIT whose answer nobody waited for.
-struct Ending<'a> {
-    held: tokio::sync::MutexGuard<'a, Option<Held>>,
-    lease: &'a Lease,
-    ended: bool,
-}
-
-impl Drop for Ending<'_> {
-    fn drop(&mut self) {
-        if !self.ended
-            && let Some(conn) = self.held.as_mut()
-        {
-            conn.start_rollback();
-        }
-        self.lease.end_level();
-    }
-}
-
-fn spoiled() -> DbErr {
-    DbErr::Custom("a savepoint of this transaction could not be rolled back".into())
-}
-
-impl Drop for Lease {
-    fn drop(&mut self) {
-        if let Some(conn) = self.held.get_mut() {
-            conn.roll_back_all();
-        }
-    }
-}
-
-/// A lease on its way from one part of a request to the next: the connection the request was
-/// authenticated on, taken by the first context that runs on one connection (a claim, a page)
-/// instead of going back to the pool and being lent again, one round trip and one wait later.
-/// Everything else in the request that reaches the database gives it back first
-/// ([`Handoff::release`]), so the request never holds it while it waits for another.
-pub struct Handoff {
-    lease: std::sync::Mutex<Option<Lease>>,
-    /// Whether `lease` may hold one: most requests have none, and ask often.
-    full: AtomicBool,
-}
-
-impl Handoff {
-    pub fn new(lease: Lease) -> Handoff {
-        Handoff {
-            full: AtomicBool::new(true),
-            lease: std::sync::Mutex::new(Some(lease)),
-        }
-    }
-
-    /// The lease, if it is still here.
-    pub fn take(&self) -> Option<Lease> {
-        if !self.full.swap(false, Relaxed) {
-            return None;
-        }
-        self.lease
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .take()
-    }
-
-    /// Gives its connection back to the pool, if it is still here.
-    pub fn release(&self) {
-        drop(self.take());
     }
 }
 
@@ -623,27 +445,36 @@ impl Direct<'_> {
         let values = SqlxValues(values.unwrap_or(Values(Vec::new())));
         let query = sqlx::AssertSqlSafe(sql.as_str());
         let started = Instant::now();
-        let ran = match self.lease {
-            None if backend == DbBackend::Postgres => {
+        let mut held = match self.lease {
+            Some(lease) => Some(lease.held.lock().await),
+            None => None,
+        };
+        if let Some(slot) = held.as_deref_mut()
+            && matches!(slot, Slot::Empty)
+        {
+            *slot = Slot::Held(Held::take(self.db, self.metrics).await?);
+        }
+        let ran = match held.as_deref_mut() {
+            Some(Slot::Held(Held::Postgres(c))) => {
+                run_on!(&mut **c, sqlx::query_with(query, values), want)
+            }
+            Some(Slot::Held(Held::Sqlite(c))) => {
+                run_on!(&mut **c, sqlx::query_with(query, values), want)
+            }
+            _ if backend == DbBackend::Postgres => {
                 run_on!(
                     self.db.get_postgres_connection_pool(),
                     sqlx::query_with(query, values),
                     want
                 )
             }
-            None => run_on!(
+            _ => run_on!(
                 self.db.get_sqlite_connection_pool(),
                 sqlx::query_with(query, values),
                 want
             ),
-            Some(lease) => {
-                let mut held = lease.held.lock().await;
-                match lease.ready(&mut held, self.db, self.metrics).await? {
-                    Held::Postgres(c) => run_on!(&mut **c, sqlx::query_with(query, values), want),
-                    Held::Sqlite(c) => run_on!(&mut **c, sqlx::query_with(query, values), want),
-                }
-            }
         };
+        drop(held);
         self.metrics
             .statement(&sql, started.elapsed(), ran.is_err());
         ran.map_err(|e| match want {

@@ -560,7 +560,7 @@ impl CouponQuery {
             eligible_only: f.eligible_only,
         };
         // The page and everything it primes on one connection.
-        let cx = ctx.cx_on_one_connection()?;
+        let cx = ctx.cx()?.on_one_connection();
         let page = query::list(&cx, filter, order, window).await?.map(Arc::new);
         let rows: Vec<Arc<model::Model>> = page.rows.iter().map(|(_, c)| c.clone()).collect();
         prime_coupons(ctx, &cx, &rows, Columns::ALL, node_selection(ctx)).await?;
@@ -747,7 +747,7 @@ impl CouponMutation {
         let id = id::decode(ObjectKind::Coupon, "couponId", &coupon_id)?;
         // The session's check, the coupon's and the write transaction on one connection: a
         // sale's claims each take one from the pool, as a raw claim does.
-        let cx = ctx.cx_on_one_connection()?;
+        let cx = ctx.cx()?.on_one_connection();
         Ok(CouponClaim(claim::claim(&cx, id).await?))
     }
 

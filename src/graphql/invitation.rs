@@ -64,7 +64,7 @@ impl ClerkInvitation {
 
     /// Where it stands now.
     async fn status(&self, ctx: &Context<'_>) -> AppResult<ClerkInvitationStatus> {
-        Ok(domain::state(&self.0, ctx.state()?.clock.now()).into())
+        Ok(domain::state(&self.0, ctx.now()?).into())
     }
 
     /// When the owner sent it.

@@ -128,20 +128,20 @@ impl CheckedDocuments {
 
     /// As [`QueryLimits::parse`]; the limits depend on the text alone, so a document that
     /// passed once passes again.
-    pub fn parse(&self, query: &str) -> ServerResult<ExecutableDocument> {
+    pub fn parse(&self, query: &str) -> ServerResult<Arc<ExecutableDocument>> {
         let cached = self
             .cache
             .lock()
             .ok()
             .and_then(|mut c| c.get(query).cloned());
         if let Some(doc) = cached {
-            return Ok(ExecutableDocument::clone(&doc));
+            return Ok(doc);
         }
-        let doc = self.limits.parse(query)?;
+        let doc = Arc::new(self.limits.parse(query)?);
         if query.len() <= MAX_CACHED_LEN
             && let Ok(mut cache) = self.cache.lock()
         {
-            cache.put(query.into(), Arc::new(doc.clone()));
+            cache.put(query.into(), doc.clone());
         }
         Ok(doc)
     }

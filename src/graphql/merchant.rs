@@ -163,19 +163,16 @@ impl Merchant {
         let rows = match ctx.loader()?.load_one(ActiveCouponsOf(self.0.id)).await? {
             Some(primed) if primed.columns.covers(needed) => primed.rows,
             // Primed for another selection of the same merchant's coupons in this request.
-            _ => {
-                let state = ctx.state()?;
-                crate::domain::coupon::query::active_of_merchants(
-                    &state.db,
-                    &[self.0.id],
-                    state.clock.now(),
-                    Columns::ALL,
-                )
-                .await?
-                .into_iter()
-                .map(Arc::new)
-                .collect()
-            }
+            _ => crate::domain::coupon::query::active_of_merchants(
+                &ctx.state()?.db,
+                &[self.0.id],
+                ctx.now()?,
+                Columns::ALL,
+            )
+            .await?
+            .into_iter()
+            .map(Arc::new)
+            .collect(),
         };
         Ok(EagerList(rows.into_iter().take(n).map(Coupon).collect()))
     }
@@ -441,7 +438,7 @@ impl MerchantQuery {
             keyword: f.keyword,
         };
         // The page and everything it primes on one connection.
-        let cx = ctx.cx_on_one_connection()?;
+        let cx = ctx.cx()?.on_one_connection();
         let page = domain::list(&cx, filter, order, window)
             .await?
             .map(Arc::new);

@@ -12,6 +12,7 @@ pub mod limits;
 pub mod loader;
 pub mod merchant;
 pub mod node;
+pub mod order;
 pub mod package;
 pub mod pagination;
 pub mod points;
@@ -28,7 +29,6 @@ use async_graphql::{
 use crate::auth::{Auth, Viewer};
 use crate::domain::context::Cx;
 use crate::error::{AppError, AppResult, Lang};
-use crate::rows::Handoff;
 use crate::state::AppState;
 
 pub use limits::{Operations, QueryLimits};
@@ -194,6 +194,12 @@ pub fn restricted<T>(
     }
 }
 
+/// The request's one instant, taken when it begins to execute: every field, loader and command
+/// of the request reads the time from it, so an answer never disagrees with itself at a
+/// validity boundary.
+#[derive(Clone, Copy, Debug)]
+pub struct RequestNow(pub chrono::DateTime<chrono::Utc>);
+
 /// What resolvers need from the context.
 pub trait ContextExt {
     fn state(&self) -> AppResult<&AppState>;
@@ -201,46 +207,31 @@ pub trait ContextExt {
     fn viewer(&self) -> AppResult<&Viewer>;
     fn loader(&self) -> AppResult<&RequestLoader>;
     fn request_id(&self) -> Option<&str>;
-    /// The command context of this request: state, viewer, request id and the clock's now.
+    /// The command context of this request: state, viewer, request id and the request's now.
     fn cx(&self) -> AppResult<Cx<'_>>;
-    /// The same, on one connection (see [`Cx::on_one_connection`]): the one the request was
-    /// authenticated on, when no other part of it has given that back yet.
-    fn cx_on_one_connection(&self) -> AppResult<Cx<'_>>;
-    /// Now, by the state's clock.
+    /// The request's now ([`RequestNow`]).
     fn now(&self) -> AppResult<chrono::DateTime<chrono::Utc>>;
-}
-
-/// Whatever reaches the database through the state or the loader gives the request's
-/// authenticated connection back first: it would otherwise wait for a second one while the
-/// request holds one.
-fn give_back_handoff(ctx: &Context<'_>) {
-    if let Some(handoff) = ctx.data_opt::<Handoff>() {
-        handoff.release();
-    }
 }
 
 impl ContextExt for Context<'_> {
     fn state(&self) -> AppResult<&AppState> {
-        give_back_handoff(self);
         self.data::<AppState>()
             .map_err(|_| AppError::internal("the schema was built without state"))
     }
 
     fn cx(&self) -> AppResult<Cx<'_>> {
-        Ok(Cx::new(self.state()?, self.auth(), self.request_id()))
-    }
-
-    fn cx_on_one_connection(&self) -> AppResult<Cx<'_>> {
-        let handed = self.data_opt::<Handoff>().and_then(Handoff::take);
-        let cx = self.cx()?;
-        Ok(match handed {
-            Some(lease) => cx.on_lease(lease),
-            None => cx.on_one_connection(),
-        })
+        Ok(Cx::new(
+            self.state()?,
+            self.auth(),
+            self.request_id(),
+            self.now()?,
+        ))
     }
 
     fn now(&self) -> AppResult<chrono::DateTime<chrono::Utc>> {
-        Ok(self.state()?.clock.now())
+        self.data::<RequestNow>()
+            .map(|now| now.0)
+            .map_err(|_| AppError::internal("the request has no now"))
     }
 
     fn auth(&self) -> &Auth {
@@ -253,7 +244,6 @@ impl ContextExt for Context<'_> {
     }
 
     fn loader(&self) -> AppResult<&RequestLoader> {
-        give_back_handoff(self);
         self.data::<RequestLoader>()
             .map_err(|_| AppError::internal("the request has no loader"))
     }

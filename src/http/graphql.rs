@@ -27,9 +27,10 @@ use crate::domain::account;
 use crate::domain::context::Cx;
 use crate::error::{AppError, Lang};
 use crate::graphql::limits;
-use crate::graphql::{DbLoader, ENGLISH_MESSAGE_KEY, HTTP_STATUS_KEY, Operations, RequestMeta};
+use crate::graphql::{
+    DbLoader, ENGLISH_MESSAGE_KEY, HTTP_STATUS_KEY, Operations, RequestMeta, RequestNow,
+};
 use crate::metrics::Outcome;
-use crate::rows::{Handoff, Lease};
 
 pub async fn graphql_post(
     State(state): State<HttpState>,
@@ -308,13 +309,13 @@ fn prefers_graphql_response_json(accept: Option<&str>) -> bool {
 }
 
 /// Reads the bearer token. A header that is present but unusable is an error, never anonymous.
-/// With a token, also the connection it was checked on, for the request to go on with.
 async fn authenticate(
     state: &HttpState,
     headers: &HeaderMap,
-) -> Result<(Auth, Option<Lease>), AppError> {
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Auth, AppError> {
     let Some(value) = headers.get(AUTHORIZATION) else {
-        return Ok((Auth::Anonymous, None));
+        return Ok(Auth::Anonymous);
     };
     let token = value
         .to_str()
@@ -323,9 +324,9 @@ async fn authenticate(
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .ok_or(AppError::Unauthenticated)?;
-    let cx = Cx::system(&state.app).on_one_connection();
-    let viewer = account::authenticate(&cx, token).await?;
-    Ok((Auth::User(viewer), cx.into_lease()))
+    let anonymous = Auth::Anonymous;
+    let cx = Cx::new(&state.app, &anonymous, None, now);
+    Ok(Auth::User(account::authenticate(&cx, token).await?))
 }
 
 async fn execute(
@@ -336,8 +337,9 @@ async fn execute(
     read_only: bool,
 ) -> Response {
     let started = Instant::now();
+    let now = state.app.clock.now();
     let operation = request.operation_name.clone();
-    let (auth, lease) = match authenticate(state, headers).await {
+    let auth = match authenticate(state, headers, now).await {
         Ok(checked) => checked,
         Err(err) => {
             let response = async_graphql::Response::from_errors(vec![app_error_to_server(err)]);
@@ -391,20 +393,29 @@ async fn execute(
             }
         }
     }
-    request.set_parsed_query(doc);
+    request.set_parsed_query(async_graphql::parser::types::ExecutableDocument::clone(
+        &doc,
+    ));
+    // `@skip` and `@include` decide which keys an answer has; only they read the variables.
+    let variables = if request.query.contains('@') {
+        request.variables.clone()
+    } else {
+        Default::default()
+    };
     // A per-request cache: feeding it lets list resolvers prime nested fields.
     let loader = DataLoader::with_cache(
         DbLoader {
             db: state.app.db.clone(),
-            now: state.app.clock.now(),
+            now,
         },
         tokio::spawn,
         HashMapCache::default(),
     );
-    let mut request = request.data(auth).data(meta.clone()).data(loader);
-    if let Some(lease) = lease {
-        request = request.data(Handoff::new(lease));
-    }
+    let request = request
+        .data(auth)
+        .data(meta.clone())
+        .data(RequestNow(now))
+        .data(loader);
     // Past the deadline the execution is dropped: its transaction rolls back, its connection
     // returns to the pool, and the worker is free.
     let executed = tokio::time::timeout(
@@ -420,6 +431,9 @@ async fn execute(
         }
         Ok(Ok(mut response)) => {
             limits::mark_request_errors(&mut response);
+            state
+                .order
+                .apply(&doc, operation.as_deref(), &variables, &mut response.data);
             response
         }
         Ok(Err(panic)) => {

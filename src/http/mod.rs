@@ -43,6 +43,8 @@ pub struct HttpState {
     pub slow_request: Duration,
     pub persisted: std::sync::Arc<persisted::PersistedQueries>,
     pub documents: std::sync::Arc<crate::graphql::limits::CheckedDocuments>,
+    /// Puts answers in selection order (see `graphql::order`).
+    pub order: std::sync::Arc<crate::graphql::order::ResponseOrder>,
     pub request_timeout: Duration,
     pub address_limits: std::sync::Arc<ratelimit::AddressLimits>,
 }
@@ -87,6 +89,7 @@ pub fn router(app: AppState, schema: AppSchema, options: HttpOptions) -> Router 
         documents: std::sync::Arc::new(crate::graphql::limits::CheckedDocuments::new(
             options.limits,
         )),
+        order: std::sync::Arc::default(),
         request_timeout: options.request_timeout,
         address_limits: std::sync::Arc::new(ratelimit::AddressLimits::new(&options.rate_limits)),
     };

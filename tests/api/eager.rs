@@ -284,10 +284,10 @@ async fn a_page_and_what_it_primes_need_only_one_connection() {
     );
 }
 
-/// A signed-in request holds the connection its session was checked on until a page or a claim
-/// takes it; everything else gives it back before it asks the pool. On a pool of a single
-/// connection, a request that reads the viewer, lists and claims (and reads what it claimed
-/// through the loaders) still answers: a wait would end in `TIMEOUT` after the pool's 3 s.
+/// A request never holds one connection while it waits for another: on a pool of a single
+/// connection, a signed-in request that reads the viewer, lists and claims (and reads what it
+/// claimed through the loaders) still answers; a wait would end in `TIMEOUT` after the pool's
+/// 3 s.
 #[tokio::test]
 async fn a_signed_in_request_needs_only_one_connection() {
     let app = TestApp::spawn_with(Spawn {
@@ -315,7 +315,6 @@ async fn a_signed_in_request_needs_only_one_connection() {
         v["data"]["claimCoupon"]["coupon"]["merchant"]["street"]["name"],
         "九棵树街道"
     );
-    // A command that takes no connection of its own first, then one that writes.
     let v = app
         .gql_by(
             Some(&resident),
@@ -326,11 +325,10 @@ async fn a_signed_in_request_needs_only_one_connection() {
     assert_eq!(v["data"]["updateProfile"]["displayName"], "张阿姨", "{v}");
 }
 
-/// The connection a signed-in request's session was checked on is the one its claim or page
-/// runs on: each request takes one connection to hold, not one for the session and another for
-/// what follows.
+/// A page and everything it primes share one leased connection, and a claim's checks another:
+/// one lease per page or claim, whether the claim wins or is refused.
 #[tokio::test]
-async fn a_signed_in_claim_or_page_takes_one_connection() {
+async fn a_page_or_a_claim_leases_one_connection() {
     let app = TestApp::spawn().await;
     merchants_with_coupons(&app, 2, 2).await;
     let resident = app.new_user().insert().await;
@@ -354,23 +352,6 @@ async fn a_signed_in_claim_or_page_takes_one_connection() {
         .await;
     assert_eq!(code(&v), "LIMIT_REACHED");
     assert_eq!(held().await - before, 1.0, "a refused claim");
-}
-
-/// The connection a lease holds passes whole to the next context: a temporary table made on it
-/// is there for the next one, and the handoff gives it once.
-#[tokio::test]
-async fn a_handed_over_lease_keeps_its_connection() {
-    use shangju::domain::context::Cx;
-    let app = TestApp::spawn().await;
-    let first = Cx::system(&app.state).on_one_connection();
-    run(&first, "CREATE TEMPORARY TABLE probe (n BIGINT)").await;
-    let handoff = shangju::rows::Handoff::new(first.into_lease().unwrap());
-    let next = Cx::system(&app.state).on_lease(handoff.take().unwrap());
-    assert!(handoff.take().is_none());
-    let tx = next.write().await.unwrap();
-    run(&tx, "INSERT INTO probe (n) VALUES (7)").await;
-    tx.commit().await.unwrap();
-    assert_eq!(probe(&next).await, [7]);
 }
 
 /// The statements of a context made `on_one_connection` run on one connection: a temporary
@@ -402,17 +383,34 @@ async fn run(conn: &impl sea_orm::ConnectionTrait, sql: &str) {
     conn.execute_unprepared(sql).await.unwrap();
 }
 
-/// A context on one connection, with a temporary `probe` table on that connection.
-async fn with_probe(app: &TestApp) -> shangju::domain::context::Cx<'_> {
-    let cx = shangju::domain::context::Cx::system(&app.state).on_one_connection();
-    run(&cx, "CREATE TEMPORARY TABLE probe (n BIGINT)").await;
-    cx
+/// A context that reads on one connection gives it back before it writes, and takes its
+/// transaction from the pool: on a pool of one, its write begins (a lease kept would make it
+/// wait for the pool's 3 s and fail), commits, and the context reads again afterwards.
+#[tokio::test]
+async fn a_context_gives_its_connection_back_before_it_writes() {
+    use shangju::domain::context::Cx;
+    let app = TestApp::spawn_with(Spawn {
+        max_connections: Some(1),
+        ..Spawn::default()
+    })
+    .await;
+    run(&app.db, "CREATE TABLE lease_probe (n BIGINT)").await;
+    let cx = Cx::system(&app.state).on_one_connection();
+    assert_eq!(
+        read(&cx, "SELECT n FROM lease_probe").await,
+        Vec::<i64>::new()
+    );
+    let tx = cx.write().await.unwrap();
+    run(&tx, "INSERT INTO lease_probe (n) VALUES (1)").await;
+    tx.commit().await.unwrap();
+    assert_eq!(read(&cx, "SELECT n FROM lease_probe").await, [1]);
+    drop(cx);
+    assert_eq!(committed(&app, "SELECT n FROM lease_probe").await, [1]);
 }
 
-/// Rows of the temporary `probe` table, as the context sees them.
-async fn probe(cx: &shangju::domain::context::Cx<'_>) -> Vec<i64> {
+/// The first column of `sql`'s rows, as the context reads them.
+async fn read(cx: &shangju::domain::context::Cx<'_>, sql: &str) -> Vec<i64> {
     use sea_orm::ConnectionTrait;
-    let sql = "SELECT n FROM probe ORDER BY n";
     let rows = shangju::rows::query(
         cx,
         sea_orm::Statement::from_string(cx.get_database_backend(), sql),
@@ -422,97 +420,6 @@ async fn probe(cx: &shangju::domain::context::Cx<'_>) -> Vec<i64> {
     rows.iter()
         .map(|r| r.try_get_by_index::<i64>(0).unwrap())
         .collect()
-}
-
-/// A context on one connection writes on it too: its transaction finds the temporary table its
-/// reads made, a savepoint dropped undoes only its own rows, and a transaction dropped without
-/// its commit undoes all of its.
-#[tokio::test]
-async fn a_context_on_one_connection_writes_on_it_too() {
-    let app = TestApp::spawn().await;
-    let cx = with_probe(&app).await;
-    let tx = cx.write().await.unwrap();
-    run(&tx, "INSERT INTO probe (n) VALUES (1)").await;
-    let dropped = tx.write().await.unwrap();
-    run(&dropped, "INSERT INTO probe (n) VALUES (2)").await;
-    drop(dropped);
-    let kept = tx.write().await.unwrap();
-    run(&kept, "INSERT INTO probe (n) VALUES (3)").await;
-    kept.commit().await.unwrap();
-    assert_eq!(probe(&tx).await, [1, 3]);
-    tx.commit().await.unwrap();
-    assert_eq!(probe(&cx).await, [1, 3]);
-
-    let abandoned = cx.write().await.unwrap();
-    run(&abandoned, "INSERT INTO probe (n) VALUES (4)").await;
-    drop(abandoned);
-    assert_eq!(probe(&cx).await, [1, 3]);
-    // And it can write again, as the first transaction did.
-    let again = cx.write().await.unwrap();
-    run(&again, "INSERT INTO probe (n) VALUES (5)").await;
-    again.commit().await.unwrap();
-    assert_eq!(probe(&cx).await, [1, 3, 5]);
-}
-
-/// A savepoint that ends while its connection runs another statement of the transaction
-/// cannot be rolled back there: the whole transaction then refuses its statements and its
-/// commit, keeps nothing, and the context's next transaction starts clean.
-#[tokio::test]
-async fn a_savepoint_dropped_while_its_connection_is_busy_spoils_the_transaction() {
-    use sea_orm::ConnectionTrait;
-    let app = TestApp::spawn().await;
-    let cx = with_probe(&app).await;
-    let tx = cx.write().await.unwrap();
-    run(&tx, "INSERT INTO probe (n) VALUES (1)").await;
-    let inner = tx.write().await.unwrap();
-    run(&inner, "INSERT INTO probe (n) VALUES (2)").await;
-    {
-        // A statement long enough to be under way when the savepoint ends.
-        let busy = tx.execute_unprepared(
-            "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 300000) \
-             SELECT count(*) FROM c",
-        );
-        let mut busy = std::pin::pin!(busy);
-        assert!(futures::poll!(busy.as_mut()).is_pending());
-        drop(inner);
-        busy.await.unwrap();
-    }
-    assert!(
-        tx.execute_unprepared("INSERT INTO probe (n) VALUES (3)")
-            .await
-            .is_err()
-    );
-    assert!(tx.commit().await.is_err());
-    assert_eq!(probe(&cx).await, Vec::<i64>::new());
-    let again = cx.write().await.unwrap();
-    run(&again, "INSERT INTO probe (n) VALUES (4)").await;
-    again.commit().await.unwrap();
-    assert_eq!(probe(&cx).await, [4]);
-}
-
-/// A commit abandoned mid-way (its request timed out, its client went away) still ends its
-/// level: the context's next transaction is a transaction of its own, and commits.
-#[tokio::test]
-async fn a_commit_abandoned_mid_way_leaves_the_connection_clean() {
-    let app = TestApp::spawn().await;
-    run(&app.db, "CREATE TABLE commit_probe (n BIGINT)").await;
-    let cx = shangju::domain::context::Cx::system(&app.state).on_one_connection();
-    let tx = cx.write().await.unwrap();
-    run(&tx, "INSERT INTO commit_probe (n) VALUES (1)").await;
-    {
-        // Polled once, then dropped: on PostgreSQL it is then waiting for the answer to its
-        // COMMIT (SQLite's worker thread sometimes answers within the poll; then it is done).
-        let mut commit = std::pin::pin!(tx.commit());
-        let _ = futures::poll!(commit.as_mut());
-    }
-    let again = cx.write().await.unwrap();
-    run(&again, "INSERT INTO commit_probe (n) VALUES (2)").await;
-    again.commit().await.unwrap();
-    drop(cx);
-    assert_eq!(
-        committed(&app, "SELECT n FROM commit_probe WHERE n = 2").await,
-        [2]
-    );
 }
 
 /// What a query reads on a connection of its own: only committed rows.
@@ -529,34 +436,6 @@ async fn committed(app: &TestApp, sql: &str) -> Vec<i64> {
     rows.iter()
         .map(|r| r.try_get_by_index::<i64>(0).unwrap())
         .collect()
-}
-
-/// A leased connection goes back to the pool outside any transaction, whatever its context
-/// left open: the next command on it (a pool of one) commits, and its rows only.
-#[tokio::test]
-async fn a_leased_connection_goes_back_to_the_pool_without_a_transaction() {
-    use shangju::domain::context::Cx;
-    let app = TestApp::spawn_with(Spawn {
-        max_connections: Some(1),
-        ..Spawn::default()
-    })
-    .await;
-    run(&app.db, "CREATE TABLE pool_probe (n BIGINT)").await;
-    {
-        let cx = Cx::system(&app.state).on_one_connection();
-        let tx = cx.write().await.unwrap();
-        let inner = tx.write().await.unwrap();
-        run(&inner, "INSERT INTO pool_probe (n) VALUES (1)").await;
-        std::mem::forget(inner);
-        drop(tx);
-    }
-    let cx = Cx::system(&app.state);
-    let tx = cx.write().await.unwrap();
-    run(&tx, "INSERT INTO pool_probe (n) VALUES (2)").await;
-    tx.commit().await.unwrap();
-    // Read from another connection: on the pool's own, an open transaction would show its
-    // uncommitted rows too.
-    assert_eq!(committed(&app, "SELECT n FROM pool_probe").await, [2]);
 }
 
 #[tokio::test]

@@ -1,0 +1,135 @@
+//! A request cancelled at any point (the server's request timeout, a client that goes away)
+//! never poisons the pool: no connection goes back inside a transaction.
+
+use std::time::Duration;
+
+use rand::Rng;
+use serde_json::json;
+
+use crate::support::*;
+
+/// A thousand and more claims, redemptions, lifecycle steps and pages, each cut short at a random
+/// moment by a server timeout of a few milliseconds or by its client dropping the request;
+/// afterwards every pooled connection answers a query outside any transaction (on PostgreSQL,
+/// `pg_stat_activity` shows none of them `idle in transaction`).
+#[tokio::test]
+async fn a_cancelled_request_never_poisons_the_pool() {
+    const POOL: u32 = 4;
+    let app = TestApp::spawn_with(Spawn {
+        max_connections: Some(POOL),
+        request_timeout: Some(Duration::from_millis(4)),
+        ..Spawn::default()
+    })
+    .await;
+    let street = app.new_street("九棵树街道", &["新城嘉园"]).await;
+    let shop = app.new_merchant(&street).insert().await;
+    let coupon = app.new_coupon(&shop).stock(Some(100_000)).insert().await;
+    let stepped = app.new_coupon(&shop).insert().await;
+    let mut residents = Vec::new();
+    let mut codes = Vec::new();
+    for _ in 0..20 {
+        let r = app.new_user().insert().await;
+        codes.push(app.new_claim(&coupon, &r).await.code);
+        residents.push(r);
+    }
+    let owner = shop.owner.token.clone();
+    let step = |paused: bool| {
+        let name = if paused {
+            "publishCoupon"
+        } else {
+            "pauseCoupon"
+        };
+        format!("mutation($id: ID!) {{ {name}(id: $id) {{ status }} }}")
+    };
+    let page = "{ merchants(first: 20) { totalCount edges { node { name coupons { title } } } } }";
+
+    let mut rng = rand::rng();
+    let mut requests = Vec::new();
+    for i in 0..1200usize {
+        let (token, query, variables) = match i % 4 {
+            0 => (
+                Some(residents[i % residents.len()].token.clone()),
+                CLAIM.to_owned(),
+                json!({ "id": coupon.gid }),
+            ),
+            1 => (
+                Some(owner.clone()),
+                REDEEM.to_owned(),
+                json!({ "code": codes[i % codes.len()], "key": format!("k{i}") }),
+            ),
+            2 => (
+                Some(owner.clone()),
+                step(i % 8 == 2),
+                json!({ "id": stepped.gid }),
+            ),
+            _ => (None, page.to_owned(), json!({})),
+        };
+        let body = json!({ "query": query, "variables": variables }).to_string();
+        // Some clients go away before the server's deadline, some after.
+        let patience = Duration::from_micros(rng.random_range(0..6_000));
+        requests.push((token, body, patience));
+    }
+    for batch in requests.chunks(16) {
+        futures::future::join_all(batch.iter().map(|(token, body, patience)| {
+            let auth = token.as_ref().map(|t| format!("Bearer {t}"));
+            let app = &app;
+            async move {
+                let mut headers = vec![("content-type", "application/json")];
+                if let Some(a) = &auth {
+                    headers.push(("authorization", a.as_str()));
+                }
+                let _ = tokio::time::timeout(*patience, app.post(body.clone(), &headers)).await;
+            }
+        }))
+        .await;
+    }
+    // Connections given back while a statement was under way settle in the pool.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    every_pooled_connection_is_outside_a_transaction(&app, POOL).await;
+}
+
+/// Takes every connection the pool may hold at once, each answering a plain query, and checks
+/// that none is inside a transaction: on PostgreSQL by `pg_stat_activity`, read from a
+/// connection of its own while the pool's are held; on SQLite by a BEGIN, which it refuses
+/// inside a transaction.
+async fn every_pooled_connection_is_outside_a_transaction(app: &TestApp, size: u32) {
+    match app.db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => {
+            let pool = app.db.get_postgres_connection_pool();
+            let mut held = Vec::new();
+            let mut pids = Vec::new();
+            for _ in 0..size {
+                let mut conn = pool.acquire().await.unwrap();
+                let (pid,): (i32,) = sqlx::query_as("SELECT pg_backend_pid()")
+                    .fetch_one(&mut *conn)
+                    .await
+                    .unwrap();
+                pids.push(pid);
+                held.push(conn);
+            }
+            let other = sea_orm::Database::connect(&app.database_url).await.unwrap();
+            let states: Vec<(i32, Option<String>)> =
+                sqlx::query_as("SELECT pid, state FROM pg_stat_activity WHERE pid = ANY($1)")
+                    .bind(&pids)
+                    .fetch_all(other.get_postgres_connection_pool())
+                    .await
+                    .unwrap();
+            assert_eq!(states.len(), pids.len(), "{states:?}");
+            assert!(
+                states.iter().all(|(_, s)| s.as_deref() == Some("idle")),
+                "connections of the server inside a transaction: {states:?}"
+            );
+        }
+        _ => {
+            let pool = app.db.get_sqlite_connection_pool();
+            let mut held = Vec::new();
+            for _ in 0..size {
+                let mut conn = pool.acquire().await.unwrap();
+                sqlx::query("BEGIN").execute(&mut *conn).await.unwrap();
+                sqlx::query("ROLLBACK").execute(&mut *conn).await.unwrap();
+                held.push(conn);
+            }
+        }
+    }
+}
