@@ -536,4 +536,5 @@ read_rows!(
     entity::coupon_claim::Entity,
     entity::points_entry::Entity,
     entity::entitlement::Entity,
+    entity::lifecycle_step::Entity,
 );

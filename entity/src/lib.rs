@@ -12,6 +12,7 @@ pub mod entitlement;
 pub mod entitlement_use;
 pub mod event;
 pub mod idempotency_key;
+pub mod lifecycle_step;
 pub mod login_throttle;
 pub mod merchant;
 pub mod merchant_member;
@@ -44,6 +45,7 @@ pub mod prelude {
     pub use super::entitlement_use::Entity as EntitlementUse;
     pub use super::event::Entity as Event;
     pub use super::idempotency_key::Entity as IdempotencyKey;
+    pub use super::lifecycle_step::Entity as LifecycleStep;
     pub use super::login_throttle::Entity as LoginThrottle;
     pub use super::merchant::Entity as Merchant;
     pub use super::merchant_member::Entity as MerchantMember;

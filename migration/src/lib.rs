@@ -20,6 +20,7 @@ mod m20260109_000001_benefit_packages;
 mod m20260110_000001_awards;
 mod m20260111_000001_entitlements;
 mod m20260112_000001_honour_roll;
+mod m20260113_000001_lifecycle_history;
 mod util;
 
 pub struct Migrator;
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260110_000001_awards::Migration),
             Box::new(m20260111_000001_entitlements::Migration),
             Box::new(m20260112_000001_honour_roll::Migration),
+            Box::new(m20260113_000001_lifecycle_history::Migration),
         ]
     }
 }

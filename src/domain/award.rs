@@ -19,7 +19,7 @@ use crate::domain::audit::{self, AuditAction, AuditRecord};
 use crate::domain::codes::{new_code, normalize_code};
 use crate::domain::context::Cx;
 use crate::domain::events::{self, Event, EventKind};
-use crate::domain::lifecycle::{self, Lifecycle, ReasonRule, Rule, Step};
+use crate::domain::lifecycle::{self, Lifecycle, NoteRule, Rule, Step};
 use crate::domain::page::{self, Order, Page, SortValue, Window};
 use crate::domain::points::{self, Posting, Source};
 use crate::domain::policy::{self, AwardRights, Who};
@@ -50,7 +50,7 @@ impl Lifecycle for award::Entity {
                 from: &[AwardStatus::Nominated],
                 to: AwardStatus::Approved,
                 who: Who::StreetStaff,
-                reason: ReasonRule::Optional,
+                note: NoteRule::Optional,
                 audit: Some(AuditAction::AwardApprove),
                 event: Some(EventKind::AwardApproved),
             },
@@ -59,7 +59,7 @@ impl Lifecycle for award::Entity {
                 from: &[AwardStatus::Approved],
                 to: AwardStatus::Granted,
                 who: Who::StreetStaff,
-                reason: ReasonRule::None,
+                note: NoteRule::None,
                 audit: Some(AuditAction::AwardGrant),
                 event: Some(EventKind::AwardGranted),
             },
@@ -68,7 +68,7 @@ impl Lifecycle for award::Entity {
                 from: &[AwardStatus::Nominated],
                 to: AwardStatus::Rejected,
                 who: Who::StreetStaff,
-                reason: ReasonRule::Required,
+                note: NoteRule::Required,
                 audit: Some(AuditAction::AwardReject),
                 event: Some(EventKind::AwardRejected),
             },

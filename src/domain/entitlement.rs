@@ -19,7 +19,7 @@ use crate::domain::codes::{IdempotencyKey, new_code, normalize_code};
 use crate::domain::context::Cx;
 use crate::domain::events::EventKind;
 use crate::domain::idempotency::{self, Binding, Scope};
-use crate::domain::lifecycle::{self, Lifecycle, ReasonRule, Rule, Step};
+use crate::domain::lifecycle::{self, Lifecycle, NoteRule, Rule, Step};
 use crate::domain::page::{self, Order, Page, SortValue, Window};
 use crate::domain::policy::{MerchantRights, PersonRights, Who};
 use crate::domain::values::{bad, invalid_state};
@@ -379,7 +379,7 @@ impl Lifecycle for entitlement::Entity {
             from: &[EntitlementStatus::Active],
             to: EntitlementStatus::Voided,
             who: Who::StreetStaff,
-            reason: ReasonRule::Required,
+            note: NoteRule::Required,
             audit: Some(AuditAction::EntitlementVoid),
             event: Some(EventKind::EntitlementVoided),
         }]

@@ -18,7 +18,7 @@ use entity::user_role::Role;
 use crate::domain::account::grant_role;
 use crate::domain::context::Cx;
 use crate::domain::events::{self, Event, EventKind};
-use crate::domain::lifecycle::{self, Lifecycle, ReasonRule, Rule, Step};
+use crate::domain::lifecycle::{self, Lifecycle, NoteRule, Rule, Step};
 use crate::domain::merchant as merchant_domain;
 use crate::domain::policy::{InvitationRights, MerchantRights, Who};
 use crate::domain::values::{Phone, invalid_state};
@@ -46,7 +46,7 @@ impl Lifecycle for clerk_invitation::Entity {
                 from: &[InvitationStatus::Pending],
                 to: InvitationStatus::Accepted,
                 who: Who::Invitee,
-                reason: ReasonRule::None,
+                note: NoteRule::None,
                 audit: None,
                 event: Some(EventKind::ClerkInvitationAccepted),
             },
@@ -55,7 +55,7 @@ impl Lifecycle for clerk_invitation::Entity {
                 from: &[InvitationStatus::Pending],
                 to: InvitationStatus::Declined,
                 who: Who::Invitee,
-                reason: ReasonRule::None,
+                note: NoteRule::None,
                 audit: None,
                 event: Some(EventKind::ClerkInvitationDeclined),
             },
@@ -64,7 +64,7 @@ impl Lifecycle for clerk_invitation::Entity {
                 from: &[InvitationStatus::Pending],
                 to: InvitationStatus::Revoked,
                 who: Who::Owner,
-                reason: ReasonRule::None,
+                note: NoteRule::None,
                 audit: None,
                 event: Some(EventKind::ClerkInvitationRevoked),
             },

@@ -1,31 +1,39 @@
-//! One way to change state. A lifecycle is a table of rules (action, from, to, who, whether a
-//! reason is required, the audit action and the event); [`apply`] performs one step of it: the
-//! reason checked, the party checked against the rights, the conditional update (`WHERE state
-//! IN from`, so two racing steps cannot both pass), the audit entry, the event and the reload,
-//! all inside the caller's transaction.
+//! One way to change state. A lifecycle is a table of rules (action, from, to, who, whether the
+//! step takes a note, the audit action and the event); [`apply`] performs one step of it: the
+//! note checked, the party checked against the rights, the conditional update (`WHERE state IN
+//! from`, so two racing steps cannot both pass), the history row, the audit entry, the event
+//! and the reload, all inside the caller's transaction. [`available`] answers which steps are
+//! open to a viewer now, for clients to offer only the buttons that will work; [`history`]
+//! reads an object's steps back.
 
 use std::fmt::Debug;
 
 use sea_orm::sea_query::{Expr, SimpleExpr};
-use sea_orm::{ColumnTrait, EntityTrait, FromQueryResult, ModelTrait, QueryFilter, QuerySelect};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, FromQueryResult, ModelTrait, QueryFilter,
+    QuerySelect, Set,
+};
 
+use entity::lifecycle_step;
 use entity::names::ObjectKind;
 
 use crate::domain::audit::{self, AuditAction, AuditRecord, Change};
 use crate::domain::context::Cx;
 use crate::domain::events::{self, Event, EventKind};
+use crate::domain::page::{self, Order, Page, SortValue, Window};
 use crate::domain::policy::Who;
 use crate::domain::values::{Reason, invalid_state};
 use crate::error::{AppError, AppResult};
 
-/// Whether a step takes a reason.
+/// Whether a step takes a note (a reason, for a decision): kept in the step's history, and in
+/// the row's reason column where it has one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ReasonRule {
-    /// No reason; the reason column is left alone.
+pub enum NoteRule {
+    /// No note; the reason column is left alone.
     None,
-    /// A reason may be given; the reason column is set (or cleared).
+    /// A note may be given; the reason column is set (or cleared).
     Optional,
-    /// A reason must be given (1 to 500 characters).
+    /// A note must be given (1 to 500 characters).
     Required,
 }
 
@@ -36,7 +44,7 @@ pub struct Rule<S: 'static, A> {
     pub from: &'static [S],
     pub to: S,
     pub who: Who,
-    pub reason: ReasonRule,
+    pub note: NoteRule,
     /// Staff decisions and money-like changes are audited.
     pub audit: Option<AuditAction>,
     /// What the people concerned hear.
@@ -79,12 +87,12 @@ pub fn authorize<E: Lifecycle>(rights: &impl Grants, action: E::Action) -> AppRe
 /// The parsed reason a step carries, per its rule.
 pub fn reason_for<E: Lifecycle>(action: E::Action, raw: Option<&str>) -> AppResult<Option<String>> {
     let raw = raw.map(str::trim).filter(|r| !r.is_empty());
-    match (rule::<E>(action)?.reason, raw) {
-        (ReasonRule::None, _) | (ReasonRule::Optional, None) => Ok(None),
-        (ReasonRule::Optional, Some(r)) | (ReasonRule::Required, Some(r)) => {
+    match (rule::<E>(action)?.note, raw) {
+        (NoteRule::None, _) | (NoteRule::Optional, None) => Ok(None),
+        (NoteRule::Optional, Some(r)) | (NoteRule::Required, Some(r)) => {
             Ok(Some(Reason::parse("reason", r)?.into_inner()))
         }
-        (ReasonRule::Required, None) => Err(Reason::missing("reason")),
+        (NoteRule::Required, None) => Err(Reason::missing("reason")),
     }
 }
 
@@ -209,7 +217,7 @@ where
         .col_expr(E::state_column(), Expr::value(rule.to))
         .filter(E::id_column().eq(step.id))
         .filter(E::state_column().is_in(rule.from.iter().copied()));
-    if rule.reason != ReasonRule::None
+    if rule.note != NoteRule::None
         && let Some(col) = E::reason_column()
     {
         update = update.col_expr(col, Expr::value(reason.clone()));
@@ -228,6 +236,21 @@ where
         .one(cx)
         .await?
         .ok_or_else(|| AppError::internal("row vanished during a transition"))?;
+    lifecycle_step::ActiveModel {
+        object_type: Set(E::KIND),
+        object_id: Set(step.id),
+        street_id: Set(step.street_id),
+        action: Set(action_name(step.action)),
+        from_state: Set(state_of::<E>(&before)),
+        to_state: Set(state_of::<E>(&row)),
+        actor_user_id: Set(cx.actor_id()),
+        note: Set(reason.clone()),
+        request_id: Set(cx.request_id().map(str::to_owned)),
+        created_at: Set(cx.now()),
+        ..Default::default()
+    }
+    .insert(cx)
+    .await?;
     if let Some(action) = rule.audit {
         audit::record(
             cx,
@@ -259,6 +282,67 @@ where
     }
     tx.commit().await?;
     Ok(Outcome::Done(row))
+}
+
+/// The stable name of an action, as history rows and `availableActions` give it: the
+/// variant's name in capitals and underscores (`ProviderConfirm` is `PROVIDER_CONFIRM`).
+pub fn action_name<A: Debug>(action: A) -> String {
+    let mut out = String::new();
+    for (i, c) in format!("{action:?}").chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.push(c.to_ascii_uppercase());
+    }
+    out
+}
+
+/// The stored value of a row's state.
+fn state_of<E: Lifecycle>(row: &E::Model) -> String {
+    match sea_orm::sea_query::sea_value_to_json_value(&row.get(E::state_column())) {
+        serde_json::Value::String(s) => s,
+        other => other.to_string(),
+    }
+}
+
+/// Whether `rights` may take `action` on a row in `state` now, by the lifecycle's table: the
+/// row is in a state the rule starts from and the rights include its party. Steps the server
+/// takes itself ([`Who::System`]) are open to nobody.
+pub fn can<E: Lifecycle>(rights: &impl Grants, state: E::State, action: E::Action) -> bool {
+    E::rules()
+        .iter()
+        .find(|r| r.action == action)
+        .is_some_and(|r| r.from.contains(&state) && rights.require(r.who).is_ok())
+}
+
+/// The steps [`can`] opens to `rights` on a row in `state`, in the table's order, by name.
+pub fn available<E: Lifecycle>(rights: &impl Grants, state: E::State) -> Vec<String> {
+    E::rules()
+        .iter()
+        .filter(|r| can::<E>(rights, state, r.action))
+        .map(|r| action_name(r.action))
+        .collect()
+}
+
+/// A page of the steps an object has taken, oldest first. The caller has checked that the
+/// viewer may see the object.
+pub async fn history(
+    conn: &impl crate::rows::Reads,
+    kind: ObjectKind,
+    id: i64,
+    window: Window,
+) -> AppResult<Page<lifecycle_step::Model>> {
+    let steps = lifecycle_step::Entity::find()
+        .filter(lifecycle_step::Column::ObjectType.eq(kind))
+        .filter(lifecycle_step::Column::ObjectId.eq(id));
+    let order = Order {
+        field: "ID",
+        column: lifecycle_step::Column::Id,
+        id: lifecycle_step::Column::Id,
+        descending: false,
+        key: |s: &lifecycle_step::Model| (SortValue::Int(s.id), s.id),
+    };
+    page::fetch(conn, steps, order, window).await
 }
 
 /// The fields of a row that carry a decision: its state and, where kept, its reason.

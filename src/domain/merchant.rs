@@ -18,7 +18,7 @@ use crate::domain::account::grant_role;
 use crate::domain::audit::AuditAction;
 use crate::domain::context::Cx;
 use crate::domain::events::EventKind;
-use crate::domain::lifecycle::{self, Lifecycle, ReasonRule, Rule, Step};
+use crate::domain::lifecycle::{self, Lifecycle, NoteRule, Rule, Step};
 use crate::domain::page::{self, KeyOf, Order, Page, SortValue, Window};
 use crate::domain::policy::{self, MerchantRights, Who};
 use crate::domain::street;
@@ -179,7 +179,7 @@ impl Lifecycle for merchant::Entity {
                 from: &[Pending],
                 to: Active,
                 who: Who::StreetStaff,
-                reason: ReasonRule::Optional,
+                note: NoteRule::Optional,
                 audit: Some(AuditAction::MerchantApprove),
                 event: Some(EventKind::MerchantApproved),
             },
@@ -188,7 +188,7 @@ impl Lifecycle for merchant::Entity {
                 from: &[Pending],
                 to: Rejected,
                 who: Who::StreetStaff,
-                reason: ReasonRule::Required,
+                note: NoteRule::Required,
                 audit: Some(AuditAction::MerchantReject),
                 event: Some(EventKind::MerchantRejected),
             },
@@ -197,7 +197,7 @@ impl Lifecycle for merchant::Entity {
                 from: &[Active],
                 to: Suspended,
                 who: Who::StreetStaff,
-                reason: ReasonRule::Required,
+                note: NoteRule::Required,
                 audit: Some(AuditAction::MerchantSuspend),
                 event: Some(EventKind::MerchantSuspended),
             },
@@ -206,7 +206,7 @@ impl Lifecycle for merchant::Entity {
                 from: &[Suspended],
                 to: Active,
                 who: Who::StreetStaff,
-                reason: ReasonRule::Required,
+                note: NoteRule::Required,
                 audit: Some(AuditAction::MerchantReinstate),
                 event: Some(EventKind::MerchantReinstated),
             },

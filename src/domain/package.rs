@@ -21,7 +21,7 @@ use entity::package_item::{self, ItemKind, ItemStatus};
 use crate::domain::audit::{self, AuditAction, AuditRecord};
 use crate::domain::context::Cx;
 use crate::domain::events::{self, Event, EventKind};
-use crate::domain::lifecycle::{self, Lifecycle, ReasonRule, Rule, Step};
+use crate::domain::lifecycle::{self, Lifecycle, NoteRule, Rule, Step};
 use crate::domain::page::{self, KeyOf, Order, Page, SortValue, Window};
 pub use crate::domain::policy::PackageSight as Sight;
 use crate::domain::policy::{self, MerchantRights, StreetRights, Who};
@@ -67,7 +67,7 @@ impl Lifecycle for benefit_package::Entity {
                 from: &[Draft],
                 to: Confirming,
                 who: Who::StreetStaff,
-                reason: ReasonRule::None,
+                note: NoteRule::None,
                 audit: Some(AuditAction::PackageSend),
                 event: None,
             },
@@ -76,7 +76,7 @@ impl Lifecycle for benefit_package::Entity {
                 from: &[Confirming],
                 to: Ready,
                 who: Who::System,
-                reason: ReasonRule::None,
+                note: NoteRule::None,
                 audit: None,
                 event: Some(EventKind::PackageReady),
             },
@@ -85,7 +85,7 @@ impl Lifecycle for benefit_package::Entity {
                 from: &[Ready],
                 to: Confirming,
                 who: Who::System,
-                reason: ReasonRule::None,
+                note: NoteRule::None,
                 audit: None,
                 event: None,
             },
@@ -94,7 +94,7 @@ impl Lifecycle for benefit_package::Entity {
                 from: &[Draft, Confirming, Ready],
                 to: Withdrawn,
                 who: Who::StreetStaff,
-                reason: ReasonRule::Required,
+                note: NoteRule::Required,
                 audit: Some(AuditAction::PackageWithdraw),
                 event: Some(EventKind::PackageWithdrawn),
             },
@@ -142,7 +142,7 @@ impl Lifecycle for package_item::Entity {
                 from: &[Draft, Confirmed, Declined],
                 to: Requested,
                 who: Who::StreetStaff,
-                reason: ReasonRule::None,
+                note: NoteRule::None,
                 audit: None,
                 event: Some(EventKind::PackageItemRequested),
             },
@@ -151,7 +151,7 @@ impl Lifecycle for package_item::Entity {
                 from: &[Requested],
                 to: Confirmed,
                 who: Who::Owner,
-                reason: ReasonRule::None,
+                note: NoteRule::None,
                 audit: Some(AuditAction::PackageItemConfirm),
                 event: Some(EventKind::PackageItemConfirmed),
             },
@@ -160,7 +160,7 @@ impl Lifecycle for package_item::Entity {
                 from: &[Requested],
                 to: Declined,
                 who: Who::Owner,
-                reason: ReasonRule::Required,
+                note: NoteRule::Required,
                 audit: Some(AuditAction::PackageItemDecline),
                 event: Some(EventKind::PackageItemDeclined),
             },

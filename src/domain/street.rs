@@ -15,7 +15,7 @@ use chrono_tz::Tz;
 use crate::clock::DEFAULT_TIME_ZONE;
 use crate::domain::audit::{self, AuditAction, AuditRecord, Change};
 use crate::domain::context::Cx;
-use crate::domain::lifecycle::{self, Grants, Lifecycle, ReasonRule, Rule, Step};
+use crate::domain::lifecycle::{self, Grants, Lifecycle, NoteRule, Rule, Step};
 use crate::domain::page::{KeyOf, Order, Page, SortValue, Window};
 use crate::domain::policy::{self, StreetRights, Who};
 use crate::domain::values::text_field;
@@ -81,7 +81,7 @@ impl Lifecycle for community::Entity {
             from: &[CommunityStatus::Active],
             to: CommunityStatus::Archived,
             who: Who::StreetStaff,
-            reason: ReasonRule::None,
+            note: NoteRule::None,
             audit: Some(AuditAction::CommunityArchive),
             event: None,
         }]

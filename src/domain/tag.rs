@@ -18,7 +18,7 @@ use crate::domain::audience::{SENIOR, check_tag};
 use crate::domain::audit::{self, AuditAction, AuditRecord};
 use crate::domain::context::Cx;
 use crate::domain::events::EventKind;
-use crate::domain::lifecycle::{self, Lifecycle, ReasonRule, Rule, Step};
+use crate::domain::lifecycle::{self, Lifecycle, NoteRule, Rule, Step};
 use crate::domain::policy::{self, PersonRights, Who};
 use crate::domain::values::{Reason, text_field};
 use crate::error::{AppError, AppResult, Text};
@@ -42,7 +42,7 @@ impl Lifecycle for tag_request::Entity {
                 from: &[TagRequestStatus::Pending],
                 to: TagRequestStatus::Granted,
                 who: Who::StreetStaff,
-                reason: ReasonRule::None,
+                note: NoteRule::None,
                 audit: Some(AuditAction::TagGrant),
                 event: Some(EventKind::TagRequestGranted),
             },
@@ -51,7 +51,7 @@ impl Lifecycle for tag_request::Entity {
                 from: &[TagRequestStatus::Pending],
                 to: TagRequestStatus::Refused,
                 who: Who::StreetStaff,
-                reason: ReasonRule::Required,
+                note: NoteRule::Required,
                 audit: Some(AuditAction::TagRefuse),
                 event: Some(EventKind::TagRequestRefused),
             },

@@ -212,8 +212,20 @@ impl Award {
     /// Whether the signed-in viewer may approve or reject it (staff of the street who are no
     /// party to it, while it is nominated).
     async fn can_review(&self, ctx: &Context<'_>) -> bool {
-        let a = &self.0;
-        a.status == entity::award::AwardStatus::Nominated && self.rights(ctx).govern
+        crate::domain::lifecycle::can::<entity::award::Entity>(
+            &self.rights(ctx),
+            self.0.status,
+            crate::domain::award::AwardAction::Approve,
+        )
+    }
+
+    /// The steps you may take on it now (`APPROVE`, `REJECT`, `GRANT`), by its status and your
+    /// rights: offer only these buttons. Its `history` names steps the same way.
+    async fn available_actions(&self, ctx: &Context<'_>) -> Vec<String> {
+        crate::domain::lifecycle::available::<entity::award::Entity>(
+            &self.rights(ctx),
+            self.0.status,
+        )
     }
 
     /// The points it was granted with.

@@ -22,7 +22,7 @@ use crate::graphql::loader::{
     AudienceOf, CommunityKey, CouponKey, MerchantKey, UserKey, prime_coupons,
 };
 use crate::graphql::merchant::node_selection;
-use crate::graphql::merchant::{Merchant, require_insider};
+use crate::graphql::merchant::{Merchant, merchant_rights, require_insider};
 use crate::graphql::pagination::{OrderDirection, PageArgs, connection};
 use crate::graphql::street::Community;
 use crate::graphql::{ContextExt, id, restricted};
@@ -110,6 +110,17 @@ impl Coupon {
             .await?
             .map(Merchant)
             .ok_or(AppError::NotFound("merchant"))
+    }
+
+    /// The steps you may take on it now (`PUBLISH`, `PAUSE`, `END`, `TAKE_DOWN`), by its
+    /// status and your rights: offer only these buttons. Publishing is still refused once the
+    /// validity has ended or while the merchant is not active.
+    async fn available_actions(&self, ctx: &Context<'_>) -> AppResult<Vec<String>> {
+        let rights = merchant_rights(ctx, self.0.street_id, self.0.merchant_id).await?;
+        Ok(crate::domain::lifecycle::available::<model::Entity>(
+            &rights,
+            self.0.status,
+        ))
     }
 
     /// Short title, e.g. 银发专享午餐 8 折.

@@ -35,6 +35,46 @@ impl<T: EagerObject + ?Sized> EagerObject for &T {
     const READY: &'static [&'static str] = T::READY;
 }
 
+/// Every type that reaches the schema as [`Eager`] or [`EagerList`], with its `READY` fields,
+/// noted as the schema is built, so a test can check them all without a list of its own.
+static SEEN: std::sync::Mutex<std::collections::BTreeMap<String, &'static [&'static str]>> =
+    std::sync::Mutex::new(std::collections::BTreeMap::new());
+
+fn seen<T: EagerObject>() {
+    SEEN.lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .insert(T::type_name().into_owned(), T::READY);
+}
+
+/// The `READY` fields, as `Type.field`, that are not fields of their type in the schema: each
+/// one would be answered as `null` without a word. Builds the schema's types to find out.
+pub fn unknown_ready_fields() -> Vec<String> {
+    let mut registry = Registry::default();
+    <super::QueryRoot as OutputType>::create_type_info(&mut registry);
+    <super::MutationRoot as OutputType>::create_type_info(&mut registry);
+    let seen = SEEN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut unknown = Vec::new();
+    for (ty, ready) in seen.iter() {
+        let fields = registry.types.get(ty).and_then(|t| t.fields());
+        for name in *ready {
+            if !fields.is_some_and(|f| f.contains_key(*name)) {
+                unknown.push(format!("{ty}.{name}"));
+            }
+        }
+    }
+    unknown
+}
+
+/// The types noted by [`unknown_ready_fields`]'s build, by name.
+pub fn ready_types() -> Vec<String> {
+    let _ = unknown_ready_fields();
+    SEEN.lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .keys()
+        .cloned()
+        .collect()
+}
+
 /// `T` resolved eagerly; to the schema it is `T` itself.
 pub struct Eager<T>(pub T);
 
@@ -52,6 +92,7 @@ impl<T: EagerObject> OutputType for Eager<T> {
     }
 
     fn create_type_info(registry: &mut Registry) -> String {
+        seen::<T>();
         T::create_type_info(registry)
     }
 
@@ -80,6 +121,7 @@ impl<T: EagerObject> OutputType for EagerList<T> {
     }
 
     fn create_type_info(registry: &mut Registry) -> String {
+        seen::<T>();
         <Vec<Eager<T>> as OutputType>::create_type_info(registry)
     }
 

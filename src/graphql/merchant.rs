@@ -117,6 +117,15 @@ impl Merchant {
         self.0.status.into()
     }
 
+    /// The steps you may take on it now (`APPROVE`, `REJECT`, `SUSPEND`, `REINSTATE`), by its
+    /// status and your rights: offer only these buttons. Its `history` names steps the same way.
+    async fn available_actions(&self, ctx: &Context<'_>) -> AppResult<Vec<String>> {
+        let rights = merchant_rights(ctx, self.0.street_id, self.0.id).await?;
+        Ok(crate::domain::lifecycle::available::<
+            entity::merchant::Entity,
+        >(&rights, self.0.status))
+    }
+
     /// The reason of the last staff decision. Members and staff of the street only.
     async fn status_reason(&self, ctx: &Context<'_>) -> AppResult<Option<&str>> {
         let allowed = require_insider(ctx, self.0.street_id, self.0.id).await;

@@ -8,6 +8,7 @@ pub mod eager;
 pub mod entitlement;
 pub mod id;
 pub mod invitation;
+pub mod lifecycle;
 pub mod limits;
 pub mod loader;
 pub mod merchant;
@@ -49,6 +50,7 @@ pub struct QueryRoot(
     award::AwardQuery,
     entitlement::EntitlementQuery,
     entitlement::ProvidedQuery,
+    lifecycle::LifecycleQuery,
 );
 
 /// The root of all changes.

@@ -39,7 +39,7 @@ pub enum Node {
     Entitlement(Entitlement),
 }
 
-async fn resolve(ctx: &Context<'_>, raw: &ID) -> AppResult<Node> {
+pub(crate) async fn resolve(ctx: &Context<'_>, raw: &ID) -> AppResult<Node> {
     let (kind, n) = id::decode_any("id", raw)?;
     let cx = ctx.cx()?;
     let db = &ctx.state()?.db;

@@ -529,33 +529,21 @@ fn fields_of(sdl: &str, ty: &str) -> Vec<String> {
         .collect()
 }
 
+/// Every type the schema resolves eagerly lists only fields it has: found by building the
+/// schema, so a new eager type is checked without being named here.
 #[test]
 fn every_field_listed_as_ready_is_a_field_of_its_type() {
-    use shangju::graphql::eager::EagerObject;
-    use shangju::graphql::{award, coupon, entitlement, merchant, package, points, street};
-    let sdl =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql")).unwrap();
-    let listed: [(&str, &[&str]); 11] = [
-        ("Street", street::Street::READY),
-        ("Merchant", merchant::Merchant::READY),
-        ("MerchantEdge", merchant::MerchantEdge::READY),
-        ("HonorRollEntry", award::HonorRollEntry::READY),
-        ("Award", award::Award::READY),
-        ("BenefitPackage", package::BenefitPackage::READY),
-        ("PackageItem", package::PackageItem::READY),
-        ("PointsEntry", points::PointsEntry::READY),
-        ("Entitlement", entitlement::Entitlement::READY),
-        ("Coupon", coupon::Coupon::READY),
-        ("CouponClaim", coupon::CouponClaim::READY),
-    ];
-    for (ty, ready) in listed {
-        let fields = fields_of(&sdl, ty);
-        for name in ready {
-            assert!(
-                fields.iter().any(|f| f == name),
-                "{ty}.{name} in {fields:?}"
-            );
-        }
+    use shangju::graphql::eager::{ready_types, unknown_ready_fields};
+    assert_eq!(unknown_ready_fields(), Vec::<String>::new());
+    let types = ready_types();
+    for ty in [
+        "Merchant",
+        "Coupon",
+        "CouponClaim",
+        "MerchantEdge",
+        "Street",
+    ] {
+        assert!(types.iter().any(|t| t == ty), "{ty} in {types:?}");
     }
 }
 

@@ -24,6 +24,7 @@ mod idempotency;
 mod input;
 mod introspection;
 mod invitation;
+mod lifecycle;
 mod merchant;
 mod metrics;
 mod node;

@@ -18,7 +18,7 @@ use crate::domain::context::Cx;
 use crate::domain::coupon::{QR_PREFIX, query, report};
 use crate::domain::events::EventKind;
 use crate::domain::idempotency::{self, Binding, Scope};
-use crate::domain::lifecycle::{self, Lifecycle, Outcome, ReasonRule, Rule, Step};
+use crate::domain::lifecycle::{self, Lifecycle, NoteRule, Outcome, Rule, Step};
 use crate::domain::merchant as merchant_domain;
 use crate::domain::points::{self, Posting, Source};
 use crate::domain::policy::{self, MerchantRights, Who};
@@ -45,7 +45,7 @@ impl Lifecycle for coupon_claim::Entity {
                 from: &[ClaimStatus::Claimed],
                 to: ClaimStatus::Redeemed,
                 who: Who::Member,
-                reason: ReasonRule::None,
+                note: NoteRule::None,
                 audit: Some(AuditAction::CouponRedeem),
                 event: Some(EventKind::CouponClaimRedeemed),
             },
@@ -54,7 +54,7 @@ impl Lifecycle for coupon_claim::Entity {
                 from: &[ClaimStatus::Claimed],
                 to: ClaimStatus::Voided,
                 who: Who::MemberOrStreetStaff,
-                reason: ReasonRule::Required,
+                note: NoteRule::Required,
                 audit: Some(AuditAction::CouponClaimVoid),
                 event: Some(EventKind::CouponClaimVoided),
             },

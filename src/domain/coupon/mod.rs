@@ -23,7 +23,7 @@ use crate::domain::audience::{self, Audience};
 use crate::domain::audit::AuditAction;
 use crate::domain::context::Cx;
 use crate::domain::events::EventKind;
-use crate::domain::lifecycle::{self, Lifecycle, ReasonRule, Rule, Step};
+use crate::domain::lifecycle::{self, Lifecycle, NoteRule, Rule, Step};
 use crate::domain::merchant as merchant_domain;
 use crate::domain::policy::{MerchantRights, Who};
 use crate::domain::values::{bad, invalid_state, text_field};
@@ -280,7 +280,7 @@ impl Lifecycle for coupon::Entity {
                 from: &[Draft, Paused],
                 to: Active,
                 who: Who::Owner,
-                reason: ReasonRule::None,
+                note: NoteRule::None,
                 audit: None,
                 event: None,
             },
@@ -289,7 +289,7 @@ impl Lifecycle for coupon::Entity {
                 from: &[Active],
                 to: Paused,
                 who: Who::Owner,
-                reason: ReasonRule::None,
+                note: NoteRule::None,
                 audit: None,
                 event: None,
             },
@@ -298,7 +298,7 @@ impl Lifecycle for coupon::Entity {
                 from: &[Active, Paused],
                 to: Ended,
                 who: Who::Owner,
-                reason: ReasonRule::None,
+                note: NoteRule::None,
                 audit: None,
                 event: None,
             },
@@ -307,7 +307,7 @@ impl Lifecycle for coupon::Entity {
                 from: &[Draft, Active, Paused],
                 to: Ended,
                 who: Who::StreetStaff,
-                reason: ReasonRule::Required,
+                note: NoteRule::Required,
                 audit: Some(AuditAction::CouponTakeDown),
                 event: Some(EventKind::CouponTakenDown),
             },

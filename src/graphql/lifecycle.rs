@@ -1,0 +1,114 @@
+//! The history of any object with a lifecycle: one query for every kind, seen by whoever may
+//! see the object itself (`node`'s rules).
+
+use async_graphql::{Context, ID, Object};
+
+use entity::lifecycle_step;
+
+use crate::domain::lifecycle;
+use crate::domain::policy::{StreetRights, Who};
+use crate::error::AppResult;
+use crate::graphql::merchant::require_insider;
+use crate::graphql::node::Node;
+use crate::graphql::pagination::{PageArgs, connection};
+use crate::graphql::scalars::DateTime;
+use crate::graphql::{ContextExt, id};
+
+/// One step an object took in its lifecycle: what was done, from which state to which, with
+/// the note it carried.
+pub struct LifecycleStep(pub lifecycle_step::Model);
+
+/// One step an object took in its lifecycle: what was done, from which state to which, with
+/// the note it carried.
+#[Object]
+impl LifecycleStep {
+    /// What was done, as the object's `availableActions` name it (`APPROVE`, `REJECT` …).
+    async fn action(&self) -> &str {
+        &self.0.action
+    }
+
+    /// The state it left, as the object's `status` gives it (`PENDING` …).
+    async fn from_state(&self) -> &str {
+        &self.0.from_state
+    }
+
+    /// The state it reached.
+    async fn to_state(&self) -> &str {
+        &self.0.to_state
+    }
+
+    /// The note the step carried: the reason of a decision, the reply to a request.
+    async fn note(&self) -> Option<&str> {
+        self.0.note.as_deref()
+    }
+
+    /// When it was taken.
+    async fn at(&self) -> DateTime {
+        DateTime(self.0.created_at)
+    }
+
+    /// Whether you took it yourself.
+    async fn by_you(&self, ctx: &Context<'_>) -> bool {
+        let viewer = ctx.auth().viewer_opt().map(|v| v.user_id);
+        viewer.is_some() && viewer == self.0.actor_user_id
+    }
+}
+
+impl crate::graphql::eager::EagerObject for LifecycleStep {
+    const READY: &'static [&'static str] = &["action", "fromState", "toState", "note", "at"];
+}
+
+connection!(
+    LifecycleStepConnection,
+    LifecycleStepEdge,
+    LifecycleStep,
+    "A page of an object's lifecycle steps, oldest first.",
+    "A lifecycle step in a page."
+);
+
+#[derive(Default)]
+pub struct LifecycleQuery;
+
+#[Object]
+impl LifecycleQuery {
+    /// The steps an object has taken (approved, rejected, paused …), oldest first, with the
+    /// notes they carried. Who may see the object (`node(id)`) may see its history, except
+    /// that the history of a public object (a merchant, a coupon, a community) is for its
+    /// members and the staff of its street, as the reasons of their decisions are: `NOT_FOUND`
+    /// if there is none, `FORBIDDEN` if it is not yours to see.
+    #[graphql(
+        complexity = "crate::graphql::pagination::connection_cost(first, last, child_complexity)"
+    )]
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The object's ID.")] id: ID,
+        #[graphql(desc = "Forwards: this many items (0 to 100, default 20) …")] first: Option<i32>,
+        #[graphql(desc = "… after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Backwards: this many items (0 to 100) …")] last: Option<i32>,
+        #[graphql(desc = "… before this cursor.")] before: Option<String>,
+    ) -> AppResult<LifecycleStepConnection> {
+        let window = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        }
+        .window(ctx)?;
+        match crate::graphql::node::resolve(ctx, &id).await? {
+            Node::Merchant(m) => require_insider(ctx, m.0.street_id, m.0.id).await?,
+            Node::Coupon(c) => require_insider(ctx, c.0.street_id, c.0.merchant_id).await?,
+            Node::Community(c) => {
+                lifecycle::Grants::require(
+                    &StreetRights::of(ctx.auth().viewer_opt(), c.0.street_id),
+                    Who::StreetStaff,
+                )?;
+            }
+            // Everything else is seen by its parties only.
+            _ => {}
+        }
+        let (kind, n) = id::decode_any("id", &id)?;
+        let page = lifecycle::history(&ctx.cx()?, kind, n, window).await?;
+        Ok(LifecycleStepConnection::new(page, LifecycleStep))
+    }
+}

@@ -1,0 +1,201 @@
+//! Lifecycle steps keep their history, with their notes, in one table for every kind of
+//! object; `history(id)` reads it for whoever may see it; `availableActions` offers exactly the
+//! steps a viewer may take now.
+
+use serde_json::{Value, json};
+
+use entity::merchant::MerchantStatus;
+
+use crate::builders::*;
+use crate::support::*;
+
+const HISTORY: &str = "query($id: ID!) { history(id: $id) { totalCount \
+    nodes { action fromState toState note byYou at } } }";
+
+const MERCHANT_ACTIONS: &str = "query($id: ID!) { merchant(id: $id) { availableActions } }";
+
+fn steps(v: &Value) -> Vec<(String, String, String, Value)> {
+    v["data"]["history"]["nodes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{v}"))
+        .iter()
+        .map(|s| {
+            (
+                s["action"].as_str().unwrap().to_owned(),
+                s["fromState"].as_str().unwrap().to_owned(),
+                s["toState"].as_str().unwrap().to_owned(),
+                s["note"].clone(),
+            )
+        })
+        .collect()
+}
+
+fn actions(v: &Value, at: &str) -> Vec<String> {
+    serde_json::from_value(v["data"][at]["availableActions"].clone())
+        .unwrap_or_else(|_| panic!("{v}"))
+}
+
+/// A staff decision is one step of the merchant's history, with its reason as the note, in
+/// the decision's transaction; the applicant and the staff read it, nobody else does, and
+/// each sees only the buttons that work for them.
+#[tokio::test]
+async fn a_decision_is_a_step_of_the_history_with_its_note() {
+    let app = TestApp::spawn().await;
+    let street = app.new_street("九棵树街道", &["新城嘉园"]).await;
+    let staff = app.new_user().staff_of(&street).insert().await;
+    let other_street = app.new_street("翠屏街道", &["翠屏北里"]).await;
+    let stranger_staff = app.new_user().staff_of(&other_street).insert().await;
+    let m = app
+        .new_merchant(&street)
+        .status(MerchantStatus::Pending)
+        .insert()
+        .await;
+    let id = json!({ "id": m.gid });
+    let resident = app.new_user().insert().await;
+
+    let v = app.gql_by(Some(&staff), MERCHANT_ACTIONS, id.clone()).await;
+    assert_eq!(actions(&v, "merchant"), ["APPROVE", "REJECT"]);
+    let v = app
+        .gql_by(Some(&m.owner), MERCHANT_ACTIONS, id.clone())
+        .await;
+    assert_eq!(actions(&v, "merchant"), Vec::<String>::new());
+    let v = app.gql_by(Some(&staff), HISTORY, id.clone()).await;
+    assert_eq!(v["data"]["history"]["totalCount"], 0, "{v}");
+
+    let v = app
+        .gql_by(
+            Some(&staff),
+            REVIEW,
+            json!({ "input": { "merchantId": m.gid, "decision": "REJECT", "reason": "证照不清晰" } }),
+        )
+        .await;
+    assert_eq!(v["data"]["reviewMerchant"]["status"], "REJECTED", "{v}");
+
+    let v = app.gql_by(Some(&staff), HISTORY, id.clone()).await;
+    assert_eq!(
+        steps(&v),
+        [(
+            "REJECT".to_owned(),
+            "PENDING".to_owned(),
+            "REJECTED".to_owned(),
+            json!("证照不清晰")
+        )]
+    );
+    assert_eq!(v["data"]["history"]["nodes"][0]["byYou"], true);
+    let v = app.gql_by(Some(&m.owner), HISTORY, id.clone()).await;
+    assert_eq!(steps(&v).len(), 1, "{v}");
+    assert_eq!(v["data"]["history"]["nodes"][0]["byYou"], false);
+    let v = app.gql_by(Some(&staff), MERCHANT_ACTIONS, id.clone()).await;
+    assert_eq!(actions(&v, "merchant"), Vec::<String>::new());
+
+    expect_code(
+        &app.gql_by(Some(&resident), HISTORY, id.clone()).await,
+        "FORBIDDEN",
+    );
+    expect_code(
+        &app.gql_by(Some(&stranger_staff), HISTORY, id.clone()).await,
+        "FORBIDDEN",
+    );
+    expect_code(&app.gql(HISTORY, id.clone()).await, "FORBIDDEN");
+}
+
+/// The reasons behind a public merchant's history stay with its members and its street's
+/// staff, as its `statusReason` does.
+#[tokio::test]
+async fn a_public_object_keeps_its_history_to_insiders() {
+    let app = TestApp::spawn().await;
+    let street = app.new_street("九棵树街道", &["新城嘉园"]).await;
+    let staff = app.new_user().staff_of(&street).insert().await;
+    let m = app.new_merchant(&street).insert().await;
+    let id = json!({ "id": m.gid });
+    let decide = |name: &str, reason: &str| {
+        let q = format!(
+            "mutation($id: ID!, $r: String!) {{ {name}(merchantId: $id, reason: $r) {{ status }} }}"
+        );
+        let vars = json!({ "id": m.gid, "r": reason });
+        let app = &app;
+        let staff = &staff;
+        async move { app.gql_by(Some(staff), &q, vars).await }
+    };
+    let v = decide("suspendMerchant", "卫生检查未通过").await;
+    assert_eq!(v["data"]["suspendMerchant"]["status"], "SUSPENDED", "{v}");
+    let v = decide("reinstateMerchant", "复查合格").await;
+    assert_eq!(v["data"]["reinstateMerchant"]["status"], "ACTIVE", "{v}");
+    let v = app.gql_by(Some(&m.owner), HISTORY, id.clone()).await;
+    assert_eq!(
+        steps(&v),
+        [
+            (
+                "SUSPEND".to_owned(),
+                "ACTIVE".to_owned(),
+                "SUSPENDED".to_owned(),
+                json!("卫生检查未通过")
+            ),
+            (
+                "REINSTATE".to_owned(),
+                "SUSPENDED".to_owned(),
+                "ACTIVE".to_owned(),
+                json!("复查合格")
+            ),
+        ]
+    );
+    // Visible to all, its history is not.
+    let v = app.gql(MERCHANT_ACTIONS, id.clone()).await;
+    assert_eq!(actions(&v, "merchant"), Vec::<String>::new());
+    expect_code(&app.gql(HISTORY, id.clone()).await, "FORBIDDEN");
+    let resident = app.new_user().insert().await;
+    expect_code(&app.gql_by(Some(&resident), HISTORY, id).await, "FORBIDDEN");
+}
+
+/// A step refused (wrong party, wrong state) or rolled back writes no history; a coupon's
+/// steps come back in order, and its owner and the street's staff are each offered their own.
+#[tokio::test]
+async fn only_steps_taken_are_kept_and_each_party_is_offered_its_own() {
+    let app = TestApp::spawn().await;
+    let street = app.new_street("九棵树街道", &["新城嘉园"]).await;
+    let staff = app.new_user().staff_of(&street).insert().await;
+    let m = app.new_merchant(&street).insert().await;
+    let coupon = app.new_coupon(&m).insert().await;
+    let id = json!({ "id": coupon.gid });
+    let step = |name: &str| format!("mutation($id: ID!) {{ {name}(id: $id) {{ status }} }}");
+    let offered = "query($id: ID!) { coupon(id: $id) { availableActions } }";
+
+    let v = app.gql_by(Some(&m.owner), offered, id.clone()).await;
+    assert_eq!(actions(&v, "coupon"), ["PAUSE", "END"]);
+    let v = app.gql_by(Some(&staff), offered, id.clone()).await;
+    assert_eq!(actions(&v, "coupon"), ["TAKE_DOWN"]);
+    let v = app.gql(offered, id.clone()).await;
+    assert_eq!(actions(&v, "coupon"), Vec::<String>::new());
+
+    expect_code(
+        &app.gql_by(Some(&staff), &step("pauseCoupon"), id.clone())
+            .await,
+        "FORBIDDEN",
+    );
+    expect_code(
+        &app.gql_by(Some(&m.owner), &step("publishCoupon"), id.clone())
+            .await,
+        "INVALID_STATE",
+    );
+    for name in ["pauseCoupon", "publishCoupon", "endCoupon"] {
+        let v = app.gql_by(Some(&m.owner), &step(name), id.clone()).await;
+        assert!(v.get("errors").is_none(), "{name}: {v}");
+    }
+    let v = app.gql_by(Some(&m.owner), HISTORY, id.clone()).await;
+    let taken: Vec<(String, String, String)> = steps(&v)
+        .into_iter()
+        .map(|(a, f, t, _)| (a, f, t))
+        .collect();
+    assert_eq!(
+        taken,
+        [
+            ("PAUSE", "ACTIVE", "PAUSED"),
+            ("PUBLISH", "PAUSED", "ACTIVE"),
+            ("END", "ACTIVE", "ENDED")
+        ]
+        .map(|(a, f, t)| (a.to_owned(), f.to_owned(), t.to_owned()))
+    );
+    assert_eq!(app.count("lifecycle_history").await, 3);
+    let v = app.gql_by(Some(&m.owner), offered, id.clone()).await;
+    assert_eq!(actions(&v, "coupon"), Vec::<String>::new());
+}
