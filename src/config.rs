@@ -358,7 +358,7 @@ pub struct Config {
     pub cors: Cors,
     pub slow_request: Duration,
     /// Allow-list mode: only these documents run.
-    pub persisted_only: Option<crate::http::PersistedDocuments>,
+    pub persisted_only: Option<PersistedDocuments>,
     pub metrics_bind: Option<SocketAddr>,
     pub shutdown_grace: Duration,
     pub request_timeout: Duration,
@@ -366,27 +366,27 @@ pub struct Config {
     pub header_timeout: Duration,
     pub body_timeout: Duration,
     pub max_connections: usize,
-    pub rate_limits: crate::http::ratelimit::RateLimits,
+    pub rate_limits: RateLimits,
     pub sms: crate::gateway::sms::SmsSettings,
     pub wechat: Option<crate::gateway::wechat::WeChatSettings>,
 }
 
-fn rate(setting: &str, raw: &str) -> Result<Option<crate::http::ratelimit::Rate>, String> {
-    crate::http::ratelimit::Rate::parse(raw).map_err(|e| format!("{setting}: {e}"))
+fn rate(setting: &str, raw: &str) -> Result<Option<Rate>, String> {
+    Rate::parse(raw).map_err(|e| format!("{setting}: {e}"))
 }
 
 /// Reads the manifest when only its documents may run.
 fn persisted_allow_list(
     only: bool,
     manifest: Option<&std::path::Path>,
-) -> Result<Option<crate::http::PersistedDocuments>, String> {
+) -> Result<Option<PersistedDocuments>, String> {
     match (only, manifest) {
         (false, _) => Ok(None),
         (true, None) => Err("--persisted-only needs --persisted-queries FILE".into()),
         (true, Some(path)) => {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            crate::http::persisted::PersistedQueries::parse_manifest(&text)
+            parse_manifest(&text)
                 .map(Some)
                 .map_err(|e| format!("{}: {e}", path.display()))
         }
@@ -532,7 +532,7 @@ impl Config {
             header_timeout: o.header_timeout.into(),
             body_timeout: o.body_timeout.into(),
             max_connections: o.max_connections.max(1),
-            rate_limits: crate::http::ratelimit::RateLimits {
+            rate_limits: RateLimits {
                 sign_in: rate("SHANGJU_RATE_SIGN_IN", &o.rate_sign_in)?,
                 send_code: rate("SHANGJU_RATE_SEND_CODE", &o.rate_send_code)?,
                 register: rate("SHANGJU_RATE_REGISTER", &o.rate_register)?,
@@ -599,4 +599,90 @@ mod tests {
         assert!(on.is_ok_and(|c| c.contains("wx1") && !c.contains("s3cret-wx")));
         assert!(config(&[]).is_ok_and(|c| c.wechat.is_none()));
     }
+}
+
+/// A rate such as `30/min`: so many in a period, all of them at once at most.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rate {
+    pub count: std::num::NonZeroU32,
+    pub per: Duration,
+}
+
+impl Rate {
+    /// `N/s`, `N/min` or `N/hour`; `off` for no limit.
+    pub fn parse(raw: &str) -> Result<Option<Rate>, String> {
+        let raw = raw.trim();
+        if raw.eq_ignore_ascii_case("off") {
+            return Ok(None);
+        }
+        let bad = || format!("`{raw}` is not a rate such as 30/min, 5/s, 100/hour or off");
+        let (n, unit) = raw.split_once('/').ok_or_else(bad)?;
+        let count = n
+            .trim()
+            .parse::<std::num::NonZeroU32>()
+            .map_err(|_| bad())?;
+        let per = match unit.trim() {
+            "s" | "sec" | "second" => Duration::from_secs(1),
+            "m" | "min" | "minute" => Duration::from_secs(60),
+            "h" | "hour" => Duration::from_secs(3600),
+            _ => return Err(bad()),
+        };
+        Ok(Some(Rate { count, per }))
+    }
+}
+
+/// The limits per client address of a deployment; `None` is unlimited.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RateLimits {
+    pub sign_in: Option<Rate>,
+    pub send_code: Option<Rate>,
+    pub register: Option<Rate>,
+    pub redeem: Option<Rate>,
+    /// Reverse proxies in front of the server whose `X-Forwarded-For` entries are trusted.
+    pub trusted_proxy_hops: usize,
+}
+
+/// Registered documents by their SHA-256 (lowercase hex).
+pub type PersistedDocuments = std::collections::HashMap<String, std::sync::Arc<str>>;
+
+/// The SHA-256 of a document, as persisted queries name it (lowercase hex).
+pub fn document_hash(query: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(query.as_bytes()))
+}
+
+/// Reads a manifest: Apollo's persisted-query manifest
+/// (`{"operations": [{"id": HASH, "body": DOCUMENT}, …]}`) or a plain `{HASH: DOCUMENT}` map.
+/// Every id must be the hash of its body.
+pub fn parse_manifest(text: &str) -> Result<PersistedDocuments, String> {
+    let v: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+    let pairs: Vec<(String, String)> = match v.get("operations") {
+        Some(serde_json::Value::Array(ops)) => ops
+            .iter()
+            .map(|op| {
+                let id = op["id"].as_str().ok_or("an operation without id")?;
+                let body = op["body"].as_str().ok_or("an operation without body")?;
+                Ok((id.to_owned(), body.to_owned()))
+            })
+            .collect::<Result<_, &str>>()?,
+        _ => v
+            .as_object()
+            .ok_or("neither a manifest nor a map of hashes to documents")?
+            .iter()
+            .map(|(k, v)| {
+                Ok((
+                    k.clone(),
+                    v.as_str().ok_or("a document is not a string")?.to_owned(),
+                ))
+            })
+            .collect::<Result<_, &str>>()?,
+    };
+    let mut out = PersistedDocuments::new();
+    for (id, body) in pairs {
+        if document_hash(&body) != id.to_ascii_lowercase() {
+            return Err(format!("{id} is not the SHA-256 of its document"));
+        }
+        out.insert(id.to_ascii_lowercase(), std::sync::Arc::from(body));
+    }
+    Ok(out)
 }

@@ -29,7 +29,7 @@ use crate::state::AppState;
 
 pub const DEMO_STREET: &str = "九棵树街道";
 pub const DEMO_COMMUNITIES: [&str; 4] = ["新城嘉园", "翠屏北里", "云景里", "园景东区"];
-pub const DEMO_PASSWORD: &str = "shangju-demo-2024";
+pub use crate::auth::weak::DEMO_PASSWORD;
 
 /// One demo account.
 pub struct DemoAccount {

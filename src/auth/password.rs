@@ -9,9 +9,30 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::{Algorithm, Argon2, Params, Version};
 use tokio::sync::Semaphore;
 
-use crate::domain::values::Password;
 use crate::error::{AppError, AppResult};
 use crate::metrics::{GaugeGuard, Metrics};
+
+/// A password as typed, never logged. Its rules (length, weakness) are checked where one is
+/// chosen (`domain::values`); this layer only hashes and verifies.
+#[derive(Clone)]
+pub struct Password(String);
+
+impl Password {
+    /// For checking a login attempt, where any length is tried (and fails) the same way.
+    pub fn unchecked(raw: String) -> Password {
+        Password(raw)
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(***)")
+    }
+}
 
 /// OWASP Password Storage Cheat Sheet: argon2id, m = 19 MiB, t = 2, p = 1.
 pub fn owasp_params() -> Params {

@@ -7,7 +7,8 @@
 use std::collections::HashSet;
 use std::sync::OnceLock;
 
-use crate::demo::DEMO_PASSWORD;
+/// The password of the demo accounts, printed at every development start: never a real one.
+pub const DEMO_PASSWORD: &str = "shangju-demo-2024";
 
 const COMMON: &str = include_str!("../../assets/passwords/common.txt");
 

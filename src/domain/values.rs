@@ -75,10 +75,10 @@ pub fn mask_name(name: &str) -> String {
     }
 }
 
-/// A password as typed: 8 to 128 characters, no composition rules (NIST SP 800-63B).
-#[derive(Clone)]
-pub struct Password(String);
+pub use crate::auth::password::Password;
 
+/// The rules of a password someone chooses: 8 to 128 characters, no composition rules (NIST SP
+/// 800-63B), not one an attacker tries first.
 impl Password {
     pub const MIN_CHARS: usize = 8;
     pub const MAX_CHARS: usize = 128;
@@ -94,7 +94,7 @@ impl Password {
                 ),
             ));
         }
-        Ok(Password(raw))
+        Ok(Password::unchecked(raw))
     }
 
     /// A password someone chooses for the account of `phone`: of a valid length, and not one an
@@ -124,21 +124,6 @@ impl Password {
             ),
         };
         Err(AppError::bad_input(field, text))
-    }
-
-    /// For checking a login attempt, where any length is tried (and fails) the same way.
-    pub fn unchecked(raw: String) -> Password {
-        Password(raw)
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Password {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Password(***)")
     }
 }
 

@@ -227,7 +227,7 @@ pub struct ResetPasswordInput {
 }
 
 #[derive(Default)]
-pub struct AccountQuery;
+pub(crate) struct AccountQuery;
 
 #[Object]
 impl AccountQuery {
@@ -243,7 +243,7 @@ impl AccountQuery {
 }
 
 #[derive(Default)]
-pub struct AccountMutation;
+pub(crate) struct AccountMutation;
 
 #[Object]
 impl AccountMutation {

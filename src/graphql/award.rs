@@ -14,7 +14,7 @@ use crate::error::{AppError, AppResult, Text};
 use crate::graphql::entitlement::Entitlement;
 use crate::graphql::loader::{CommunityKey, ItemsOfPackage, MerchantKey, PackageKey};
 use crate::graphql::merchant::Merchant;
-use crate::graphql::pagination::{OrderDirection, PageArgs, connection};
+use crate::graphql::pagination::{OrderDirection, connection, connection_field};
 use crate::graphql::scalars::{Date, DateTime};
 use crate::graphql::street::Community;
 use crate::graphql::{ContextExt, id};
@@ -435,82 +435,10 @@ connection!(
 );
 
 #[derive(Default)]
-pub struct AwardQuery;
+pub(crate) struct AwardQuery;
 
 #[Object]
 impl AwardQuery {
-    /// Staff: the awards of their street, in every state; anyone else: their own
-    /// nominations. Newest first by default.
-    #[graphql(
-        complexity = "crate::graphql::pagination::connection_cost(first, last, child_complexity)"
-    )]
-    #[allow(clippy::too_many_arguments)]
-    async fn awards(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "Which awards.")] filter: Option<AwardFilter>,
-        #[graphql(desc = "Default: `CREATED_AT` descending.")] order_by: Option<AwardOrder>,
-        #[graphql(desc = "Forwards: this many items (0 to 100, default 20) …")] first: Option<i32>,
-        #[graphql(desc = "… after this cursor.")] after: Option<String>,
-        #[graphql(desc = "Backwards: this many items (0 to 100) …")] last: Option<i32>,
-        #[graphql(desc = "… before this cursor.")] before: Option<String>,
-    ) -> AppResult<AwardConnection> {
-        ctx.viewer()?;
-        let window = PageArgs {
-            first,
-            after,
-            last,
-            before,
-        }
-        .window(ctx)?;
-        let f = filter.unwrap_or_default();
-        let community_id = f
-            .community_id
-            .as_ref()
-            .map(|c| id::decode(ObjectKind::Community, "filter.communityId", c))
-            .transpose()?;
-        let o = order_by.unwrap_or(AwardOrder {
-            field: AwardOrderField::CreatedAt,
-            direction: OrderDirection::Desc,
-        });
-        let filter = domain::AwardFilter {
-            status: f.status.map(Into::into),
-            community_id,
-            nominated_by_me: f.nominated_by_me,
-        };
-        let page = domain::list(&ctx.cx()?, filter, o.direction.descending(), window).await?;
-        Ok(AwardConnection::new(page, Award))
-    }
-
-    /// The public honour roll (光荣榜) of a street: its granted awards, newest grant first,
-    /// with names masked unless their holders agreed. No sign-in needed.
-    #[graphql(
-        complexity = "crate::graphql::pagination::connection_cost(first, last, child_complexity)"
-    )]
-    #[allow(clippy::too_many_arguments)]
-    async fn honor_roll(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "The street.")] street_id: ID,
-        #[graphql(desc = "Default: `GRANTED_AT` descending.")] order_by: Option<HonorRollOrder>,
-        #[graphql(desc = "Forwards: this many items (0 to 100, default 20) …")] first: Option<i32>,
-        #[graphql(desc = "… after this cursor.")] after: Option<String>,
-        #[graphql(desc = "Backwards: this many items (0 to 100) …")] last: Option<i32>,
-        #[graphql(desc = "… before this cursor.")] before: Option<String>,
-    ) -> AppResult<HonorRollConnection> {
-        let street = id::decode(ObjectKind::Street, "streetId", &street_id)?;
-        let window = PageArgs {
-            first,
-            after,
-            last,
-            before,
-        }
-        .window(ctx)?;
-        let descending = order_by.is_none_or(|o| o.direction.descending());
-        let page = domain::honour_roll(&ctx.cx()?, street, descending, window).await?;
-        Ok(HonorRollConnection::new(page, HonorRollEntry))
-    }
-
     /// An award, for staff of its street and its nominator.
     async fn award(
         &self,
@@ -523,7 +451,7 @@ impl AwardQuery {
 }
 
 #[derive(Default)]
-pub struct AwardMutation;
+pub(crate) struct AwardMutation;
 
 #[Object]
 impl AwardMutation {
@@ -636,5 +564,65 @@ impl AwardMutation {
         Ok(Award(
             domain::review(&ctx.cx()?, n, action, reason.as_deref()).await?,
         ))
+    }
+}
+
+#[derive(Default)]
+pub(crate) struct AwardsQuery;
+
+connection_field! {
+    impl AwardsQuery {
+        /// Staff: the awards of their street, in every state; anyone else: their own
+        /// nominations. Newest first by default.
+        async fn awards(
+            &self,
+            ctx,
+            page,
+            #[graphql(desc = "Which awards.")] filter: Option<AwardFilter>,
+            #[graphql(desc = "Default: `CREATED_AT` descending.")] order_by: Option<AwardOrder>,
+        ) -> AwardConnection {
+            ctx.viewer()?;
+            let window = page.window(ctx)?;
+            let f = filter.unwrap_or_default();
+            let community_id = f
+                .community_id
+                .as_ref()
+                .map(|c| id::decode(ObjectKind::Community, "filter.communityId", c))
+                .transpose()?;
+            let o = order_by.unwrap_or(AwardOrder {
+                field: AwardOrderField::CreatedAt,
+                direction: OrderDirection::Desc,
+            });
+            let filter = domain::AwardFilter {
+                status: f.status.map(Into::into),
+                community_id,
+                nominated_by_me: f.nominated_by_me,
+            };
+            let page = domain::list(&ctx.cx()?, filter, o.direction.descending(), window).await?;
+            Ok(AwardConnection::new(page, Award))
+        }
+    }
+}
+
+#[derive(Default)]
+pub(crate) struct HonorRollQuery;
+
+connection_field! {
+    impl HonorRollQuery {
+        /// The public honour roll (光荣榜) of a street: its granted awards, newest grant first,
+        /// with names masked unless their holders agreed. No sign-in needed.
+        async fn honor_roll(
+            &self,
+            ctx,
+            page,
+            #[graphql(desc = "The street.")] street_id: ID,
+            #[graphql(desc = "Default: `GRANTED_AT` descending.")] order_by: Option<HonorRollOrder>,
+        ) -> HonorRollConnection {
+            let street = id::decode(ObjectKind::Street, "streetId", &street_id)?;
+            let window = page.window(ctx)?;
+            let descending = order_by.is_none_or(|o| o.direction.descending());
+            let page = domain::honour_roll(&ctx.cx()?, street, descending, window).await?;
+            Ok(HonorRollConnection::new(page, HonorRollEntry))
+        }
     }
 }

@@ -23,7 +23,7 @@ use crate::graphql::loader::{
 };
 use crate::graphql::merchant::node_selection;
 use crate::graphql::merchant::{Merchant, merchant_rights, require_insider};
-use crate::graphql::pagination::{OrderDirection, PageArgs, connection};
+use crate::graphql::pagination::{OrderDirection, connection, connection_field};
 use crate::graphql::street::Community;
 use crate::graphql::{ContextExt, id, restricted};
 use crate::rows::Columns;
@@ -528,56 +528,12 @@ impl Default for CouponClaimOrder {
 }
 
 #[derive(Default)]
-pub struct CouponQuery;
+pub(crate) struct CouponQuery;
 
 // A connection's arguments are the filter, the order and the four of the Relay window.
 #[allow(clippy::too_many_arguments)]
 #[Object]
 impl CouponQuery {
-    /// Coupons, newest first. The public sees active coupons of active merchants within their
-    /// validity; merchants also their own in any state; staff every coupon of their street.
-    #[graphql(
-        complexity = "crate::graphql::pagination::connection_cost(first, last, child_complexity)"
-    )]
-    async fn coupons(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "Narrows the list.")] filter: Option<CouponFilterInput>,
-        #[graphql(desc = "Default: `CREATED_AT` descending (newest first).")] order_by: Option<
-            CouponOrder,
-        >,
-        #[graphql(desc = "Forwards: this many items (0 to 100, default 20) …")] first: Option<i32>,
-        #[graphql(desc = "… after this cursor.")] after: Option<String>,
-        #[graphql(desc = "Backwards: this many items (0 to 100) …")] last: Option<i32>,
-        #[graphql(desc = "… before this cursor.")] before: Option<String>,
-    ) -> AppResult<CouponConnection> {
-        let window = PageArgs {
-            first,
-            after,
-            last,
-            before,
-        }
-        .window(ctx)?;
-        let o = order_by.unwrap_or_default();
-        let order = CouponSort::from(o.field).order(o.direction.descending());
-        let f = filter.unwrap_or_default();
-        let filter = CouponFilter {
-            merchant_id: f
-                .merchant_id
-                .map(|m| id::decode(ObjectKind::Merchant, "filter.merchantId", &m))
-                .transpose()?,
-            kind: f.kind.map(Into::into),
-            status: f.status.map(Into::into),
-            eligible_only: f.eligible_only,
-        };
-        // The page and everything it primes on one connection.
-        let cx = ctx.cx()?.on_one_connection();
-        let page = query::list(&cx, filter, order, window).await?.map(Arc::new);
-        let rows: Vec<Arc<model::Model>> = page.rows.iter().map(|(_, c)| c.clone()).collect();
-        prime_coupons(ctx, &cx, &rows, Columns::ALL, node_selection(ctx)).await?;
-        Ok(CouponConnection::new(page, Coupon))
-    }
-
     /// One coupon. `FORBIDDEN` if it exists but is not visible to you.
     async fn coupon(
         &self,
@@ -587,85 +543,10 @@ impl CouponQuery {
         let id = id::decode(ObjectKind::Coupon, "id", &id)?;
         Ok(Coupon::from(query::get(&ctx.cx()?, id).await?))
     }
-
-    /// The signed-in resident's claims, newest first.
-    #[graphql(
-        complexity = "crate::graphql::pagination::connection_cost(first, last, child_complexity)"
-    )]
-    async fn my_coupons(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "Only claims in this state.")] status: Option<CouponClaimStatus>,
-        #[graphql(desc = "Default: `CLAIMED_AT` descending (newest first).")] order_by: Option<
-            CouponClaimOrder,
-        >,
-        #[graphql(desc = "Forwards: this many items (0 to 100, default 20) …")] first: Option<i32>,
-        #[graphql(desc = "… after this cursor.")] after: Option<String>,
-        #[graphql(desc = "Backwards: this many items (0 to 100) …")] last: Option<i32>,
-        #[graphql(desc = "… before this cursor.")] before: Option<String>,
-    ) -> AppResult<CouponClaimConnection> {
-        ctx.viewer()?;
-        let window = PageArgs {
-            first,
-            after,
-            last,
-            before,
-        }
-        .window(ctx)?;
-        let o = order_by.unwrap_or_default();
-        let order = ClaimSort::from(o.field).order(o.direction.descending());
-        let page = query::my_claims(&ctx.cx()?, status.map(Into::into), order, window).await?;
-        Ok(CouponClaimConnection::new(page, CouponClaim))
-    }
-
-    /// Claims of a merchant's coupons, newest first: for its owner and clerks, and staff of its
-    /// street. Residents' phones are masked to the merchant.
-    #[graphql(
-        complexity = "crate::graphql::pagination::connection_cost(first, last, child_complexity)"
-    )]
-    async fn coupon_claims(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "The merchant.")] merchant_id: ID,
-        #[graphql(desc = "Only claims of this coupon.")] coupon_id: Option<ID>,
-        #[graphql(desc = "Only claims in this state.")] status: Option<CouponClaimStatus>,
-        #[graphql(desc = "Default: `CLAIMED_AT` descending (newest first).")] order_by: Option<
-            CouponClaimOrder,
-        >,
-        #[graphql(desc = "Forwards: this many items (0 to 100, default 20) …")] first: Option<i32>,
-        #[graphql(desc = "… after this cursor.")] after: Option<String>,
-        #[graphql(desc = "Backwards: this many items (0 to 100) …")] last: Option<i32>,
-        #[graphql(desc = "… before this cursor.")] before: Option<String>,
-    ) -> AppResult<CouponClaimConnection> {
-        ctx.viewer()?;
-        let window = PageArgs {
-            first,
-            after,
-            last,
-            before,
-        }
-        .window(ctx)?;
-        let o = order_by.unwrap_or_default();
-        let order = ClaimSort::from(o.field).order(o.direction.descending());
-        let merchant = id::decode(ObjectKind::Merchant, "merchantId", &merchant_id)?;
-        let coupon = coupon_id
-            .map(|c| id::decode(ObjectKind::Coupon, "couponId", &c))
-            .transpose()?;
-        let page = query::merchant_claims(
-            &ctx.cx()?,
-            merchant,
-            coupon,
-            status.map(Into::into),
-            order,
-            window,
-        )
-        .await?;
-        Ok(CouponClaimConnection::new(page, CouponClaim))
-    }
 }
 
 #[derive(Default)]
-pub struct CouponMutation;
+pub(crate) struct CouponMutation;
 
 #[Object]
 impl CouponMutation {
@@ -801,4 +682,105 @@ async fn move_coupon(
     Ok(Coupon::from(
         domain::transition(&ctx.cx()?, id, t, reason).await?,
     ))
+}
+
+#[derive(Default)]
+pub(crate) struct CouponsQuery;
+
+connection_field! {
+    impl CouponsQuery {
+        /// Coupons, newest first. The public sees active coupons of active merchants within their
+        /// validity; merchants also their own in any state; staff every coupon of their street.
+        async fn coupons(
+            &self,
+            ctx,
+            page,
+            #[graphql(desc = "Narrows the list.")] filter: Option<CouponFilterInput>,
+            #[graphql(desc = "Default: `CREATED_AT` descending (newest first).")] order_by: Option< CouponOrder,
+            >,
+        ) -> CouponConnection {
+            let window = page.window(ctx)?;
+            let o = order_by.unwrap_or_default();
+            let order = CouponSort::from(o.field).order(o.direction.descending());
+            let f = filter.unwrap_or_default();
+            let filter = CouponFilter {
+                merchant_id: f
+                    .merchant_id
+                    .map(|m| id::decode(ObjectKind::Merchant, "filter.merchantId", &m))
+                    .transpose()?,
+                kind: f.kind.map(Into::into),
+                status: f.status.map(Into::into),
+                eligible_only: f.eligible_only,
+            };
+            // The page and everything it primes on one connection.
+            let cx = ctx.cx()?.on_one_connection();
+            let page = query::list(&cx, filter, order, window).await?.map(Arc::new);
+            let rows: Vec<Arc<model::Model>> = page.rows.iter().map(|(_, c)| c.clone()).collect();
+            prime_coupons(ctx, &cx, &rows, Columns::ALL, node_selection(ctx)).await?;
+            Ok(CouponConnection::new(page, Coupon))
+        }
+    }
+}
+
+#[derive(Default)]
+pub(crate) struct MyCouponsQuery;
+
+connection_field! {
+    impl MyCouponsQuery {
+        /// The signed-in resident's claims, newest first.
+        async fn my_coupons(
+            &self,
+            ctx,
+            page,
+            #[graphql(desc = "Only claims in this state.")] status: Option<CouponClaimStatus>,
+            #[graphql(desc = "Default: `CLAIMED_AT` descending (newest first).")] order_by: Option< CouponClaimOrder,
+            >,
+        ) -> CouponClaimConnection {
+            ctx.viewer()?;
+            let window = page.window(ctx)?;
+            let o = order_by.unwrap_or_default();
+            let order = ClaimSort::from(o.field).order(o.direction.descending());
+            let page = query::my_claims(&ctx.cx()?, status.map(Into::into), order, window).await?;
+            Ok(CouponClaimConnection::new(page, CouponClaim))
+        }
+    }
+}
+
+#[derive(Default)]
+pub(crate) struct CouponClaimsQuery;
+
+connection_field! {
+    impl CouponClaimsQuery {
+        /// Claims of a merchant's coupons, newest first: for its owner and clerks, and staff of its
+        /// street. Residents' phones are masked to the merchant.
+        async fn coupon_claims(
+            &self,
+            ctx,
+            page,
+            #[graphql(desc = "The merchant.")] merchant_id: ID,
+            #[graphql(desc = "Only claims of this coupon.")] coupon_id: Option<ID>,
+            #[graphql(desc = "Only claims in this state.")] status: Option<CouponClaimStatus>,
+            #[graphql(desc = "Default: `CLAIMED_AT` descending (newest first).")] order_by: Option< CouponClaimOrder,
+            >,
+        ) -> CouponClaimConnection {
+            ctx.viewer()?;
+            let window = page.window(ctx)?;
+            let o = order_by.unwrap_or_default();
+            let order = ClaimSort::from(o.field).order(o.direction.descending());
+            let merchant = id::decode(ObjectKind::Merchant, "merchantId", &merchant_id)?;
+            let coupon = coupon_id
+                .map(|c| id::decode(ObjectKind::Coupon, "couponId", &c))
+                .transpose()?;
+            let page = query::merchant_claims(
+                &ctx.cx()?,
+                merchant,
+                coupon,
+                status.map(Into::into),
+                order,
+                window,
+            )
+            .await?;
+            Ok(CouponClaimConnection::new(page, CouponClaim))
+        }
+    }
 }

@@ -11,7 +11,7 @@ use crate::error::AppResult;
 use crate::graphql::loader::{MerchantKey, PackageKey, UserKey, UsesOf};
 use crate::graphql::merchant::Merchant;
 use crate::graphql::package::PackageItemKind;
-use crate::graphql::pagination::{OrderDirection, PageArgs, connection};
+use crate::graphql::pagination::{OrderDirection, connection, connection_field};
 use crate::graphql::scalars::DateTime;
 use crate::graphql::{ContextExt, id, restricted};
 
@@ -241,80 +241,6 @@ fn list_of(status: Option<EntitlementStatus>, order: Option<EntitlementOrder>) -
     }
 }
 
-#[derive(Default)]
-pub struct EntitlementQuery;
-
-#[Object]
-impl EntitlementQuery {
-    /// The signed-in person's entitlements, newest first, each with its provider and progress.
-    #[graphql(
-        complexity = "crate::graphql::pagination::connection_cost(first, last, child_complexity)"
-    )]
-    #[allow(clippy::too_many_arguments)]
-    async fn my_entitlements(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "Only entitlements that stand so now.")] status: Option<EntitlementStatus>,
-        #[graphql(desc = "Default: `CREATED_AT` descending.")] order_by: Option<EntitlementOrder>,
-        #[graphql(desc = "Forwards: this many items (0 to 100, default 20) …")] first: Option<i32>,
-        #[graphql(desc = "… after this cursor.")] after: Option<String>,
-        #[graphql(desc = "Backwards: this many items (0 to 100) …")] last: Option<i32>,
-        #[graphql(desc = "… before this cursor.")] before: Option<String>,
-    ) -> AppResult<EntitlementConnection> {
-        ctx.viewer()?;
-        let window = PageArgs {
-            first,
-            after,
-            last,
-            before,
-        }
-        .window(ctx)?;
-        let of = list_of(status, order_by);
-        let page = domain::mine(&ctx.cx()?, of, window).await?;
-        prime(ctx, page.rows.iter().map(|(_, e)| e)).await?;
-        Ok(EntitlementConnection::new(page, Entitlement))
-    }
-}
-
-#[derive(Default)]
-pub struct ProvidedQuery;
-
-#[Object]
-impl ProvidedQuery {
-    /// What a merchant has given through packages: the entitlements it redeems, newest first,
-    /// with their uses and holders' phones masked (what it settles with the street). For who
-    /// serves at its counter and staff of its street.
-    #[graphql(
-        complexity = "crate::graphql::pagination::connection_cost(first, last, child_complexity)"
-    )]
-    #[allow(clippy::too_many_arguments)]
-    async fn provided_entitlements(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "The merchant.")] merchant_id: ID,
-        #[graphql(desc = "Only entitlements that stand so now.")] status: Option<EntitlementStatus>,
-        #[graphql(desc = "Default: `CREATED_AT` descending.")] order_by: Option<EntitlementOrder>,
-        #[graphql(desc = "Forwards: this many items (0 to 100, default 20) …")] first: Option<i32>,
-        #[graphql(desc = "… after this cursor.")] after: Option<String>,
-        #[graphql(desc = "Backwards: this many items (0 to 100) …")] last: Option<i32>,
-        #[graphql(desc = "… before this cursor.")] before: Option<String>,
-    ) -> AppResult<EntitlementConnection> {
-        ctx.viewer()?;
-        let m = id::decode(ObjectKind::Merchant, "merchantId", &merchant_id)?;
-        let window = PageArgs {
-            first,
-            after,
-            last,
-            before,
-        }
-        .window(ctx)?;
-        let of = list_of(status, order_by);
-        let page = domain::provided(&ctx.cx()?, m, of, window).await?;
-        prime(ctx, page.rows.iter().map(|(_, e)| e)).await?;
-        Ok(EntitlementConnection::new(page, Entitlement))
-    }
-}
-
 /// Loads the providers and packages of a page in one statement each, so the page's cost does
 /// not grow with its length.
 async fn prime<'a>(
@@ -349,7 +275,7 @@ async fn prime<'a>(
 }
 
 #[derive(Default)]
-pub struct EntitlementMutation;
+pub(crate) struct EntitlementMutation;
 
 #[Object]
 impl EntitlementMutation {
@@ -383,5 +309,55 @@ impl EntitlementMutation {
         ctx.viewer()?;
         let n = id::decode(ObjectKind::Entitlement, "id", &id)?;
         Ok(Entitlement(domain::void(&ctx.cx()?, n, &reason).await?))
+    }
+}
+
+#[derive(Default)]
+pub(crate) struct MyEntitlementsQuery;
+
+connection_field! {
+    impl MyEntitlementsQuery {
+        /// The signed-in person's entitlements, newest first, each with its provider and progress.
+        async fn my_entitlements(
+            &self,
+            ctx,
+            page,
+            #[graphql(desc = "Only entitlements that stand so now.")] status: Option<EntitlementStatus>,
+            #[graphql(desc = "Default: `CREATED_AT` descending.")] order_by: Option<EntitlementOrder>,
+        ) -> EntitlementConnection {
+            ctx.viewer()?;
+            let window = page.window(ctx)?;
+            let of = list_of(status, order_by);
+            let page = domain::mine(&ctx.cx()?, of, window).await?;
+            prime(ctx, page.rows.iter().map(|(_, e)| e)).await?;
+            Ok(EntitlementConnection::new(page, Entitlement))
+        }
+    }
+}
+
+#[derive(Default)]
+pub(crate) struct ProvidedEntitlementsQuery;
+
+connection_field! {
+    impl ProvidedEntitlementsQuery {
+        /// What a merchant has given through packages: the entitlements it redeems, newest first,
+        /// with their uses and holders' phones masked (what it settles with the street). For who
+        /// serves at its counter and staff of its street.
+        async fn provided_entitlements(
+            &self,
+            ctx,
+            page,
+            #[graphql(desc = "The merchant.")] merchant_id: ID,
+            #[graphql(desc = "Only entitlements that stand so now.")] status: Option<EntitlementStatus>,
+            #[graphql(desc = "Default: `CREATED_AT` descending.")] order_by: Option<EntitlementOrder>,
+        ) -> EntitlementConnection {
+            ctx.viewer()?;
+            let m = id::decode(ObjectKind::Merchant, "merchantId", &merchant_id)?;
+            let window = page.window(ctx)?;
+            let of = list_of(status, order_by);
+            let page = domain::provided(&ctx.cx()?, m, of, window).await?;
+            prime(ctx, page.rows.iter().map(|(_, e)| e)).await?;
+            Ok(EntitlementConnection::new(page, Entitlement))
+        }
     }
 }

@@ -84,7 +84,7 @@ impl ClerkInvitation {
 }
 
 #[derive(Default)]
-pub struct InvitationQuery;
+pub(crate) struct InvitationQuery;
 
 #[Object]
 impl InvitationQuery {
@@ -100,7 +100,7 @@ impl InvitationQuery {
 }
 
 #[derive(Default)]
-pub struct InvitationMutation;
+pub(crate) struct InvitationMutation;
 
 #[Object]
 impl InvitationMutation {

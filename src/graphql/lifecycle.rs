@@ -7,10 +7,9 @@ use entity::lifecycle_step;
 
 use crate::domain::lifecycle;
 use crate::domain::policy::{StreetRights, Who};
-use crate::error::AppResult;
 use crate::graphql::merchant::require_insider;
 use crate::graphql::node::Node;
-use crate::graphql::pagination::{PageArgs, connection};
+use crate::graphql::pagination::{connection, connection_field};
 use crate::graphql::scalars::DateTime;
 use crate::graphql::{ContextExt, id};
 
@@ -67,48 +66,37 @@ connection!(
 );
 
 #[derive(Default)]
-pub struct LifecycleQuery;
+pub(crate) struct HistoryQuery;
 
-#[Object]
-impl LifecycleQuery {
-    /// The steps an object has taken (approved, rejected, paused …), oldest first, with the
-    /// notes they carried. Who may see the object (`node(id)`) may see its history, except
-    /// that the history of a public object (a merchant, a coupon, a community) is for its
-    /// members and the staff of its street, as the reasons of their decisions are: `NOT_FOUND`
-    /// if there is none, `FORBIDDEN` if it is not yours to see.
-    #[graphql(
-        complexity = "crate::graphql::pagination::connection_cost(first, last, child_complexity)"
-    )]
-    async fn history(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "The object's ID.")] id: ID,
-        #[graphql(desc = "Forwards: this many items (0 to 100, default 20) …")] first: Option<i32>,
-        #[graphql(desc = "… after this cursor.")] after: Option<String>,
-        #[graphql(desc = "Backwards: this many items (0 to 100) …")] last: Option<i32>,
-        #[graphql(desc = "… before this cursor.")] before: Option<String>,
-    ) -> AppResult<LifecycleStepConnection> {
-        let window = PageArgs {
-            first,
-            after,
-            last,
-            before,
-        }
-        .window(ctx)?;
-        match crate::graphql::node::resolve(ctx, &id).await? {
-            Node::Merchant(m) => require_insider(ctx, m.0.street_id, m.0.id).await?,
-            Node::Coupon(c) => require_insider(ctx, c.0.street_id, c.0.merchant_id).await?,
-            Node::Community(c) => {
-                lifecycle::Grants::require(
-                    &StreetRights::of(ctx.auth().viewer_opt(), c.0.street_id),
-                    Who::StreetStaff,
-                )?;
+connection_field! {
+    impl HistoryQuery {
+        /// The steps an object has taken (approved, rejected, paused …), oldest first, with the
+        /// notes they carried. Who may see the object (`node(id)`) may see its history, except
+        /// that the history of a public object (a merchant, a coupon, a community) is for its
+        /// members and the staff of its street, as the reasons of their decisions are:
+        /// `NOT_FOUND` if there is none, `FORBIDDEN` if it is not yours to see.
+        async fn history(
+            &self,
+            ctx,
+            page,
+            #[graphql(desc = "The object's ID.")] id: ID,
+        ) -> LifecycleStepConnection {
+            let window = page.window(ctx)?;
+            match crate::graphql::node::resolve(ctx, &id).await? {
+                Node::Merchant(m) => require_insider(ctx, m.0.street_id, m.0.id).await?,
+                Node::Coupon(c) => require_insider(ctx, c.0.street_id, c.0.merchant_id).await?,
+                Node::Community(c) => {
+                    lifecycle::Grants::require(
+                        &StreetRights::of(ctx.auth().viewer_opt(), c.0.street_id),
+                        Who::StreetStaff,
+                    )?;
+                }
+                // Everything else is seen by its parties only.
+                _ => {}
             }
-            // Everything else is seen by its parties only.
-            _ => {}
+            let (kind, n) = id::decode_any("id", &id)?;
+            let page = lifecycle::history(&ctx.cx()?, kind, n, window).await?;
+            Ok(LifecycleStepConnection::new(page, LifecycleStep))
         }
-        let (kind, n) = id::decode_any("id", &id)?;
-        let page = lifecycle::history(&ctx.cx()?, kind, n, window).await?;
-        Ok(LifecycleStepConnection::new(page, LifecycleStep))
     }
 }

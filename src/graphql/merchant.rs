@@ -21,7 +21,9 @@ use crate::graphql::loader::{
     ActiveCouponsOf, CommunityKey, MembersOf, MembershipsOf, StreetKey, columns_below,
     prime_merchants,
 };
-use crate::graphql::pagination::{DEFAULT_PAGE, OrderDirection, PageArgs, connection, page_size};
+use crate::graphql::pagination::{
+    DEFAULT_PAGE, OrderDirection, connection, connection_field, page_size,
+};
 use crate::graphql::street::{Community, Street};
 use crate::graphql::{ContextExt, id, restricted};
 use crate::rows::Columns;
@@ -401,61 +403,12 @@ pub fn node_selection<'a>(ctx: &'a Context<'_>) -> async_graphql::Lookahead<'a> 
 }
 
 #[derive(Default)]
-pub struct MerchantQuery;
+pub(crate) struct MerchantQuery;
 
 // A connection's arguments are the filter, the order and the four of the Relay window.
 #[allow(clippy::too_many_arguments)]
 #[Object]
 impl MerchantQuery {
-    /// Merchants; by default in the order they applied. The public sees active ones; staff
-    /// also every merchant of their street; members also their own.
-    #[graphql(
-        complexity = "crate::graphql::pagination::connection_cost(first, last, child_complexity)"
-    )]
-    async fn merchants(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "Narrows the list.")] filter: Option<MerchantFilterInput>,
-        #[graphql(desc = "Default: `CREATED_AT` ascending.")] order_by: Option<MerchantOrder>,
-        #[graphql(desc = "Forwards: this many items (0 to 100, default 20) …")] first: Option<i32>,
-        #[graphql(desc = "… after this cursor.")] after: Option<String>,
-        #[graphql(desc = "Backwards: this many items (0 to 100) …")] last: Option<i32>,
-        #[graphql(desc = "… before this cursor.")] before: Option<String>,
-    ) -> AppResult<MerchantConnection> {
-        let window = PageArgs {
-            first,
-            after,
-            last,
-            before,
-        }
-        .window_reading(ctx, FIELD_COLUMNS)?;
-        let columns = window.columns;
-        let o = order_by.unwrap_or_default();
-        let order = MerchantSort::from(o.field).order(o.direction.descending());
-        let f = filter.unwrap_or_default();
-        let filter = MerchantFilter {
-            category: f.category,
-            community_id: f
-                .community_id
-                .map(|c| id::decode(ObjectKind::Community, "filter.communityId", &c))
-                .transpose()?,
-            street_id: f
-                .street_id
-                .map(|s| id::decode(ObjectKind::Street, "filter.streetId", &s))
-                .transpose()?,
-            status: f.status.map(Into::into),
-            keyword: f.keyword,
-        };
-        // The page and everything it primes on one connection.
-        let cx = ctx.cx()?.on_one_connection();
-        let page = domain::list(&cx, filter, order, window)
-            .await?
-            .map(Arc::new);
-        let rows: Vec<Arc<model::Model>> = page.rows.iter().map(|(_, m)| m.clone()).collect();
-        prime_merchants(ctx, &cx, &rows, columns, node_selection(ctx)).await?;
-        Ok(MerchantConnection::new(page, Merchant))
-    }
-
     /// One merchant. `FORBIDDEN` if it exists but is not visible to you.
     async fn merchant(
         &self,
@@ -484,7 +437,7 @@ impl MerchantQuery {
 }
 
 #[derive(Default)]
-pub struct MerchantMutation;
+pub(crate) struct MerchantMutation;
 
 #[Object]
 impl MerchantMutation {
@@ -585,4 +538,48 @@ async fn decide(
     Ok(Merchant::from(
         domain::decide(&ctx.cx()?, id, decision, reason).await?,
     ))
+}
+
+#[derive(Default)]
+pub(crate) struct MerchantsQuery;
+
+connection_field! {
+    impl MerchantsQuery {
+        /// Merchants; by default in the order they applied. The public sees active ones; staff
+        /// also every merchant of their street; members also their own.
+        async fn merchants(
+            &self,
+            ctx,
+            page,
+            #[graphql(desc = "Narrows the list.")] filter: Option<MerchantFilterInput>,
+            #[graphql(desc = "Default: `CREATED_AT` ascending.")] order_by: Option<MerchantOrder>,
+        ) -> MerchantConnection {
+            let window = page.window_reading(ctx, FIELD_COLUMNS)?;
+            let columns = window.columns;
+            let o = order_by.unwrap_or_default();
+            let order = MerchantSort::from(o.field).order(o.direction.descending());
+            let f = filter.unwrap_or_default();
+            let filter = MerchantFilter {
+                category: f.category,
+                community_id: f
+                    .community_id
+                    .map(|c| id::decode(ObjectKind::Community, "filter.communityId", &c))
+                    .transpose()?,
+                street_id: f
+                    .street_id
+                    .map(|s| id::decode(ObjectKind::Street, "filter.streetId", &s))
+                    .transpose()?,
+                status: f.status.map(Into::into),
+                keyword: f.keyword,
+            };
+            // The page and everything it primes on one connection.
+            let cx = ctx.cx()?.on_one_connection();
+            let page = domain::list(&cx, filter, order, window)
+                .await?
+                .map(Arc::new);
+            let rows: Vec<Arc<model::Model>> = page.rows.iter().map(|(_, m)| m.clone()).collect();
+            prime_merchants(ctx, &cx, &rows, columns, node_selection(ctx)).await?;
+            Ok(MerchantConnection::new(page, Merchant))
+        }
+    }
 }

@@ -90,7 +90,7 @@ pub(crate) async fn resolve(ctx: &Context<'_>, raw: &ID) -> AppResult<Node> {
 }
 
 #[derive(Default)]
-pub struct NodeQuery;
+pub(crate) struct NodeQuery;
 
 #[Object]
 impl NodeQuery {

@@ -12,7 +12,7 @@ use crate::domain::package::{self as domain, ItemAction, ItemSpec, NewPackage, S
 use crate::error::{AppError, AppResult};
 use crate::graphql::loader::{ItemsOfPackage, MembershipsOf, MerchantKey, PackageKey, StreetKey};
 use crate::graphql::merchant::Merchant;
-use crate::graphql::pagination::{OrderDirection, PageArgs, connection};
+use crate::graphql::pagination::{OrderDirection, connection, connection_field};
 use crate::graphql::scalars::DateTime;
 use crate::graphql::street::Street;
 use crate::graphql::{ContextExt, id, restricted};
@@ -357,55 +357,10 @@ pub async fn get(ctx: &Context<'_>, n: i64) -> AppResult<BenefitPackage> {
 }
 
 #[derive(Default)]
-pub struct PackageQuery;
+pub(crate) struct PackageQuery;
 
 #[Object]
 impl PackageQuery {
-    /// Staff: the packages of their street, newest first by default.
-    #[graphql(
-        complexity = "crate::graphql::pagination::connection_cost(first, last, child_complexity)"
-    )]
-    #[allow(clippy::too_many_arguments)]
-    async fn benefit_packages(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "Only packages in this state.")] status: Option<BenefitPackageStatus>,
-        #[graphql(desc = "Default: `CREATED_AT` descending.")] order_by: Option<
-            BenefitPackageOrder,
-        >,
-        #[graphql(desc = "Forwards: this many items (0 to 100, default 20) …")] first: Option<i32>,
-        #[graphql(desc = "… after this cursor.")] after: Option<String>,
-        #[graphql(desc = "Backwards: this many items (0 to 100) …")] last: Option<i32>,
-        #[graphql(desc = "… before this cursor.")] before: Option<String>,
-    ) -> AppResult<BenefitPackageConnection> {
-        ctx.viewer()?;
-        let window = PageArgs {
-            first,
-            after,
-            last,
-            before,
-        }
-        .window(ctx)?;
-        let o = order_by.unwrap_or(BenefitPackageOrder {
-            field: BenefitPackageOrderField::CreatedAt,
-            direction: OrderDirection::Desc,
-        });
-        let page = domain::list(
-            &ctx.cx()?,
-            status.map(Into::into),
-            o.field.into(),
-            o.direction.descending(),
-            window,
-        )
-        .await?;
-        Ok(BenefitPackageConnection::new(page, |model| {
-            BenefitPackage {
-                model,
-                sight: Sight::Whole,
-            }
-        }))
-    }
-
     /// A package: staff of its street see all of it, a provider its title and its own items.
     async fn benefit_package(
         &self,
@@ -414,37 +369,10 @@ impl PackageQuery {
     ) -> AppResult<BenefitPackage> {
         get(ctx, package_id(&id)?).await
     }
-
-    /// A merchant owner: the items of packages waiting for their providers that ask the
-    /// owner's merchants to confirm them.
-    #[graphql(
-        complexity = "crate::graphql::pagination::connection_cost(first, last, child_complexity)"
-    )]
-    async fn package_items_to_confirm(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "By when they were added; default oldest first.", default)]
-        direction: OrderDirection,
-        #[graphql(desc = "Forwards: this many items (0 to 100, default 20) …")] first: Option<i32>,
-        #[graphql(desc = "… after this cursor.")] after: Option<String>,
-        #[graphql(desc = "Backwards: this many items (0 to 100) …")] last: Option<i32>,
-        #[graphql(desc = "… before this cursor.")] before: Option<String>,
-    ) -> AppResult<PackageItemConnection> {
-        ctx.viewer()?;
-        let window = PageArgs {
-            first,
-            after,
-            last,
-            before,
-        }
-        .window(ctx)?;
-        let page = domain::items_to_confirm(&ctx.cx()?, direction.descending(), window).await?;
-        Ok(PackageItemConnection::new(page, PackageItem))
-    }
 }
 
 #[derive(Default)]
-pub struct PackageMutation;
+pub(crate) struct PackageMutation;
 
 #[Object]
 impl PackageMutation {
@@ -570,5 +498,64 @@ impl PackageMutation {
         ctx.viewer()?;
         let model = domain::withdraw(&ctx.cx()?, package_id(&id)?, &reason).await?;
         whole(ctx, model).await
+    }
+}
+
+#[derive(Default)]
+pub(crate) struct BenefitPackagesQuery;
+
+connection_field! {
+    impl BenefitPackagesQuery {
+        /// Staff: the packages of their street, newest first by default.
+        async fn benefit_packages(
+            &self,
+            ctx,
+            page,
+            #[graphql(desc = "Only packages in this state.")] status: Option<BenefitPackageStatus>,
+            #[graphql(desc = "Default: `CREATED_AT` descending.")] order_by: Option< BenefitPackageOrder,
+            >,
+        ) -> BenefitPackageConnection {
+            ctx.viewer()?;
+            let window = page.window(ctx)?;
+            let o = order_by.unwrap_or(BenefitPackageOrder {
+                field: BenefitPackageOrderField::CreatedAt,
+                direction: OrderDirection::Desc,
+            });
+            let page = domain::list(
+                &ctx.cx()?,
+                status.map(Into::into),
+                o.field.into(),
+                o.direction.descending(),
+                window,
+            )
+            .await?;
+            Ok(BenefitPackageConnection::new(page, |model| {
+                BenefitPackage {
+                    model,
+                    sight: Sight::Whole,
+                }
+            }))
+        }
+    }
+}
+
+#[derive(Default)]
+pub(crate) struct PackageItemsToConfirmQuery;
+
+connection_field! {
+    impl PackageItemsToConfirmQuery {
+        /// A merchant owner: the items of packages waiting for their providers that ask the
+        /// owner's merchants to confirm them.
+        async fn package_items_to_confirm(
+            &self,
+            ctx,
+            page,
+            #[graphql(desc = "By when they were added; default oldest first.", default)] direction: OrderDirection,
+        ) -> PackageItemConnection {
+            ctx.viewer()?;
+            let window = page.window(ctx)?;
+            let page = domain::items_to_confirm(&ctx.cx()?, direction.descending(), window).await?;
+            Ok(PackageItemConnection::new(page, PackageItem))
+        }
     }
 }

@@ -254,3 +254,64 @@ macro_rules! connection {
 }
 
 pub(crate) use connection;
+
+/// A type's one connection field, with the page arguments every list takes (`first`, `after`,
+/// `last`, `before`, their descriptions, and the complexity that multiplies nested lists)
+/// written here once. The body gets them as `PageArgs` under the name it gives; its own
+/// arguments (`filter`, `orderBy` …) come before them.
+///
+/// ```text
+/// connection_field! {
+///     impl AwardListQuery {
+///         /// Nominations …
+///         async fn awards(&self, ctx, page, filter: Option<AwardFilter>) -> AwardConnection {
+///             let window = page.window(ctx)?;
+///             …
+///         }
+///     }
+/// }
+/// ```
+///
+/// A root list is a type of its own, `pub(crate)`, merged into `QueryRoot`: one left out is an
+/// unused type, which the build refuses.
+macro_rules! connection_field {
+    (
+        impl $ty:ident {
+            $(#[$attr:meta])*
+            async fn $name:ident(
+                &$self:ident, $ctx:ident, $page:ident
+                $(, $(#[$arg_attr:meta])* $arg:ident : $arg_ty:ty)* $(,)?
+            ) -> $ret:ty $body:block
+        }
+    ) => {
+        #[async_graphql::Object]
+        impl $ty {
+            $(#[$attr])*
+            #[graphql(
+                complexity = "crate::graphql::pagination::connection_cost(first, last, child_complexity)"
+            )]
+            // The page's four arguments and the list's own: the schema's shape, not a smell.
+            #[allow(clippy::too_many_arguments)]
+            async fn $name(
+                &$self,
+                $ctx: &async_graphql::Context<'_>,
+                $($(#[$arg_attr])* $arg: $arg_ty,)*
+                #[graphql(desc = "Forwards: this many items (0 to 100, default 20) …")]
+                first: Option<i32>,
+                #[graphql(desc = "… after this cursor.")] after: Option<String>,
+                #[graphql(desc = "Backwards: this many items (0 to 100) …")] last: Option<i32>,
+                #[graphql(desc = "… before this cursor.")] before: Option<String>,
+            ) -> $crate::error::AppResult<$ret> {
+                let $page = $crate::graphql::pagination::PageArgs {
+                    first,
+                    after,
+                    last,
+                    before,
+                };
+                $body
+            }
+        }
+    };
+}
+
+pub(crate) use connection_field;

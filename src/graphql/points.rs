@@ -2,8 +2,9 @@
 //! `pointsRewardReport`, `pointsLeaderboard`, `setLeaderboardOptOut`.
 
 use crate::graphql::scalars::DateTime;
-use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use async_graphql::{Context, Enum, ID, InputObject, MergedObject, Object, SimpleObject};
 use entity::names::ObjectKind;
+use std::sync::Arc;
 
 use entity::{points_account, points_entry};
 
@@ -12,7 +13,7 @@ use crate::domain::points as domain;
 use crate::error::{AppError, AppResult, Text};
 use crate::graphql::loader::MerchantKey;
 use crate::graphql::merchant::Merchant;
-use crate::graphql::pagination::{OrderDirection, PageArgs, connection, page_size};
+use crate::graphql::pagination::{OrderDirection, connection, connection_field, page_size};
 use crate::graphql::{ContextExt, id};
 
 /// Why points moved.
@@ -82,12 +83,22 @@ connection!(
     "An entry and its cursor."
 );
 
-pub struct PointsAccount(pub points_account::Model);
-
 /// A user's points: the balance (the sum of the entries, never negative) and what they earned
 /// in all.
-#[Object]
+#[derive(MergedObject)]
+pub struct PointsAccount(PointsTotals, PointsEntries);
+
 impl PointsAccount {
+    pub fn new(account: points_account::Model) -> PointsAccount {
+        let account = Arc::new(account);
+        PointsAccount(PointsTotals(account.clone()), PointsEntries(account))
+    }
+}
+
+pub(crate) struct PointsTotals(Arc<points_account::Model>);
+
+#[Object]
+impl PointsTotals {
     /// Points available to spend.
     async fn balance(&self) -> i64 {
         self.0.balance
@@ -97,32 +108,25 @@ impl PointsAccount {
     async fn lifetime_earned(&self) -> i64 {
         self.0.lifetime_earned
     }
+}
 
-    /// The entries, newest first by default.
-    #[graphql(
-        complexity = "crate::graphql::pagination::connection_cost(first, last, child_complexity)"
-    )]
-    async fn entries(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "By time posted; default `DESC` (newest first).")] direction: Option<
-            OrderDirection,
-        >,
-        #[graphql(desc = "Forwards: this many items (0 to 100, default 20) …")] first: Option<i32>,
-        #[graphql(desc = "… after this cursor.")] after: Option<String>,
-        #[graphql(desc = "Backwards: this many items (0 to 100) …")] last: Option<i32>,
-        #[graphql(desc = "… before this cursor.")] before: Option<String>,
-    ) -> AppResult<PointsEntryConnection> {
-        let window = PageArgs {
-            first,
-            after,
-            last,
-            before,
+pub(crate) struct PointsEntries(Arc<points_account::Model>);
+
+connection_field! {
+    impl PointsEntries {
+        /// The entries, newest first by default.
+        async fn entries(
+            &self,
+            ctx,
+            page,
+            #[graphql(desc = "By time posted; default `DESC` (newest first).")]
+            direction: Option<OrderDirection>,
+        ) -> PointsEntryConnection {
+            let window = page.window(ctx)?;
+            let order = domain::entry_order(direction.unwrap_or(OrderDirection::Desc).descending());
+            let page = domain::entries(&ctx.state()?.db, self.0.user_id, order, window).await?;
+            Ok(PointsEntryConnection::new(page, PointsEntry))
         }
-        .window(ctx)?;
-        let order = domain::entry_order(direction.unwrap_or(OrderDirection::Desc).descending());
-        let page = domain::entries(&ctx.state()?.db, self.0.user_id, order, window).await?;
-        Ok(PointsEntryConnection::new(page, PointsEntry))
     }
 }
 
@@ -200,14 +204,14 @@ pub struct Leaderboard {
 }
 
 #[derive(Default)]
-pub struct PointsQuery;
+pub(crate) struct PointsQuery;
 
 #[Object]
 impl PointsQuery {
     /// The signed-in user's points.
     async fn my_points(&self, ctx: &Context<'_>) -> AppResult<PointsAccount> {
         let viewer = ctx.viewer()?;
-        Ok(PointsAccount(
+        Ok(PointsAccount::new(
             domain::account(&ctx.cx()?, viewer.user_id).await?,
         ))
     }
@@ -222,7 +226,7 @@ impl PointsQuery {
         let id = id::decode(ObjectKind::User, "userId", &user_id)?;
         let cx = ctx.cx()?;
         domain::require_ledger_reader(&cx, id).await?;
-        Ok(PointsAccount(domain::account(&cx, id).await?))
+        Ok(PointsAccount::new(domain::account(&cx, id).await?))
     }
 
     /// Claims, redemptions and points collected by points rewards claimed in `[from, to)`: for
@@ -291,7 +295,7 @@ impl PointsQuery {
 }
 
 #[derive(Default)]
-pub struct PointsMutation;
+pub(crate) struct PointsMutation;
 
 #[Object]
 impl PointsMutation {

@@ -18,7 +18,7 @@ pub struct CodeSent {
 }
 
 #[derive(Default)]
-pub struct SmsCodeMutation;
+pub(crate) struct SmsCodeMutation;
 
 #[Object]
 impl SmsCodeMutation {

@@ -10,7 +10,7 @@ use crate::domain;
 use crate::error::{AppError, AppResult};
 use crate::graphql::account::User;
 use crate::graphql::loader::{CommunitiesOfStreet, StreetKey};
-use crate::graphql::pagination::{OrderDirection, PageArgs, connection};
+use crate::graphql::pagination::{OrderDirection, connection, connection_field};
 use crate::graphql::scalars::Date;
 use crate::graphql::{ContextExt, id};
 
@@ -163,36 +163,10 @@ pub struct StreetOrder {
 }
 
 #[derive(Default)]
-pub struct StreetQuery;
+pub(crate) struct StreetQuery;
 
 #[Object]
 impl StreetQuery {
-    /// Every street served by this deployment. Public. Default order: as created.
-    #[graphql(
-        complexity = "crate::graphql::pagination::connection_cost(first, last, child_complexity)"
-    )]
-    async fn streets(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "Default: `CREATED_AT` ascending.")] order_by: Option<StreetOrder>,
-        #[graphql(desc = "Forwards: this many items (0 to 100, default 20) …")] first: Option<i32>,
-        #[graphql(desc = "… after this cursor.")] after: Option<String>,
-        #[graphql(desc = "Backwards: this many items (0 to 100) …")] last: Option<i32>,
-        #[graphql(desc = "… before this cursor.")] before: Option<String>,
-    ) -> AppResult<StreetConnection> {
-        let window = PageArgs {
-            first,
-            after,
-            last,
-            before,
-        }
-        .window(ctx)?;
-        let o = order_by.unwrap_or_default();
-        let order = domain::street::StreetSort::from(o.field).order(o.direction.descending());
-        let page = domain::street::page(&ctx.state()?.db, order, window).await?;
-        Ok(StreetConnection::new(page, Street))
-    }
-
     /// One street by ID, or null. Public.
     async fn street(
         &self,
@@ -220,7 +194,7 @@ pub struct StreetSettingsInput {
 }
 
 #[derive(Default)]
-pub struct StreetMutation;
+pub(crate) struct StreetMutation;
 
 fn community_id(raw: &ID) -> AppResult<i64> {
     id::decode(ObjectKind::Community, "id", raw)
@@ -314,5 +288,26 @@ impl StreetMutation {
         Ok(Community(
             domain::street::archive_community(&ctx.cx()?, id).await?,
         ))
+    }
+}
+
+#[derive(Default)]
+pub(crate) struct StreetsQuery;
+
+connection_field! {
+    impl StreetsQuery {
+        /// Every street served by this deployment. Public. Default order: as created.
+        async fn streets(
+            &self,
+            ctx,
+            page,
+            #[graphql(desc = "Default: `CREATED_AT` ascending.")] order_by: Option<StreetOrder>,
+        ) -> StreetConnection {
+            let window = page.window(ctx)?;
+            let o = order_by.unwrap_or_default();
+            let order = domain::street::StreetSort::from(o.field).order(o.direction.descending());
+            let page = domain::street::page(&ctx.state()?.db, order, window).await?;
+            Ok(StreetConnection::new(page, Street))
+        }
     }
 }

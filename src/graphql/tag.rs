@@ -82,7 +82,7 @@ impl TagRequest {
 }
 
 #[derive(Default)]
-pub struct TagQuery;
+pub(crate) struct TagQuery;
 
 #[Object]
 impl TagQuery {
@@ -108,7 +108,7 @@ impl TagQuery {
 }
 
 #[derive(Default)]
-pub struct TagMutation;
+pub(crate) struct TagMutation;
 
 async fn user_after(ctx: &Context<'_>, user_id: i64) -> AppResult<User> {
     let cx = ctx.cx()?;

@@ -28,7 +28,7 @@ pub enum WeChatLoginResult {
 }
 
 #[derive(Default)]
-pub struct WeChatMutation;
+pub(crate) struct WeChatMutation;
 
 #[Object]
 impl WeChatMutation {

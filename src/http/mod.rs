@@ -76,7 +76,7 @@ pub struct HttpOptions {
 }
 
 /// Registered documents by their SHA-256 (lowercase hex).
-pub type PersistedDocuments = std::collections::HashMap<String, std::sync::Arc<str>>;
+pub use crate::config::PersistedDocuments;
 
 pub fn router(app: AppState, schema: AppSchema, options: HttpOptions) -> Router {
     let state = HttpState {

@@ -8,8 +8,6 @@ use std::collections::HashMap;
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 
-use sha2::{Digest, Sha256};
-
 /// How many documents the automatic cache keeps (least recently used go first).
 pub const APQ_CACHE_ENTRIES: usize = 2_000;
 
@@ -30,10 +28,7 @@ pub enum Refusal {
     NotRegistered,
 }
 
-/// The hash of a document as clients compute it: lowercase hex SHA-256 of its text.
-pub fn hash(query: &str) -> String {
-    hex::encode(Sha256::digest(query.as_bytes()))
-}
+pub use crate::config::document_hash as hash;
 
 impl PersistedQueries {
     pub fn new(allow_list: Option<HashMap<String, Arc<str>>>) -> PersistedQueries {
@@ -45,41 +40,9 @@ impl PersistedQueries {
         }
     }
 
-    /// Reads a manifest: Apollo's persisted-query manifest
-    /// (`{"operations": [{"id": HASH, "body": DOCUMENT}, …]}`) or a plain `{HASH: DOCUMENT}`
-    /// map. Every id must be the hash of its body.
+    /// Reads a manifest (see [`crate::config::parse_manifest`]).
     pub fn parse_manifest(text: &str) -> Result<HashMap<String, Arc<str>>, String> {
-        let v: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
-        let pairs: Vec<(String, String)> = match v.get("operations") {
-            Some(serde_json::Value::Array(ops)) => ops
-                .iter()
-                .map(|op| {
-                    let id = op["id"].as_str().ok_or("an operation without id")?;
-                    let body = op["body"].as_str().ok_or("an operation without body")?;
-                    Ok((id.to_owned(), body.to_owned()))
-                })
-                .collect::<Result<_, &str>>()?,
-            _ => v
-                .as_object()
-                .ok_or("neither a manifest nor a map of hashes to documents")?
-                .iter()
-                .map(|(k, v)| {
-                    Ok((
-                        k.clone(),
-                        v.as_str().ok_or("a document is not a string")?.to_owned(),
-                    ))
-                })
-                .collect::<Result<_, &str>>()?,
-        };
-        let mut out = HashMap::new();
-        for (id, body) in pairs {
-            if hash(&body) != id.to_ascii_lowercase() {
-                return Err(format!("{id} is not the SHA-256 of its document"));
-            }
-            out.insert(id.to_ascii_lowercase(), Arc::from(body));
-        }
-        Ok(out)
+        crate::config::parse_manifest(text)
     }
 
     /// Settles the document of a request: the text it carries (checked against its hash and,

@@ -6,7 +6,6 @@
 //! refill, and past [`MAX_TRACKED`] addresses a limit starts afresh rather than grow.
 
 use std::net::IpAddr;
-use std::num::NonZeroU32;
 use std::sync::RwLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -61,61 +60,24 @@ impl Guarded {
     }
 }
 
-/// A rate such as `30/min`: so many in a period, all of them at once at most.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Rate {
-    pub count: NonZeroU32,
-    pub per: Duration,
+pub use crate::config::{Rate, RateLimits};
+
+/// The bucket of a rate: one cell refills every `per / count`; a whole period's worth may come
+/// at once.
+fn quota(rate: Rate) -> Quota {
+    let every = rate.per / rate.count.get();
+    Quota::with_period(every.max(Duration::from_nanos(1))).map_or_else(
+        || Quota::per_second(rate.count),
+        |q| q.allow_burst(rate.count),
+    )
 }
 
-impl Rate {
-    /// `N/s`, `N/min` or `N/hour`; `off` for no limit.
-    pub fn parse(raw: &str) -> Result<Option<Rate>, String> {
-        let raw = raw.trim();
-        if raw.eq_ignore_ascii_case("off") {
-            return Ok(None);
-        }
-        let bad = || format!("`{raw}` is not a rate such as 30/min, 5/s, 100/hour or off");
-        let (n, unit) = raw.split_once('/').ok_or_else(bad)?;
-        let count = n.trim().parse::<NonZeroU32>().map_err(|_| bad())?;
-        let per = match unit.trim() {
-            "s" | "sec" | "second" => Duration::from_secs(1),
-            "m" | "min" | "minute" => Duration::from_secs(60),
-            "h" | "hour" => Duration::from_secs(3600),
-            _ => return Err(bad()),
-        };
-        Ok(Some(Rate { count, per }))
-    }
-
-    fn quota(self) -> Quota {
-        // One cell refills every `per / count`; a whole period's worth may come at once.
-        let every = self.per / self.count.get();
-        Quota::with_period(every.max(Duration::from_nanos(1))).map_or_else(
-            || Quota::per_second(self.count),
-            |q| q.allow_burst(self.count),
-        )
-    }
-}
-
-/// The limits of a deployment; `None` is unlimited.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct RateLimits {
-    pub sign_in: Option<Rate>,
-    pub send_code: Option<Rate>,
-    pub register: Option<Rate>,
-    pub redeem: Option<Rate>,
-    /// Reverse proxies in front of the server whose `X-Forwarded-For` entries are trusted.
-    pub trusted_proxy_hops: usize,
-}
-
-impl RateLimits {
-    fn rate(&self, what: Guarded) -> Option<Rate> {
-        match what {
-            Guarded::SignIn => self.sign_in,
-            Guarded::SendCode => self.send_code,
-            Guarded::Register => self.register,
-            Guarded::Redeem => self.redeem,
-        }
+fn rate_of(limits: &RateLimits, what: Guarded) -> Option<Rate> {
+    match what {
+        Guarded::SignIn => limits.sign_in,
+        Guarded::SendCode => limits.send_code,
+        Guarded::Register => limits.register,
+        Guarded::Redeem => limits.redeem,
     }
 }
 
@@ -143,7 +105,7 @@ impl AddressLimits {
         ]
         .into_iter()
         .filter_map(|what| {
-            let quota = limits.rate(what)?.quota();
+            let quota = quota(rate_of(limits, what)?);
             Some(Bucket {
                 what,
                 quota,

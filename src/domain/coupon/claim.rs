@@ -1,7 +1,6 @@
 //! Claiming a coupon (atomic against stock and the per-user limit under any concurrency),
 //! redeeming a claim at the counter (exactly once, idempotent by key) and voiding it.
 
-use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Query, QueryStatementBuilder, SimpleExpr};
 use sea_orm::{ActiveEnum, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
 
@@ -78,41 +77,7 @@ impl Lifecycle for coupon_claim::Entity {
     }
 }
 
-/// How a claim reads now: an unredeemed claim past its coupon's validity is expired.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ClaimState {
-    Claimed,
-    Redeemed,
-    Expired,
-    Voided,
-}
-
-pub fn claim_state(c: &coupon_claim::Model, now: DateTime<Utc>) -> ClaimState {
-    match c.status {
-        ClaimStatus::Claimed if now >= c.expires_at => ClaimState::Expired,
-        ClaimStatus::Claimed => ClaimState::Claimed,
-        ClaimStatus::Redeemed => ClaimState::Redeemed,
-        ClaimStatus::Voided => ClaimState::Voided,
-    }
-}
-
-/// The SQL side of [`claim_state`].
-pub fn state_condition(state: ClaimState, now: DateTime<Utc>) -> Condition {
-    match state {
-        ClaimState::Claimed => Condition::all()
-            .add(coupon_claim::Column::Status.eq(ClaimStatus::Claimed))
-            .add(coupon_claim::Column::ExpiresAt.gt(now)),
-        ClaimState::Expired => Condition::all()
-            .add(coupon_claim::Column::Status.eq(ClaimStatus::Claimed))
-            .add(coupon_claim::Column::ExpiresAt.lte(now)),
-        ClaimState::Redeemed => {
-            Condition::all().add(coupon_claim::Column::Status.eq(ClaimStatus::Redeemed))
-        }
-        ClaimState::Voided => {
-            Condition::all().add(coupon_claim::Column::Status.eq(ClaimStatus::Voided))
-        }
-    }
-}
+pub use super::state::{ClaimState, claim_state, state_condition};
 
 fn exclusion_text(e: Exclusion) -> Text {
     match e {

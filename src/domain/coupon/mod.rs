@@ -9,6 +9,7 @@
 pub mod claim;
 pub mod query;
 pub mod report;
+pub mod state;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};

@@ -13,7 +13,7 @@ use entity::merchant::{self, MerchantStatus};
 
 use crate::domain::audience::{self, Audience, Resident};
 use crate::domain::context::Cx;
-use crate::domain::coupon::claim::{ClaimState, state_condition};
+use crate::domain::coupon::state::{ClaimState, state_condition};
 use crate::domain::merchant as merchant_domain;
 use crate::domain::page::{self, KeyOf, Order, Page, SortValue, Window};
 use crate::domain::policy::{self, MerchantRights};
