@@ -12,15 +12,13 @@ use std::time::Instant;
 
 use sea_orm::sea_query::Values;
 use sea_orm::{
-    ActiveEnum, ConnAcquireErr, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    DbBackend, DbErr, EntityTrait, ExecResult, IdenStatic, Iterable, QueryResult, QuerySelect,
-    QueryTrait, RuntimeErr, Select, Statement,
+    ConnAcquireErr, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    EntityTrait, ExecResult, IdenStatic, Iterable, QueryResult, QuerySelect, QueryTrait,
+    RuntimeErr, Select, Statement,
 };
 use sea_query_sqlx::SqlxValues;
 
 use crate::metrics::Metrics;
-
-use entity::{coupon, merchant};
 
 /// A value read from a column by its position, and the value a column that was not read
 /// holds (see [`Columns`]).
@@ -68,12 +66,14 @@ macro_rules! sqlx_cells {
 sqlx_cells!(i64, i32, bool, String, chrono::DateTime<chrono::Utc>);
 
 /// Enumerations stored as their string value, and their nullable form; a column not read
-/// holds the first variant.
+/// holds the first variant. Declared beside the reads that need them.
 macro_rules! string_enum_cells {
     ($($t:ty),* $(,)?) => {$(
-        impl Cell for $t {
-            fn read(row: &QueryResult, at: usize) -> Result<Self, DbErr> {
-                <$t as ActiveEnum>::try_from_value(&String::read(row, at)?)
+        impl $crate::rows::Cell for $t {
+            fn read(row: &sea_orm::QueryResult, at: usize) -> Result<Self, sea_orm::DbErr> {
+                <$t as sea_orm::ActiveEnum>::try_from_value(
+                    &<String as $crate::rows::Cell>::read(row, at)?,
+                )
             }
 
             fn blank() -> Self {
@@ -83,10 +83,10 @@ macro_rules! string_enum_cells {
             }
         }
 
-        impl Cell for Option<$t> {
-            fn read(row: &QueryResult, at: usize) -> Result<Self, DbErr> {
-                Option::<String>::read(row, at)?
-                    .map(|v| <$t as ActiveEnum>::try_from_value(&v))
+        impl $crate::rows::Cell for Option<$t> {
+            fn read(row: &sea_orm::QueryResult, at: usize) -> Result<Self, sea_orm::DbErr> {
+                <Option<String> as $crate::rows::Cell>::read(row, at)?
+                    .map(|v| <$t as sea_orm::ActiveEnum>::try_from_value(&v))
                     .transpose()
             }
 
@@ -96,14 +96,6 @@ macro_rules! string_enum_cells {
         }
     )*};
 }
-
-string_enum_cells!(
-    coupon::CouponKind,
-    coupon::CouponStatus,
-    merchant::MerchantStatus,
-    entity::coupon_audience::AudienceRule,
-    entity::user_role::Role,
-);
 
 /// Some of a model's columns, by their place in the entity's `Column` enumeration.
 ///
@@ -175,23 +167,30 @@ pub trait Positional: Sized {
     fn decode(row: &QueryResult, set: Columns) -> Result<Self, DbErr>;
 }
 
-/// Declares a model's positional reader: each field with the column it is read from, in one
-/// list, so the selected order and the read order cannot drift apart.
+/// Declares a model's positional reader, beside the domain module that reads it: each field
+/// with the column it is read from, in one list, so the selected order and the read order
+/// cannot drift apart.
 macro_rules! positional {
     ($entity:ty, $model:ty { $($field:ident: $column:ident),* $(,)? }) => {
-        impl Positional for $model {
+        impl $crate::rows::Positional for $model {
             type Entity = $entity;
 
-            fn columns(set: Columns) -> Vec<<$entity as EntityTrait>::Column> {
-                type C = <$entity as EntityTrait>::Column;
+            fn columns(
+                set: $crate::rows::Columns,
+            ) -> Vec<<$entity as sea_orm::EntityTrait>::Column> {
+                type C = <$entity as sea_orm::EntityTrait>::Column;
                 [$(C::$column),*]
                     .into_iter()
                     .filter(|c| set.has(*c as u8))
                     .collect()
             }
 
-            fn decode(row: &QueryResult, set: Columns) -> Result<Self, DbErr> {
-                type C = <$entity as EntityTrait>::Column;
+            fn decode(
+                row: &sea_orm::QueryResult,
+                set: $crate::rows::Columns,
+            ) -> Result<Self, sea_orm::DbErr> {
+                use $crate::rows::Cell;
+                type C = <$entity as sea_orm::EntityTrait>::Column;
                 let mut at = 0usize..;
                 let mut cell = |column: C| -> Option<usize> {
                     set.has(column as u8).then(|| at.next().unwrap_or_default())
@@ -206,55 +205,6 @@ macro_rules! positional {
         }
     };
 }
-
-positional!(
-    coupon::Entity,
-    coupon::Model {
-        id: Id,
-        merchant_id: MerchantId,
-        street_id: StreetId,
-        title: Title,
-        description: Description,
-        kind: Kind,
-        amount_fen: AmountFen,
-        min_spend_fen: MinSpendFen,
-        percent_off: PercentOff,
-        item_name: ItemName,
-        total_stock: TotalStock,
-        remaining_stock: RemainingStock,
-        per_user_limit: PerUserLimit,
-        valid_from: ValidFrom,
-        valid_until: ValidUntil,
-        min_age: MinAge,
-        points_cost: PointsCost,
-        status: Status,
-        status_reason: StatusReason,
-        claimed_count: ClaimedCount,
-        redeemed_count: RedeemedCount,
-        created_at: CreatedAt,
-        updated_at: UpdatedAt,
-    }
-);
-
-positional!(
-    merchant::Entity,
-    merchant::Model {
-        id: Id,
-        street_id: StreetId,
-        community_id: CommunityId,
-        owner_user_id: OwnerUserId,
-        name: Name,
-        category: Category,
-        address: Address,
-        contact_phone: ContactPhone,
-        licence_no: LicenceNo,
-        description: Description,
-        status: Status,
-        status_reason: StatusReason,
-        created_at: CreatedAt,
-        updated_at: UpdatedAt,
-    }
-);
 
 /// Runs `select` (its filters, order and limit kept; its columns replaced) and reads the rows
 /// by position.
@@ -494,47 +444,47 @@ fn db_err(e: sqlx::Error) -> DbErr {
     }
 }
 
-/// How a list reads its rows: by position where the model has a reader, else as sea-orm does.
-pub trait ReadRows: EntityTrait {
+/// How a page reads its rows: [`ByName`], as sea-orm does (the standard tier), or
+/// [`ByPosition`], for a model with a [`Positional`] reader (the hot tier).
+pub trait Reader<E: EntityTrait> {
     /// Rows with at least the columns of `set`.
     fn read_all<C: Reads>(
         conn: &C,
-        select: Select<Self>,
+        select: Select<E>,
         set: Columns,
-    ) -> impl Future<Output = Result<Vec<Self::Model>, DbErr>> + Send;
+    ) -> impl Future<Output = Result<Vec<E::Model>, DbErr>> + Send;
 }
 
-/// As sea-orm reads: every column.
-async fn by_name<E: EntityTrait>(
-    conn: &impl ConnectionTrait,
-    select: Select<E>,
-    _: Columns,
-) -> Result<Vec<E::Model>, DbErr> {
-    select.all(conn).await
+/// Every column, by name, through sea-orm.
+pub struct ByName;
+
+impl<E: EntityTrait> Reader<E> for ByName
+where
+    E::Model: sea_orm::FromQueryResult + Send + Sync,
+{
+    fn read_all<C: Reads>(
+        conn: &C,
+        select: Select<E>,
+        _: Columns,
+    ) -> impl Future<Output = Result<Vec<E::Model>, DbErr>> + Send {
+        select.all(conn)
+    }
 }
 
-macro_rules! read_rows {
-    ($read:ident: $($entity:ty),* $(,)?) => {$(
-        impl ReadRows for $entity {
-            fn read_all<C: Reads>(
-                conn: &C,
-                select: Select<Self>,
-                set: Columns,
-            ) -> impl Future<Output = Result<Vec<Self::Model>, DbErr>> + Send {
-                $read(conn, select, set)
-            }
-        }
-    )*};
+/// The columns of the set, by position, through sqlx.
+pub struct ByPosition;
+
+impl<E: EntityTrait> Reader<E> for ByPosition
+where
+    E::Model: Positional<Entity = E> + Send,
+{
+    fn read_all<C: Reads>(
+        conn: &C,
+        select: Select<E>,
+        set: Columns,
+    ) -> impl Future<Output = Result<Vec<E::Model>, DbErr>> + Send {
+        some(conn, select, set)
+    }
 }
 
-read_rows!(some: coupon::Entity, merchant::Entity);
-read_rows!(
-    by_name: entity::street::Entity,
-    entity::award::Entity,
-    entity::benefit_package::Entity,
-    entity::package_item::Entity,
-    entity::coupon_claim::Entity,
-    entity::points_entry::Entity,
-    entity::entitlement::Entity,
-    entity::lifecycle_step::Entity,
-);
+pub(crate) use {positional, string_enum_cells};

@@ -25,6 +25,29 @@ use crate::domain::street;
 use crate::domain::values::{Phone, like_pattern, text_field};
 use crate::error::{AppError, AppResult, Text};
 
+// The members list read most: by position, only the columns a selection needs.
+crate::rows::positional!(
+    merchant::Entity,
+    merchant::Model {
+        id: Id,
+        street_id: StreetId,
+        community_id: CommunityId,
+        owner_user_id: OwnerUserId,
+        name: Name,
+        category: Category,
+        address: Address,
+        contact_phone: ContactPhone,
+        licence_no: LicenceNo,
+        description: Description,
+        status: Status,
+        status_reason: StatusReason,
+        created_at: CreatedAt,
+        updated_at: UpdatedAt,
+    }
+);
+
+crate::rows::string_enum_cells!(merchant::MerchantStatus);
+
 /// The kinds of member the seeds name; clients show them as filters.
 pub const CATEGORIES: [&str; 14] = [
     "CANTEEN",
@@ -410,7 +433,7 @@ pub async fn list(
                 .add(merchant::Column::Description.like(LikeExpr::new(&pattern).escape('\\'))),
         );
     }
-    page::fetch(cx, q, order, window).await
+    page::fetch_positional(cx, q, order, window).await
 }
 
 /// One merchant: `FORBIDDEN` when it exists but the viewer may not see it.

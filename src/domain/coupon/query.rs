@@ -20,6 +20,42 @@ use crate::domain::policy::{self, MerchantRights};
 use crate::error::{AppError, AppResult};
 use crate::rows::Columns;
 
+// The offers lists read most: by position, only the columns a selection needs.
+crate::rows::positional!(
+    coupon::Entity,
+    coupon::Model {
+        id: Id,
+        merchant_id: MerchantId,
+        street_id: StreetId,
+        title: Title,
+        description: Description,
+        kind: Kind,
+        amount_fen: AmountFen,
+        min_spend_fen: MinSpendFen,
+        percent_off: PercentOff,
+        item_name: ItemName,
+        total_stock: TotalStock,
+        remaining_stock: RemainingStock,
+        per_user_limit: PerUserLimit,
+        valid_from: ValidFrom,
+        valid_until: ValidUntil,
+        min_age: MinAge,
+        points_cost: PointsCost,
+        status: Status,
+        status_reason: StatusReason,
+        claimed_count: ClaimedCount,
+        redeemed_count: RedeemedCount,
+        created_at: CreatedAt,
+        updated_at: UpdatedAt,
+    }
+);
+
+crate::rows::string_enum_cells!(
+    coupon::CouponKind,
+    coupon::CouponStatus,
+    entity::coupon_audience::AudienceRule,
+);
+
 #[derive(Default)]
 pub struct CouponFilter {
     pub merchant_id: Option<i64>,
@@ -155,7 +191,7 @@ pub async fn list(
             &audience::resident(cx, v.user_id).await?,
         ));
     }
-    page::fetch(cx, q, order, window).await
+    page::fetch_positional(cx, q, order, window).await
 }
 
 /// One coupon: `FORBIDDEN` when it exists but the viewer may not see it.
