@@ -72,8 +72,8 @@ async fn every_type_and_field_is_documented() {
     assert!(missing.is_empty(), "undocumented: {missing:#?}");
 }
 
-/// The stable codes and both languages of every error a client can get, as README documents
-/// them. An internal cause never reaches the message.
+/// The stable codes and both languages of every error a client can get, as the API guide
+/// (`docs/api.md`) documents them. An internal cause never reaches the message.
 #[test]
 fn the_error_table_is_stable_and_documented() {
     use shangju::error::{AppError, Lang, Text};
@@ -118,24 +118,27 @@ fn the_error_table_is_stable_and_documented() {
     assert!(!shown.contains("10.0.0.5"), "an internal cause leaked");
     insta::assert_json_snapshot!("error_table", table);
 
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+    let guide = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/api.md"))
         .unwrap_or_default();
     for e in &all {
         assert!(
-            readme.contains(&format!("| `{}` |", e.code())),
-            "README's error table lacks {}",
+            guide.contains(&format!("| `{}` |", e.code())),
+            "the API guide's error table lacks {}",
             e.code()
         );
     }
 }
 
-/// The operations of README's ```graphql blocks; one starts at each line that begins with
-/// `query` or `mutation`, and `#` starts a comment.
+/// The operations of the ```graphql blocks of README and the API guide; one starts at each
+/// line that begins with `query` or `mutation`, and `#` starts a comment.
 fn readme_operations() -> Vec<String> {
-    let readme = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"));
+    let docs = [
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")),
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/api.md")),
+    ];
     let mut ops: Vec<String> = Vec::new();
     let mut in_block = false;
-    for line in readme.lines() {
+    for line in docs.iter().flat_map(|d| d.lines()) {
         match line.trim() {
             "```graphql" => in_block = true,
             "```" => in_block = false,
@@ -160,7 +163,7 @@ async fn readme_examples_are_valid_against_the_schema() {
     let ops = readme_operations();
     assert!(
         ops.len() >= 15,
-        "the README's examples were not found: {ops:?}"
+        "the documents' examples were not found: {ops:?}"
     );
     // No state: anything that runs fails at its field (with a `path`); a document that does
     // not parse or validate fails as a whole (without one).
@@ -170,7 +173,7 @@ async fn readme_examples_are_valid_against_the_schema() {
         let invalid: Vec<_> = resp.errors.iter().filter(|e| e.path.is_empty()).collect();
         assert!(
             invalid.is_empty(),
-            "README example\n{op}is invalid: {invalid:?}"
+            "documented example\n{op}is invalid: {invalid:?}"
         );
     }
 }

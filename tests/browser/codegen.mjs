@@ -1,4 +1,4 @@
-// graphql-codegen's client preset, as README's client section shows it: types generated from
+// graphql-codegen's client preset, as the API guide's client section shows it: types generated from
 // schema.graphql and from a development server's introspection must be the same, must
 // type-check a client's use of them (nullable restricted fields, enums as unions, required
 // variables), and every document must be one the server accepts.

@@ -1,4 +1,4 @@
-// graphql-codegen's client preset over shangju's schema, as README's client section shows it.
+// graphql-codegen's client preset over shangju's schema, as the API guide's client section shows it.
 // SCHEMA is the schema file (default: the repository's schema.graphql) or a development
 // server's /graphql URL, which codegen introspects.
 import type { CodegenConfig } from "@graphql-codegen/cli";
