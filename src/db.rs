@@ -208,3 +208,27 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
 pub fn is_unique_violation(err: &DbErr) -> bool {
     matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
 }
+
+/// A write whose unique index is the rule: a violation is the caller's `CONFLICT` (or whatever
+/// error it names), one check however close the racing write came; any other error is itself.
+pub trait OrConflict<T> {
+    fn or_conflict(
+        self,
+        conflict: impl FnOnce() -> crate::error::AppError,
+    ) -> crate::error::AppResult<T>;
+}
+
+impl<T> OrConflict<T> for Result<T, DbErr> {
+    fn or_conflict(
+        self,
+        conflict: impl FnOnce() -> crate::error::AppError,
+    ) -> crate::error::AppResult<T> {
+        self.map_err(|e| {
+            if is_unique_violation(&e) {
+                conflict()
+            } else {
+                e.into()
+            }
+        })
+    }
+}

@@ -529,31 +529,24 @@ async fn load_merchants(
         .insert(txn)
         .await?;
         for offer in DEMO_COUPONS.iter().filter(|c| c.merchant == i) {
-            let c = coupon::ActiveModel {
-                merchant_id: Set(m.id),
-                street_id: Set(street_id),
-                title: Set(offer.title.to_owned()),
-                description: Set(String::new()),
-                kind: Set(offer.kind),
-                amount_fen: Set(offer.amount_fen),
-                min_spend_fen: Set(offer.min_spend_fen),
-                percent_off: Set(offer.percent_off),
-                item_name: Set(offer.item_name.map(str::to_owned)),
-                total_stock: Set(Some(offer.stock)),
-                remaining_stock: Set(Some(offer.stock)),
-                per_user_limit: Set(1),
-                valid_from: Set(now - chrono::Duration::days(1)),
-                valid_until: Set(now + chrono::Duration::days(90)),
-                min_age: Set(None),
-                points_cost: Set(offer.points_cost),
-                status: Set(CouponStatus::Active),
-                status_reason: Set(None),
-                claimed_count: Set(0),
-                redeemed_count: Set(0),
-                created_at: Set(now),
-                updated_at: Set(now),
-                ..Default::default()
+            let c = coupon::Terms {
+                merchant_id: m.id,
+                street_id,
+                title: offer.title.to_owned(),
+                description: String::new(),
+                kind: offer.kind,
+                amount_fen: offer.amount_fen,
+                min_spend_fen: offer.min_spend_fen,
+                percent_off: offer.percent_off,
+                item_name: offer.item_name.map(str::to_owned),
+                total_stock: Some(offer.stock),
+                per_user_limit: 1,
+                valid_from: now - chrono::Duration::days(1),
+                valid_until: now + chrono::Duration::days(90),
+                min_age: None,
+                points_cost: offer.points_cost,
             }
+            .into_row(CouponStatus::Active, now)
             .insert(txn)
             .await?;
             if offer.seniors {

@@ -132,35 +132,28 @@ async fn seed(db: &DatabaseConnection, sizes: &Sizes) -> Fixture {
         for j in 0..coupons {
             let flash = i == 0 && j >= 3;
             let stock = if flash { sizes.stock } else { 1000 };
-            let c = coupon::ActiveModel {
-                merchant_id: Set(m.id),
-                street_id: Set(street.id),
-                title: Set(if flash {
+            let c = coupon::Terms {
+                merchant_id: m.id,
+                street_id: street.id,
+                title: if flash {
                     "秒杀".into()
                 } else {
                     format!("券{j}")
-                }),
-                description: Set(String::new()),
-                kind: Set(CouponKind::PercentOff),
-                amount_fen: Set(None),
-                min_spend_fen: Set(None),
-                percent_off: Set(Some(20)),
-                item_name: Set(None),
-                total_stock: Set(Some(stock)),
-                remaining_stock: Set(Some(stock)),
-                per_user_limit: Set(1),
-                valid_from: Set(now - chrono::Duration::hours(1)),
-                valid_until: Set(now + chrono::Duration::days(30)),
-                min_age: Set(None),
-                points_cost: Set(0),
-                status: Set(CouponStatus::Active),
-                status_reason: Set(None),
-                claimed_count: Set(0),
-                redeemed_count: Set(0),
-                created_at: Set(now),
-                updated_at: Set(now),
-                ..Default::default()
+                },
+                description: String::new(),
+                kind: CouponKind::PercentOff,
+                amount_fen: None,
+                min_spend_fen: None,
+                percent_off: Some(20),
+                item_name: None,
+                total_stock: Some(stock),
+                per_user_limit: 1,
+                valid_from: now - chrono::Duration::hours(1),
+                valid_until: now + chrono::Duration::days(30),
+                min_age: None,
+                points_cost: 0,
             }
+            .into_row(CouponStatus::Active, now)
             .insert(db)
             .await
             .expect("seed the benchmark database");

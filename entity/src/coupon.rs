@@ -90,3 +90,58 @@ impl Related<super::coupon_audience::Entity> for Entity {
 }
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// What a merchant offers, from which a new coupon row is made ([`Terms::into_row`]): its
+/// stock starts full, its counters at zero. The one way a coupon row is made, by the server,
+/// the demo, the tests and the benchmark alike.
+#[derive(Clone, Debug)]
+pub struct Terms {
+    pub merchant_id: i64,
+    pub street_id: i64,
+    pub title: String,
+    pub description: String,
+    pub kind: CouponKind,
+    pub amount_fen: Option<i64>,
+    pub min_spend_fen: Option<i64>,
+    pub percent_off: Option<i32>,
+    pub item_name: Option<String>,
+    /// `None` for no limit.
+    pub total_stock: Option<i32>,
+    pub per_user_limit: i32,
+    pub valid_from: DateTimeUtc,
+    pub valid_until: DateTimeUtc,
+    pub min_age: Option<i32>,
+    pub points_cost: i32,
+}
+
+impl Terms {
+    /// The row of a new coupon in `status`, made at `now`.
+    pub fn into_row(self, status: CouponStatus, now: DateTimeUtc) -> ActiveModel {
+        use sea_orm::ActiveValue::Set;
+        ActiveModel {
+            merchant_id: Set(self.merchant_id),
+            street_id: Set(self.street_id),
+            title: Set(self.title),
+            description: Set(self.description),
+            kind: Set(self.kind),
+            amount_fen: Set(self.amount_fen),
+            min_spend_fen: Set(self.min_spend_fen),
+            percent_off: Set(self.percent_off),
+            item_name: Set(self.item_name),
+            total_stock: Set(self.total_stock),
+            remaining_stock: Set(self.total_stock),
+            per_user_limit: Set(self.per_user_limit),
+            valid_from: Set(self.valid_from),
+            valid_until: Set(self.valid_until),
+            min_age: Set(self.min_age),
+            points_cost: Set(self.points_cost),
+            status: Set(status),
+            status_reason: Set(None),
+            claimed_count: Set(0),
+            redeemed_count: Set(0),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+    }
+}

@@ -17,7 +17,7 @@ use entity::{login_throttle, refresh_token, user, user_role, user_tag, wechat_ac
 use crate::auth::Viewer;
 use crate::auth::password::Verification;
 use crate::auth::token::{new_refresh_token, refresh_token_hash};
-use crate::db::is_unique_violation;
+use crate::db::{OrConflict, is_unique_violation};
 use crate::domain::audit::{self, AuditAction, AuditRecord};
 use crate::domain::context::Cx;
 use crate::domain::street;
@@ -190,12 +190,7 @@ pub async fn register(cx: &Cx<'_>, cmd: RegisterCommand) -> AppResult<Session> {
     if cmd.code.is_some() && state.sms.is_some() {
         row.phone_verified_at = Set(Some(now));
     }
-    let inserted = row.insert(&txn).await;
-    let user = match inserted {
-        Ok(user) => user,
-        Err(e) if is_unique_violation(&e) => return Err(phone_taken()),
-        Err(e) => return Err(e.into()),
-    };
+    let user = row.insert(&txn).await.or_conflict(phone_taken)?;
     grant_role(&txn, user.id, Role::Resident).await?;
     let view = UserView {
         user,
@@ -884,12 +879,7 @@ pub async fn create_staff(cx: &Cx<'_>, cmd: CreateStaffCommand) -> AppResult<Use
     row.street_id = Set(Some(street.id));
     // Staff made on the command line administer their street: they add the others.
     row.is_street_admin = Set(true);
-    let inserted = row.insert(&txn).await;
-    let user = match inserted {
-        Ok(user) => user,
-        Err(e) if is_unique_violation(&e) => return Err(phone_taken()),
-        Err(e) => return Err(e.into()),
-    };
+    let user = row.insert(&txn).await.or_conflict(phone_taken)?;
     grant_role(&txn, user.id, Role::Staff).await?;
     audit::record(
         &txn,

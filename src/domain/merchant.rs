@@ -13,7 +13,7 @@ use entity::names::ObjectKind;
 use entity::user;
 use entity::user_role::{self, Role};
 
-use crate::db::is_unique_violation;
+use crate::db::OrConflict;
 use crate::domain::account::grant_role;
 use crate::domain::audit::AuditAction;
 use crate::domain::context::Cx;
@@ -137,7 +137,7 @@ pub async fn apply(cx: &Cx<'_>, app: Application) -> AppResult<merchant::Model> 
     let community = street::joinable_community(cx, "communityId", app.community_id).await?;
     let now = cx.now();
     let txn = cx.write().await?;
-    let inserted = merchant::ActiveModel {
+    let merchant = merchant::ActiveModel {
         street_id: Set(community.street_id),
         community_id: Set(Some(community.id)),
         owner_user_id: Set(viewer.user_id),
@@ -154,20 +154,14 @@ pub async fn apply(cx: &Cx<'_>, app: Application) -> AppResult<merchant::Model> 
         ..Default::default()
     }
     .insert(&txn)
-    .await;
-    let merchant = match inserted {
-        Ok(m) => m,
-        Err(e) if is_unique_violation(&e) => {
-            return Err(AppError::Conflict {
-                field: "licenceNo".into(),
-                text: Text::new(
-                    "该营业执照号已在本街道申请过",
-                    "A merchant with this licence number already applied in this street",
-                ),
-            });
-        }
-        Err(e) => return Err(e.into()),
-    };
+    .await
+    .or_conflict(|| AppError::Conflict {
+        field: "licenceNo".into(),
+        text: Text::new(
+            "该营业执照号已在本街道申请过",
+            "A merchant with this licence number already applied in this street",
+        ),
+    })?;
     merchant_member::ActiveModel {
         merchant_id: Set(merchant.id),
         user_id: Set(viewer.user_id),

@@ -9,6 +9,7 @@ use entity::names::ObjectKind;
 use entity::user;
 use entity::user_role::{self, Role};
 
+use crate::db::OrConflict;
 use crate::domain::account::{UserView, grant_role, load_view};
 use crate::domain::audit::{self, AuditAction, AuditRecord};
 use crate::domain::context::Cx;
@@ -69,19 +70,13 @@ pub async fn add(cx: &Cx<'_>, phone: &str, name: &str, admin: bool) -> AppResult
                 crate::domain::account::new_user(&phone, name, NO_PASSWORD.to_owned(), None, now);
             row.street_id = Set(Some(street));
             row.is_street_admin = Set(admin);
-            row.insert(&tx).await.map_err(|e| {
-                if crate::db::is_unique_violation(&e) {
-                    // Registered by someone else a moment ago.
-                    AppError::Conflict {
-                        field: "phone".into(),
-                        text: Text::new(
-                            "该手机号刚刚已注册，请重试",
-                            "The number was just registered; try again",
-                        ),
-                    }
-                } else {
-                    e.into()
-                }
+            // Registered by someone else a moment ago.
+            row.insert(&tx).await.or_conflict(|| AppError::Conflict {
+                field: "phone".into(),
+                text: Text::new(
+                    "该手机号刚刚已注册，请重试",
+                    "The number was just registered; try again",
+                ),
             })?
         }
     };

@@ -13,6 +13,7 @@ use entity::{community, street};
 use chrono_tz::Tz;
 
 use crate::clock::DEFAULT_TIME_ZONE;
+use crate::db::OrConflict;
 use crate::domain::audit::{self, AuditAction, AuditRecord, Change};
 use crate::domain::context::Cx;
 use crate::domain::lifecycle::{self, Grants, Lifecycle, NoteRule, Rule, Step};
@@ -111,16 +112,10 @@ fn community_name(raw: &str) -> AppResult<String> {
 
 /// A taken name, as the unique index (street and name, or a street's name) reports it: one
 /// check whether the other request came before or at the same moment.
-fn name_taken(text: Text) -> impl FnOnce(sea_orm::DbErr) -> AppError {
-    move |e| {
-        if crate::db::is_unique_violation(&e) {
-            AppError::Conflict {
-                field: "name".into(),
-                text,
-            }
-        } else {
-            e.into()
-        }
+fn name_taken(text: Text) -> impl FnOnce() -> AppError {
+    move || AppError::Conflict {
+        field: "name".into(),
+        text,
     }
 }
 
@@ -146,7 +141,7 @@ pub async fn create_community(cx: &Cx<'_>, name: &str) -> AppResult<community::M
     }
     .insert(&tx)
     .await
-    .map_err(name_taken(Text::new(
+    .or_conflict(name_taken(Text::new(
         "已有同名街道",
         "A street of that name exists",
     )))?;
@@ -183,7 +178,7 @@ pub async fn rename_community(cx: &Cx<'_>, id: i64, name: &str) -> AppResult<com
     let c = am
         .update(&tx)
         .await
-        .map_err(name_taken(community_name_taken()))?;
+        .or_conflict(name_taken(community_name_taken()))?;
     audit::record(
         &tx,
         AuditRecord {
@@ -347,7 +342,7 @@ pub async fn create(cx: &Cx<'_>, name: &str) -> AppResult<street::Model> {
     }
     .insert(&tx)
     .await
-    .map_err(name_taken(Text::new(
+    .or_conflict(name_taken(Text::new(
         "已有同名街道",
         "A street of that name exists",
     )))?;

@@ -12,6 +12,7 @@ use entity::names::ObjectKind;
 use entity::{user, wechat_account, wechat_binding};
 
 use crate::auth::token::{new_refresh_token, refresh_token_hash};
+use crate::db::OrConflict;
 use crate::domain::account::{self, Session};
 use crate::domain::audit::{self, AuditAction, AuditRecord};
 use crate::domain::context::Cx;
@@ -165,19 +166,13 @@ async fn link(cx: &Cx<'_>, user: &user::Model, who: WeChatUser) -> AppResult<()>
     }
     .insert(cx)
     .await
-    .map_err(|e| {
-        if crate::db::is_unique_violation(&e) {
-            // The same WeChat user or account bound a moment ago by another request.
-            AppError::Conflict {
-                field: "bindingTicket".into(),
-                text: Text::new(
-                    "刚刚已绑定，请重新登录",
-                    "Bound a moment ago; sign in again",
-                ),
-            }
-        } else {
-            e.into()
-        }
+    // The same WeChat user or account bound a moment ago by another request.
+    .or_conflict(|| AppError::Conflict {
+        field: "bindingTicket".into(),
+        text: Text::new(
+            "刚刚已绑定，请重新登录",
+            "Bound a moment ago; sign in again",
+        ),
     })?;
     audit::record(
         cx,

@@ -481,31 +481,24 @@ impl CouponBuilder<'_> {
     pub async fn insert(self) -> TestCoupon {
         let app = self.app;
         let now = shangju::clock::Clock::now(&app.clock);
-        let c = coupon::ActiveModel {
-            merchant_id: Set(self.merchant.id),
-            street_id: Set(self.merchant.street_id),
-            title: Set(self.title),
-            description: Set(String::new()),
-            kind: Set(CouponKind::PercentOff),
-            amount_fen: Set(None),
-            min_spend_fen: Set(None),
-            percent_off: Set(Some(20)),
-            item_name: Set(None),
-            total_stock: Set(self.stock),
-            remaining_stock: Set(self.stock),
-            per_user_limit: Set(self.per_user_limit),
-            valid_from: Set(self.valid_from),
-            valid_until: Set(self.valid_until),
-            min_age: Set(None),
-            points_cost: Set(self.points_cost),
-            status: Set(self.status),
-            status_reason: Set(None),
-            claimed_count: Set(0),
-            redeemed_count: Set(0),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
+        let c = coupon::Terms {
+            merchant_id: self.merchant.id,
+            street_id: self.merchant.street_id,
+            title: self.title,
+            description: String::new(),
+            kind: CouponKind::PercentOff,
+            amount_fen: None,
+            min_spend_fen: None,
+            percent_off: Some(20),
+            item_name: None,
+            total_stock: self.stock,
+            per_user_limit: self.per_user_limit,
+            valid_from: self.valid_from,
+            valid_until: self.valid_until,
+            min_age: None,
+            points_cost: self.points_cost,
         }
+        .into_row(self.status, now)
         .insert(&app.db)
         .await
         .expect("insert coupon");

@@ -208,31 +208,24 @@ pub async fn create(cx: &Cx<'_>, c: NewCoupon) -> AppResult<coupon::Model> {
         }
     }
     let now = tx.now();
-    let created = coupon::ActiveModel {
-        merchant_id: Set(m.id),
-        street_id: Set(m.street_id),
-        title: Set(title),
-        description: Set(description),
-        kind: Set(c.kind),
-        amount_fen: Set(c.amount_fen),
-        min_spend_fen: Set(c.min_spend_fen),
-        percent_off: Set(c.percent_off),
-        item_name: Set(c.item_name.map(|s| s.trim().to_owned())),
-        total_stock: Set(total_stock),
-        remaining_stock: Set(total_stock),
-        per_user_limit: Set(per_user_limit),
-        valid_from: Set(c.valid_from),
-        valid_until: Set(c.valid_until),
-        min_age: Set(rules.min_age),
-        points_cost: Set(points_cost),
-        status: Set(CouponStatus::Draft),
-        status_reason: Set(None),
-        claimed_count: Set(0),
-        redeemed_count: Set(0),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
+    let created = coupon::Terms {
+        merchant_id: m.id,
+        street_id: m.street_id,
+        title,
+        description,
+        kind: c.kind,
+        amount_fen: c.amount_fen,
+        min_spend_fen: c.min_spend_fen,
+        percent_off: c.percent_off,
+        item_name: c.item_name.map(|s| s.trim().to_owned()),
+        total_stock,
+        per_user_limit,
+        valid_from: c.valid_from,
+        valid_until: c.valid_until,
+        min_age: rules.min_age,
+        points_cost,
     }
+    .into_row(CouponStatus::Draft, now)
     .insert(&tx)
     .await?;
     let stored = rules

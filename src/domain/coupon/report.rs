@@ -2,7 +2,7 @@
 //! refund a voided points claim is owed. The ledger itself (`points`) knows nothing of coupons.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, Func, SimpleExpr};
 use sea_orm::{ColumnTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect};
 
 use entity::coupon_claim::{self, ClaimStatus};
@@ -63,13 +63,24 @@ pub async fn reward_report(
     let rows = coupon_claim::Entity::find()
         .select_only()
         .column(coupon_claim::Column::MerchantId)
-        .column_as(Expr::cust("COUNT(*)"), "claimed")
         .column_as(
-            Expr::cust("SUM(CASE WHEN status = 'REDEEMED' THEN 1 ELSE 0 END)"),
+            SimpleExpr::from(Func::count(Expr::col(coupon_claim::Column::Id))),
+            "claimed",
+        )
+        .column_as(
+            SimpleExpr::from(Func::sum(
+                Expr::case(coupon_claim::Column::Status.eq(ClaimStatus::Redeemed), 1).finally(0),
+            )),
             "redeemed",
         )
         .column_as(
-            Expr::cust("SUM(CASE WHEN status <> 'VOIDED' THEN points_spent ELSE 0 END)"),
+            SimpleExpr::from(Func::sum(
+                Expr::case(
+                    coupon_claim::Column::Status.ne(ClaimStatus::Voided),
+                    Expr::col(coupon_claim::Column::PointsSpent),
+                )
+                .finally(0),
+            )),
             "points_collected",
         )
         .filter(coupon_claim::Column::MerchantId.is_in(merchant_ids.iter().copied()))
