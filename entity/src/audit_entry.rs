@@ -44,6 +44,8 @@ pub enum AuditAction {
     StaffAdd,
     #[sea_orm(string_value = "staff.remove")]
     StaffRemove,
+    #[sea_orm(string_value = "merchant.clerk_remove")]
+    ClerkRemove,
     #[sea_orm(string_value = "street.settings")]
     StreetSettings,
     #[sea_orm(string_value = "street.create")]

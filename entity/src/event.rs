@@ -57,6 +57,30 @@ pub enum EventKind {
     PackageReady,
     #[sea_orm(string_value = "package.withdrawn")]
     PackageWithdrawn,
+    #[sea_orm(string_value = "package.reopened")]
+    PackageReopened,
+    #[sea_orm(string_value = "merchant.applied")]
+    MerchantApplied,
+    #[sea_orm(string_value = "merchant.clerk_removed")]
+    ClerkRemoved,
+    #[sea_orm(string_value = "award.nominated")]
+    AwardNominated,
+    #[sea_orm(string_value = "tag_request.submitted")]
+    TagRequestSubmitted,
+    #[sea_orm(string_value = "tag.granted")]
+    TagGranted,
+    #[sea_orm(string_value = "tag.revoked")]
+    TagRevoked,
+    #[sea_orm(string_value = "staff.added")]
+    StaffAdded,
+    #[sea_orm(string_value = "staff.removed")]
+    StaffRemoved,
+    #[sea_orm(string_value = "entitlement.redeemed")]
+    EntitlementRedeemed,
+    #[sea_orm(string_value = "account.password_changed")]
+    PasswordChanged,
+    #[sea_orm(string_value = "account.password_reset")]
+    PasswordReset,
 }
 
 /// The outbox: one row per event, written in the transaction of the change it describes, so a

@@ -20,6 +20,7 @@ use crate::auth::token::{new_refresh_token, refresh_token_hash};
 use crate::db::{OrConflict, is_unique_violation};
 use crate::domain::audit::{self, AuditAction, AuditRecord};
 use crate::domain::context::Cx;
+use crate::domain::events::{self, Event, EventKind};
 use crate::domain::street;
 use crate::domain::values::{DisplayName, Password, Phone};
 use crate::error::{AppError, AppResult, Text};
@@ -600,7 +601,17 @@ pub async fn change_password(cx: &Cx<'_>, current: String, new: String) -> AppRe
     }
     let hash = state.passwords.hash(&new).await?;
     let txn = cx.write().await?;
+    let (id, street_id) = (user.id, user.street_id);
     let session = replace_password(&txn, user, hash).await?;
+    let notice = Event::new(EventKind::PasswordChanged, ObjectKind::User, id).concerning(id);
+    events::record(
+        &txn,
+        Event {
+            street_id,
+            ..notice
+        },
+    )
+    .await?;
     txn.commit().await?;
     Ok(session)
 }

@@ -180,6 +180,9 @@ pub async fn nominate(cx: &Cx<'_>, n: Nomination) -> AppResult<award::Model> {
     }
     .insert(&tx)
     .await?;
+    let waiting = Event::new(EventKind::AwardNominated, ObjectKind::Award, row.id)
+        .payload(serde_json::json!({ "title": row.title }));
+    events::tell_street_staff(&tx, row.street_id, waiting).await?;
     tx.commit().await?;
     Ok(row)
 }

@@ -17,7 +17,7 @@ use entity::{award, entitlement_use, package_item};
 use crate::domain::audit::{self, AuditAction, AuditRecord};
 use crate::domain::codes::{IdempotencyKey, new_code, normalize_code};
 use crate::domain::context::Cx;
-use crate::domain::events::EventKind;
+use crate::domain::events::{self, Event, EventKind};
 use crate::domain::idempotency::{self, Binding, Scope};
 use crate::domain::lifecycle::{self, Lifecycle, NoteRule, Rule, Step};
 use crate::domain::page::{self, Order, Page, SortValue, Window};
@@ -354,6 +354,25 @@ pub async fn redeem(
             e.id,
         )
         .reason(amount_fen.map(|a| format!("{a} fen"))),
+    )
+    .await?;
+    let redeemed = Event::new(
+        EventKind::EntitlementRedeemed,
+        ObjectKind::Entitlement,
+        e.id,
+    )
+    .concerning(e.holder_user_id)
+    .payload(serde_json::json!({
+        "merchantId": m.id,
+        "usedCount": after.used_count,
+        "amountFen": amount_fen,
+    }));
+    events::record(
+        &tx,
+        Event {
+            street_id: Some(e.street_id),
+            ..redeemed
+        },
     )
     .await?;
     idempotency::settle(&tx, &binding, used.id).await?;

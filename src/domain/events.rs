@@ -3,11 +3,17 @@
 //! a change that rolls back leaves no event and a committed one always has its event. The
 //! notifications capability delivers them in order of id.
 
-use sea_orm::{ActiveModelTrait, Set};
+use sea_orm::sea_query::Query;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
 
 use entity::event;
 pub use entity::event::EventKind;
 use entity::names::ObjectKind;
+use entity::user;
+use entity::user_role::{self, Role};
 
 use crate::domain::context::Cx;
 use crate::error::AppResult;
@@ -69,4 +75,36 @@ pub async fn record(cx: &Cx<'_>, e: Event) -> AppResult<()> {
     .await?;
     cx.tally(Tally::Event(e.kind));
     Ok(())
+}
+
+/// The staff of a street, who hear of what waits for them (an application, a nomination, a
+/// request for a tag).
+pub async fn street_staff(conn: &impl ConnectionTrait, street_id: i64) -> AppResult<Vec<i64>> {
+    Ok(user::Entity::find()
+        .select_only()
+        .column(user::Column::Id)
+        .filter(user::Column::StreetId.eq(street_id))
+        .filter(
+            user::Column::Id.in_subquery(
+                Query::select()
+                    .column(user_role::Column::UserId)
+                    .from(user_role::Entity)
+                    .and_where(user_role::Column::Role.eq(Role::Staff))
+                    .to_owned(),
+            ),
+        )
+        .order_by_asc(user::Column::Id)
+        .into_tuple::<i64>()
+        .all(conn)
+        .await?)
+}
+
+/// An event for the staff of `street_id`.
+pub async fn tell_street_staff(cx: &Cx<'_>, street_id: i64, event: Event) -> AppResult<()> {
+    let mut event = event;
+    event.street_id = Some(street_id);
+    for id in street_staff(cx, street_id).await? {
+        event = event.concerning(id);
+    }
+    record(cx, event).await
 }

@@ -284,6 +284,93 @@ where
     Ok(Outcome::Done(row))
 }
 
+/// A change of a role, a tag or a membership: something without a state column of its own,
+/// so without a lifecycle table. [`record_role_change`] writes its audit entry and its event
+/// together, in the command's transaction, as a step's are.
+pub struct RoleChange {
+    pub street_id: Option<i64>,
+    pub object: ObjectKind,
+    pub id: i64,
+    pub audit: AuditAction,
+    pub reason: Option<String>,
+    pub before: serde_json::Value,
+    pub after: serde_json::Value,
+    /// What the people concerned hear, if anything.
+    pub event: Option<EventKind>,
+    pub concerned: Vec<i64>,
+    pub payload: serde_json::Value,
+}
+
+impl RoleChange {
+    pub fn new(street_id: Option<i64>, object: ObjectKind, id: i64, audit: AuditAction) -> Self {
+        RoleChange {
+            street_id,
+            object,
+            id,
+            audit,
+            reason: None,
+            before: serde_json::Value::Null,
+            after: serde_json::Value::Null,
+            event: None,
+            concerned: Vec::new(),
+            payload: serde_json::json!({}),
+        }
+    }
+
+    pub fn reason(mut self, reason: Option<String>) -> Self {
+        self.reason = reason;
+        self
+    }
+
+    pub fn change(mut self, before: serde_json::Value, after: serde_json::Value) -> Self {
+        self.before = before;
+        self.after = after;
+        self
+    }
+
+    /// Tells `concerned` of it as `kind`, with `payload`.
+    pub fn tell(
+        mut self,
+        kind: EventKind,
+        concerned: Vec<i64>,
+        payload: serde_json::Value,
+    ) -> Self {
+        self.event = Some(kind);
+        self.concerned = concerned;
+        self.payload = payload;
+        self
+    }
+}
+
+/// Writes a [`RoleChange`]'s audit entry and event.
+pub async fn record_role_change(cx: &Cx<'_>, c: RoleChange) -> AppResult<()> {
+    let entry = AuditRecord {
+        street_id: c.street_id,
+        action: c.audit,
+        target_type: c.object,
+        target_id: Some(c.id),
+        reason: c.reason.clone(),
+        change: Some(Change {
+            before: c.before,
+            after: c.after,
+        }),
+    };
+    audit::record(cx, entry).await?;
+    if let Some(kind) = c.event {
+        let mut payload = c.payload;
+        if let (Some(r), Some(map)) = (&c.reason, payload.as_object_mut()) {
+            map.insert("reason".into(), r.clone().into());
+        }
+        let mut event = Event::new(kind, c.object, c.id).payload(payload);
+        event.street_id = c.street_id;
+        for user in c.concerned {
+            event = event.concerning(user);
+        }
+        events::record(cx, event).await?;
+    }
+    Ok(())
+}
+
 /// The stable name of an action, as history rows and `availableActions` give it: the
 /// variant's name in capitals and underscores (`ProviderConfirm` is `PROVIDER_CONFIRM`).
 pub fn action_name<A: Debug>(action: A) -> String {

@@ -17,8 +17,8 @@ use crate::db::OrConflict;
 use crate::domain::account::grant_role;
 use crate::domain::audit::AuditAction;
 use crate::domain::context::Cx;
-use crate::domain::events::EventKind;
-use crate::domain::lifecycle::{self, Lifecycle, NoteRule, Rule, Step};
+use crate::domain::events::{self, Event, EventKind};
+use crate::domain::lifecycle::{self, Lifecycle, NoteRule, RoleChange, Rule, Step};
 use crate::domain::page::{self, KeyOf, Order, Page, SortValue, Window};
 use crate::domain::policy::{self, MerchantRights, Who};
 use crate::domain::street;
@@ -170,6 +170,13 @@ pub async fn apply(cx: &Cx<'_>, app: Application) -> AppResult<merchant::Model> 
     }
     .insert(&txn)
     .await?;
+    let waiting = Event::new(
+        EventKind::MerchantApplied,
+        ObjectKind::Merchant,
+        merchant.id,
+    )
+    .payload(serde_json::json!({ "name": merchant.name }));
+    events::tell_street_staff(&txn, merchant.street_id, waiting).await?;
     txn.commit().await?;
     Ok(merchant)
 }
@@ -330,7 +337,7 @@ pub async fn update_profile(
 pub async fn remove_clerk(cx: &Cx<'_>, merchant_id: i64, clerk_id: i64) -> AppResult<()> {
     cx.viewer()?;
     let txn = cx.write().await?;
-    let (_, rights) = with_rights(&txn, merchant_id).await?;
+    let (m, rights) = with_rights(&txn, merchant_id).await?;
     rights.require(Who::Owner)?;
     let removed = merchant_member::Entity::delete_many()
         .filter(merchant_member::Column::MerchantId.eq(merchant_id))
@@ -353,6 +360,22 @@ pub async fn remove_clerk(cx: &Cx<'_>, merchant_id: i64, clerk_id: i64) -> AppRe
             .exec(&txn)
             .await?;
     }
+    let change = RoleChange::new(
+        Some(m.street_id),
+        ObjectKind::User,
+        clerk_id,
+        AuditAction::ClerkRemove,
+    )
+    .change(
+        serde_json::json!({ "merchantId": m.id, "role": "CLERK" }),
+        serde_json::Value::Null,
+    )
+    .tell(
+        EventKind::ClerkRemoved,
+        vec![clerk_id],
+        serde_json::json!({ "merchantId": m.id, "name": m.name }),
+    );
+    lifecycle::record_role_change(&txn, change).await?;
     txn.commit().await?;
     Ok(())
 }

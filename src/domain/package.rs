@@ -80,6 +80,7 @@ impl Lifecycle for benefit_package::Entity {
                 audit: None,
                 event: Some(EventKind::PackageReady),
             },
+            // Whoever heard that it was ready hears that it is not.
             Rule {
                 action: PackageAction::Reopen,
                 from: &[Ready],
@@ -87,7 +88,7 @@ impl Lifecycle for benefit_package::Entity {
                 who: Who::System,
                 note: NoteRule::None,
                 audit: None,
-                event: None,
+                event: Some(EventKind::PackageReopened),
             },
             Rule {
                 action: PackageAction::Withdraw,

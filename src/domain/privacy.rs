@@ -23,6 +23,7 @@ use entity::{
 use crate::domain::account::governed_person;
 use crate::domain::audit::{self, AuditAction, AuditRecord};
 use crate::domain::context::Cx;
+use crate::domain::lifecycle::{self, RoleChange};
 use crate::domain::values::Password;
 use crate::error::{AppError, AppResult, Text};
 
@@ -163,11 +164,12 @@ pub async fn delete_my_account(cx: &Cx<'_>, confirmation: Confirmation) -> AppRe
     am.is_street_admin = Set(false);
     am.updated_at = Set(tx.now());
     am.update(&tx).await?;
-    audit::record(
-        &tx,
-        AuditRecord::of(street, AuditAction::AccountDelete, ObjectKind::User, id),
-    )
-    .await?;
+    // Nobody is left to tell; the street's records keep the entry.
+    let closed = RoleChange::new(street, ObjectKind::User, id, AuditAction::AccountDelete).change(
+        serde_json::json!({ "account": "open" }),
+        serde_json::json!({ "account": "closed" }),
+    );
+    lifecycle::record_role_change(&tx, closed).await?;
     tx.commit().await
 }
 

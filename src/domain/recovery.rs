@@ -16,6 +16,8 @@ use crate::domain::account::{Session, replace_password, reserve_login_attempt};
 use crate::domain::audit::{self, AuditAction, AuditRecord};
 use crate::domain::codes::{display_code, new_code, normalize_code};
 use crate::domain::context::Cx;
+use crate::domain::events::EventKind;
+use crate::domain::lifecycle::{self, RoleChange};
 use crate::domain::policy::{self, PersonRights};
 use crate::domain::values::{Password, Phone};
 use crate::error::{AppError, AppResult};
@@ -122,13 +124,7 @@ pub async fn reset_with_code(
     if used.rows_affected == 0 {
         return Err(AppError::InvalidCredentials);
     }
-    let entry = AuditRecord::of(
-        person.street_id,
-        AuditAction::PasswordReset,
-        ObjectKind::User,
-        person.id,
-    );
-    audit::record(&tx, entry).await?;
+    reset_recorded(&tx, &person, None).await?;
     user::Entity::update_many()
         .col_expr(user::Column::PhoneVerifiedAt, Expr::value(tx.now()))
         .filter(user::Column::Id.eq(person.id))
@@ -137,6 +133,24 @@ pub async fn reset_with_code(
     let session = replace_password(&tx, person, hash).await?;
     tx.commit().await?;
     Ok(session)
+}
+
+/// A reset's audit entry and the notice its person gets: a reset they did not ask for is how
+/// they learn of it.
+async fn reset_recorded(cx: &Cx<'_>, person: &user::Model, how: Option<&str>) -> AppResult<()> {
+    let change = RoleChange::new(
+        person.street_id,
+        ObjectKind::User,
+        person.id,
+        AuditAction::PasswordReset,
+    )
+    .reason(how.map(str::to_owned))
+    .tell(
+        EventKind::PasswordReset,
+        vec![person.id],
+        serde_json::json!({}),
+    );
+    lifecycle::record_role_change(cx, change).await
 }
 
 /// Six digits: a code sent by SMS, not one staff issued.
@@ -164,14 +178,7 @@ async fn reset_with_sms_code(
     if crate::domain::account::is_staff(&tx, person.id).await? {
         return Err(AppError::InvalidCode);
     }
-    let entry = AuditRecord::of(
-        person.street_id,
-        AuditAction::PasswordReset,
-        ObjectKind::User,
-        person.id,
-    )
-    .reason(Some("SMS code".to_owned()));
-    audit::record(&tx, entry).await?;
+    reset_recorded(&tx, &person, Some("SMS code")).await?;
     let session = replace_password(&tx, person, hash).await?;
     tx.commit().await?;
     Ok(session)

@@ -11,9 +11,10 @@ use entity::user_role::{self, Role};
 
 use crate::db::OrConflict;
 use crate::domain::account::{UserView, grant_role, load_view};
-use crate::domain::audit::{self, AuditAction, AuditRecord};
+use crate::domain::audit::AuditAction;
 use crate::domain::context::Cx;
-use crate::domain::lifecycle::Grants;
+use crate::domain::events::EventKind;
+use crate::domain::lifecycle::{self, Grants, RoleChange};
 use crate::domain::policy::{StreetRights, Who, governs, may_become_staff_of};
 use crate::domain::values::{DisplayName, Phone};
 use crate::error::{AppError, AppResult, Text};
@@ -81,17 +82,22 @@ pub async fn add(cx: &Cx<'_>, phone: &str, name: &str, admin: bool) -> AppResult
         }
     };
     grant_role(&tx, person.id, Role::Staff).await?;
-    let entry = AuditRecord::of(
+    let change = RoleChange::new(
         Some(street),
-        AuditAction::StaffAdd,
         ObjectKind::User,
         person.id,
+        AuditAction::StaffAdd,
     )
     .change(
         serde_json::Value::Null,
         serde_json::json!({ "staff": true, "admin": admin }),
+    )
+    .tell(
+        EventKind::StaffAdded,
+        vec![person.id],
+        serde_json::json!({ "admin": admin }),
     );
-    audit::record(&tx, entry).await?;
+    lifecycle::record_role_change(&tx, change).await?;
     let view = load_view(&tx, person).await?;
     tx.commit().await?;
     Ok(view)
@@ -139,17 +145,22 @@ pub async fn remove(cx: &Cx<'_>, user_id: i64) -> AppResult<UserView> {
     am.is_street_admin = Set(false);
     am.updated_at = Set(tx.now());
     let person = am.update(&tx).await?;
-    let entry = AuditRecord::of(
+    let change = RoleChange::new(
         Some(street),
-        AuditAction::StaffRemove,
         ObjectKind::User,
         person.id,
+        AuditAction::StaffRemove,
     )
     .change(
         serde_json::json!({ "staff": true, "admin": was_admin }),
         serde_json::Value::Null,
+    )
+    .tell(
+        EventKind::StaffRemoved,
+        vec![person.id],
+        serde_json::json!({}),
     );
-    audit::record(&tx, entry).await?;
+    lifecycle::record_role_change(&tx, change).await?;
     let view = load_view(&tx, person).await?;
     tx.commit().await?;
     Ok(view)

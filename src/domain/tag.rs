@@ -15,10 +15,10 @@ use entity::{user, user_tag};
 
 use crate::domain::account::governed_person;
 use crate::domain::audience::{SENIOR, check_tag};
-use crate::domain::audit::{self, AuditAction, AuditRecord};
+use crate::domain::audit::AuditAction;
 use crate::domain::context::Cx;
-use crate::domain::events::EventKind;
-use crate::domain::lifecycle::{self, Lifecycle, NoteRule, Rule, Step};
+use crate::domain::events::{self, Event, EventKind};
+use crate::domain::lifecycle::{self, Lifecycle, NoteRule, RoleChange, Rule, Step};
 use crate::domain::policy::{self, PersonRights, Who};
 use crate::domain::values::{Reason, text_field};
 use crate::error::{AppError, AppResult, Text};
@@ -145,6 +145,9 @@ pub async fn request(cx: &Cx<'_>, tag: &str, note: &str) -> AppResult<tag_reques
     }
     .insert(&tx)
     .await?;
+    let waiting = Event::new(EventKind::TagRequestSubmitted, ObjectKind::TagRequest, r.id)
+        .payload(serde_json::json!({ "tag": r.tag }));
+    events::tell_street_staff(&tx, street_id, waiting).await?;
     tx.commit().await?;
     Ok(r)
 }
@@ -206,12 +209,17 @@ pub async fn grant(cx: &Cx<'_>, user_id: i64, tag: &str) -> AppResult<()> {
     let u = governed_person(&tx, user_id).await?;
     if !has_tag(&tx, u.id, &tag).await? {
         give(&tx, u.id, &tag).await?;
-        let entry = AuditRecord::of(u.street_id, AuditAction::TagGrant, ObjectKind::User, u.id)
+        let change = RoleChange::new(u.street_id, ObjectKind::User, u.id, AuditAction::TagGrant)
             .change(
                 serde_json::json!({ "tag": null }),
                 serde_json::json!({ "tag": tag }),
+            )
+            .tell(
+                EventKind::TagGranted,
+                vec![u.id],
+                serde_json::json!({ "tag": tag }),
             );
-        audit::record(&tx, entry).await?;
+        lifecycle::record_role_change(&tx, change).await?;
     }
     tx.commit().await
 }
@@ -228,13 +236,18 @@ pub async fn revoke(cx: &Cx<'_>, user_id: i64, tag: &str, reason: &str) -> AppRe
     if removed.rows_affected == 0 {
         return Err(AppError::NotFound("tag"));
     }
-    let entry = AuditRecord::of(u.street_id, AuditAction::TagRevoke, ObjectKind::User, u.id)
+    let change = RoleChange::new(u.street_id, ObjectKind::User, u.id, AuditAction::TagRevoke)
         .reason(Some(reason))
         .change(
             serde_json::json!({ "tag": tag }),
             serde_json::json!({ "tag": null }),
+        )
+        .tell(
+            EventKind::TagRevoked,
+            vec![u.id],
+            serde_json::json!({ "tag": tag }),
         );
-    audit::record(&tx, entry).await?;
+    lifecycle::record_role_change(&tx, change).await?;
     tx.commit().await
 }
 

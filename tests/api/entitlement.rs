@@ -71,6 +71,15 @@ async fn the_last_use_is_redeemed_once_however_many_race() {
             .await,
         1
     );
+    // The holder hears of the one use, as a coupon's holder does.
+    assert_eq!(
+        app.count(&format!(
+            "events WHERE kind = 'entitlement.redeemed' AND CAST(concerned_user_ids AS TEXT) = '[{}]'",
+            holder.id
+        ))
+        .await,
+        1
+    );
     let v = app.gql_by(Some(&holder), MINE, json!({})).await;
     let e = &v["data"]["myEntitlements"]["nodes"][0];
     assert_eq!(

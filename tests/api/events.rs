@@ -304,3 +304,173 @@ async fn a_command_inside_another_commits_and_rolls_back_with_it() {
     let balance = points::account(&cx, resident.id).await.expect("account");
     assert_eq!(balance.balance, 10);
 }
+
+/// What waits for the street's staff tells each of them, and nobody else: an application, a
+/// nomination, a request for a tag.
+#[tokio::test]
+async fn what_waits_for_staff_tells_the_street_staff() {
+    let app = TestApp::spawn().await;
+    let street = app.new_street("九棵树街道", &["新城嘉园"]).await;
+    let far = app.new_street("别的街道", &["别的社区"]).await;
+    let first = app.new_user().staff_of(&street).insert().await;
+    let second = app.new_user().staff_of(&street).insert().await;
+    app.new_user().staff_of(&far).insert().await;
+    let resident = app.new_user().lives_in(&street, "新城嘉园").insert().await;
+    let community = street.community("新城嘉园").gid.clone();
+
+    let applied = app
+        .gql_by(
+            Some(&resident),
+            APPLY,
+            json!({ "input": {
+                "profile": { "name": "鲜丰生鲜超市", "category": "SUPERMARKET",
+                             "address": "新城嘉园 3 号楼", "contactPhone": "13922223333" },
+                "licenceNo": "91110112MA01", "communityId": community } }),
+        )
+        .await;
+    expect_ok(&applied);
+    let nominated = app
+        .gql_by(
+            Some(&resident),
+            "mutation($input: NominateAwardInput!) { nominateAward(input: $input) { id } }",
+            json!({ "input": { "nomineeName": "陈文林", "nomineePhone": "13912345678",
+                "title": "燃气泄漏预警", "deed": "闻到燃气味后提醒邻居并带保安排查",
+                "happenedOn": "2025-01-01", "communityId": community } }),
+        )
+        .await;
+    expect_ok(&nominated);
+    let asked = app
+        .gql_by(
+            Some(&resident),
+            "mutation { requestTag(tag: \"COURIER\", note: \"送外卖三年\") { id } }",
+            json!({}),
+        )
+        .await;
+    expect_ok(&asked);
+
+    let all = events(&app).await;
+    let staff = vec![first.id, second.id];
+    for kind in [
+        EventKind::MerchantApplied,
+        EventKind::AwardNominated,
+        EventKind::TagRequestSubmitted,
+    ] {
+        let e = all
+            .iter()
+            .find(|e| e.kind == kind)
+            .unwrap_or_else(|| panic!("no {kind:?} in {all:?}"));
+        assert_eq!(concerned(e), staff, "{kind:?}");
+        assert_eq!(e.street_id, Some(street.id), "{kind:?}");
+        assert_eq!(e.actor_user_id, Some(resident.id), "{kind:?}");
+    }
+    // Asking again while the request waits tells nobody twice.
+    expect_ok(
+        &app.gql_by(
+            Some(&resident),
+            "mutation { requestTag(tag: \"COURIER\") { id } }",
+            json!({}),
+        )
+        .await,
+    );
+    assert_eq!(
+        app.count("events WHERE kind = 'tag_request.submitted'")
+            .await,
+        1
+    );
+}
+
+/// Roles, tags and memberships have no state column, yet each change is audited and told to
+/// its person through one helper: a tag given and taken, staff added and removed, a clerk let
+/// go, a password changed or reset.
+#[tokio::test]
+async fn role_and_membership_changes_tell_the_person_and_are_audited() {
+    let app = TestApp::spawn().await;
+    let street = app.new_street("九棵树街道", &["新城嘉园"]).await;
+    let admin = app.new_street_admin(&street).await;
+    let staff = app.new_user().staff_of(&street).insert().await;
+    let resident = app.new_user().lives_in(&street, "新城嘉园").insert().await;
+    let clerk = app.new_user().lives_in(&street, "新城嘉园").insert().await;
+    let shop = app.new_merchant(&street).clerk(&clerk).insert().await;
+    let who = json!({ "u": gid(ObjectKind::User, resident.id) });
+
+    let steps = [
+        (
+            &staff,
+            "mutation($u: ID!) { grantTag(userId: $u, tag: \"VOLUNTEER\") { id } }",
+            who.clone(),
+            EventKind::TagGranted,
+            resident.id,
+        ),
+        (
+            &staff,
+            "mutation($u: ID!) { revokeTag(userId: $u, tag: \"VOLUNTEER\", reason: \"已退出志愿队\") { id } }",
+            who.clone(),
+            EventKind::TagRevoked,
+            resident.id,
+        ),
+        (
+            &shop.owner,
+            "mutation($m: ID!, $u: ID!) { removeMerchantClerk(merchantId: $m, userId: $u) { id } }",
+            json!({ "m": shop.gid, "u": gid(ObjectKind::User, clerk.id) }),
+            EventKind::ClerkRemoved,
+            clerk.id,
+        ),
+    ];
+    for (by, op, vars, kind, person) in steps {
+        let v = app.gql_by(Some(by), op, vars).await;
+        assert!(v.get("errors").is_none(), "{kind:?}: {v}");
+        let all = events(&app).await;
+        let e = all.last().unwrap();
+        assert_eq!((e.kind, concerned(e)), (kind, vec![person]));
+    }
+    assert_eq!(
+        app.count("audit_entries WHERE action = 'merchant.clerk_remove'")
+            .await,
+        1
+    );
+    let revoked = events(&app)
+        .await
+        .into_iter()
+        .find(|e| e.kind == EventKind::TagRevoked)
+        .unwrap();
+    assert_eq!(revoked.payload["reason"], "已退出志愿队");
+
+    let added = app
+        .gql_by(
+            Some(&admin),
+            "mutation { addStaff(phone: \"13911112222\", name: \"李干事\") { id } }",
+            json!({}),
+        )
+        .await;
+    let new_staff = added["data"]["addStaff"]["id"].clone();
+    assert!(new_staff.is_string(), "{added}");
+    let e = events(&app).await.pop().unwrap();
+    assert_eq!(e.kind, EventKind::StaffAdded);
+    let removed = app
+        .gql_by(
+            Some(&admin),
+            "mutation($u: ID!) { removeStaff(userId: $u) { id } }",
+            json!({ "u": new_staff }),
+        )
+        .await;
+    expect_ok(&removed);
+    let last = events(&app).await.pop().unwrap();
+    assert_eq!(
+        (last.kind, concerned(&last)),
+        (EventKind::StaffRemoved, concerned(&e))
+    );
+
+    let v = app
+        .gql_by(
+            Some(&resident),
+            "mutation($p: String!) { changePassword(input: { currentPassword: $p, newPassword: \"a much longer secret 42\" }) { accessToken } }",
+            json!({ "p": PASSWORD }),
+        )
+        .await;
+    expect_ok(&v);
+    let e = events(&app).await.pop().unwrap();
+    assert_eq!(
+        (e.kind, concerned(&e)),
+        (EventKind::PasswordChanged, vec![resident.id])
+    );
+}

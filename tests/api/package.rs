@@ -172,6 +172,8 @@ async fn a_package_is_ready_when_every_provider_confirms() {
         v["data"]["updatePackageItem"]["package"]["status"],
         "CONFIRMING"
     );
+    // Who heard that it was ready hears that it is not.
+    assert_eq!(app.count("events WHERE kind = 'package.reopened'").await, 1);
     let v = app
         .gql_by(Some(&a.canteen.owner), CONFIRM, json!({ "id": items[0] }))
         .await;
