@@ -243,7 +243,8 @@ where
         action: Set(action_name(step.action)),
         from_state: Set(state_of::<E>(&before)),
         to_state: Set(state_of::<E>(&row)),
-        actor_user_id: Set(cx.actor_id()),
+        // A step the server takes as the consequence of another has no actor of its own.
+        actor_user_id: Set((rule.who != Who::System).then(|| cx.actor_id()).flatten()),
         note: Set(reason.clone()),
         request_id: Set(cx.request_id().map(str::to_owned)),
         created_at: Set(cx.now()),

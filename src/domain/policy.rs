@@ -1,7 +1,9 @@
 //! Who may do what, in one place. The rights of a viewer over an object are computed once from
 //! facts (the viewer's roles and street, their membership of the merchant), and each rule's
 //! Rust check stands beside the SQL filter that selects the same rows for lists. Domain modules
-//! ask this module; none spells a rule of its own.
+//! ask this module; the few older checks still spelled beside their commands (staff and SMS,
+//! the last administrator, a nominee's phone, the award, entitlement and package scopes) are
+//! being moved here.
 //!
 //! The parties a lifecycle table names ([`Who`]) are resolved here too, so a state change can
 //! only be made by whom its table says.

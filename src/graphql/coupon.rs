@@ -637,8 +637,7 @@ impl CouponMutation {
     ) -> AppResult<CouponClaim> {
         ctx.viewer()?;
         let id = id::decode(ObjectKind::Coupon, "couponId", &coupon_id)?;
-        // The session's check, the coupon's and the write transaction on one connection: a
-        // sale's claims each take one from the pool, as a raw claim does.
+        // The claim's checks share one leased connection, given back before its transaction.
         let cx = ctx.cx()?.on_one_connection();
         Ok(CouponClaim(claim::claim(&cx, id).await?))
     }

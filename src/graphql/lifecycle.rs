@@ -71,10 +71,11 @@ pub(crate) struct HistoryQuery;
 connection_field! {
     impl HistoryQuery {
         /// The steps an object has taken (approved, rejected, paused …), oldest first, with the
-        /// notes they carried. Who may see the object (`node(id)`) may see its history, except
-        /// that the history of a public object (a merchant, a coupon, a community) is for its
-        /// members and the staff of its street, as the reasons of their decisions are:
-        /// `NOT_FOUND` if there is none, `FORBIDDEN` if it is not yours to see.
+        /// notes they carried: for whoever may read the object's reasons. That is who may see
+        /// it (`node(id)`), except that the history of a public object (a merchant, a coupon,
+        /// a community) is for its members and the staff of its street, and a package's for
+        /// its street's staff, not its providers: `NOT_FOUND` if there is none, `FORBIDDEN` if
+        /// it is not yours to see.
         async fn history(
             &self,
             ctx,
@@ -82,6 +83,7 @@ connection_field! {
             #[graphql(desc = "The object's ID.")] id: ID,
         ) -> LifecycleStepConnection {
             let window = page.window(ctx)?;
+            // Each kind's notes go to whoever may read its reasons: no arm, no build.
             match crate::graphql::node::resolve(ctx, &id).await? {
                 Node::Merchant(m) => require_insider(ctx, m.0.street_id, m.0.id).await?,
                 Node::Coupon(c) => require_insider(ctx, c.0.street_id, c.0.merchant_id).await?,
@@ -91,8 +93,17 @@ connection_field! {
                         Who::StreetStaff,
                     )?;
                 }
-                // Everything else is seen by its parties only.
-                _ => {}
+                // A provider sees a package's title and its own items, not its reasons.
+                Node::BenefitPackage(p) => p.whole()?,
+                // Seen only by their parties, who read their reasons too.
+                Node::CouponClaim(_)
+                | Node::ClerkInvitation(_)
+                | Node::TagRequest(_)
+                | Node::PackageItem(_)
+                | Node::Award(_)
+                | Node::Entitlement(_) => {}
+                // No lifecycle: an empty history.
+                Node::Street(_) | Node::User(_) | Node::PointsEntry(_) => {}
             }
             let (kind, n) = id::decode_any("id", &id)?;
             let page = lifecycle::history(&ctx.cx()?, kind, n, window).await?;

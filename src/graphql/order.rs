@@ -218,15 +218,30 @@ fn put_in_order(plan: &Plan<'_>, value: &mut Value) {
     }
 }
 
-/// Each object by the plan of the type it is: the first whose keys hold all of its own.
+/// Each object by the plan of the type it is, known from its keys: the types whose plans hold
+/// all of them. When those plans would order its keys differently, its type is not known and
+/// the object is left as the executor wrote it: never reordered by a guess.
 fn put_abstract_in_order(plans: &[Plan<'_>], value: &mut Value) {
     match value {
         Value::List(items) => items
             .iter_mut()
             .for_each(|item| put_abstract_in_order(plans, item)),
         Value::Object(map) => {
-            let fits = |p: &&Plan<'_>| map.keys().all(|k| p.keys.iter().any(|(key, _)| key == k));
-            if let Some(plan) = plans.iter().find(fits) {
+            let keys: Vec<&str> = map.keys().map(|k| k.as_str()).collect();
+            // The object's keys in a plan's order, if the plan holds them all.
+            let sequence = |p: &Plan<'_>| -> Option<Vec<String>> {
+                let mut at: Vec<(usize, &str)> = keys
+                    .iter()
+                    .map(|k| p.keys.iter().position(|(key, _)| key == k).map(|i| (i, *k)))
+                    .collect::<Option<_>>()?;
+                at.sort_unstable();
+                Some(at.into_iter().map(|(_, k)| k.to_owned()).collect())
+            };
+            let mut fitting = plans.iter().filter_map(|p| sequence(p).map(|s| (p, s)));
+            let Some((plan, first)) = fitting.next() else {
+                return;
+            };
+            if fitting.all(|(_, other)| other == first) {
                 put_in_order(plan, value);
             }
         }

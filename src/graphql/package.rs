@@ -134,7 +134,8 @@ pub struct BenefitPackage {
 }
 
 impl BenefitPackage {
-    fn whole(&self) -> AppResult<()> {
+    /// All of it: staff of its street, not a provider.
+    pub(crate) fn whole(&self) -> AppResult<()> {
         match self.sight {
             Sight::Whole => Ok(()),
             Sight::Provider(_) => Err(AppError::Forbidden),

@@ -6,7 +6,8 @@ use entity::event::{self, EventKind};
 use entity::merchant::MerchantStatus;
 use entity::names::ObjectKind;
 use entity::points_entry::{PointsKind, SourceType};
-use sea_orm::{EntityTrait, QueryOrder};
+use entity::user;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::json;
 
 use shangju::domain::context::Cx;
@@ -381,7 +382,7 @@ async fn what_waits_for_staff_tells_the_street_staff() {
 
 /// Roles, tags and memberships have no state column, yet each change is audited and told to
 /// its person through one helper: a tag given and taken, staff added and removed, a clerk let
-/// go, a password changed or reset.
+/// go; and a password changed or reset is told to its person.
 #[tokio::test]
 async fn role_and_membership_changes_tell_the_person_and_are_audited() {
     let app = TestApp::spawn().await;
@@ -444,8 +445,17 @@ async fn role_and_membership_changes_tell_the_person_and_are_audited() {
         .await;
     let new_staff = added["data"]["addStaff"]["id"].clone();
     assert!(new_staff.is_string(), "{added}");
+    let newcomer = user::Entity::find()
+        .filter(user::Column::Phone.eq("13911112222"))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
     let e = events(&app).await.pop().unwrap();
-    assert_eq!(e.kind, EventKind::StaffAdded);
+    assert_eq!(
+        (e.kind, concerned(&e)),
+        (EventKind::StaffAdded, vec![newcomer.id])
+    );
     let removed = app
         .gql_by(
             Some(&admin),

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use entity::merchant::MerchantStatus;
 
 use crate::builders::*;
+use crate::grant::{ready_package_of, setting};
 use crate::support::*;
 
 const HISTORY: &str = "query($id: ID!) { history(id: $id) { totalCount \
@@ -198,4 +199,36 @@ async fn only_steps_taken_are_kept_and_each_party_is_offered_its_own() {
     assert_eq!(app.count("lifecycle_history").await, 3);
     let v = app.gql_by(Some(&m.owner), offered, id.clone()).await;
     assert_eq!(actions(&v, "coupon"), Vec::<String>::new());
+}
+
+/// A package's history is for its street's staff: a provider, who sees its title and its own
+/// items, does not read its reasons. The step the server takes when the last item is confirmed
+/// is nobody's: no actor is recorded, and it is not "by you" for the provider who confirmed.
+#[tokio::test]
+async fn a_package_history_is_for_staff_and_server_steps_have_no_actor() {
+    let app = TestApp::spawn().await;
+    let s = setting(&app).await;
+    let item = json!({ "providerId": s.canteen.gid, "kind": "ENTITLEMENT",
+        "description": "一份午餐", "totalUses": 10, "validDays": 30 });
+    let package = ready_package_of(&app, &s, vec![item], 1).await;
+    let id = json!({ "id": package });
+    let v = app.gql_by(Some(&s.staff), HISTORY, id.clone()).await;
+    let taken = steps(&v);
+    let last = taken.last().unwrap_or_else(|| panic!("{v}"));
+    assert_eq!(
+        (last.0.as_str(), last.2.as_str()),
+        ("COMPLETE", "READY"),
+        "{v}"
+    );
+    let nodes = v["data"]["history"]["nodes"].as_array().unwrap();
+    assert_eq!(nodes.last().unwrap()["byYou"], false);
+    assert_eq!(
+        app.count("lifecycle_history WHERE action = 'COMPLETE' AND actor_user_id IS NULL")
+            .await,
+        1
+    );
+    expect_code(
+        &app.gql_by(Some(&s.canteen.owner), HISTORY, id).await,
+        "FORBIDDEN",
+    );
 }

@@ -90,3 +90,39 @@ async fn skipped_and_repeated_fields_keep_the_order() {
         );
     }
 }
+
+/// An object behind an interface is put in the order of its own type's selection, and one
+/// whose type its keys cannot tell is left as the executor answered, never reordered by a
+/// guess: here both types select `id` and `status`, in opposite orders.
+#[tokio::test]
+async fn objects_behind_an_interface_keep_their_own_types_order() {
+    let app = TestApp::spawn().await;
+    let street = app.new_street("九棵树街道", &["新城嘉园"]).await;
+    let m = app.new_merchant(&street).insert().await;
+    let c = app.new_coupon(&m).insert().await;
+    let query = "query Q($ids: [ID!]!) { nodes(ids: $ids) { \
+                 ... on Merchant { name coupons { title } id } \
+                 ... on Coupon { merchant { name } title id } } }";
+    let body = json!({ "query": query, "variables": { "ids": [m.gid, c.gid] } }).to_string();
+    for _ in 0..6 {
+        let reply = app
+            .post(body.clone(), &[("content-type", "application/json")])
+            .await;
+        assert!(reply.json().get("errors").is_none(), "{}", reply.json());
+        assert_eq!(
+            keys_at(&reply.body, &["data", "nodes", "0"]),
+            ["name", "coupons", "id"]
+        );
+        assert_eq!(
+            keys_at(&reply.body, &["data", "nodes", "1"]),
+            ["merchant", "title", "id"]
+        );
+    }
+    let query = "query Q($id: ID!) { node(id: $id) { \
+                 ... on Merchant { status id } ... on Coupon { id status } } }";
+    let body = json!({ "query": query, "variables": { "id": c.gid } }).to_string();
+    let reply = app
+        .post(body, &[("content-type", "application/json")])
+        .await;
+    assert_eq!(keys_at(&reply.body, &["data", "node"]), ["id", "status"]);
+}
