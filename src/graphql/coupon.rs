@@ -15,6 +15,7 @@ use crate::domain::codes::display_code;
 use crate::domain::coupon::claim;
 use crate::domain::coupon::query::{self, ClaimSort, CouponFilter, CouponSort};
 use crate::domain::coupon::{self as domain, NewCoupon, Transition};
+use crate::domain::page::Order;
 use crate::domain::policy::{self, PersonRights};
 use crate::domain::values::mask_phone;
 use crate::error::{AppError, AppResult};
@@ -695,8 +696,8 @@ connection_field! {
             ctx,
             page,
             #[graphql(desc = "Narrows the list.")] filter: Option<CouponFilterInput>,
-            #[graphql(desc = "Default: `CREATED_AT` descending (newest first).")] order_by: Option< CouponOrder,
-            >,
+            #[graphql(desc = "Default: `CREATED_AT` descending (newest first).")]
+            order_by: Option<CouponOrder>,
         ) -> CouponConnection {
             let window = page.window(ctx)?;
             let o = order_by.unwrap_or_default();
@@ -721,6 +722,12 @@ connection_field! {
     }
 }
 
+/// A claim list's order, newest claim first unless asked otherwise.
+fn claim_order(order_by: Option<CouponClaimOrder>) -> Order<coupon_claim::Entity> {
+    let o = order_by.unwrap_or_default();
+    ClaimSort::from(o.field).order(o.direction.descending())
+}
+
 #[derive(Default)]
 pub(crate) struct MyCouponsQuery;
 
@@ -732,13 +739,12 @@ connection_field! {
             ctx,
             page,
             #[graphql(desc = "Only claims in this state.")] status: Option<CouponClaimStatus>,
-            #[graphql(desc = "Default: `CLAIMED_AT` descending (newest first).")] order_by: Option< CouponClaimOrder,
-            >,
+            #[graphql(desc = "Default: `CLAIMED_AT` descending (newest first).")]
+            order_by: Option<CouponClaimOrder>,
         ) -> CouponClaimConnection {
             ctx.viewer()?;
             let window = page.window(ctx)?;
-            let o = order_by.unwrap_or_default();
-            let order = ClaimSort::from(o.field).order(o.direction.descending());
+            let order = claim_order(order_by);
             let page = query::my_claims(&ctx.cx()?, status.map(Into::into), order, window).await?;
             Ok(CouponClaimConnection::new(page, CouponClaim))
         }
@@ -759,13 +765,12 @@ connection_field! {
             #[graphql(desc = "The merchant.")] merchant_id: ID,
             #[graphql(desc = "Only claims of this coupon.")] coupon_id: Option<ID>,
             #[graphql(desc = "Only claims in this state.")] status: Option<CouponClaimStatus>,
-            #[graphql(desc = "Default: `CLAIMED_AT` descending (newest first).")] order_by: Option< CouponClaimOrder,
-            >,
+            #[graphql(desc = "Default: `CLAIMED_AT` descending (newest first).")]
+            order_by: Option<CouponClaimOrder>,
         ) -> CouponClaimConnection {
             ctx.viewer()?;
             let window = page.window(ctx)?;
-            let o = order_by.unwrap_or_default();
-            let order = ClaimSort::from(o.field).order(o.direction.descending());
+            let order = claim_order(order_by);
             let merchant = id::decode(ObjectKind::Merchant, "merchantId", &merchant_id)?;
             let coupon = coupon_id
                 .map(|c| id::decode(ObjectKind::Coupon, "couponId", &c))

@@ -513,8 +513,8 @@ connection_field! {
             ctx,
             page,
             #[graphql(desc = "Only packages in this state.")] status: Option<BenefitPackageStatus>,
-            #[graphql(desc = "Default: `CREATED_AT` descending.")] order_by: Option< BenefitPackageOrder,
-            >,
+            #[graphql(desc = "Default: `CREATED_AT` descending.")]
+            order_by: Option<BenefitPackageOrder>,
         ) -> BenefitPackageConnection {
             ctx.viewer()?;
             let window = page.window(ctx)?;
