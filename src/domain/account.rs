@@ -272,7 +272,7 @@ pub(crate) async fn find_or_register(cx: &Cx<'_>, phone: &Phone) -> AppResult<us
     if user.disabled {
         return Err(suspended());
     }
-    if is_staff(cx, user.id).await? {
+    if !crate::domain::policy::may_use_sms_codes(is_staff(cx, user.id).await?) {
         return Err(AppError::InvalidCode);
     }
     if user.phone_verified_at.is_some() {

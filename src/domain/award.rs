@@ -465,9 +465,7 @@ pub async fn claim(cx: &Cx<'_>, raw_code: &str) -> AppResult<Claimed> {
         .filter(|u| !u.disabled)
         .ok_or(AppError::Unauthenticated)?;
     // Only its nominee learns whether a code has been used.
-    if a.nominee_phone.as_deref() != Some(me.phone.as_str()) {
-        return Err(AppError::Forbidden);
-    }
+    policy::require_nominee_phone(a.nominee_phone.as_deref(), &me.phone)?;
     if a.claimed_at.is_some() || a.status != AwardStatus::Granted {
         return Err(AppError::InvalidState(Text::new(
             "这份奖励已经领取",
@@ -640,13 +638,8 @@ pub async fn list(
     window: Window,
 ) -> AppResult<Page<award::Model>> {
     let viewer = cx.viewer()?;
-    let mut q = award::Entity::find();
-    q = match viewer.street_id.filter(|s| policy::is_staff_of(viewer, *s)) {
-        Some(street_id) if !filter.nominated_by_me => {
-            q.filter(award::Column::StreetId.eq(street_id))
-        }
-        _ => q.filter(award::Column::NominatorId.eq(viewer.user_id)),
-    };
+    let mut q =
+        award::Entity::find().filter(policy::visible_awards(viewer, filter.nominated_by_me));
     if let Some(s) = filter.status {
         q = q.filter(award::Column::Status.eq(s));
     }

@@ -21,7 +21,7 @@ use crate::domain::events::{self, Event, EventKind};
 use crate::domain::idempotency::{self, Binding, Scope};
 use crate::domain::lifecycle::{self, Lifecycle, NoteRule, Rule, Step};
 use crate::domain::page::{self, Order, Page, SortValue, Window};
-use crate::domain::policy::{MerchantRights, PersonRights, Who};
+use crate::domain::policy::{self, MerchantRights, PersonRights, Who};
 use crate::domain::values::{bad, invalid_state};
 use crate::error::{AppError, AppResult};
 
@@ -158,8 +158,7 @@ async fn list(
 /// The signed-in person's entitlements, newest first unless asked otherwise.
 pub async fn mine(cx: &Cx<'_>, of: ListOf, window: Window) -> AppResult<Page<entitlement::Model>> {
     let viewer = cx.viewer()?;
-    let q =
-        entitlement::Entity::find().filter(entitlement::Column::HolderUserId.eq(viewer.user_id));
+    let q = entitlement::Entity::find().filter(policy::held_entitlements(viewer));
     list(cx, q, of, window).await
 }
 

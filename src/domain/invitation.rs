@@ -108,6 +108,15 @@ pub fn state(i: &clerk_invitation::Model, now: DateTime<Utc>) -> InvitationState
     }
 }
 
+/// The steps `rights` may take on an invitation at `now`, by name: none once it has expired.
+pub fn available(
+    rights: &InvitationRights,
+    i: &clerk_invitation::Model,
+    now: DateTime<Utc>,
+) -> Vec<String> {
+    lifecycle::available_where::<clerk_invitation::Entity>(rights, i.status, |_| now < i.expires_at)
+}
+
 /// The owner invites `phone` to clerk for an active merchant, with the same answer whoever
 /// holds the number. Inviting the same number again while an invitation is pending answers
 /// with that invitation.

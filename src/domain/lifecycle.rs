@@ -405,9 +405,19 @@ pub fn can<E: Lifecycle>(rights: &impl Grants, state: E::State, action: E::Actio
 
 /// The steps [`can`] opens to `rights` on a row in `state`, in the table's order, by name.
 pub fn available<E: Lifecycle>(rights: &impl Grants, state: E::State) -> Vec<String> {
+    available_where::<E>(rights, state, |_| true)
+}
+
+/// As [`available`], keeping only the steps `open` allows: for rows whose stored state is not
+/// the whole story (a claim past its validity is redeemed no more, though stored `CLAIMED`).
+pub fn available_where<E: Lifecycle>(
+    rights: &impl Grants,
+    state: E::State,
+    open: impl Fn(E::Action) -> bool,
+) -> Vec<String> {
     E::rules()
         .iter()
-        .filter(|r| can::<E>(rights, state, r.action))
+        .filter(|r| open(r.action) && can::<E>(rights, state, r.action))
         .map(|r| action_name(r.action))
         .collect()
 }

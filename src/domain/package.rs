@@ -24,7 +24,7 @@ use crate::domain::events::{self, Event, EventKind};
 use crate::domain::lifecycle::{self, Lifecycle, NoteRule, Rule, Step};
 use crate::domain::page::{self, KeyOf, Order, Page, SortValue, Window};
 pub use crate::domain::policy::PackageSight as Sight;
-use crate::domain::policy::{self, MerchantRights, StreetRights, Who};
+use crate::domain::policy::{self, MerchantRights, PackageItemRights, StreetRights, Who};
 use crate::domain::values::{bad, invalid_state, text_field};
 use crate::error::{AppError, AppResult, Text};
 
@@ -404,6 +404,28 @@ async fn owners_of(cx: &Cx<'_>, merchant_id: i64) -> AppResult<Vec<i64>> {
         .into_iter()
         .map(|m| m.user_id)
         .collect())
+}
+
+/// The steps `rights` may take on a package, by name: none once a copy has been granted.
+pub fn available(rights: &StreetRights, package: &benefit_package::Model) -> Vec<String> {
+    lifecycle::available_where::<benefit_package::Entity>(rights, package.status, |_| {
+        package.granted_count == 0
+    })
+}
+
+/// The steps `rights` may take on an item of `package`, by name: its provider answers only
+/// while the package waits for its providers, and the street asks again only while the
+/// package may change (not withdrawn, no copy granted).
+pub fn item_available(
+    rights: &PackageItemRights,
+    item: &package_item::Model,
+    package: &benefit_package::Model,
+) -> Vec<String> {
+    let changeable = package.status != PackageStatus::Withdrawn && package.granted_count == 0;
+    lifecycle::available_where::<package_item::Entity>(rights, item.status, |a| match a {
+        ItemAction::Request => changeable,
+        ItemAction::Confirm | ItemAction::Decline => package.status == PackageStatus::Confirming,
+    })
 }
 
 /// Asks the item's provider (again).
@@ -787,10 +809,7 @@ pub async fn list(
     window: Window,
 ) -> AppResult<Page<benefit_package::Model>> {
     let viewer = cx.viewer()?;
-    let street_id = viewer.street_id.ok_or(AppError::Forbidden)?;
-    lifecycle::Grants::require(&StreetRights::of(Some(viewer), street_id), Who::StreetStaff)?;
-    let mut q =
-        benefit_package::Entity::find().filter(benefit_package::Column::StreetId.eq(street_id));
+    let mut q = benefit_package::Entity::find().filter(policy::listed_packages(viewer)?);
     if let Some(s) = status {
         q = q.filter(benefit_package::Column::Status.eq(s));
     }

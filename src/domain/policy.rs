@@ -1,9 +1,7 @@
 //! Who may do what, in one place. The rights of a viewer over an object are computed once from
 //! facts (the viewer's roles and street, their membership of the merchant), and each rule's
 //! Rust check stands beside the SQL filter that selects the same rows for lists. Domain modules
-//! ask this module; the few older checks still spelled beside their commands (staff and SMS,
-//! the last administrator, a nominee's phone, the award, entitlement and package scopes) are
-//! being moved here.
+//! gather the facts and ask this module; none spells a rule of its own.
 //!
 //! The parties a lifecycle table names ([`Who`]) are resolved here too, so a state change can
 //! only be made by whom its table says.
@@ -16,6 +14,7 @@ use entity::coupon::{self, CouponStatus};
 use entity::merchant::{self, MerchantStatus};
 use entity::merchant_member::{self, MemberRole};
 use entity::user_role::Role;
+use entity::{award, benefit_package, entitlement};
 
 use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
@@ -221,6 +220,25 @@ impl crate::domain::lifecycle::Grants for InvitationRights {
             Who::Invitee if self.invitee => Ok(()),
             Who::Invitee => Err(refuse(self.merchant.signed_in)),
             other => self.merchant.require(other),
+        }
+    }
+}
+
+/// What a viewer may do with an item of a benefit package: ask its provider for it as the
+/// street, and answer for the provider as its owner.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PackageItemRights {
+    pub street: StreetRights,
+    pub provider: MerchantRights,
+}
+
+impl crate::domain::lifecycle::Grants for PackageItemRights {
+    fn require(&self, who: Who) -> AppResult<()> {
+        match who {
+            Who::StreetStaff | Who::StreetAdmin => {
+                crate::domain::lifecycle::Grants::require(&self.street, who)
+            }
+            other => self.provider.require(other),
         }
     }
 }
@@ -535,6 +553,79 @@ pub fn governed_street(viewer: &Viewer) -> AppResult<i64> {
         Some(s) if is_staff_of(viewer, s) => Ok(s),
         _ => Err(AppError::Forbidden),
     }
+}
+
+/// Whether a person may sign in, or set a new password, with a code sent to their phone. Staff
+/// may not: a phone alone is too weak a key to a staff account, so staff sign in with their
+/// password and recover with a code an administrator hands them ([`require_reset_issuer`]).
+/// Callers answer a refusal as a wrong code, so that the answer does not tell who is staff.
+pub fn may_use_sms_codes(person_is_staff: bool) -> bool {
+    !person_is_staff
+}
+
+/// Whether a person may close their own account: not while they are staff, whom an
+/// administrator first removes from the street's staff.
+pub fn may_close_own_account(person_is_staff: bool) -> bool {
+    !person_is_staff
+}
+
+/// Who an administrator of `street` may remove from its staff: staff of that street
+/// (`NOT_FOUND` for anyone else, as if there were no such staff member), never themselves.
+pub fn require_staff_removal(
+    viewer: &Viewer,
+    street: i64,
+    person_id: i64,
+    person_street: Option<i64>,
+    person_is_staff: bool,
+) -> AppResult<()> {
+    if !person_is_staff || person_street != Some(street) {
+        return Err(AppError::NotFound("staff member"));
+    }
+    // Separation of duties: an administrator does not remove themselves either.
+    if !governs(viewer, street, person_id == viewer.user_id) {
+        return Err(AppError::Forbidden);
+    }
+    Ok(())
+}
+
+/// Whether a street keeps an administrator when one of its `administrators` (counted under a
+/// lock) leaves the staff: it must keep at least one.
+pub fn keeps_an_administrator(administrators: usize) -> bool {
+    administrators > 1
+}
+
+/// A grant held for a number is claimed by whoever has proven they hold that number: the
+/// signed-in account with it, and nobody else (`FORBIDDEN`, before they learn whether the code
+/// has been used).
+pub fn require_nominee_phone(held_for: Option<&str>, viewer_phone: &str) -> AppResult<()> {
+    if held_for == Some(viewer_phone) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+/// The SQL side of [`AwardRights::read`], for lists: the awards of the street a viewer is staff
+/// of, and the ones they nominated; with `nominated_by_me`, only the latter.
+pub fn visible_awards(viewer: &Viewer, nominated_by_me: bool) -> Condition {
+    let mine = Condition::any().add(award::Column::NominatorId.eq(viewer.user_id));
+    match viewer.street_id.filter(|s| is_staff_of(viewer, *s)) {
+        Some(street) if !nominated_by_me => mine.add(award::Column::StreetId.eq(street)),
+        _ => mine,
+    }
+}
+
+/// The benefit packages a viewer lists: those of the street they are staff of (providers see
+/// the items asked of them instead, [`confirming_for`]); `FORBIDDEN` for anyone else.
+pub fn listed_packages(viewer: &Viewer) -> AppResult<Condition> {
+    let street = governed_street(viewer)?;
+    Ok(Condition::all().add(benefit_package::Column::StreetId.eq(street)))
+}
+
+/// The entitlements a viewer lists as theirs: those they hold. (A provider's are listed by
+/// [`MerchantRights::require_claim_records`].)
+pub fn held_entitlements(viewer: &Viewer) -> Condition {
+    Condition::all().add(entitlement::Column::HolderUserId.eq(viewer.user_id))
 }
 
 /// A claim's code is the holder's alone: whoever shows it at a counter can spend it.

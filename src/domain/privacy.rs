@@ -24,6 +24,7 @@ use crate::domain::account::governed_person;
 use crate::domain::audit::{self, AuditAction, AuditRecord};
 use crate::domain::context::Cx;
 use crate::domain::lifecycle::{self, RoleChange};
+use crate::domain::policy;
 use crate::domain::values::Password;
 use crate::error::{AppError, AppResult, Text};
 
@@ -83,7 +84,7 @@ pub async fn delete_my_account(cx: &Cx<'_>, confirmation: Confirmation) -> AppRe
             })?,
     }
     let tx = cx.write().await?;
-    if crate::domain::account::is_staff(&tx, me.id).await? {
+    if !policy::may_close_own_account(crate::domain::account::is_staff(&tx, me.id).await?) {
         return Err(refuse(
             "工作人员请先由街道管理员移除工作人员身份",
             "Staff are first removed from the street's staff by an administrator",

@@ -174,8 +174,7 @@ async fn reset_with_sms_code(
         .await?
         .filter(|u| !u.disabled)
         .ok_or(AppError::InvalidCode)?;
-    // Staff recover with a code an administrator hands them, not with their phone alone.
-    if crate::domain::account::is_staff(&tx, person.id).await? {
+    if !policy::may_use_sms_codes(crate::domain::account::is_staff(&tx, person.id).await?) {
         return Err(AppError::InvalidCode);
     }
     reset_recorded(&tx, &person, Some("SMS code")).await?;

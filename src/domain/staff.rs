@@ -15,7 +15,7 @@ use crate::domain::audit::AuditAction;
 use crate::domain::context::Cx;
 use crate::domain::events::EventKind;
 use crate::domain::lifecycle::{self, Grants, RoleChange};
-use crate::domain::policy::{StreetRights, Who, governs, may_become_staff_of};
+use crate::domain::policy::{self, StreetRights, Who, may_become_staff_of};
 use crate::domain::values::{DisplayName, Phone};
 use crate::error::{AppError, AppResult, Text};
 
@@ -114,13 +114,7 @@ pub async fn remove(cx: &Cx<'_>, user_id: i64) -> AppResult<UserView> {
         .await?
         .ok_or(AppError::NotFound("user"))?;
     let is_staff = crate::domain::account::is_staff(&tx, person.id).await?;
-    if !is_staff || person.street_id != Some(street) {
-        return Err(AppError::NotFound("staff member"));
-    }
-    // Separation of duties: an administrator does not remove themselves either.
-    if !governs(viewer, street, person.id == viewer.user_id) {
-        return Err(AppError::Forbidden);
-    }
+    policy::require_staff_removal(viewer, street, person.id, person.street_id, is_staff)?;
     if person.is_street_admin {
         // Locked, so two administrators removing each other at once cannot both succeed.
         let admins = user::Entity::find()
@@ -130,7 +124,7 @@ pub async fn remove(cx: &Cx<'_>, user_id: i64) -> AppResult<UserView> {
             .all(&tx)
             .await?
             .len();
-        if admins <= 1 {
+        if !policy::keeps_an_administrator(admins) {
             return Err(AppError::InvalidState(Text::new(
                 "不能移除街道的最后一位管理员",
                 "The street's last administrator cannot be removed",

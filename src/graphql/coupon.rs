@@ -334,6 +334,24 @@ impl CouponClaim {
         Ok(claim::claim_state(&self.0, ctx.now()?).into())
     }
 
+    /// The steps you may take on it now (`REDEEM`, `VOID`), by its state and your rights: offer only
+    /// these buttons. Its `history` names steps the same way.
+    async fn available_actions(&self, ctx: &Context<'_>) -> AppResult<Vec<String>> {
+        let m = ctx
+            .loader()?
+            .load_one(MerchantKey(self.0.merchant_id))
+            .await?
+            .ok_or(AppError::NotFound("merchant"))?;
+        let holder = ctx
+            .auth()
+            .viewer_opt()
+            .is_some_and(|v| v.user_id == self.0.user_id);
+        let rights = merchant_rights(ctx, m.street_id, m.id)
+            .await?
+            .as_party(holder);
+        Ok(claim::available(&rights, &self.0, ctx.now()?))
+    }
+
     /// When it was claimed.
     async fn claimed_at(&self) -> DateTime {
         self.0.claimed_at.into()

@@ -7,6 +7,8 @@ use entity::names::ObjectKind;
 
 use crate::domain::codes::display_code;
 use crate::domain::entitlement as domain;
+use crate::domain::lifecycle;
+use crate::domain::policy::{self, PersonRights};
 use crate::error::AppResult;
 use crate::graphql::loader::{MerchantKey, PackageKey, UserKey, UsesOf};
 use crate::graphql::merchant::Merchant;
@@ -33,10 +35,7 @@ pub struct Entitlement(pub Model);
 
 impl Entitlement {
     fn holder_only(&self, ctx: &Context<'_>) -> AppResult<()> {
-        match ctx.auth().viewer_opt() {
-            Some(v) if v.user_id == self.0.holder_user_id => Ok(()),
-            _ => Err(crate::error::AppError::Forbidden),
-        }
+        policy::require_holder(ctx.auth().viewer_opt(), self.0.holder_user_id)
     }
 }
 
@@ -98,6 +97,17 @@ impl Entitlement {
     /// Where it stands now.
     async fn status(&self, ctx: &Context<'_>) -> AppResult<EntitlementStatus> {
         Ok(domain::standing(&self.0, ctx.now()?).into())
+    }
+
+    /// The steps you may take on it now (`VOID`), by its state and your rights: offer only
+    /// these buttons. Its `history` names steps the same way.
+    async fn available_actions(&self, ctx: &Context<'_>) -> Vec<String> {
+        let rights = PersonRights::of(
+            ctx.auth().viewer_opt(),
+            self.0.holder_user_id,
+            Some(self.0.street_id),
+        );
+        lifecycle::available::<entity::entitlement::Entity>(&rights, self.0.status)
     }
 
     /// The code to show at the provider's counter, `XXXX-XXXX-XXXX`. The holder's alone

@@ -7,8 +7,10 @@ use entity::clerk_invitation::Model;
 use entity::names::ObjectKind;
 
 use crate::domain::invitation::{self as domain, InvitationAction, InvitationState};
+use crate::domain::policy::InvitationRights;
 use crate::error::AppResult;
-use crate::graphql::merchant::Merchant;
+use crate::graphql::loader::UserKey;
+use crate::graphql::merchant::{Merchant, merchant_rights};
 use crate::graphql::scalars::DateTime;
 use crate::graphql::{ContextExt, id};
 
@@ -65,6 +67,23 @@ impl ClerkInvitation {
     /// Where it stands now.
     async fn status(&self, ctx: &Context<'_>) -> AppResult<ClerkInvitationStatus> {
         Ok(domain::state(&self.0, ctx.now()?).into())
+    }
+
+    /// The steps you may take on it now (`ACCEPT`, `DECLINE`, `REVOKE`), by its state and your rights: offer only
+    /// these buttons. Its `history` names steps the same way.
+    async fn available_actions(&self, ctx: &Context<'_>) -> AppResult<Vec<String>> {
+        let viewer = ctx.auth().viewer_opt();
+        let phone = match viewer {
+            Some(v) => ctx
+                .loader()?
+                .load_one(UserKey(v.user_id))
+                .await?
+                .map(|u| u.phone),
+            None => None,
+        };
+        let merchant = merchant_rights(ctx, self.0.street_id, self.0.merchant_id).await?;
+        let rights = InvitationRights::of(merchant, phone.as_deref(), &self.0.phone);
+        Ok(domain::available(&rights, &self.0, ctx.now()?))
     }
 
     /// When the owner sent it.

@@ -9,9 +9,10 @@ use entity::names::ObjectKind;
 use entity::package_item::Model as ItemModel;
 
 use crate::domain::package::{self as domain, ItemAction, ItemSpec, NewPackage, Sight};
+use crate::domain::policy::{PackageItemRights, StreetRights};
 use crate::error::{AppError, AppResult};
 use crate::graphql::loader::{ItemsOfPackage, MembershipsOf, MerchantKey, PackageKey, StreetKey};
-use crate::graphql::merchant::Merchant;
+use crate::graphql::merchant::{Merchant, merchant_rights};
 use crate::graphql::pagination::{OrderDirection, connection, connection_field};
 use crate::graphql::scalars::DateTime;
 use crate::graphql::street::Street;
@@ -180,6 +181,13 @@ impl BenefitPackage {
         self.model.status.into()
     }
 
+    /// The steps you may take on it now (`SEND`, `WITHDRAW`), by its state and your rights: offer only
+    /// these buttons. Its `history` names steps the same way.
+    async fn available_actions(&self, ctx: &Context<'_>) -> Vec<String> {
+        let rights = StreetRights::of(ctx.auth().viewer_opt(), self.model.street_id);
+        domain::available(&rights, &self.model)
+    }
+
     /// Why staff withdrew it. Staff of the street only.
     async fn status_reason(&self, ctx: &Context<'_>) -> Option<String> {
         restricted(ctx, self.whole(), || self.model.status_reason.clone()).flatten()
@@ -262,6 +270,21 @@ impl PackageItem {
     /// Where it stands with its provider.
     async fn status(&self) -> PackageItemStatus {
         self.0.status.into()
+    }
+
+    /// The steps you may take on it now (`REQUEST`, `CONFIRM`, `DECLINE`), by its state and your rights: offer only
+    /// these buttons. Its `history` names steps the same way.
+    async fn available_actions(&self, ctx: &Context<'_>) -> AppResult<Vec<String>> {
+        let package = ctx
+            .loader()?
+            .load_one(PackageKey(self.0.package_id))
+            .await?
+            .ok_or(AppError::NotFound("package"))?;
+        let rights = PackageItemRights {
+            street: StreetRights::of(ctx.auth().viewer_opt(), package.street_id),
+            provider: merchant_rights(ctx, package.street_id, self.0.merchant_id).await?,
+        };
+        Ok(domain::item_available(&rights, &self.0, &package))
     }
 
     /// Why the provider declined it.

@@ -7,6 +7,7 @@ use entity::community::CommunityStatus;
 use entity::{community, street};
 
 use crate::domain;
+use crate::domain::policy::StreetRights;
 use crate::error::{AppError, AppResult};
 use crate::graphql::account::User;
 use crate::graphql::loader::{CommunitiesOfStreet, StreetKey};
@@ -120,6 +121,13 @@ impl Community {
     /// `ACTIVE`, or `ARCHIVED`: kept with its history, taking no new residents or merchants.
     async fn status(&self) -> CommunityState {
         self.0.status.into()
+    }
+
+    /// The steps you may take on it now (`ARCHIVE`), by its state and your rights: offer only
+    /// these buttons. Its `history` names steps the same way.
+    async fn available_actions(&self, ctx: &Context<'_>) -> Vec<String> {
+        let rights = StreetRights::of(ctx.auth().viewer_opt(), self.0.street_id);
+        crate::domain::lifecycle::available::<entity::community::Entity>(&rights, self.0.status)
     }
 
     /// The street the community belongs to.

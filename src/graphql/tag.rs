@@ -6,9 +6,12 @@ use async_graphql::{Context, Enum, ID, Object};
 use entity::names::ObjectKind;
 use entity::tag_request::Model;
 
+use crate::domain::lifecycle;
+use crate::domain::policy::PersonRights;
 use crate::domain::tag::{self as domain, TagRequestAction};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::graphql::account::User;
+use crate::graphql::loader::UserKey;
 use crate::graphql::scalars::DateTime;
 use crate::graphql::{ContextExt, id};
 
@@ -57,6 +60,23 @@ impl TagRequest {
     /// Where it stands.
     async fn status(&self) -> TagRequestStatus {
         self.0.status.into()
+    }
+
+    /// The steps you may take on it now (`GRANT`, `REFUSE`), by its state and your rights: offer only
+    /// these buttons. Its `history` names steps the same way.
+    async fn available_actions(&self, ctx: &Context<'_>) -> AppResult<Vec<String>> {
+        let person = ctx
+            .loader()?
+            .load_one(UserKey(self.0.user_id))
+            .await?
+            .ok_or(AppError::NotFound("user"))?;
+        // Staff of a street the resident has left decide nothing for them.
+        let street = person.street_id.filter(|s| *s == self.0.street_id);
+        let rights = PersonRights::of(ctx.auth().viewer_opt(), self.0.user_id, street);
+        Ok(lifecycle::available::<entity::tag_request::Entity>(
+            &rights,
+            self.0.status,
+        ))
     }
 
     /// Why staff refused it.

@@ -63,6 +63,29 @@ pub async fn ready_package_by(
     copies: i32,
     confirmers: &[&TestUser],
 ) -> String {
+    let (id, item_ids) = draft_package(app, s, items, copies).await;
+    send_package(app, s, &id).await;
+    for (n, i) in item_ids.iter().enumerate() {
+        let owner = confirmers[n.min(confirmers.len() - 1)];
+        expect_ok(
+            &app.gql_by(
+                Some(owner),
+                "mutation($id: ID!) { confirmPackageItem(id: $id) { id } }",
+                json!({ "id": i }),
+            )
+            .await,
+        );
+    }
+    id
+}
+
+/// A draft package of these items, with `copies` copies: its id and its items' ids.
+pub async fn draft_package(
+    app: &TestApp,
+    s: &Setting,
+    items: Vec<Value>,
+    copies: i32,
+) -> (String, Vec<String>) {
     let v = app
         .gql_by(
             Some(&s.staff),
@@ -72,6 +95,17 @@ pub async fn ready_package_by(
         .await;
     let p = &v["data"]["createBenefitPackage"];
     let id = p["id"].as_str().unwrap_or_else(|| panic!("{v}")).to_owned();
+    let items = p["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap().to_owned())
+        .collect();
+    (id, items)
+}
+
+/// Staff send the package to its providers.
+pub async fn send_package(app: &TestApp, s: &Setting, id: &str) {
     expect_ok(
         &app.gql_by(
             Some(&s.staff),
@@ -80,18 +114,6 @@ pub async fn ready_package_by(
         )
         .await,
     );
-    for (n, i) in p["items"].as_array().unwrap().iter().enumerate() {
-        let owner = confirmers[n.min(confirmers.len() - 1)];
-        expect_ok(
-            &app.gql_by(
-                Some(owner),
-                "mutation($id: ID!) { confirmPackageItem(id: $id) { id } }",
-                json!({ "id": i["id"] }),
-            )
-            .await,
-        );
-    }
-    id
 }
 
 /// An award for `nominee` (an account or a name and phone), approved unless `approve` is false.

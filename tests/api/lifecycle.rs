@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use entity::merchant::MerchantStatus;
 
 use crate::builders::*;
-use crate::grant::{ready_package_of, setting};
+use crate::grant::{draft_package, ready_package_of, send_package, setting};
 use crate::support::*;
 
 const HISTORY: &str = "query($id: ID!) { history(id: $id) { totalCount \
@@ -231,4 +231,131 @@ async fn a_package_history_is_for_staff_and_server_steps_have_no_actor() {
         &app.gql_by(Some(&s.canteen.owner), HISTORY, id).await,
         "FORBIDDEN",
     );
+}
+
+const OFFERED: &str = "query($id: ID!) { node(id: $id) {
+  ... on CouponClaim { availableActions } ... on Entitlement { availableActions }
+  ... on BenefitPackage { availableActions } ... on PackageItem { availableActions }
+  ... on ClerkInvitation { availableActions } ... on TagRequest { availableActions }
+  ... on Community { availableActions } } }";
+
+async fn offered(app: &TestApp, by: Option<&TestUser>, id: &Value) -> Vec<String> {
+    let v = app.gql_by(by, OFFERED, json!({ "id": id })).await;
+    serde_json::from_value(v["data"]["node"]["availableActions"].clone())
+        .unwrap_or_else(|_| panic!("{id} for {:?}: {v}", by.map(|u| u.id)))
+}
+
+/// Every object with a lifecycle offers each viewer exactly the steps that will work for them
+/// now: a claim's counter and the street, an invitation's invitee and owner, a tag request's
+/// staff, a package's staff and its item's provider (only while the package asks), an
+/// entitlement's street; and nothing once time or a grant has closed the steps.
+#[tokio::test]
+async fn every_lifecycle_offers_each_party_its_own_steps() {
+    let app = TestApp::spawn().await;
+    let s = setting(&app).await;
+    let holder = app
+        .new_user()
+        .lives_in(&s.street, "新城嘉园")
+        .insert()
+        .await;
+    let none = Vec::<String>::new();
+
+    let community = json!(s.street.community("新城嘉园").gid);
+    assert_eq!(offered(&app, Some(&s.staff), &community).await, ["ARCHIVE"]);
+    assert_eq!(offered(&app, Some(&holder), &community).await, none);
+
+    let coupon = app.new_coupon(&s.canteen).insert().await;
+    let claim = json!(app.new_claim(&coupon, &holder).await.gid);
+    assert_eq!(offered(&app, Some(&holder), &claim).await, none);
+    assert_eq!(
+        offered(&app, Some(&s.canteen.owner), &claim).await,
+        ["REDEEM", "VOID"]
+    );
+    assert_eq!(offered(&app, Some(&s.staff), &claim).await, ["VOID"]);
+
+    let v = app
+        .gql_by(
+            Some(&holder),
+            "mutation { requestTag(tag: \"COURIER\", note: \"在九棵树送外卖三年\") { id } }",
+            json!({}),
+        )
+        .await;
+    let request = v["data"]["requestTag"]["id"].clone();
+    assert_eq!(
+        offered(&app, Some(&s.staff), &request).await,
+        ["GRANT", "REFUSE"]
+    );
+    assert_eq!(offered(&app, Some(&holder), &request).await, none);
+
+    let v = app
+        .gql_by(
+            Some(&s.canteen.owner),
+            "mutation($id: ID!, $p: String!) { inviteMerchantClerk(merchantId: $id, phone: $p) { id } }",
+            json!({ "id": s.canteen.gid, "p": holder.phone }),
+        )
+        .await;
+    let invitation = v["data"]["inviteMerchantClerk"]["id"].clone();
+    assert_eq!(
+        offered(&app, Some(&holder), &invitation).await,
+        ["ACCEPT", "DECLINE"]
+    );
+    assert_eq!(
+        offered(&app, Some(&s.canteen.owner), &invitation).await,
+        ["REVOKE"]
+    );
+    assert_eq!(offered(&app, Some(&s.staff), &invitation).await, none);
+
+    // A package waiting for its provider: the provider answers its item, the street may
+    // withdraw it or ask again.
+    let item = json!({ "providerId": s.canteen.gid, "kind": "ENTITLEMENT",
+        "description": "一份午餐", "totalUses": 10, "validDays": 30 });
+    let (waiting, items) = draft_package(&app, &s, vec![item.clone()], 1).await;
+    let (waiting, waiting_item) = (json!(waiting), json!(items[0]));
+    assert_eq!(
+        offered(&app, Some(&s.staff), &waiting).await,
+        ["SEND", "WITHDRAW"]
+    );
+    assert_eq!(
+        offered(&app, Some(&s.staff), &waiting_item).await,
+        ["REQUEST"]
+    );
+    send_package(&app, &s, waiting.as_str().unwrap()).await;
+    assert_eq!(
+        offered(&app, Some(&s.canteen.owner), &waiting_item).await,
+        ["CONFIRM", "DECLINE"]
+    );
+    assert_eq!(offered(&app, Some(&s.staff), &waiting_item).await, none);
+    assert_eq!(offered(&app, Some(&s.staff), &waiting).await, ["WITHDRAW"]);
+
+    // Granted: the package is settled, and the entitlement is the street's to void.
+    let package = json!(ready_package_of(&app, &s, vec![item], 1).await);
+    let award = crate::grant::award(&app, &s, crate::grant::account(&holder), true).await;
+    expect_ok(
+        &app.gql_by(
+            Some(&s.staff),
+            crate::grant::GRANT,
+            json!({ "id": award, "p": package }),
+        )
+        .await,
+    );
+    assert_eq!(offered(&app, Some(&s.staff), &package).await, none);
+    let v = app
+        .gql_by(
+            Some(&holder),
+            "{ myEntitlements { nodes { id } } }",
+            json!({}),
+        )
+        .await;
+    let entitlement = v["data"]["myEntitlements"]["nodes"][0]["id"].clone();
+    assert_eq!(offered(&app, Some(&s.staff), &entitlement).await, ["VOID"]);
+    assert_eq!(offered(&app, Some(&holder), &entitlement).await, none);
+
+    // Past the claim's validity and the invitation's: the counter may only void the claim, and
+    // the invitation is nobody's to answer.
+    app.clock.advance(chrono::Duration::days(3650));
+    assert_eq!(
+        offered(&app, Some(&s.canteen.owner), &claim).await,
+        ["VOID"]
+    );
+    assert_eq!(offered(&app, Some(&holder), &invitation).await, none);
 }

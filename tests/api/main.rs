@@ -37,6 +37,7 @@ mod policy;
 mod privacy;
 mod profile;
 mod rate_limits;
+mod recipe;
 mod recovery;
 mod schema;
 mod slow;

@@ -286,3 +286,181 @@ async fn nobody_redeems_or_voids_their_own_claim() {
             .await,
     );
 }
+
+const ADD_STAFF: &str =
+    "mutation($p: String!) { addStaff(phone: $p, name: \"李干事\", admin: false) { id } }";
+const REMOVE_STAFF: &str = "mutation($u: ID!) { removeStaff(userId: $u) { id } }";
+const AWARDS: &str = "{ awards { totalCount } }";
+const PACKAGES: &str = "{ benefitPackages { totalCount } }";
+const ENTITLEMENTS: &str = "{ myEntitlements { totalCount } }";
+const LOGIN_WITH_CODE: &str =
+    "mutation($p: String!, $c: String!) { loginWithCode(phone: $p, code: $c) { accessToken } }";
+const DELETE_ACCOUNT: &str = "mutation($c: String!) { deleteMyAccount(code: $c) }";
+
+/// A list's total, or the refusal's code.
+fn total(v: &Value) -> String {
+    match code(v).as_str() {
+        "" => {
+            let data = v["data"].as_object().unwrap();
+            let (_, list) = data.iter().next().unwrap();
+            list["totalCount"].to_string()
+        }
+        c => c.to_owned(),
+    }
+}
+
+/// The street's own rights, the list scopes and the rules about a person's own account, by
+/// role: who keeps the staff (administrators of the street), which awards, packages and
+/// entitlements each lists, that staff neither open their account with an SMS code nor close
+/// it themselves, and that an owner hands their merchant over first.
+#[tokio::test]
+async fn the_street_the_lists_and_ones_own_account_by_role() {
+    let app = TestApp::spawn().await;
+    // Inside the hours SMS codes are sent.
+    app.clock.set(
+        chrono::DateTime::parse_from_rfc3339("2026-12-02T02:00:00Z")
+            .unwrap()
+            .to_utc(),
+    );
+    let street = app.new_street("九棵树街道", &["新城嘉园"]).await;
+    let far = app.new_street("别的街道", &["别的社区"]).await;
+    let nominator = app.new_user().lives_in(&street, "新城嘉园").insert().await;
+    let clerk = app.new_user().street(street.id).insert().await;
+    let m = app.new_merchant(&street).clerk(&clerk).insert().await;
+    let nominee = app.new_user().lives_in(&street, "新城嘉园").insert().await;
+    let nominated = app
+        .gql_by(
+            Some(&nominator),
+            "mutation($input: NominateAwardInput!) { nominateAward(input: $input) { id } }",
+            json!({ "input": {
+                "nomineeId": gid(ObjectKind::User, nominee.id),
+                "communityId": street.community("新城嘉园").gid,
+                "title": "扶老人过街", "deed": "每天早上扶邻居老人过马路去菜场",
+                "happenedOn": "2026-11-30",
+            } }),
+        )
+        .await;
+    expect_ok(&nominated);
+    let parties: Vec<(&str, Option<TestUser>)> = vec![
+        ("anonymous", None),
+        ("the nominator, a resident", Some(nominator.clone())),
+        ("clerk", Some(clerk.clone())),
+        ("owner", Some(m.owner.clone())),
+        (
+            "staff of the street",
+            Some(app.new_user().staff_of(&street).insert().await),
+        ),
+        (
+            "staff of another street",
+            Some(app.new_user().staff_of(&far).insert().await),
+        ),
+        (
+            "administrator of the street",
+            Some(app.new_street_admin(&street).await),
+        ),
+    ];
+    const U: &str = "UNAUTHENTICATED";
+    const F: &str = "FORBIDDEN";
+    const S: &str = "INVALID_STATE";
+    const OK: &str = "ok";
+    // add staff, remove staff, awards listed, packages listed, own entitlements listed, sign in
+    // by SMS, close one's own account
+    #[rustfmt::skip]
+    let expected: [[&str; 7]; 7] = [
+        [U, U, U, U, U, "-", "-"],
+        [F, F, "1", F, "0", OK, OK],
+        [F, F, "0", F, "0", OK, OK],
+        [F, F, "0", F, "0", OK, S],
+        [F, F, "1", "0", "0", U, S],
+        [F, F, "0", "0", "0", U, S],
+        // Administrators are staff: the same, and they keep the staff.
+        [OK, OK, "1", "0", "0", U, S],
+    ];
+    for ((who, user), want) in parties.iter().zip(expected) {
+        let by = user.as_ref();
+        let newcomer = app.new_user().lives_in(&street, "新城嘉园").insert().await;
+        let colleague = app.new_user().staff_of(&street).insert().await;
+        let colleague = json!({ "u": gid(ObjectKind::User, colleague.id) });
+        let mut got = vec![
+            outcome(
+                &app.gql_by(by, ADD_STAFF, json!({ "p": newcomer.phone }))
+                    .await,
+            ),
+            outcome(&app.gql_by(by, REMOVE_STAFF, colleague).await),
+            total(&app.gql_by(by, AWARDS, json!({})).await),
+            total(&app.gql_by(by, PACKAGES, json!({})).await),
+            total(&app.gql_by(by, ENTITLEMENTS, json!({})).await),
+        ];
+        match by {
+            None => got.extend(["-".to_owned(), "-".to_owned()]),
+            Some(u) => {
+                let c = app.send_code(&u.phone).await;
+                let login = json!({ "p": u.phone, "c": c });
+                let signed_in = app.gql(LOGIN_WITH_CODE, login).await;
+                got.push(outcome(&signed_in));
+                // Signing in by SMS ends the sessions before it (the number had not been
+                // proven): confirm the closing with a new code, in the new session.
+                app.clock.advance(chrono::Duration::seconds(61));
+                let delete = json!({ "c": app.send_code(&u.phone).await });
+                let closed = match signed_in["data"]["loginWithCode"]["accessToken"].as_str() {
+                    Some(token) => app.gql_as(token, DELETE_ACCOUNT, delete).await,
+                    None => app.gql_by(by, DELETE_ACCOUNT, delete).await,
+                };
+                got.push(outcome(&closed));
+            }
+        }
+        assert_eq!(got, want, "{who}");
+    }
+}
+
+/// Where the refusals of each mutation not in the tables above are tested: by the module of
+/// its capability. `recipe::every_mutation_has_its_rights_tested` fails for a mutation named
+/// in neither, so a new one cannot land without deciding where its rights are checked.
+pub const RIGHTS_TESTED_IN: &[(&str, &str)] = &[
+    ("register", "account"),
+    ("refreshToken", "account"),
+    ("logout", "account"),
+    ("changePassword", "account"),
+    ("logoutEverywhere", "tokens"),
+    ("sendLoginCode", "sms_code"),
+    ("issueResetCode", "recovery"),
+    ("resetPasswordWithCode", "recovery"),
+    ("exportPersonalData", "privacy"),
+    ("updateProfile", "profile"),
+    ("setLeaderboardOptOut", "points"),
+    ("loginWithWeChat", "wechat"),
+    ("bindWeChatPhone", "wechat"),
+    ("createCommunity", "street"),
+    ("renameCommunity", "street"),
+    ("archiveCommunity", "street"),
+    ("updateStreetSettings", "staff"),
+    ("updateMerchant", "merchant"),
+    ("reinstateMerchant", "merchant"),
+    ("removeMerchantClerk", "merchant"),
+    ("inviteMerchantClerk", "invitation"),
+    ("acceptClerkInvitation", "invitation"),
+    ("declineClerkInvitation", "invitation"),
+    ("revokeClerkInvitation", "invitation"),
+    ("createCoupon", "coupon"),
+    ("claimCoupon", "coupon"),
+    ("pauseCoupon", "coupon"),
+    ("endCoupon", "coupon"),
+    ("requestTag", "tag"),
+    ("reviewTagRequest", "tag"),
+    ("grantTag", "tag"),
+    ("revokeTag", "tag"),
+    ("createBenefitPackage", "package"),
+    ("addPackageItem", "package"),
+    ("updatePackageItem", "package"),
+    ("removePackageItem", "package"),
+    ("sendBenefitPackage", "package"),
+    ("confirmPackageItem", "package"),
+    ("declinePackageItem", "package"),
+    ("withdrawBenefitPackage", "package"),
+    ("reviewAward", "award"),
+    ("grantAward", "grant"),
+    ("reissueAwardClaimCode", "grant"),
+    ("claimAwardGrant", "grant"),
+    ("redeemEntitlement", "entitlement"),
+    ("voidEntitlement", "entitlement"),
+];

@@ -324,6 +324,18 @@ pub async fn redeem(cx: &Cx<'_>, code: &str, key: &str) -> AppResult<coupon_clai
     Ok(redeemed)
 }
 
+/// The steps `rights` may take on a claim at `now`, by name: a claim past its validity is
+/// redeemed no more, though it may still be voided.
+pub fn available(
+    rights: &MerchantRights,
+    c: &coupon_claim::Model,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Vec<String> {
+    lifecycle::available_where::<coupon_claim::Entity>(rights, c.status, |a| {
+        a != ClaimAction::Redeem || now < c.expires_at
+    })
+}
+
 /// The merchant (owner or clerk) or staff of its street voids an unredeemed claim; points it
 /// cost are refunded in the same transaction.
 pub async fn void(cx: &Cx<'_>, claim_id: i64, reason: &str) -> AppResult<coupon_claim::Model> {
