@@ -19,7 +19,7 @@ use crate::domain::audit::{self, AuditAction, AuditRecord};
 use crate::domain::codes::{new_code, normalize_code};
 use crate::domain::context::Cx;
 use crate::domain::events::{self, Event, EventKind};
-use crate::domain::lifecycle::{self, Lifecycle, NoteRule, Rule, Step};
+use crate::domain::lifecycle::{self, Lifecycle, NoteRule, Outcome, Rule, Step};
 use crate::domain::page::{self, Order, Page, SortValue, Window};
 use crate::domain::points::{self, Posting, Source};
 use crate::domain::policy::{self, AwardRights, Who};
@@ -36,6 +36,9 @@ pub enum AwardAction {
     Reject,
     /// Staff grant an approved award with a package and points.
     Grant,
+    /// The nominee claims a grant held for their number, with the code on their certificate:
+    /// the award stays granted, and what it gives becomes theirs.
+    Claim,
 }
 
 impl Lifecycle for award::Entity {
@@ -72,7 +75,20 @@ impl Lifecycle for award::Entity {
                 audit: Some(AuditAction::AwardReject),
                 event: Some(EventKind::AwardRejected),
             },
+            Rule {
+                action: AwardAction::Claim,
+                from: &[AwardStatus::Granted],
+                to: AwardStatus::Granted,
+                who: Who::Nominee,
+                note: NoteRule::None,
+                audit: Some(AuditAction::AwardClaim),
+                event: Some(EventKind::AwardClaimed),
+            },
         ]
+    }
+
+    fn steps_within_a_state() -> &'static [AwardAction] {
+        &[AwardAction::Claim]
     }
 
     fn id_column() -> award::Column {
@@ -465,56 +481,27 @@ pub async fn claim(cx: &Cx<'_>, raw_code: &str) -> AppResult<Claimed> {
         .filter(|u| !u.disabled)
         .ok_or(AppError::Unauthenticated)?;
     // Only its nominee learns whether a code has been used.
-    policy::require_nominee_phone(a.nominee_phone.as_deref(), &me.phone)?;
-    if a.claimed_at.is_some() || a.status != AwardStatus::Granted {
-        return Err(AppError::InvalidState(Text::new(
-            "这份奖励已经领取",
-            "This grant has been claimed",
-        )));
-    }
-    // Only one claim takes it, whatever races.
-    let taken = award::Entity::update_many()
-        .col_expr(award::Column::NomineeUserId, me.id.into())
-        .col_expr(award::Column::ClaimedAt, tx.now().into())
-        .col_expr(award::Column::UpdatedAt, tx.now().into())
-        .filter(award::Column::Id.eq(a.id))
-        .filter(award::Column::ClaimedAt.is_null())
-        .exec(&tx)
-        .await?;
-    if taken.rows_affected != 1 {
-        return Err(invalid_state());
-    }
-    // What the update above wrote, without reading it back.
-    let a = award::Model {
-        nominee_user_id: Some(me.id),
-        claimed_at: Some(tx.now()),
-        updated_at: tx.now(),
-        ..a
+    let rights = AwardRights::of(Some(viewer), a.street_id, a.nominator_id, a.nominee_user_id)
+        .holding(a.nominee_phone.as_deref(), &me.phone);
+    lifecycle::authorize::<award::Entity>(&rights, AwardAction::Claim)?;
+    let claimed =
+        || AppError::InvalidState(Text::new("这份奖励已经领取", "This grant has been claimed"));
+    // Only one claim takes the hold, whatever races.
+    let step = Step::<award::Entity>::new(a.id, AwardAction::Claim)
+        .street(a.street_id)
+        .only_if(award::Column::ClaimedAt.is_null())
+        .set(award::Column::NomineeUserId, me.id)
+        .set(award::Column::ClaimedAt, tx.now())
+        .concerning(me.id)
+        .concerning(a.nominator_id)
+        .payload(serde_json::json!({ "title": a.title }));
+    let a = match lifecycle::try_apply(&tx, &rights, step).await? {
+        Outcome::Done(a) => a,
+        Outcome::NotInState => return Err(claimed()),
     };
     let package_id = a.package_id.ok_or_else(invalid_state)?;
     let items = crate::domain::package::items_of(&tx, &[package_id]).await?;
     let entitlements = deliver(&tx, &a, &items, me.id).await?;
-    audit::record(
-        &tx,
-        AuditRecord::of(
-            Some(a.street_id),
-            AuditAction::AwardClaim,
-            ObjectKind::Award,
-            a.id,
-        ),
-    )
-    .await?;
-    events::record(
-        &tx,
-        Event {
-            street_id: Some(a.street_id),
-            ..Event::new(EventKind::AwardClaimed, ObjectKind::Award, a.id)
-                .concerning(me.id)
-                .concerning(a.nominator_id)
-                .payload(serde_json::json!({ "title": a.title }))
-        },
-    )
-    .await?;
     tx.commit().await?;
     Ok(Claimed {
         award: a,

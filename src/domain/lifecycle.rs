@@ -8,10 +8,11 @@
 
 use std::fmt::Debug;
 
+use sea_orm::sea_query::IntoCondition;
 use sea_orm::sea_query::{Expr, SimpleExpr};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, FromQueryResult, ModelTrait, QueryFilter,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, FromQueryResult, ModelTrait,
+    QueryFilter, QuerySelect, Set,
 };
 
 use entity::lifecycle_step;
@@ -64,6 +65,11 @@ pub trait Lifecycle: EntityTrait {
     fn reason_column() -> Option<Self::Column>;
     /// Set to the command's time by every step, if the table has one.
     fn updated_at_column() -> Option<Self::Column>;
+    /// Steps that leave the row in the state it was in (an award's claim: a granted award
+    /// stays granted, its hold is taken). Each guards itself with [`Step::only_if`].
+    fn steps_within_a_state() -> &'static [Self::Action] {
+        &[]
+    }
 }
 
 /// Rights that can answer whether they include a [`Who`].
@@ -105,6 +111,8 @@ pub struct Step<E: Lifecycle> {
     pub reason: Option<String>,
     /// Columns the step sets besides state, reason and update time.
     pub set: Vec<(E::Column, SimpleExpr)>,
+    /// What the row must hold besides its state, checked by the same conditional update.
+    pub only_if: Condition,
     /// Who hears of it.
     pub concerned: Vec<i64>,
     pub payload: serde_json::Value,
@@ -118,6 +126,7 @@ impl<E: Lifecycle> Step<E> {
             street_id: None,
             reason: None,
             set: Vec::new(),
+            only_if: Condition::all(),
             concerned: Vec::new(),
             payload: serde_json::json!({}),
         }
@@ -135,6 +144,13 @@ impl<E: Lifecycle> Step<E> {
 
     pub fn set(mut self, col: E::Column, value: impl Into<sea_orm::Value>) -> Self {
         self.set.push((col, Expr::value(value)));
+        self
+    }
+
+    /// Takes the step only if the row also meets `cond` (in the same conditional update, so a
+    /// racing step cannot pass it too).
+    pub fn only_if(mut self, cond: impl IntoCondition) -> Self {
+        self.only_if = self.only_if.add(cond.into_condition());
         self
     }
 
@@ -216,7 +232,8 @@ where
     let mut update = E::update_many()
         .col_expr(E::state_column(), Expr::value(rule.to))
         .filter(E::id_column().eq(step.id))
-        .filter(E::state_column().is_in(rule.from.iter().copied()));
+        .filter(E::state_column().is_in(rule.from.iter().copied()))
+        .filter(step.only_if);
     if rule.note != NoteRule::None
         && let Some(col) = E::reason_column()
     {
@@ -473,7 +490,8 @@ where
 }
 
 /// Checks a lifecycle table: every action of the enum has exactly one rule, and no rule
-/// starts from the state it leads to. Each lifecycle's unit test calls it.
+/// starts from the state it leads to unless it is declared a step within a state. Each
+/// lifecycle's unit test calls it.
 pub fn check_table<E>()
 where
     E: Lifecycle,
@@ -486,9 +504,11 @@ where
     }
     assert_eq!(E::rules().len(), actions.len(), "a rule without an action");
     for r in E::rules() {
-        assert!(
-            !r.from.contains(&r.to),
-            "{:?} leads where it starts",
+        let within = E::steps_within_a_state().contains(&r.action);
+        assert_eq!(
+            within,
+            r.from == [r.to],
+            "{:?}: a step within a state starts only from the state it stays in, and is declared",
             r.action
         );
     }

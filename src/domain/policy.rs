@@ -36,6 +36,9 @@ pub enum Who {
     Invitee,
     /// A street administrator: staff of the street with the administrator flag.
     StreetAdmin,
+    /// The person an award is for, who claims a grant held for their number: whoever has
+    /// proven they hold that number.
+    Nominee,
     /// Nobody asks for it: the server takes the step as the consequence of one a party was
     /// allowed (a package is ready when its last item is confirmed).
     System,
@@ -126,7 +129,7 @@ impl MerchantRights {
             Who::StreetStaff => self.govern,
             Who::MemberOrStreetStaff => self.serve || self.govern,
             Who::OwnerOrStreetStaff => self.manage || self.govern,
-            Who::Invitee | Who::StreetAdmin | Who::System => false,
+            Who::Invitee | Who::StreetAdmin | Who::Nominee | Who::System => false,
         }
     }
 
@@ -404,6 +407,9 @@ pub struct AwardRights {
     pub govern: bool,
     /// Sees the nominee's number whole: staff of its street (others masked).
     pub personal: bool,
+    /// Claims a grant held for the nominee's number: the signed-in holder of that number
+    /// ([`AwardRights::holding`]).
+    pub nominee: bool,
 }
 
 impl AwardRights {
@@ -422,6 +428,16 @@ impl AwardRights {
             read: is_staff_of(v, street_id) || v.user_id == nominator_id,
             govern: governs(v, street_id, party),
             personal: is_staff_of(v, street_id),
+            nominee: false,
+        }
+    }
+
+    /// With the number a grant is held for: the viewer, signed in with `viewer_phone`, is its
+    /// nominee when it is theirs.
+    pub fn holding(self, held_for: Option<&str>, viewer_phone: &str) -> AwardRights {
+        AwardRights {
+            nominee: self.signed_in && held_for == Some(viewer_phone),
+            ..self
         }
     }
 
@@ -445,6 +461,7 @@ impl crate::domain::lifecycle::Grants for AwardRights {
     fn require(&self, who: Who) -> AppResult<()> {
         match who {
             Who::StreetStaff if self.govern => Ok(()),
+            Who::Nominee if self.nominee => Ok(()),
             _ => Err(refuse(self.signed_in)),
         }
     }
@@ -592,17 +609,6 @@ pub fn require_staff_removal(
 /// lock) leaves the staff: it must keep at least one.
 pub fn keeps_an_administrator(administrators: usize) -> bool {
     administrators > 1
-}
-
-/// A grant held for a number is claimed by whoever has proven they hold that number: the
-/// signed-in account with it, and nobody else (`FORBIDDEN`, before they learn whether the code
-/// has been used).
-pub fn require_nominee_phone(held_for: Option<&str>, viewer_phone: &str) -> AppResult<()> {
-    if held_for == Some(viewer_phone) {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden)
-    }
 }
 
 /// The SQL side of [`AwardRights::read`], for lists: the awards of the street a viewer is staff

@@ -346,6 +346,30 @@ async fn a_grant_for_someone_without_an_account_waits_for_their_claim_code() {
             .await,
         1
     );
+    // The claim is a step of the award's history: it stays granted, and the nominee took it.
+    let v = app
+        .gql_by(Some(&s.staff), "{ awards { nodes { id } } }", json!({}))
+        .await;
+    let id = v["data"]["awards"]["nodes"][0]["id"].clone();
+    let v = app
+        .gql_by(
+            Some(&s.staff),
+            "query($id: ID!) { history(id: $id) { nodes { action fromState toState } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    let steps = &v["data"]["history"]["nodes"];
+    assert_eq!(
+        steps.as_array().unwrap().last().unwrap(),
+        &json!({ "action": "CLAIM", "fromState": "GRANTED", "toState": "GRANTED" }),
+        "{v}"
+    );
+    assert_eq!(
+        app.count("lifecycle_history WHERE action = 'CLAIM' AND actor_user_id IS NOT NULL")
+            .await,
+        1
+    );
+    assert_eq!(app.count("events WHERE kind = 'award.claimed'").await, 1);
     // A used code is used.
     expect_code(
         &app.gql_as(&nominee, CLAIM, json!({ "c": printed })).await,
