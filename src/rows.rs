@@ -20,8 +20,8 @@ use sea_query_sqlx::SqlxValues;
 
 use crate::metrics::Metrics;
 
-/// A value read from a column by its position, and the value a column that was not read
-/// holds (see [`Columns`]).
+/// A value read from a column by its position, and the value a [`Partial`] row holds, out of
+/// reach, for a column that was not read.
 pub trait Cell: Sized {
     fn read(row: &QueryResult, at: usize) -> Result<Self, DbErr>;
     fn blank() -> Self;
@@ -97,12 +97,8 @@ macro_rules! string_enum_cells {
     )*};
 }
 
-/// Some of a model's columns, by their place in the entity's `Column` enumeration.
-///
-/// A row read with a set holds blanks (zero, empty, `None`, the first variant) in the columns
-/// outside it: only code that reads nothing else may see it. The GraphQL layer computes the set
-/// from the fields a selection asks for, and never caches such a row where a whole one is
-/// expected.
+/// Some of a model's columns, by their place in the entity's `Column` enumeration. A row read
+/// with a set is a [`Partial`]: its other columns cannot be reached.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Columns(u64);
 
@@ -155,6 +151,62 @@ macro_rules! columns {
     ($column:ty: $($name:ident),* $(,)?) => {
         $crate::rows::Columns::of(&[$(<$column>::$name as u8),*])
     };
+}
+
+/// A row read with only some of its columns (a list reads what its selection needs). The
+/// columns outside the set hold no value, so they are reached only through [`Partial::get`],
+/// which answers an error, never a blank, for a column that was not read.
+#[derive(Clone, Debug)]
+pub struct Partial<M> {
+    row: M,
+    read: Columns,
+}
+
+impl<M> Partial<M> {
+    /// A row read whole.
+    pub fn whole(row: M) -> Partial<M> {
+        Partial {
+            row,
+            read: Columns::ALL,
+        }
+    }
+
+    /// The columns read.
+    pub fn columns(&self) -> Columns {
+        self.read
+    }
+
+    /// What `f` reads of the primary key, which every read includes ([`some`] reads the
+    /// first column, the key of every entity of ours, whatever the set).
+    pub fn key<T>(&self, f: impl FnOnce(&M) -> T) -> T {
+        f(&self.row)
+    }
+
+    /// The row, if it was read whole.
+    pub fn whole_row(&self) -> Option<&M> {
+        (self.read == Columns::ALL).then_some(&self.row)
+    }
+
+    /// What `f` reads from the row, which needs the columns `need`: an internal error if they
+    /// were not all read.
+    pub fn get<'a, T>(&'a self, need: Columns, f: impl FnOnce(&'a M) -> T) -> Result<T, DbErr> {
+        if self.read.covers(need) {
+            Ok(f(&self.row))
+        } else {
+            Err(DbErr::Custom(format!(
+                "a column outside the ones read ({:#x} of {:#x})",
+                need.0, self.read.0
+            )))
+        }
+    }
+
+    /// The same columns of another form of the row (an `Arc` of it).
+    pub fn map<N>(self, f: impl FnOnce(M) -> N) -> Partial<N> {
+        Partial {
+            row: f(self.row),
+            read: self.read,
+        }
+    }
 }
 
 /// A model read by position: [`Positional::columns`] are selected in the order
@@ -212,7 +264,8 @@ pub async fn all<M: Positional>(
     conn: &impl Reads,
     select: Select<M::Entity>,
 ) -> Result<Vec<M>, DbErr> {
-    some(conn, select, Columns::ALL).await
+    let rows = some(conn, select, Columns::ALL).await?;
+    Ok(rows.into_iter().map(|p| p.row).collect())
 }
 
 /// [`all`], reading only the columns of `set` (see [`Columns`]).
@@ -220,7 +273,9 @@ pub async fn some<M: Positional>(
     conn: &impl Reads,
     select: Select<M::Entity>,
     set: Columns,
-) -> Result<Vec<M>, DbErr> {
+) -> Result<Vec<Partial<M>>, DbErr> {
+    // The key, first in every entity's columns, so that a partial row always names its row.
+    let set = set.with(Columns::of(&[0]));
     let statement = select
         .select_only()
         .columns(M::columns(set))
@@ -228,7 +283,12 @@ pub async fn some<M: Positional>(
     query(conn, statement)
         .await?
         .iter()
-        .map(|row| M::decode(row, set))
+        .map(|row| {
+            Ok(Partial {
+                row: M::decode(row, set)?,
+                read: set,
+            })
+        })
         .collect()
 }
 
@@ -447,12 +507,16 @@ fn db_err(e: sqlx::Error) -> DbErr {
 /// How a page reads its rows: [`ByName`], as sea-orm does (the standard tier), or
 /// [`ByPosition`], for a model with a [`Positional`] reader (the hot tier).
 pub trait Reader<E: EntityTrait> {
+    /// What it reads a row as: a whole model, or a [`Partial`] one.
+    type Row: Send;
     /// Rows with at least the columns of `set`.
     fn read_all<C: Reads>(
         conn: &C,
         select: Select<E>,
         set: Columns,
-    ) -> impl Future<Output = Result<Vec<E::Model>, DbErr>> + Send;
+    ) -> impl Future<Output = Result<Vec<Self::Row>, DbErr>> + Send;
+    /// The row's model, for a reader of the columns `set` always includes (a page's order).
+    fn model(row: &Self::Row) -> &E::Model;
 }
 
 /// Every column, by name, through sea-orm.
@@ -462,12 +526,18 @@ impl<E: EntityTrait> Reader<E> for ByName
 where
     E::Model: sea_orm::FromQueryResult + Send + Sync,
 {
+    type Row = E::Model;
+
     fn read_all<C: Reads>(
         conn: &C,
         select: Select<E>,
         _: Columns,
     ) -> impl Future<Output = Result<Vec<E::Model>, DbErr>> + Send {
         select.all(conn)
+    }
+
+    fn model(row: &E::Model) -> &E::Model {
+        row
     }
 }
 
@@ -478,13 +548,42 @@ impl<E: EntityTrait> Reader<E> for ByPosition
 where
     E::Model: Positional<Entity = E> + Send,
 {
+    type Row = Partial<E::Model>;
+
     fn read_all<C: Reads>(
         conn: &C,
         select: Select<E>,
         set: Columns,
-    ) -> impl Future<Output = Result<Vec<E::Model>, DbErr>> + Send {
+    ) -> impl Future<Output = Result<Vec<Partial<E::Model>>, DbErr>> + Send {
         some(conn, select, set)
+    }
+
+    fn model(row: &Partial<E::Model>) -> &E::Model {
+        &row.row
     }
 }
 
 pub(crate) use {positional, string_enum_cells};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A column outside the ones read is an error, never the blank the row holds for it.
+    #[test]
+    fn a_partial_row_refuses_what_was_not_read() {
+        let read = Columns::of(&[0, 2]);
+        let row = Partial {
+            row: ("key", "read", "blank"),
+            read,
+        };
+        assert_eq!(row.key(|r| r.0), "key");
+        assert_eq!(row.get(Columns::of(&[2]), |r| r.1).unwrap(), "read");
+        assert!(row.get(Columns::of(&[1]), |r| r.2).is_err());
+        assert!(row.get(Columns::of(&[0, 1]), |r| r.2).is_err());
+        assert!(row.whole_row().is_none());
+        let whole = Partial::whole(("key", "read", "whole"));
+        assert_eq!(whole.get(Columns::of(&[1]), |r| r.2).unwrap(), "whole");
+        assert!(whole.whole_row().is_some());
+    }
+}

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, OnConflict, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait, Set,
+    QuerySelect, Set,
 };
 
 use entity::names::ObjectKind;
@@ -673,12 +673,10 @@ pub async fn authenticate(cx: &Cx<'_>, bearer: &str) -> AppResult<Viewer> {
         );
         query = query.filter(sea_orm::sea_query::ExprTrait::not(ended));
     }
-    // Every request with a token runs this: only the columns a viewer needs, read by position
-    // straight from the pool (sea-orm reads a whole model by name and formats an error for each
-    // NULL column).
-    use crate::rows::Cell;
+    // Every request with a token runs this: only the columns a viewer needs, one row per role.
     use user::Column as U;
-    let statement = query
+    type Facts = (bool, i32, Option<i64>, Option<i64>, bool, Option<Role>);
+    let rows: Vec<Facts> = query
         .select_only()
         .columns([
             U::Disabled,
@@ -689,22 +687,16 @@ pub async fn authenticate(cx: &Cx<'_>, bearer: &str) -> AppResult<Viewer> {
         ])
         .column(user_role::Column::Role)
         .left_join(user_role::Entity)
-        .build(cx.get_database_backend());
-    let rows = crate::rows::query(cx, statement).await?;
-    let Some(first) = rows.first() else {
+        .into_tuple()
+        .all(cx)
+        .await?;
+    let Some(&(disabled, version, street_id, community_id, street_admin, _)) = rows.first() else {
         return Err(AppError::Unauthenticated);
     };
-    if bool::read(first, 0)? || i32::read(first, 1)? != access.session_version {
+    if disabled || version != access.session_version {
         return Err(AppError::Unauthenticated);
     }
-    let (street_id, community_id) = (Option::read(first, 2)?, Option::read(first, 3)?);
-    let street_admin = bool::read(first, 4)?;
-    let mut roles = BTreeSet::new();
-    for row in &rows {
-        if let Some(role) = Option::<Role>::read(row, 5)? {
-            roles.insert(role);
-        }
-    }
+    let roles: BTreeSet<Role> = rows.into_iter().filter_map(|r| r.5).collect();
     Ok(Viewer {
         user_id: access.user_id,
         roles,

@@ -422,7 +422,7 @@ pub async fn list(
     filter: MerchantFilter,
     order: Order<merchant::Entity>,
     window: Window,
-) -> AppResult<Page<merchant::Model>> {
+) -> AppResult<Page<crate::rows::Partial<merchant::Model>>> {
     let mut q = merchant::Entity::find().filter(policy::visible_merchants(cx.viewer_opt()));
     if let Some(c) = filter.category {
         q = q.filter(merchant::Column::Category.eq(category(&c)?));

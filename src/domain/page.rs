@@ -10,7 +10,7 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 
 use crate::error::{AppError, AppResult, Text};
-use crate::rows::{ByName, ByPosition, Columns, Positional, Reader, Reads};
+use crate::rows::{ByName, ByPosition, Columns, Partial, Positional, Reader, Reads};
 
 pub const DEFAULT_PAGE: u64 = 20;
 pub const MAX_PAGE: u64 = 100;
@@ -159,7 +159,7 @@ pub async fn fetch_positional<E, C>(
     query: Select<E>,
     order: Order<E>,
     window: Window,
-) -> AppResult<Page<E::Model>>
+) -> AppResult<Page<Partial<E::Model>>>
 where
     E: EntityTrait,
     E::Model: Positional<Entity = E> + FromQueryResult + Send + Sync,
@@ -173,7 +173,7 @@ async fn fetch_with<R, E, C>(
     query: Select<E>,
     order: Order<E>,
     window: Window,
-) -> AppResult<Page<E::Model>>
+) -> AppResult<Page<R::Row>>
 where
     R: Reader<E>,
     E: EntityTrait,
@@ -231,7 +231,7 @@ where
     let rows = rows
         .into_iter()
         .map(|m| {
-            let (value, id) = (order.key)(&m);
+            let (value, id) = (order.key)(R::model(&m));
             let cursor = Cursor {
                 field: order.field.to_owned(),
                 value,

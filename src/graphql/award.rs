@@ -402,7 +402,7 @@ impl HonorRollEntry {
             .into_iter()
             .filter_map(|id| found.get(&MerchantKey(id)).cloned())
             .filter(|m| m.status == entity::merchant::MerchantStatus::Active)
-            .map(Merchant)
+            .map(Merchant::from)
             .collect())
     }
 }

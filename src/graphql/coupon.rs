@@ -27,7 +27,7 @@ use crate::graphql::merchant::{Merchant, merchant_rights, require_insider};
 use crate::graphql::pagination::{OrderDirection, connection, connection_field};
 use crate::graphql::street::Community;
 use crate::graphql::{ContextExt, id, restricted};
-use crate::rows::Columns;
+use crate::rows::{Columns, Partial};
 
 /// `DRAFT → ACTIVE ⇄ PAUSED → ENDED`.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
@@ -82,17 +82,49 @@ pub struct CouponAudience {
     pub communities: Vec<Community>,
 }
 
-pub struct Coupon(pub std::sync::Arc<model::Model>);
+/// A coupon as a list read it: whole, or with the columns its selection needs
+/// ([`FIELD_COLUMNS`]); each field reads through [`Coupon::read`], so a column the list did not
+/// read is an internal error, never a blank.
+pub struct Coupon(pub Partial<Arc<model::Model>>);
 
 impl From<model::Model> for Coupon {
     fn from(m: model::Model) -> Coupon {
-        Coupon(std::sync::Arc::new(m))
+        Coupon(Partial::whole(Arc::new(m)))
     }
 }
 
+impl From<Arc<model::Model>> for Coupon {
+    fn from(m: Arc<model::Model>) -> Coupon {
+        Coupon(Partial::whole(m))
+    }
+}
+
+/// The columns of a coupon, by name.
+macro_rules! col {
+    ($($c:ident),*) => {
+        crate::columns![model::Column: $($c),*]
+    };
+}
+
 impl Coupon {
+    /// What `f` reads of the coupon, which needs the columns `need`.
+    pub fn read<'a, T>(
+        &'a self,
+        need: Columns,
+        f: impl FnOnce(&'a model::Model) -> T,
+    ) -> AppResult<T> {
+        Ok(self.0.get(need, |m| f(m))?)
+    }
+
+    /// The whole row, for a field that is not in [`FIELD_COLUMNS`] (selecting it reads all).
+    pub fn whole(&self) -> AppResult<&model::Model> {
+        self.read(Columns::ALL, |m| m)
+    }
+
     async fn insider(&self, ctx: &Context<'_>) -> AppResult<()> {
-        require_insider(ctx, self.0.street_id, self.0.merchant_id).await
+        let (street, merchant) =
+            self.read(col![StreetId, MerchantId], |m| (m.street_id, m.merchant_id))?;
+        require_insider(ctx, street, merchant).await
     }
 }
 
@@ -101,15 +133,15 @@ impl Coupon {
 impl Coupon {
     /// Opaque ID.
     pub async fn id(&self) -> ID {
-        id::encode(ObjectKind::Coupon, self.0.id)
+        id::encode(ObjectKind::Coupon, self.0.key(|m| m.id))
     }
 
     /// The issuing merchant.
     async fn merchant(&self, ctx: &Context<'_>) -> AppResult<Merchant> {
         ctx.loader()?
-            .load_one(MerchantKey(self.0.merchant_id))
+            .load_one(MerchantKey(self.read(col![MerchantId], |m| m.merchant_id)?))
             .await?
-            .map(Merchant)
+            .map(Merchant::from)
             .ok_or(AppError::NotFound("merchant"))
     }
 
@@ -117,86 +149,86 @@ impl Coupon {
     /// status and your rights: offer only these buttons. Publishing is still refused once the
     /// validity has ended or while the merchant is not active.
     async fn available_actions(&self, ctx: &Context<'_>) -> AppResult<Vec<String>> {
-        let rights = merchant_rights(ctx, self.0.street_id, self.0.merchant_id).await?;
+        let c = self.whole()?;
+        let rights = merchant_rights(ctx, c.street_id, c.merchant_id).await?;
         Ok(crate::domain::lifecycle::available::<model::Entity>(
-            &rights,
-            self.0.status,
+            &rights, c.status,
         ))
     }
 
     /// Short title, e.g. 银发专享午餐 8 折.
-    async fn title(&self) -> &str {
-        &self.0.title
+    async fn title(&self) -> AppResult<&str> {
+        self.read(col![Title], |m| m.title.as_str())
     }
 
     /// Terms and details.
-    async fn description(&self) -> &str {
-        &self.0.description
+    async fn description(&self) -> AppResult<&str> {
+        self.read(col![Description], |m| m.description.as_str())
     }
 
     /// What the coupon gives.
-    async fn kind(&self) -> CouponKind {
-        self.0.kind.into()
+    async fn kind(&self) -> AppResult<CouponKind> {
+        self.read(col![Kind], |m| m.kind.into())
     }
 
     /// Amount off (`AMOUNT_OFF`) or face value (`CASH_VOUCHER`), in fen.
-    async fn amount_fen(&self) -> Option<i64> {
-        self.0.amount_fen
+    async fn amount_fen(&self) -> AppResult<Option<i64>> {
+        self.read(col![AmountFen], |m| m.amount_fen)
     }
 
     /// Minimum bill, in fen.
-    async fn min_spend_fen(&self) -> Option<i64> {
-        self.0.min_spend_fen
+    async fn min_spend_fen(&self) -> AppResult<Option<i64>> {
+        self.read(col![MinSpendFen], |m| m.min_spend_fen)
     }
 
     /// Percent taken off (`PERCENT_OFF`): 15 means 85% of the price is paid.
-    async fn percent_off(&self) -> Option<i32> {
-        self.0.percent_off
+    async fn percent_off(&self) -> AppResult<Option<i32>> {
+        self.read(col![PercentOff], |m| m.percent_off)
     }
 
     /// The free item or service (`FREE_ITEM`).
-    async fn item_name(&self) -> Option<&str> {
-        self.0.item_name.as_deref()
+    async fn item_name(&self) -> AppResult<Option<&str>> {
+        self.read(col![ItemName], |m| m.item_name.as_deref())
     }
 
     /// Points a claim costs; 0 for a plain offer.
-    async fn points_cost(&self) -> i32 {
-        self.0.points_cost
+    async fn points_cost(&self) -> AppResult<i32> {
+        self.read(col![PointsCost], |m| m.points_cost)
     }
 
     /// Units issued; null when unlimited.
-    async fn total_stock(&self) -> Option<i32> {
-        self.0.total_stock
+    async fn total_stock(&self) -> AppResult<Option<i32>> {
+        self.read(col![TotalStock], |m| m.total_stock)
     }
 
     /// Units left to claim; null when unlimited.
-    async fn remaining_stock(&self) -> Option<i32> {
-        self.0.remaining_stock
+    async fn remaining_stock(&self) -> AppResult<Option<i32>> {
+        self.read(col![RemainingStock], |m| m.remaining_stock)
     }
 
     /// How many a resident may hold (voided claims do not count).
-    async fn per_user_limit(&self) -> i32 {
-        self.0.per_user_limit
+    async fn per_user_limit(&self) -> AppResult<i32> {
+        self.read(col![PerUserLimit], |m| m.per_user_limit)
     }
 
     /// Claimable and redeemable from.
-    async fn valid_from(&self) -> DateTime {
-        self.0.valid_from.into()
+    async fn valid_from(&self) -> AppResult<DateTime> {
+        self.read(col![ValidFrom], |m| m.valid_from.into())
     }
 
     /// Claimable and redeemable until (exclusive).
-    async fn valid_until(&self) -> DateTime {
-        self.0.valid_until.into()
+    async fn valid_until(&self) -> AppResult<DateTime> {
+        self.read(col![ValidUntil], |m| m.valid_until.into())
     }
 
     /// Who may claim it.
     async fn audience(&self, ctx: &Context<'_>) -> AppResult<CouponAudience> {
         let rules = ctx
             .loader()?
-            .load_one(AudienceOf(self.0.id))
+            .load_one(AudienceOf(self.0.key(|m| m.id)))
             .await?
             .unwrap_or_default();
-        let a = query::audience(&self.0, &rules)?;
+        let a = query::audience(self.whole()?, &rules)?;
         let keys: Vec<CommunityKey> = a.community_ids.iter().map(|c| CommunityKey(*c)).collect();
         let found = ctx.loader()?.load_many(keys.iter().copied()).await?;
         let communities = keys
@@ -211,33 +243,36 @@ impl Coupon {
     }
 
     /// Lifecycle state.
-    async fn status(&self) -> CouponStatus {
-        self.0.status.into()
+    async fn status(&self) -> AppResult<CouponStatus> {
+        self.read(col![Status], |m| m.status.into())
     }
 
     /// Why staff took it down. Its merchant and staff of the street only.
     async fn status_reason(&self, ctx: &Context<'_>) -> AppResult<Option<&str>> {
         let allowed = self.insider(ctx).await;
-        Ok(restricted(ctx, allowed, || self.0.status_reason.as_deref()).flatten())
+        let c = self.whole()?;
+        Ok(restricted(ctx, allowed, || c.status_reason.as_deref()).flatten())
     }
 
     /// Claims made. Its merchant and staff of the street only: `null` with a `FORBIDDEN` error
     /// for others, the rest of the coupon intact.
     async fn claimed_count(&self, ctx: &Context<'_>) -> AppResult<Option<i32>> {
         let allowed = self.insider(ctx).await;
-        Ok(restricted(ctx, allowed, || self.0.claimed_count))
+        let c = self.whole()?;
+        Ok(restricted(ctx, allowed, || c.claimed_count))
     }
 
     /// Claims redeemed. Its merchant and staff of the street only (`null` and `FORBIDDEN` for
     /// others).
     async fn redeemed_count(&self, ctx: &Context<'_>) -> AppResult<Option<i32>> {
         let allowed = self.insider(ctx).await;
-        Ok(restricted(ctx, allowed, || self.0.redeemed_count))
+        let c = self.whole()?;
+        Ok(restricted(ctx, allowed, || c.redeemed_count))
     }
 
     /// When it was created.
-    async fn created_at(&self) -> DateTime {
-        self.0.created_at.into()
+    async fn created_at(&self) -> AppResult<DateTime> {
+        self.read(col![CreatedAt], |m| m.created_at.into())
     }
 }
 
@@ -309,7 +344,7 @@ impl CouponClaim {
         ctx.loader()?
             .load_one(CouponKey(self.0.coupon_id))
             .await?
-            .map(Coupon)
+            .map(Coupon::from)
             .ok_or(AppError::NotFound("coupon"))
     }
 
@@ -732,9 +767,12 @@ connection_field! {
             };
             // The page and everything it primes on one connection.
             let cx = ctx.cx()?.on_one_connection();
-            let page = query::list(&cx, filter, order, window).await?.map(Arc::new);
-            let rows: Vec<Arc<model::Model>> = page.rows.iter().map(|(_, c)| c.clone()).collect();
-            prime_coupons(ctx, &cx, &rows, Columns::ALL, node_selection(ctx)).await?;
+            let page = query::list(&cx, filter, order, window)
+                .await?
+                .map(|c| c.map(Arc::new));
+            let rows: Vec<Partial<Arc<model::Model>>> =
+                page.rows.iter().map(|(_, c)| c.clone()).collect();
+            prime_coupons(ctx, &cx, &rows, node_selection(ctx)).await?;
             Ok(CouponConnection::new(page, Coupon))
         }
     }

@@ -139,7 +139,7 @@ impl Entitlement {
             .loader()?
             .load_one(MerchantKey(self.0.merchant_id))
             .await?
-            .map(Merchant))
+            .map(Merchant::from))
     }
 
     /// The title of the package it came in.

@@ -85,8 +85,14 @@ connection_field! {
             let window = page.window(ctx)?;
             // Each kind's notes go to whoever may read its reasons: no arm, no build.
             match crate::graphql::node::resolve(ctx, &id).await? {
-                Node::Merchant(m) => require_insider(ctx, m.0.street_id, m.0.id).await?,
-                Node::Coupon(c) => require_insider(ctx, c.0.street_id, c.0.merchant_id).await?,
+                Node::Merchant(m) => {
+                    let m = m.whole()?;
+                    require_insider(ctx, m.street_id, m.id).await?
+                }
+                Node::Coupon(c) => {
+                    let c = c.whole()?;
+                    require_insider(ctx, c.street_id, c.merchant_id).await?
+                }
                 Node::Community(c) => {
                     lifecycle::Grants::require(
                         &StreetRights::of(ctx.auth().viewer_opt(), c.0.street_id),

@@ -12,7 +12,7 @@ use entity::{community, street};
 use crate::domain;
 use crate::domain::context::Cx;
 use crate::error::AppError;
-use crate::rows::Columns;
+use crate::rows::{Columns, Partial};
 
 /// The loader of one request, with a cache that list resolvers prime.
 pub type RequestLoader =
@@ -129,29 +129,36 @@ grouped_loader!(
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ActiveCouponsOf(pub i64);
 
-/// Rows read with only some columns (a list primed for its selection): a reader checks that
-/// `columns` covers what it reads.
+/// The coupons of a merchant, read with the same `columns` (a list primed for its selection):
+/// a reader that needs more reads them again.
 #[derive(Clone)]
-pub struct Partial<T> {
+pub struct PrimedCoupons {
     pub columns: Columns,
-    pub rows: Vec<T>,
+    pub rows: Vec<Partial<Arc<entity::coupon::Model>>>,
 }
 
-/// Groups rows read with `columns` as [`group`] does.
-fn group_partial<K: Copy + Eq + std::hash::Hash, V>(
-    keys: &[K],
-    rows: Vec<V>,
+/// Groups coupons read with `columns` by merchant, as [`group`] does.
+fn group_coupons(
+    keys: &[ActiveCouponsOf],
+    rows: Vec<Partial<Arc<entity::coupon::Model>>>,
     columns: Columns,
-    key_of: impl Fn(&V) -> K,
-) -> HashMap<K, Partial<V>> {
-    group(keys, rows, key_of)
+) -> Result<HashMap<ActiveCouponsOf, PrimedCoupons>, crate::error::AppError> {
+    let merchant = crate::columns![entity::coupon::Column: MerchantId];
+    let mut keyed = Vec::with_capacity(rows.len());
+    for row in rows {
+        keyed.push((ActiveCouponsOf(row.get(merchant, |c| c.merchant_id)?), row));
+    }
+    Ok(group(keys, keyed, |(k, _)| *k)
         .into_iter()
-        .map(|(k, rows)| (k, Partial { columns, rows }))
-        .collect()
+        .map(|(k, rows)| {
+            let rows = rows.into_iter().map(|(_, row)| row).collect();
+            (k, PrimedCoupons { columns, rows })
+        })
+        .collect())
 }
 
 impl Loader<ActiveCouponsOf> for DbLoader {
-    type Value = Partial<Arc<entity::coupon::Model>>;
+    type Value = PrimedCoupons;
     type Error = LoadError;
 
     async fn load(
@@ -163,12 +170,8 @@ impl Loader<ActiveCouponsOf> for DbLoader {
             domain::coupon::query::active_of_merchants(&self.db, &ids, self.now, Columns::ALL)
                 .await
                 .map_err(logged)?;
-        Ok(group_partial(
-            keys,
-            rows.into_iter().map(Arc::new).collect(),
-            Columns::ALL,
-            |r| ActiveCouponsOf(r.merchant_id),
-        ))
+        let rows = rows.into_iter().map(|c| c.map(Arc::new)).collect();
+        group_coupons(keys, rows, Columns::ALL).map_err(logged)
     }
 }
 grouped_loader!(
@@ -283,31 +286,39 @@ fn column_of(table: &[(&str, Columns)], field: &str) -> Columns {
 pub fn prime_merchants<'a>(
     ctx: &'a async_graphql::Context<'_>,
     cx: &'a Cx<'a>,
-    rows: &'a [Arc<entity::merchant::Model>],
-    columns: Columns,
+    rows: &'a [Partial<Arc<entity::merchant::Model>>],
     node: async_graphql::Lookahead<'a>,
 ) -> futures::future::BoxFuture<'a, crate::error::AppResult<()>> {
+    use entity::merchant::Column as M;
     Box::pin(async move {
         use crate::graphql::ContextExt;
         let loader = ctx.loader()?;
         if rows.is_empty() {
             return Ok(());
         }
-        // Whoever loads a merchant by id reads any of its fields.
-        if columns == Columns::ALL {
-            loader
-                .feed_many(rows.iter().map(|m| (MerchantKey(m.id), m.clone())))
-                .await;
-        }
+        // Whoever loads a merchant by id reads any of its fields: only whole rows.
+        loader
+            .feed_many(
+                rows.iter()
+                    .filter_map(|m| m.whole_row())
+                    .map(|m| (MerchantKey(m.id), m.clone())),
+            )
+            .await;
+        let each = |need, f: fn(&entity::merchant::Model) -> Option<i64>| {
+            rows.iter()
+                .map(|m| m.get(need, |m| f(m)))
+                .filter_map(Result::transpose)
+                .collect::<Result<Vec<i64>, _>>()
+        };
         if node.field("community").exists() {
-            let ids: Vec<i64> = rows.iter().filter_map(|m| m.community_id).collect();
+            let ids = each(crate::columns![M: CommunityId], |m| m.community_id)?;
             let found = domain::street::communities_by_ids(cx, &ids).await?;
             loader
                 .feed_many(found.into_iter().map(|c| (CommunityKey(c.id), c)))
                 .await;
         }
         if node.field("street").exists() {
-            let ids: Vec<i64> = rows.iter().map(|m| m.street_id).collect();
+            let ids = each(crate::columns![M: StreetId], |m| Some(m.street_id))?;
             let found = domain::street::streets_by_ids(cx, &ids).await?;
             loader
                 .feed_many(found.into_iter().map(|s| (StreetKey(s.id), s)))
@@ -315,24 +326,22 @@ pub fn prime_merchants<'a>(
         }
         let coupons = node.field("coupons");
         if coupons.exists() {
-            let keys: Vec<ActiveCouponsOf> = rows.iter().map(|m| ActiveCouponsOf(m.id)).collect();
-            let ids: Vec<i64> = rows.iter().map(|m| m.id).collect();
+            let ids: Vec<i64> = rows.iter().map(|m| m.key(|m| m.id)).collect();
+            let keys: Vec<ActiveCouponsOf> = ids.iter().map(|id| ActiveCouponsOf(*id)).collect();
             // Only the columns the selection reads: a card of three fields is a fifth of a row.
             let columns = selected_columns(
                 crate::graphql::coupon::FIELD_COLUMNS,
                 &coupons.selection_fields(),
             );
-            let found: Vec<Arc<entity::coupon::Model>> =
+            let found: Vec<Partial<Arc<entity::coupon::Model>>> =
                 domain::coupon::query::active_of_merchants(cx, &ids, cx.now(), columns)
                     .await?
                     .into_iter()
-                    .map(Arc::new)
+                    .map(|c| c.map(Arc::new))
                     .collect();
-            prime_coupons(ctx, cx, &found, columns, coupons).await?;
+            prime_coupons(ctx, cx, &found, coupons).await?;
             loader
-                .feed_many(group_partial(&keys, found, columns, |c| {
-                    ActiveCouponsOf(c.merchant_id)
-                }))
+                .feed_many(group_coupons(&keys, found, columns)?)
                 .await;
         }
         Ok(())
@@ -343,26 +352,33 @@ pub fn prime_merchants<'a>(
 pub fn prime_coupons<'a>(
     ctx: &'a async_graphql::Context<'_>,
     cx: &'a Cx<'a>,
-    rows: &'a [Arc<entity::coupon::Model>],
-    columns: Columns,
+    rows: &'a [Partial<Arc<entity::coupon::Model>>],
     node: async_graphql::Lookahead<'a>,
 ) -> futures::future::BoxFuture<'a, crate::error::AppResult<()>> {
+    use entity::coupon::Column as C;
     Box::pin(async move {
         use crate::graphql::ContextExt;
         let loader = ctx.loader()?;
         if rows.is_empty() {
             return Ok(());
         }
-        // Whoever loads a coupon by id reads any of its fields.
-        if columns == Columns::ALL {
-            loader
-                .feed_many(rows.iter().map(|c| (CouponKey(c.id), c.clone())))
-                .await;
-        }
+        // Whoever loads a coupon by id reads any of its fields: only whole rows.
+        loader
+            .feed_many(
+                rows.iter()
+                    .filter_map(|c| c.whole_row())
+                    .map(|c| (CouponKey(c.id), c.clone())),
+            )
+            .await;
+        let each = |need, f: fn(&entity::coupon::Model) -> i64| {
+            rows.iter()
+                .map(|c| c.get(need, |c| f(c)))
+                .collect::<Result<Vec<i64>, _>>()
+        };
         let audience = node.field("audience");
         if audience.exists() {
-            let keys: Vec<AudienceOf> = rows.iter().map(|c| AudienceOf(c.id)).collect();
-            let ids: Vec<i64> = rows.iter().map(|c| c.id).collect();
+            let ids: Vec<i64> = rows.iter().map(|c| c.key(|c| c.id)).collect();
+            let keys: Vec<AudienceOf> = ids.iter().map(|id| AudienceOf(*id)).collect();
             let found = domain::coupon::query::audiences_of(cx, &ids).await?;
             if audience.field("communities").exists() {
                 let ids = domain::coupon::query::community_ids(&found)?;
@@ -377,15 +393,16 @@ pub fn prime_coupons<'a>(
         }
         let merchant = node.field("merchant");
         if merchant.exists() {
-            let mut ids: Vec<i64> = rows.iter().map(|c| c.merchant_id).collect();
+            let mut ids = each(crate::columns![C: MerchantId], |c| c.merchant_id)?;
             ids.sort_unstable();
             ids.dedup();
-            let found: Vec<Arc<entity::merchant::Model>> = domain::merchant::by_ids(cx, &ids)
-                .await?
-                .into_iter()
-                .map(Arc::new)
-                .collect();
-            prime_merchants(ctx, cx, &found, Columns::ALL, merchant).await?;
+            let found: Vec<Partial<Arc<entity::merchant::Model>>> =
+                domain::merchant::by_ids(cx, &ids)
+                    .await?
+                    .into_iter()
+                    .map(|m| Partial::whole(Arc::new(m)))
+                    .collect();
+            prime_merchants(ctx, cx, &found, merchant).await?;
         }
         Ok(())
     })

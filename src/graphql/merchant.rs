@@ -26,7 +26,7 @@ use crate::graphql::pagination::{
 };
 use crate::graphql::street::{Community, Street};
 use crate::graphql::{ContextExt, id, restricted};
-use crate::rows::Columns;
+use crate::rows::{Columns, Partial};
 
 /// Where a merchant is in its membership of the alliance.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
@@ -71,11 +71,43 @@ pub async fn require_insider(ctx: &Context<'_>, street_id: i64, merchant_id: i64
         .require_private_fields()
 }
 
-pub struct Merchant(pub std::sync::Arc<model::Model>);
+/// A merchant as a list read it: whole, or with the columns its selection needs
+/// ([`FIELD_COLUMNS`]); each field reads through [`Merchant::read`], so a column the list did
+/// not read is an internal error, never a blank.
+pub struct Merchant(pub Partial<Arc<model::Model>>);
 
 impl From<model::Model> for Merchant {
     fn from(m: model::Model) -> Merchant {
-        Merchant(std::sync::Arc::new(m))
+        Merchant(Partial::whole(Arc::new(m)))
+    }
+}
+
+impl From<Arc<model::Model>> for Merchant {
+    fn from(m: Arc<model::Model>) -> Merchant {
+        Merchant(Partial::whole(m))
+    }
+}
+
+/// The columns of a merchant, by name.
+macro_rules! col {
+    ($($c:ident),*) => {
+        crate::columns![model::Column: $($c),*]
+    };
+}
+
+impl Merchant {
+    /// What `f` reads of the merchant, which needs the columns `need`.
+    pub fn read<'a, T>(
+        &'a self,
+        need: Columns,
+        f: impl FnOnce(&'a model::Model) -> T,
+    ) -> AppResult<T> {
+        Ok(self.0.get(need, |m| f(m))?)
+    }
+
+    /// The whole row, for a field that is not in [`FIELD_COLUMNS`] (selecting it reads all).
+    pub fn whole(&self) -> AppResult<&model::Model> {
+        self.read(Columns::ALL, |m| m)
     }
 }
 
@@ -84,67 +116,70 @@ impl From<model::Model> for Merchant {
 impl Merchant {
     /// Opaque ID.
     pub async fn id(&self) -> ID {
-        id::encode(ObjectKind::Merchant, self.0.id)
+        id::encode(ObjectKind::Merchant, self.0.key(|m| m.id))
     }
 
     /// Name shown to residents.
-    async fn name(&self) -> &str {
-        &self.0.name
+    async fn name(&self) -> AppResult<&str> {
+        self.read(col![Name], |m| m.name.as_str())
     }
 
     /// One of `CANTEEN`, `SUPERMARKET`, `RESTAURANT`, `HOSPITAL`, `CLINIC`, `PHARMACY`,
     /// `BARBER`, `SHOPPING_MALL`, `RETAIL`, `SERVICE`, `EDUCATION`, `ENTERPRISE`,
     /// `PROPERTY_COMPANY`, `OTHER`.
-    async fn category(&self) -> &str {
-        &self.0.category
+    async fn category(&self) -> AppResult<&str> {
+        self.read(col![Category], |m| m.category.as_str())
     }
 
     /// Street address.
-    async fn address(&self) -> &str {
-        &self.0.address
+    async fn address(&self) -> AppResult<&str> {
+        self.read(col![Address], |m| m.address.as_str())
     }
 
     /// The business's contact number (public).
-    async fn contact_phone(&self) -> &str {
-        &self.0.contact_phone
+    async fn contact_phone(&self) -> AppResult<&str> {
+        self.read(col![ContactPhone], |m| m.contact_phone.as_str())
     }
 
     /// What the merchant offers.
-    async fn description(&self) -> &str {
-        &self.0.description
+    async fn description(&self) -> AppResult<&str> {
+        self.read(col![Description], |m| m.description.as_str())
     }
 
     /// Membership status.
-    async fn status(&self) -> MerchantStatus {
-        self.0.status.into()
+    async fn status(&self) -> AppResult<MerchantStatus> {
+        self.read(col![Status], |m| m.status.into())
     }
 
     /// The steps you may take on it now (`APPROVE`, `REJECT`, `SUSPEND`, `REINSTATE`), by its
     /// status and your rights: offer only these buttons. Its `history` names steps the same way.
     async fn available_actions(&self, ctx: &Context<'_>) -> AppResult<Vec<String>> {
-        let rights = merchant_rights(ctx, self.0.street_id, self.0.id).await?;
+        let m = self.whole()?;
+        let rights = merchant_rights(ctx, m.street_id, m.id).await?;
         Ok(crate::domain::lifecycle::available::<
             entity::merchant::Entity,
-        >(&rights, self.0.status))
+        >(&rights, m.status))
     }
 
     /// The reason of the last staff decision. Members and staff of the street only.
     async fn status_reason(&self, ctx: &Context<'_>) -> AppResult<Option<&str>> {
-        let allowed = require_insider(ctx, self.0.street_id, self.0.id).await;
-        Ok(restricted(ctx, allowed, || self.0.status_reason.as_deref()).flatten())
+        let m = self.whole()?;
+        let allowed = require_insider(ctx, m.street_id, m.id).await;
+        Ok(restricted(ctx, allowed, || m.status_reason.as_deref()).flatten())
     }
 
     /// Business licence number. Members and staff of the street only: `null` with a
     /// `FORBIDDEN` error for others, the rest of the merchant intact.
     async fn licence_no(&self, ctx: &Context<'_>) -> AppResult<Option<&str>> {
-        let allowed = require_insider(ctx, self.0.street_id, self.0.id).await;
-        Ok(restricted(ctx, allowed, || self.0.licence_no.as_str()))
+        let m = self.whole()?;
+        let allowed = require_insider(ctx, m.street_id, m.id).await;
+        Ok(restricted(ctx, allowed, || m.licence_no.as_str()))
     }
 
     /// The street whose alliance the merchant belongs to.
     async fn street(&self, ctx: &Context<'_>) -> AppResult<Street> {
         ctx.loader()?
-            .load_one(StreetKey(self.0.street_id))
+            .load_one(StreetKey(self.read(col![StreetId], |m| m.street_id)?))
             .await?
             .map(Street)
             .ok_or(AppError::NotFound("street"))
@@ -152,7 +187,7 @@ impl Merchant {
 
     /// The community the merchant is in.
     async fn community(&self, ctx: &Context<'_>) -> AppResult<Option<Community>> {
-        let Some(id) = self.0.community_id else {
+        let Some(id) = self.read(col![CommunityId], |m| m.community_id)? else {
             return Ok(None);
         };
         Ok(ctx
@@ -171,18 +206,19 @@ impl Merchant {
     ) -> AppResult<EagerList<Coupon>> {
         let n = page_size("first", first, DEFAULT_PAGE)? as usize;
         let needed = columns_below(ctx, crate::graphql::coupon::FIELD_COLUMNS);
-        let rows = match ctx.loader()?.load_one(ActiveCouponsOf(self.0.id)).await? {
+        let id = self.0.key(|m| m.id);
+        let rows = match ctx.loader()?.load_one(ActiveCouponsOf(id)).await? {
             Some(primed) if primed.columns.covers(needed) => primed.rows,
             // Primed for another selection of the same merchant's coupons in this request.
             _ => crate::domain::coupon::query::active_of_merchants(
                 &ctx.state()?.db,
-                &[self.0.id],
+                &[id],
                 ctx.now()?,
                 Columns::ALL,
             )
             .await?
             .into_iter()
-            .map(Arc::new)
+            .map(|c| c.map(Arc::new))
             .collect(),
         };
         Ok(EagerList(rows.into_iter().take(n).map(Coupon).collect()))
@@ -198,13 +234,14 @@ impl Merchant {
             .load_one(MembershipsOf(viewer.user_id))
             .await?
             .unwrap_or_default();
+        let merchant = self.whole()?;
         let membership = mine
             .iter()
-            .find(|m| m.merchant_id == self.0.id)
+            .find(|m| m.merchant_id == merchant.id)
             .map(|m| m.role);
-        MerchantRights::of(Some(viewer), self.0.street_id, membership).require_member_list()?;
+        MerchantRights::of(Some(viewer), merchant.street_id, membership).require_member_list()?;
         let rows = loader
-            .load_one(MembersOf(self.0.id))
+            .load_one(MembersOf(merchant.id))
             .await?
             .unwrap_or_default();
         Ok(Some(
@@ -224,7 +261,7 @@ impl Merchant {
         ctx: &Context<'_>,
     ) -> AppResult<Option<Vec<crate::graphql::invitation::ClerkInvitation>>> {
         ctx.viewer()?;
-        let rows = crate::domain::invitation::of_merchant(&ctx.cx()?, &self.0).await?;
+        let rows = crate::domain::invitation::of_merchant(&ctx.cx()?, self.whole()?).await?;
         Ok(Some(
             rows.into_iter()
                 .map(crate::graphql::invitation::ClerkInvitation)
@@ -233,8 +270,8 @@ impl Merchant {
     }
 
     /// When the merchant applied.
-    async fn created_at(&self) -> DateTime {
-        self.0.created_at.into()
+    async fn created_at(&self) -> AppResult<DateTime> {
+        self.read(col![CreatedAt], |m| m.created_at.into())
     }
 }
 
@@ -555,7 +592,6 @@ connection_field! {
             #[graphql(desc = "Default: `CREATED_AT` ascending.")] order_by: Option<MerchantOrder>,
         ) -> MerchantConnection {
             let window = page.window_reading(ctx, FIELD_COLUMNS)?;
-            let columns = window.columns;
             let o = order_by.unwrap_or_default();
             let order = MerchantSort::from(o.field).order(o.direction.descending());
             let f = filter.unwrap_or_default();
@@ -576,9 +612,10 @@ connection_field! {
             let cx = ctx.cx()?.on_one_connection();
             let page = domain::list(&cx, filter, order, window)
                 .await?
-                .map(Arc::new);
-            let rows: Vec<Arc<model::Model>> = page.rows.iter().map(|(_, m)| m.clone()).collect();
-            prime_merchants(ctx, &cx, &rows, columns, node_selection(ctx)).await?;
+                .map(|m| m.map(Arc::new));
+            let rows: Vec<Partial<Arc<model::Model>>> =
+                page.rows.iter().map(|(_, m)| m.clone()).collect();
+            prime_merchants(ctx, &cx, &rows, node_selection(ctx)).await?;
             Ok(MerchantConnection::new(page, Merchant))
         }
     }

@@ -298,7 +298,7 @@ impl PackageItem {
             .loader()?
             .load_one(MerchantKey(self.0.merchant_id))
             .await?
-            .map(Merchant))
+            .map(Merchant::from))
     }
 
     /// The package it belongs to, as the viewer may see it.

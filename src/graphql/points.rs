@@ -164,7 +164,7 @@ impl MerchantPointsReport {
         ctx.loader()?
             .load_one(MerchantKey(self.merchant_id))
             .await?
-            .map(Merchant)
+            .map(Merchant::from)
             .ok_or(AppError::NotFound("merchant"))
     }
 }

@@ -18,7 +18,7 @@ use crate::domain::merchant as merchant_domain;
 use crate::domain::page::{self, KeyOf, Order, Page, SortValue, Window};
 use crate::domain::policy::{self, MerchantRights};
 use crate::error::{AppError, AppResult};
-use crate::rows::Columns;
+use crate::rows::{Columns, Partial};
 
 // The offers lists read most: by position, only the columns a selection needs.
 crate::rows::positional!(
@@ -173,7 +173,7 @@ pub async fn list(
     filter: CouponFilter,
     order: Order<coupon::Entity>,
     window: Window,
-) -> AppResult<Page<coupon::Model>> {
+) -> AppResult<Page<Partial<coupon::Model>>> {
     let viewer = cx.viewer_opt();
     let mut q = coupon::Entity::find().filter(policy::visible_coupons(viewer, cx.now()));
     if let Some(m) = filter.merchant_id {
@@ -215,7 +215,7 @@ pub async fn active_of_merchants(
     merchant_ids: &[i64],
     now: DateTime<Utc>,
     set: Columns,
-) -> AppResult<Vec<coupon::Model>> {
+) -> AppResult<Vec<Partial<coupon::Model>>> {
     Ok(crate::rows::some(
         conn,
         coupon::Entity::find()
@@ -234,15 +234,15 @@ pub async fn for_claim(
     conn: &impl crate::rows::Reads,
     id: i64,
 ) -> AppResult<Option<(coupon::Model, MerchantStatus, Vec<coupon_audience::Model>)>> {
-    use crate::rows::{Cell, Positional};
+    use crate::rows::Positional;
     use sea_orm::{JoinType, QuerySelect, QueryTrait, RelationTrait};
-    let fields = <coupon::Model as Positional>::columns(Columns::ALL);
+    // The coupon by position, as its lists read it; what the joins add, by name.
     let statement = coupon::Entity::find_by_id(id)
         .select_only()
-        .columns(fields.iter().copied())
-        .column(merchant::Column::Status)
-        .column(coupon_audience::Column::Rule)
-        .column(coupon_audience::Column::Value)
+        .columns(<coupon::Model as Positional>::columns(Columns::ALL))
+        .column_as(merchant::Column::Status, "merchant_status")
+        .column_as(coupon_audience::Column::Rule, "audience_rule")
+        .column_as(coupon_audience::Column::Value, "audience_value")
         .join(JoinType::InnerJoin, coupon::Relation::Merchant.def())
         .join(JoinType::LeftJoin, coupon::Relation::Audience.def())
         .build(conn.get_database_backend());
@@ -250,16 +250,16 @@ pub async fn for_claim(
     let Some(first) = rows.first() else {
         return Ok(None);
     };
-    let at = fields.len();
     let c = coupon::Model::decode(first, Columns::ALL)?;
-    let status = MerchantStatus::read(first, at)?;
+    let status: MerchantStatus = first.try_get("", "merchant_status")?;
     let mut rules = Vec::new();
     for row in &rows {
-        if let Some(rule) = Option::<AudienceRule>::read(row, at + 1)? {
+        let rule: Option<AudienceRule> = row.try_get("", "audience_rule")?;
+        if let Some(rule) = rule {
             rules.push(coupon_audience::Model {
                 coupon_id: c.id,
                 rule,
-                value: String::read(row, at + 2)?,
+                value: row.try_get("", "audience_value")?,
             });
         }
     }
