@@ -16,6 +16,7 @@
 //! ```
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
@@ -46,6 +47,9 @@ pub struct Cx<'a> {
     tallies: Mutex<Vec<Tally>>,
     /// One connection for every read, when the context was made [`Cx::on_one_connection`].
     lease: Option<Lease>,
+    /// A savepoint of this transaction is open: its statements and this one's share a
+    /// connection, so a second one at once is refused.
+    nested: AtomicBool,
 }
 
 impl<'a> Cx<'a> {
@@ -66,6 +70,7 @@ impl<'a> Cx<'a> {
             parent: None,
             tallies: Mutex::new(Vec::new()),
             lease: None,
+            nested: AtomicBool::new(false),
         }
     }
 
@@ -118,7 +123,23 @@ impl<'a> Cx<'a> {
     /// inner one is open.
     pub async fn write(&self) -> AppResult<Cx<'_>> {
         let txn = match &self.txn {
-            Some(outer) => outer.begin().await?,
+            Some(outer) => {
+                // Two savepoints at once would interleave their statements on the one
+                // connection and release each other: commands nest them, never run them side
+                // by side.
+                if self.nested.swap(true, Ordering::AcqRel) {
+                    return Err(AppError::internal(
+                        "two savepoints at once on one transaction",
+                    ));
+                }
+                match outer.begin().await {
+                    Ok(txn) => txn,
+                    Err(e) => {
+                        self.nested.store(false, Ordering::Release);
+                        return Err(e.into());
+                    }
+                }
+            }
             None => {
                 if let Some(lease) = &self.lease {
                     lease.release().await;
@@ -140,6 +161,7 @@ impl<'a> Cx<'a> {
             parent: Some(self),
             tallies: Mutex::new(Vec::new()),
             lease: None,
+            nested: AtomicBool::new(false),
         })
     }
 
@@ -166,6 +188,17 @@ impl<'a> Cx<'a> {
             lock(&self.tallies).push(t);
         } else {
             self.state.metrics.apply(&[t]);
+        }
+    }
+}
+
+impl Drop for Cx<'_> {
+    /// A savepoint ended (committed or rolled back): its transaction may open another.
+    fn drop(&mut self) {
+        if let Some(parent) = self.parent
+            && parent.txn.is_some()
+        {
+            parent.nested.store(false, Ordering::Release);
         }
     }
 }

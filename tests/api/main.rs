@@ -10,6 +10,7 @@ mod award;
 mod builders;
 mod cancel;
 mod cli;
+mod context;
 mod coupon;
 mod demo;
 mod eager;
