@@ -405,7 +405,12 @@ pub async fn leaderboard(
     let mut q = points_entry::Entity::find()
         .select_only()
         .column(points_entry::Column::UserId)
-        .column_as(Expr::cust("SUM(amount)"), "points")
+        .column_as(
+            Expr::from(sea_orm::sea_query::Func::sum(Expr::col(
+                points_entry::Column::Amount,
+            ))),
+            "points",
+        )
         .filter(points_entry::Column::UserId.in_subquery(on_board))
         .filter(points_entry::Column::Amount.gt(0))
         .filter(points_entry::Column::Kind.ne(PointsKind::Refund));

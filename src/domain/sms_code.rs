@@ -147,11 +147,22 @@ async fn count_one(
             // Both engines read the row as it was in every `SET` expression.
             .value(
                 sms_quota::Column::Sent,
-                Expr::cust(
-                    "CASE WHEN sms_quotas.day = excluded.day THEN sms_quotas.sent + 1 ELSE 1 END",
-                ),
+                Expr::case(
+                    sea_orm::sea_query::ExprTrait::eq(
+                        Expr::col((sms_quota::Entity, sms_quota::Column::Day)),
+                        Expr::col((excluded(), sms_quota::Column::Day)),
+                    ),
+                    sea_orm::sea_query::ExprTrait::add(
+                        Expr::col((sms_quota::Entity, sms_quota::Column::Sent)),
+                        1,
+                    ),
+                )
+                .finally(1),
             )
-            .value(sms_quota::Column::Day, Expr::cust("excluded.day"))
+            .value(
+                sms_quota::Column::Day,
+                Expr::col((excluded(), sms_quota::Column::Day)),
+            )
             .to_owned(),
     )
     .exec_without_returning(cx)
@@ -240,4 +251,9 @@ pub async fn login_with_code(cx: &Cx<'_>, phone: &str, code: &str) -> AppResult<
     let session = account::start_session(&tx, user).await?;
     tx.commit().await?;
     Ok(session)
+}
+
+/// The row an upsert proposed (`excluded`, on both engines).
+fn excluded() -> sea_orm::sea_query::Alias {
+    sea_orm::sea_query::Alias::new("excluded")
 }
