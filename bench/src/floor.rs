@@ -1,7 +1,9 @@
-//! The raw floor: the same answers as the GraphQL shapes, from a plain axum handler running
-//! hand-written SQL through sqlx into `serde` structs: the least a Rust JSON endpoint can cost
-//! for them. It runs as a process of its own (`shangju-bench floor`), so its CPU can be read
-//! like the server's. Also the raw claim, the ceiling of the flash sale.
+//! The raw floor: the same answers as the GraphQL shapes, equal to shangju's as JSON, from a
+//! plain axum handler running the same two statements through sqlx into `serde` structs: the
+//! least a Rust JSON endpoint can cost for them. Its pool does not test a connection with a
+//! round trip each time it lends one (sqlx's default), so nothing but the work is measured. It
+//! runs as a process of its own (`shangju-bench floor`), so its CPU can be read like the
+//! server's. Also the raw claim, the ceiling of the flash sale.
 
 use std::collections::HashMap;
 
@@ -31,6 +33,7 @@ impl Pool {
             Pool::Sqlite(
                 sqlx::sqlite::SqlitePoolOptions::new()
                     .max_connections(size)
+                    .test_before_acquire(false)
                     .connect_with(opts)
                     .await
                     .expect("connect the floor to SQLite"),
@@ -39,6 +42,7 @@ impl Pool {
             Pool::Postgres(
                 sqlx::postgres::PgPoolOptions::new()
                     .max_connections(size)
+                    .test_before_acquire(false)
                     .connect(url)
                     .await
                     .expect("connect the floor to PostgreSQL"),
@@ -67,6 +71,8 @@ struct CouponRow {
     valid_until: DateTime<Utc>,
 }
 
+/// A coupon with shape L's fields (the `Option`s set) or shape S's, in the order the GraphQL
+/// queries select them.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Coupon {
@@ -94,6 +100,27 @@ struct Merchant {
     coupons: Vec<Coupon>,
 }
 
+/// The GraphQL answer's envelope: `{"data":{"merchants":{"edges":[{"node":…}]}}}`.
+#[derive(Serialize)]
+struct Answer {
+    data: Data,
+}
+
+#[derive(Serialize)]
+struct Data {
+    merchants: Edges,
+}
+
+#[derive(Serialize)]
+struct Edges {
+    edges: Vec<Edge>,
+}
+
+#[derive(Serialize)]
+struct Edge {
+    node: Merchant,
+}
+
 /// `first` merchants, each with up to `coupons` of its active coupons; `full` is shape L's
 /// fields, otherwise shape S's.
 #[derive(Deserialize)]
@@ -107,7 +134,32 @@ fn gid(kind: ObjectKind, id: i64) -> String {
     shangju::graphql::id::encode(kind, id).0
 }
 
-async fn merchants(State(pool): State<Pool>, Query(shape): Query<Shape>) -> Json<Vec<Merchant>> {
+/// The coupons statement for `n` merchants, as shangju runs it (an `IN` list on both engines),
+/// made once per `n`.
+fn coupons_sql(n: usize, postgres: bool) -> &'static str {
+    static SQL: std::sync::OnceLock<[Vec<String>; 2]> = std::sync::OnceLock::new();
+    let made = SQL.get_or_init(|| {
+        let make = |pg: bool| {
+            (0..=100)
+                .map(|n| {
+                    let mark = |i: usize| if pg { format!("${i}") } else { "?".to_owned() };
+                    let ids: Vec<String> = (1..=n).map(mark).collect();
+                    format!(
+                        "SELECT id, merchant_id, title, kind, amount_fen, percent_off, \
+                         remaining_stock, valid_until FROM coupons WHERE merchant_id IN ({}) \
+                         AND status = 'ACTIVE' AND valid_until > {} ORDER BY id DESC",
+                        ids.join(", "),
+                        mark(n + 1)
+                    )
+                })
+                .collect()
+        };
+        [make(false), make(true)]
+    });
+    &made[usize::from(postgres)][n.min(100)]
+}
+
+async fn merchants(State(pool): State<Pool>, Query(shape): Query<Shape>) -> Json<Answer> {
     let now = Utc::now();
     // The GraphQL page: active merchants, oldest first, one more than asked to know whether a
     // next page exists.
@@ -115,9 +167,6 @@ async fn merchants(State(pool): State<Pool>, Query(shape): Query<Shape>) -> Json
         WHERE status = 'ACTIVE' ORDER BY created_at, id LIMIT ?";
     const PAGE_PG: &str = "SELECT id, name, category, address FROM merchants \
         WHERE status = 'ACTIVE' ORDER BY created_at, id LIMIT $1";
-    const COUPONS_PG: &str = "SELECT id, merchant_id, title, kind, amount_fen, percent_off, \
-        remaining_stock, valid_until FROM coupons WHERE merchant_id = ANY($1) \
-        AND status = 'ACTIVE' AND valid_until > $2 ORDER BY id DESC";
     let limit = shape.first + 1;
     let (rows, coupons): (Vec<MerchantRow>, Vec<CouponRow>) = match &pool {
         Pool::Sqlite(p) => {
@@ -127,14 +176,8 @@ async fn merchants(State(pool): State<Pool>, Query(shape): Query<Shape>) -> Json
                 .await
                 .unwrap_or_default();
             let ids = &rows[..rows.len().min(shape.first as usize)];
-            // Only `?` marks are spliced in; the values are bound.
-            let sql = format!(
-                "SELECT id, merchant_id, title, kind, amount_fen, percent_off, remaining_stock, \
-                 valid_until FROM coupons WHERE merchant_id IN ({}) AND status = 'ACTIVE' \
-                 AND valid_until > ? ORDER BY id DESC",
-                vec!["?"; ids.len()].join(",")
-            );
-            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+            // Only placeholders are spliced in; the values are bound.
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(coupons_sql(ids.len(), false)));
             for m in ids {
                 q = q.bind(m.id);
             }
@@ -147,17 +190,12 @@ async fn merchants(State(pool): State<Pool>, Query(shape): Query<Shape>) -> Json
                 .fetch_all(p)
                 .await
                 .unwrap_or_default();
-            let ids: Vec<i64> = rows
-                .iter()
-                .take(shape.first as usize)
-                .map(|m| m.id)
-                .collect();
-            let coupons = sqlx::query_as(COUPONS_PG)
-                .bind(ids)
-                .bind(now)
-                .fetch_all(p)
-                .await
-                .unwrap_or_default();
+            let ids = &rows[..rows.len().min(shape.first as usize)];
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(coupons_sql(ids.len(), true)));
+            for m in ids {
+                q = q.bind(m.id);
+            }
+            let coupons = q.bind(now).fetch_all(p).await.unwrap_or_default();
             (rows, coupons)
         }
     };
@@ -176,18 +214,24 @@ async fn merchants(State(pool): State<Pool>, Query(shape): Query<Shape>) -> Json
             });
         }
     }
-    Json(
-        rows.into_iter()
-            .take(shape.first as usize)
-            .map(|m| Merchant {
+    let edges = rows
+        .into_iter()
+        .take(shape.first as usize)
+        .map(|m| Edge {
+            node: Merchant {
                 id: gid(ObjectKind::Merchant, m.id),
                 coupons: by_merchant.remove(&m.id).unwrap_or_default(),
                 name: m.name,
                 category: shape.full.then_some(m.category),
                 address: shape.full.then_some(m.address),
-            })
-            .collect(),
-    )
+            },
+        })
+        .collect();
+    Json(Answer {
+        data: Data {
+            merchants: Edges { edges },
+        },
+    })
 }
 
 /// Serves the floor on `port` until killed (`shangju-bench floor`).
