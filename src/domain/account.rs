@@ -26,6 +26,9 @@ use crate::domain::values::{DisplayName, Password, Phone};
 use crate::error::{AppError, AppResult, Text};
 use crate::state::AppState;
 
+/// The stored hash of an account with no password yet: no password matches it.
+pub const NO_PASSWORD: &str = "";
+
 // The viewer's roles, read by position with the session (`authenticate`).
 crate::rows::string_enum_cells!(entity::user_role::Role);
 
@@ -248,7 +251,7 @@ pub(crate) async fn find_or_register(cx: &Cx<'_>, phone: &Phone) -> AppResult<us
             let mut row = new_user(
                 phone,
                 format!("居民{tail}"),
-                crate::domain::staff::NO_PASSWORD.to_owned(),
+                NO_PASSWORD.to_owned(),
                 None,
                 cx.now(),
             );
@@ -281,10 +284,7 @@ pub(crate) async fn find_or_register(cx: &Cx<'_>, phone: &Phone) -> AppResult<us
     let id = user.id;
     end_every_session(cx, id).await?;
     user::Entity::update_many()
-        .col_expr(
-            user::Column::PasswordHash,
-            Expr::value(crate::domain::staff::NO_PASSWORD),
-        )
+        .col_expr(user::Column::PasswordHash, Expr::value(NO_PASSWORD))
         .col_expr(user::Column::PhoneVerifiedAt, Expr::value(cx.now()))
         .filter(user::Column::Id.eq(id))
         .exec(cx)
@@ -308,6 +308,17 @@ pub(crate) async fn is_staff(cx: &Cx<'_>, user_id: i64) -> AppResult<bool> {
         .one(cx)
         .await?
         .is_some())
+}
+
+/// Signs in with a code sent to the phone; a phone new to us becomes a resident's account.
+pub async fn login_with_code(cx: &Cx<'_>, phone: &str, code: &str) -> AppResult<Session> {
+    let phone = Phone::parse("phone", phone)?;
+    crate::domain::sms_code::spend(cx, &phone, code).await?;
+    let tx = cx.write().await?;
+    let user = find_or_register(&tx, &phone).await?;
+    let session = start_session(&tx, user).await?;
+    tx.commit().await?;
+    Ok(session)
 }
 
 /// Starts a new session of `user`, in the caller's transaction.

@@ -21,7 +21,7 @@ use crate::domain::events::{self, Event, EventKind};
 use crate::domain::idempotency::{self, Binding, Scope};
 use crate::domain::lifecycle::{self, Lifecycle, NoteRule, Rule, Step};
 use crate::domain::page::{self, Order, Page, SortValue, Window};
-use crate::domain::policy::{self, MerchantRights, PersonRights, Who};
+use crate::domain::policy::{self, PersonRights, Who};
 use crate::domain::values::{bad, invalid_state};
 use crate::error::{AppError, AppResult};
 
@@ -173,7 +173,7 @@ pub async fn provided(
 ) -> AppResult<Page<entitlement::Model>> {
     let viewer = cx.viewer()?;
     let m = crate::domain::merchant::find(cx, merchant_id).await?;
-    MerchantRights::load(cx, Some(viewer), m.street_id, m.id)
+    crate::domain::merchant::rights(cx, Some(viewer), m.street_id, m.id)
         .await?
         .require_claim_records()?;
     let q = entitlement::Entity::find().filter(entitlement::Column::MerchantId.eq(m.id));
@@ -202,7 +202,7 @@ pub async fn get(cx: &Cx<'_>, id: i64) -> AppResult<entitlement::Model> {
         .ok_or(AppError::NotFound("entitlement"))?;
     if e.holder_user_id != viewer.user_id {
         // Whoever sees it in `providedEntitlements` sees it by ID.
-        MerchantRights::load(cx, Some(viewer), e.street_id, e.merchant_id)
+        crate::domain::merchant::rights(cx, Some(viewer), e.street_id, e.merchant_id)
             .await?
             .require_claim_records()?;
     }
@@ -234,7 +234,7 @@ pub async fn redeem(
         .ok_or(AppError::NotFound("entitlement"))?;
     let m = crate::domain::merchant::find(&tx, e.merchant_id).await?;
     // Only at its provider, and nobody serves themselves.
-    let rights = MerchantRights::load(&tx, Some(viewer), m.street_id, m.id)
+    let rights = crate::domain::merchant::rights(&tx, Some(viewer), m.street_id, m.id)
         .await?
         .as_party(viewer.user_id == e.holder_user_id);
     rights.require(Who::Member)?;

@@ -20,7 +20,7 @@ use crate::domain::context::Cx;
 use crate::domain::events::{self, Event, EventKind};
 use crate::domain::lifecycle::{self, Lifecycle, NoteRule, Rule, Step};
 use crate::domain::merchant as merchant_domain;
-use crate::domain::policy::{InvitationRights, MerchantRights, Who};
+use crate::domain::policy::{InvitationRights, Who};
 use crate::domain::values::{Phone, invalid_state};
 use crate::error::{AppError, AppResult, Text};
 
@@ -129,7 +129,7 @@ pub async fn invite(
     let phone = Phone::parse("phone", phone)?;
     let tx = cx.write().await?;
     let m = merchant_domain::find(&tx, merchant_id).await?;
-    MerchantRights::load(&tx, Some(viewer), m.street_id, m.id)
+    crate::domain::merchant::rights(&tx, Some(viewer), m.street_id, m.id)
         .await?
         .require(Who::Owner)?;
     if m.status != MerchantStatus::Active {
@@ -183,7 +183,7 @@ pub async fn invite(
 /// The rights of the viewer over an invitation.
 async fn rights(cx: &Cx<'_>, i: &clerk_invitation::Model) -> AppResult<InvitationRights> {
     let viewer = cx.viewer_opt();
-    let merchant = MerchantRights::load(cx, viewer, i.street_id, i.merchant_id).await?;
+    let merchant = crate::domain::merchant::rights(cx, viewer, i.street_id, i.merchant_id).await?;
     let phone = match viewer {
         Some(v) => user::Entity::find_by_id(v.user_id)
             .one(cx)
@@ -228,7 +228,7 @@ pub async fn of_merchant(
     cx: &Cx<'_>,
     m: &merchant::Model,
 ) -> AppResult<Vec<clerk_invitation::Model>> {
-    MerchantRights::load(cx, Some(cx.viewer()?), m.street_id, m.id)
+    crate::domain::merchant::rights(cx, Some(cx.viewer()?), m.street_id, m.id)
         .await?
         .require_member_list()?;
     Ok(clerk_invitation::Entity::find()

@@ -22,6 +22,7 @@ use crate::domain::audit::{self, AuditAction, AuditRecord, Change};
 use crate::domain::context::Cx;
 use crate::domain::events::{self, Event, EventKind};
 use crate::domain::page::{self, Order, Page, SortValue, Window};
+pub use crate::domain::policy::Grants;
 use crate::domain::policy::Who;
 use crate::domain::values::{Reason, invalid_state};
 use crate::error::{AppError, AppResult};
@@ -70,11 +71,6 @@ pub trait Lifecycle: EntityTrait {
     fn steps_within_a_state() -> &'static [Self::Action] {
         &[]
     }
-}
-
-/// Rights that can answer whether they include a [`Who`].
-pub trait Grants {
-    fn require(&self, who: Who) -> AppResult<()>;
 }
 
 /// The rule of `action`.

@@ -13,6 +13,7 @@ use entity::names::ObjectKind;
 use entity::user;
 use entity::user_role::{self, Role};
 
+use crate::auth::Viewer;
 use crate::db::OrConflict;
 use crate::domain::account::grant_role;
 use crate::domain::audit::AuditAction;
@@ -267,7 +268,7 @@ pub async fn decide(
     lifecycle::reason_for::<merchant::Entity>(decision, reason)?;
     let tx = cx.write().await?;
     let m = find(&tx, merchant_id).await?;
-    let rights = MerchantRights::load(&tx, Some(viewer), m.street_id, m.id).await?;
+    let rights = rights(&tx, Some(viewer), m.street_id, m.id).await?;
     let step = Step::<merchant::Entity>::new(m.id, decision)
         .street(m.street_id)
         .reason(reason)
@@ -289,6 +290,20 @@ pub async fn find(conn: &impl ConnectionTrait, id: i64) -> AppResult<merchant::M
         .ok_or(AppError::NotFound("merchant"))
 }
 
+/// The viewer's rights over a merchant's affairs, from their membership of it.
+pub async fn rights(
+    conn: &impl ConnectionTrait,
+    viewer: Option<&Viewer>,
+    street_id: i64,
+    merchant_id: i64,
+) -> AppResult<MerchantRights> {
+    let membership = match viewer {
+        Some(v) => membership(conn, merchant_id, v.user_id).await?,
+        None => None,
+    };
+    Ok(MerchantRights::of(viewer, street_id, membership))
+}
+
 pub async fn membership(
     conn: &impl ConnectionTrait,
     merchant_id: i64,
@@ -306,7 +321,7 @@ async fn with_rights(
     merchant_id: i64,
 ) -> AppResult<(merchant::Model, MerchantRights)> {
     let m = find(cx, merchant_id).await?;
-    let rights = MerchantRights::load(cx, cx.viewer_opt(), m.street_id, m.id).await?;
+    let rights = rights(cx, cx.viewer_opt(), m.street_id, m.id).await?;
     Ok((m, rights))
 }
 

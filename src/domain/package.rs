@@ -24,7 +24,7 @@ use crate::domain::events::{self, Event, EventKind};
 use crate::domain::lifecycle::{self, Lifecycle, NoteRule, Rule, Step};
 use crate::domain::page::{self, KeyOf, Order, Page, SortValue, Window};
 pub use crate::domain::policy::PackageSight as Sight;
-use crate::domain::policy::{self, MerchantRights, PackageItemRights, StreetRights, Who};
+use crate::domain::policy::{self, PackageItemRights, StreetRights, Who};
 use crate::domain::values::{bad, invalid_state, text_field};
 use crate::error::{AppError, AppResult, Text};
 
@@ -679,7 +679,7 @@ pub async fn decide_item(
         .ok_or(AppError::NotFound("package"))?;
     let item = item_of(&tx, item_id).await?;
     let m = crate::domain::merchant::find(&tx, item.merchant_id).await?;
-    let rights = MerchantRights::load(&tx, Some(viewer), m.street_id, m.id).await?;
+    let rights = crate::domain::merchant::rights(&tx, Some(viewer), m.street_id, m.id).await?;
     if !rights.read {
         return Err(AppError::Forbidden);
     }

@@ -7,7 +7,7 @@
 //! only be made by whom its table says.
 
 use sea_orm::sea_query::Query;
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait};
+use sea_orm::{ColumnTrait, Condition};
 
 use chrono::{DateTime, Utc};
 use entity::coupon::{self, CouponStatus};
@@ -42,6 +42,11 @@ pub enum Who {
     /// Nobody asks for it: the server takes the step as the consequence of one a party was
     /// allowed (a package is ready when its last item is confirmed).
     System,
+}
+
+/// Rights that can answer whether they include a [`Who`]: what a lifecycle step asks of them.
+pub trait Grants {
+    fn require(&self, who: Who) -> AppResult<()>;
 }
 
 /// Staff of `street_id`: the `STAFF` role and that street.
@@ -108,20 +113,6 @@ impl MerchantRights {
         }
     }
 
-    /// Looks up the viewer's membership and computes the rights.
-    pub async fn load(
-        conn: &impl ConnectionTrait,
-        viewer: Option<&Viewer>,
-        street_id: i64,
-        merchant_id: i64,
-    ) -> AppResult<MerchantRights> {
-        let membership = match viewer {
-            Some(v) => crate::domain::merchant::membership(conn, merchant_id, v.user_id).await?,
-            None => None,
-        };
-        Ok(MerchantRights::of(viewer, street_id, membership))
-    }
-
     pub fn grants(&self, who: Who) -> bool {
         match who {
             Who::Owner => self.manage,
@@ -183,7 +174,7 @@ impl MerchantRights {
     }
 }
 
-impl crate::domain::lifecycle::Grants for MerchantRights {
+impl Grants for MerchantRights {
     fn require(&self, who: Who) -> AppResult<()> {
         MerchantRights::require(self, who)
     }
@@ -217,7 +208,7 @@ impl InvitationRights {
     }
 }
 
-impl crate::domain::lifecycle::Grants for InvitationRights {
+impl Grants for InvitationRights {
     fn require(&self, who: Who) -> AppResult<()> {
         match who {
             Who::Invitee if self.invitee => Ok(()),
@@ -235,12 +226,10 @@ pub struct PackageItemRights {
     pub provider: MerchantRights,
 }
 
-impl crate::domain::lifecycle::Grants for PackageItemRights {
+impl Grants for PackageItemRights {
     fn require(&self, who: Who) -> AppResult<()> {
         match who {
-            Who::StreetStaff | Who::StreetAdmin => {
-                crate::domain::lifecycle::Grants::require(&self.street, who)
-            }
+            Who::StreetStaff | Who::StreetAdmin => Grants::require(&self.street, who),
             other => self.provider.require(other),
         }
     }
@@ -377,7 +366,7 @@ impl StreetRights {
     }
 }
 
-impl crate::domain::lifecycle::Grants for StreetRights {
+impl Grants for StreetRights {
     fn require(&self, who: Who) -> AppResult<()> {
         match who {
             Who::StreetStaff if self.govern => Ok(()),
@@ -387,7 +376,7 @@ impl crate::domain::lifecycle::Grants for StreetRights {
     }
 }
 
-impl crate::domain::lifecycle::Grants for PersonRights {
+impl Grants for PersonRights {
     fn require(&self, who: Who) -> AppResult<()> {
         match who {
             Who::StreetStaff => self.require_govern(),
@@ -457,7 +446,7 @@ impl AwardRights {
     }
 }
 
-impl crate::domain::lifecycle::Grants for AwardRights {
+impl Grants for AwardRights {
     fn require(&self, who: Who) -> AppResult<()> {
         match who {
             Who::StreetStaff if self.govern => Ok(()),

@@ -157,7 +157,7 @@ pub async fn delete_my_account(cx: &Cx<'_>, confirmation: Confirmation) -> AppRe
     let mut am: user::ActiveModel = me.into();
     am.display_name = Set(DELETED_NAME.to_owned());
     am.phone = Set(pseudonym(id));
-    am.password_hash = Set(crate::domain::staff::NO_PASSWORD.to_owned());
+    am.password_hash = Set(crate::domain::account::NO_PASSWORD.to_owned());
     am.birth_date = Set(None);
     am.disabled = Set(true);
     am.leaderboard_opt_out = Set(true);

@@ -18,7 +18,6 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrde
 use entity::{sms_code, sms_quota, wechat_binding};
 
 use crate::clock::{DEFAULT_TIME_ZONE, local_date, local_midnight};
-use crate::domain::account::{self, Session};
 use crate::domain::context::Cx;
 use crate::domain::values::Phone;
 use crate::error::{AppError, AppResult, Text};
@@ -240,17 +239,6 @@ pub(crate) async fn spend(cx: &Cx<'_>, phone: &Phone, code: &str) -> AppResult<(
         .exec(&tx)
         .await?;
     tx.commit().await
-}
-
-/// Signs in with a code sent to the phone; a phone new to us becomes a resident's account.
-pub async fn login_with_code(cx: &Cx<'_>, phone: &str, code: &str) -> AppResult<Session> {
-    let phone = Phone::parse("phone", phone)?;
-    spend(cx, &phone, code).await?;
-    let tx = cx.write().await?;
-    let user = account::find_or_register(&tx, &phone).await?;
-    let session = account::start_session(&tx, user).await?;
-    tx.commit().await?;
-    Ok(session)
 }
 
 /// The row an upsert proposed (`excluded`, on both engines).

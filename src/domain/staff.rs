@@ -19,9 +19,6 @@ use crate::domain::policy::{self, StreetRights, Who, may_become_staff_of};
 use crate::domain::values::{DisplayName, Phone};
 use crate::error::{AppError, AppResult, Text};
 
-/// The stored hash of an account with no password yet: no password matches it.
-pub const NO_PASSWORD: &str = "";
-
 /// The administered street of the viewer, or `FORBIDDEN`.
 fn administered(cx: &Cx<'_>) -> AppResult<i64> {
     let viewer = cx.viewer()?;
@@ -67,8 +64,13 @@ pub async fn add(cx: &Cx<'_>, phone: &str, name: &str, admin: bool) -> AppResult
             am.update(&tx).await?
         }
         None => {
-            let mut row =
-                crate::domain::account::new_user(&phone, name, NO_PASSWORD.to_owned(), None, now);
+            let mut row = crate::domain::account::new_user(
+                &phone,
+                name,
+                crate::domain::account::NO_PASSWORD.to_owned(),
+                None,
+                now,
+            );
             row.street_id = Set(Some(street));
             row.is_street_admin = Set(admin);
             // Registered by someone else a moment ago.

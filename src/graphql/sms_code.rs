@@ -50,8 +50,10 @@ impl SmsCodeMutation {
         #[graphql(desc = "The phone the code was sent to.")] phone: String,
         #[graphql(desc = "The 6 digits of the SMS.")] code: String,
     ) -> AppResult<AuthPayload> {
-        Ok(sms_code::login_with_code(&ctx.cx()?, &phone, &code)
-            .await?
-            .into())
+        Ok(
+            crate::domain::account::login_with_code(&ctx.cx()?, &phone, &code)
+                .await?
+                .into(),
+        )
     }
 }

@@ -262,7 +262,7 @@ pub async fn redeem(cx: &Cx<'_>, code: &str, key: &str) -> AppResult<coupon_clai
         .ok_or(AppError::NotFound("claim"))?;
     let m = merchant_domain::find(&tx, claim.merchant_id).await?;
     // Nobody redeems or voids (and so refunds) their own claim.
-    let rights = MerchantRights::load(&tx, Some(viewer), m.street_id, m.id)
+    let rights = crate::domain::merchant::rights(&tx, Some(viewer), m.street_id, m.id)
         .await?
         .as_party(viewer.user_id == claim.user_id);
     lifecycle::authorize::<coupon_claim::Entity>(&rights, ClaimAction::Redeem)?;
@@ -348,7 +348,7 @@ pub async fn void(cx: &Cx<'_>, claim_id: i64, reason: &str) -> AppResult<coupon_
         .ok_or(AppError::NotFound("claim"))?;
     let m = merchant_domain::find(&tx, claim.merchant_id).await?;
     // Nobody redeems or voids (and so refunds) their own claim.
-    let rights = MerchantRights::load(&tx, Some(viewer), m.street_id, m.id)
+    let rights = crate::domain::merchant::rights(&tx, Some(viewer), m.street_id, m.id)
         .await?
         .as_party(viewer.user_id == claim.user_id);
     lifecycle::authorize::<coupon_claim::Entity>(&rights, ClaimAction::Void)?;

@@ -26,7 +26,7 @@ use crate::domain::context::Cx;
 use crate::domain::events::EventKind;
 use crate::domain::lifecycle::{self, Lifecycle, NoteRule, Rule, Step};
 use crate::domain::merchant as merchant_domain;
-use crate::domain::policy::{MerchantRights, Who};
+use crate::domain::policy::Who;
 use crate::domain::values::{bad, invalid_state, text_field};
 use crate::error::{AppError, AppResult};
 
@@ -187,7 +187,7 @@ pub async fn create(cx: &Cx<'_>, c: NewCoupon) -> AppResult<coupon::Model> {
 
     let tx = cx.write().await?;
     let m = merchant_domain::find(&tx, c.merchant_id).await?;
-    MerchantRights::load(&tx, Some(viewer), m.street_id, m.id)
+    crate::domain::merchant::rights(&tx, Some(viewer), m.street_id, m.id)
         .await?
         .require(Who::Owner)?;
     if m.status != MerchantStatus::Active {
@@ -341,7 +341,8 @@ pub async fn transition(
         .await?
         .ok_or(AppError::NotFound("coupon"))?;
     let m = merchant_domain::find(&tx, c.merchant_id).await?;
-    let rights = MerchantRights::load(&tx, Some(viewer), c.street_id, c.merchant_id).await?;
+    let rights =
+        crate::domain::merchant::rights(&tx, Some(viewer), c.street_id, c.merchant_id).await?;
     lifecycle::authorize::<coupon::Entity>(&rights, t)?;
     if t == Transition::Publish {
         if m.status != MerchantStatus::Active {

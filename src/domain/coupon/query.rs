@@ -16,7 +16,7 @@ use crate::domain::context::Cx;
 use crate::domain::coupon::state::{ClaimState, state_condition};
 use crate::domain::merchant as merchant_domain;
 use crate::domain::page::{self, KeyOf, Order, Page, SortValue, Window};
-use crate::domain::policy::{self, MerchantRights};
+use crate::domain::policy;
 use crate::error::{AppError, AppResult};
 use crate::rows::{Columns, Partial};
 
@@ -323,7 +323,7 @@ pub async fn get_claim(cx: &Cx<'_>, id: i64) -> AppResult<coupon_claim::Model> {
         return Ok(claim);
     }
     let m = merchant_domain::find(cx, claim.merchant_id).await?;
-    MerchantRights::load(cx, Some(viewer), m.street_id, m.id)
+    crate::domain::merchant::rights(cx, Some(viewer), m.street_id, m.id)
         .await?
         .require_claim_records()?;
     Ok(claim)
@@ -356,7 +356,7 @@ pub async fn merchant_claims(
 ) -> AppResult<Page<coupon_claim::Model>> {
     let viewer = cx.viewer()?;
     let m = merchant_domain::find(cx, merchant_id).await?;
-    MerchantRights::load(cx, Some(viewer), m.street_id, m.id)
+    crate::domain::merchant::rights(cx, Some(viewer), m.street_id, m.id)
         .await?
         .require_claim_records()?;
     let mut q = coupon_claim::Entity::find().filter(coupon_claim::Column::MerchantId.eq(m.id));

@@ -12,7 +12,7 @@ use entity::points_entry::SourceType;
 use crate::domain::context::Cx;
 use crate::domain::merchant as merchant_domain;
 use crate::domain::points::Source;
-use crate::domain::policy::{self, MerchantRights};
+use crate::domain::policy;
 use crate::error::{AppError, AppResult, Text};
 
 /// Points rewards of one merchant over a period.
@@ -43,7 +43,7 @@ pub async fn reward_report(
     let merchant_ids: Vec<i64> = match merchant_id {
         Some(id) => {
             let m = merchant_domain::find(cx, id).await?;
-            MerchantRights::load(cx, Some(viewer), m.street_id, m.id)
+            crate::domain::merchant::rights(cx, Some(viewer), m.street_id, m.id)
                 .await?
                 .require_claim_records()?;
             vec![m.id]
