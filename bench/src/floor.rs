@@ -167,6 +167,11 @@ async fn merchants(State(pool): State<Pool>, Query(shape): Query<Shape>) -> Json
         WHERE status = 'ACTIVE' ORDER BY created_at, id LIMIT ?";
     const PAGE_PG: &str = "SELECT id, name, category, address FROM merchants \
         WHERE status = 'ACTIVE' ORDER BY created_at, id LIMIT $1";
+    // A GraphQL page is at most 100 long, and the statements are made for up to 100.
+    let shape = Shape {
+        first: shape.first.clamp(0, 100),
+        ..shape
+    };
     let limit = shape.first + 1;
     let (rows, coupons): (Vec<MerchantRow>, Vec<CouponRow>) = match &pool {
         Pool::Sqlite(p) => {
@@ -181,7 +186,11 @@ async fn merchants(State(pool): State<Pool>, Query(shape): Query<Shape>) -> Json
             for m in ids {
                 q = q.bind(m.id);
             }
-            let coupons = q.bind(now).fetch_all(p).await.unwrap_or_default();
+            let coupons = if ids.is_empty() {
+                Vec::new()
+            } else {
+                q.bind(now).fetch_all(p).await.unwrap_or_default()
+            };
             (rows, coupons)
         }
         Pool::Postgres(p) => {
@@ -195,7 +204,11 @@ async fn merchants(State(pool): State<Pool>, Query(shape): Query<Shape>) -> Json
             for m in ids {
                 q = q.bind(m.id);
             }
-            let coupons = q.bind(now).fetch_all(p).await.unwrap_or_default();
+            let coupons = if ids.is_empty() {
+                Vec::new()
+            } else {
+                q.bind(now).fetch_all(p).await.unwrap_or_default()
+            };
             (rows, coupons)
         }
     };

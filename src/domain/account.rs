@@ -29,9 +29,6 @@ use crate::state::AppState;
 /// The stored hash of an account with no password yet: no password matches it.
 pub const NO_PASSWORD: &str = "";
 
-// The viewer's roles, read by position with the session (`authenticate`).
-crate::rows::string_enum_cells!(entity::user_role::Role);
-
 /// Failed logins allowed before a phone number is slowed down.
 pub const FREE_LOGIN_FAILURES: i32 = 5;
 /// How long after a refresh the same refresh token may be presented again and get the same new

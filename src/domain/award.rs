@@ -625,8 +625,7 @@ pub async fn list(
     window: Window,
 ) -> AppResult<Page<award::Model>> {
     let viewer = cx.viewer()?;
-    let mut q =
-        award::Entity::find().filter(policy::visible_awards(viewer, filter.nominated_by_me));
+    let mut q = award::Entity::find().filter(policy::listed_awards(viewer, filter.nominated_by_me));
     if let Some(s) = filter.status {
         q = q.filter(award::Column::Status.eq(s));
     }

@@ -132,13 +132,12 @@ impl<'a> Cx<'a> {
                         "two savepoints at once on one transaction",
                     ));
                 }
-                match outer.begin().await {
-                    Ok(txn) => txn,
-                    Err(e) => {
-                        self.nested.store(false, Ordering::Release);
-                        return Err(e.into());
-                    }
-                }
+                // Failed or cancelled before the savepoint began: the mark goes with it.
+                let opening = Opening(&self.nested);
+                let txn = outer.begin().await?;
+                // From here the savepoint's own context clears the mark when it ends.
+                std::mem::forget(opening);
+                txn
             }
             None => {
                 if let Some(lease) = &self.lease {
@@ -189,6 +188,15 @@ impl<'a> Cx<'a> {
         } else {
             self.state.metrics.apply(&[t]);
         }
+    }
+}
+
+/// A savepoint being opened: clears its transaction's mark if it never opens.
+struct Opening<'c>(&'c AtomicBool);
+
+impl Drop for Opening<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
     }
 }
 

@@ -108,13 +108,17 @@ pub fn state(i: &clerk_invitation::Model, now: DateTime<Utc>) -> InvitationState
     }
 }
 
-/// The steps `rights` may take on an invitation at `now`, by name: none once it has expired.
+/// The steps `rights` may take on an invitation at `now`, by name: none once it has expired,
+/// and no accepting while its merchant is not an active member.
 pub fn available(
     rights: &InvitationRights,
     i: &clerk_invitation::Model,
+    merchant: MerchantStatus,
     now: DateTime<Utc>,
 ) -> Vec<String> {
-    lifecycle::available_where::<clerk_invitation::Entity>(rights, i.status, |_| now < i.expires_at)
+    lifecycle::available_where::<clerk_invitation::Entity>(rights, i.status, |a| {
+        now < i.expires_at && (a != InvitationAction::Accept || merchant == MerchantStatus::Active)
+    })
 }
 
 /// The owner invites `phone` to clerk for an active merchant, with the same answer whoever

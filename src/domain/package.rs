@@ -406,25 +406,37 @@ async fn owners_of(cx: &Cx<'_>, merchant_id: i64) -> AppResult<Vec<i64>> {
         .collect())
 }
 
-/// The steps `rights` may take on a package, by name: none once a copy has been granted.
-pub fn available(rights: &StreetRights, package: &benefit_package::Model) -> Vec<String> {
-    lifecycle::available_where::<benefit_package::Entity>(rights, package.status, |_| {
-        package.granted_count == 0
+/// The steps `rights` may take on a package with `items` items, by name: none once a copy has
+/// been granted, and no sending without an item.
+pub fn available(
+    rights: &StreetRights,
+    package: &benefit_package::Model,
+    items: usize,
+) -> Vec<String> {
+    lifecycle::available_where::<benefit_package::Entity>(rights, package.status, |a| {
+        package.granted_count == 0 && (a != PackageAction::Send || items > 0)
     })
 }
 
-/// The steps `rights` may take on an item of `package`, by name: its provider answers only
-/// while the package waits for its providers, and the street asks again only while the
-/// package may change (not withdrawn, no copy granted).
+/// The steps `rights` may take on an item of `package` given by a merchant in `provider`'s
+/// state, by name: an active provider answers only while the package waits for its providers,
+/// and the street asks again only once the package has been sent and while it may change (not
+/// withdrawn, no copy granted).
 pub fn item_available(
     rights: &PackageItemRights,
     item: &package_item::Model,
     package: &benefit_package::Model,
+    provider: MerchantStatus,
 ) -> Vec<String> {
-    let changeable = package.status != PackageStatus::Withdrawn && package.granted_count == 0;
+    let changeable = !matches!(
+        package.status,
+        PackageStatus::Draft | PackageStatus::Withdrawn
+    ) && package.granted_count == 0;
     lifecycle::available_where::<package_item::Entity>(rights, item.status, |a| match a {
         ItemAction::Request => changeable,
-        ItemAction::Confirm | ItemAction::Decline => package.status == PackageStatus::Confirming,
+        ItemAction::Confirm | ItemAction::Decline => {
+            package.status == PackageStatus::Confirming && provider == MerchantStatus::Active
+        }
     })
 }
 

@@ -575,6 +575,12 @@ pub fn may_close_own_account(person_is_staff: bool) -> bool {
     !person_is_staff
 }
 
+/// Whether a person may close their own account while they own a merchant (an application
+/// still open, or a member): not until they hand it over or close it.
+pub fn may_close_owning_a_merchant(owns_merchant: bool) -> bool {
+    !owns_merchant
+}
+
 /// Who an administrator of `street` may remove from its staff: staff of that street
 /// (`NOT_FOUND` for anyone else, as if there were no such staff member), never themselves.
 pub fn require_staff_removal(
@@ -600,13 +606,14 @@ pub fn keeps_an_administrator(administrators: usize) -> bool {
     administrators > 1
 }
 
-/// The SQL side of [`AwardRights::read`], for lists: the awards of the street a viewer is staff
-/// of, and the ones they nominated; with `nominated_by_me`, only the latter.
-pub fn visible_awards(viewer: &Viewer, nominated_by_me: bool) -> Condition {
-    let mine = Condition::any().add(award::Column::NominatorId.eq(viewer.user_id));
+/// The awards a viewer lists, within [`AwardRights::read`]: staff the awards of their street
+/// (their review queue); anyone else, and staff asking with `nominated_by_me`, the ones they
+/// nominated.
+pub fn listed_awards(viewer: &Viewer, nominated_by_me: bool) -> Condition {
+    let cond = Condition::all();
     match viewer.street_id.filter(|s| is_staff_of(viewer, *s)) {
-        Some(street) if !nominated_by_me => mine.add(award::Column::StreetId.eq(street)),
-        _ => mine,
+        Some(street) if !nominated_by_me => cond.add(award::Column::StreetId.eq(street)),
+        _ => cond.add(award::Column::NominatorId.eq(viewer.user_id)),
     }
 }
 

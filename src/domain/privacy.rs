@@ -95,7 +95,7 @@ pub async fn delete_my_account(cx: &Cx<'_>, confirmation: Confirmation) -> AppRe
         .filter(merchant::Column::Status.ne(MerchantStatus::Rejected))
         .one(&tx)
         .await?;
-    if owns.is_some() {
+    if !policy::may_close_owning_a_merchant(owns.is_some()) {
         return Err(refuse(
             "请先转让或关闭你的商户",
             "Hand over or close your merchant first",

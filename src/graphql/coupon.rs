@@ -384,7 +384,7 @@ impl CouponClaim {
         let rights = merchant_rights(ctx, m.street_id, m.id)
             .await?
             .as_party(holder);
-        Ok(claim::available(&rights, &self.0, ctx.now()?))
+        Ok(claim::available(&rights, &self.0, m.status, ctx.now()?))
     }
 
     /// When it was claimed.

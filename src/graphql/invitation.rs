@@ -9,7 +9,7 @@ use entity::names::ObjectKind;
 use crate::domain::invitation::{self as domain, InvitationAction, InvitationState};
 use crate::domain::policy::InvitationRights;
 use crate::error::AppResult;
-use crate::graphql::loader::UserKey;
+use crate::graphql::loader::{MerchantKey, UserKey};
 use crate::graphql::merchant::{Merchant, merchant_rights};
 use crate::graphql::scalars::DateTime;
 use crate::graphql::{ContextExt, id};
@@ -81,9 +81,15 @@ impl ClerkInvitation {
                 .map(|u| u.phone),
             None => None,
         };
+        let status = ctx
+            .loader()?
+            .load_one(MerchantKey(self.0.merchant_id))
+            .await?
+            .ok_or(crate::error::AppError::NotFound("merchant"))?
+            .status;
         let merchant = merchant_rights(ctx, self.0.street_id, self.0.merchant_id).await?;
         let rights = InvitationRights::of(merchant, phone.as_deref(), &self.0.phone);
-        Ok(domain::available(&rights, &self.0, ctx.now()?))
+        Ok(domain::available(&rights, &self.0, status, ctx.now()?))
     }
 
     /// When the owner sent it.

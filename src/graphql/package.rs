@@ -183,9 +183,14 @@ impl BenefitPackage {
 
     /// The steps you may take on it now (`SEND`, `WITHDRAW`), by its state and your rights: offer only
     /// these buttons. Its `history` names steps the same way.
-    async fn available_actions(&self, ctx: &Context<'_>) -> Vec<String> {
+    async fn available_actions(&self, ctx: &Context<'_>) -> AppResult<Vec<String>> {
         let rights = StreetRights::of(ctx.auth().viewer_opt(), self.model.street_id);
-        domain::available(&rights, &self.model)
+        let items = ctx
+            .loader()?
+            .load_one(ItemsOfPackage(self.model.id))
+            .await?
+            .map_or(0, |items| items.len());
+        Ok(domain::available(&rights, &self.model, items))
     }
 
     /// Why staff withdrew it. Staff of the street only.
@@ -280,11 +285,17 @@ impl PackageItem {
             .load_one(PackageKey(self.0.package_id))
             .await?
             .ok_or(AppError::NotFound("package"))?;
+        let provider = ctx
+            .loader()?
+            .load_one(MerchantKey(self.0.merchant_id))
+            .await?
+            .ok_or(AppError::NotFound("merchant"))?
+            .status;
         let rights = PackageItemRights {
             street: StreetRights::of(ctx.auth().viewer_opt(), package.street_id),
             provider: merchant_rights(ctx, package.street_id, self.0.merchant_id).await?,
         };
-        Ok(domain::item_available(&rights, &self.0, &package))
+        Ok(domain::item_available(&rights, &self.0, &package, provider))
     }
 
     /// Why the provider declined it.

@@ -315,10 +315,8 @@ async fn every_lifecycle_offers_each_party_its_own_steps() {
         offered(&app, Some(&s.staff), &waiting).await,
         ["SEND", "WITHDRAW"]
     );
-    assert_eq!(
-        offered(&app, Some(&s.staff), &waiting_item).await,
-        ["REQUEST"]
-    );
+    // A draft asks nobody yet: sending asks every provider at once.
+    assert_eq!(offered(&app, Some(&s.staff), &waiting_item).await, none);
     send_package(&app, &s, waiting.as_str().unwrap()).await;
     assert_eq!(
         offered(&app, Some(&s.canteen.owner), &waiting_item).await,
@@ -349,6 +347,46 @@ async fn every_lifecycle_offers_each_party_its_own_steps() {
     let entitlement = v["data"]["myEntitlements"]["nodes"][0]["id"].clone();
     assert_eq!(offered(&app, Some(&s.staff), &entitlement).await, ["VOID"]);
     assert_eq!(offered(&app, Some(&holder), &entitlement).await, none);
+
+    // A merchant the street has suspended: its counter redeems nothing, nobody joins it, and
+    // it answers no package.
+    let shop = app.new_merchant(&s.street).name("小卖部").insert().await;
+    let shop_coupon = app.new_coupon(&shop).insert().await;
+    let shop_claim = json!(app.new_claim(&shop_coupon, &holder).await.gid);
+    let v = app
+        .gql_by(
+            Some(&shop.owner),
+            "mutation($id: ID!, $p: String!) { inviteMerchantClerk(merchantId: $id, phone: $p) { id } }",
+            json!({ "id": shop.gid, "p": holder.phone }),
+        )
+        .await;
+    let shop_invitation = v["data"]["inviteMerchantClerk"]["id"].clone();
+    let shop_item = json!({ "providerId": shop.gid, "kind": "ENTITLEMENT",
+        "description": "一瓶水", "totalUses": 1, "validDays": 30 });
+    let (asking, asked) = draft_package(&app, &s, vec![shop_item], 1).await;
+    send_package(&app, &s, &asking).await;
+    let asked = json!(asked[0]);
+    assert_eq!(
+        offered(&app, Some(&shop.owner), &asked).await,
+        ["CONFIRM", "DECLINE"]
+    );
+    expect_ok(
+        &app.gql_by(
+            Some(&s.staff),
+            "mutation($id: ID!) { suspendMerchant(merchantId: $id, reason: \"停业整顿\") { status } }",
+            json!({ "id": shop.gid }),
+        )
+        .await,
+    );
+    assert_eq!(
+        offered(&app, Some(&shop.owner), &shop_claim).await,
+        ["VOID"]
+    );
+    assert_eq!(
+        offered(&app, Some(&holder), &shop_invitation).await,
+        ["DECLINE"]
+    );
+    assert_eq!(offered(&app, Some(&shop.owner), &asked).await, none);
 
     // Past the claim's validity and the invitation's: the counter may only void the claim, and
     // the invitation is nobody's to answer.

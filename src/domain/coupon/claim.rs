@@ -324,15 +324,16 @@ pub async fn redeem(cx: &Cx<'_>, code: &str, key: &str) -> AppResult<coupon_clai
     Ok(redeemed)
 }
 
-/// The steps `rights` may take on a claim at `now`, by name: a claim past its validity is
-/// redeemed no more, though it may still be voided.
+/// The steps `rights` may take on a claim at `now`, by name: a claim past its validity, or of
+/// a merchant that is not an active member, is redeemed no more, though it may still be voided.
 pub fn available(
     rights: &MerchantRights,
     c: &coupon_claim::Model,
+    merchant: MerchantStatus,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Vec<String> {
     lifecycle::available_where::<coupon_claim::Entity>(rights, c.status, |a| {
-        a != ClaimAction::Redeem || now < c.expires_at
+        a != ClaimAction::Redeem || (now < c.expires_at && merchant == MerchantStatus::Active)
     })
 }
 
