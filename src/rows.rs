@@ -7,7 +7,9 @@
 //! through sqlx as sea-orm does, so values decode the same on SQLite and PostgreSQL.
 
 use std::future::Future;
+use std::ops::Deref;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use sea_orm::sea_query::Values;
@@ -18,6 +20,7 @@ use sea_orm::{
 };
 use sea_query_sqlx::SqlxValues;
 
+use crate::error::AppResult;
 use crate::metrics::Metrics;
 
 /// A value read from a column by its position, and the value a [`Partial`] row holds, out of
@@ -154,8 +157,8 @@ macro_rules! columns {
 }
 
 /// A row read with only some of its columns (a list reads what its selection needs). The
-/// columns outside the set hold no value, so they are reached only through [`Partial::get`],
-/// which answers an error, never a blank, for a column that was not read.
+/// columns outside the set hold no value, so they are reached only through [`Partial::get`]
+/// (or [`Partial::read`]), which answers an error, never a blank, for a column that was not read.
 #[derive(Clone, Debug)]
 pub struct Partial<M> {
     row: M,
@@ -163,8 +166,8 @@ pub struct Partial<M> {
 }
 
 impl<M> Partial<M> {
-    /// A row read whole.
-    pub fn whole(row: M) -> Partial<M> {
+    /// A row read with all its columns.
+    pub fn all(row: M) -> Partial<M> {
         Partial {
             row,
             read: Columns::ALL,
@@ -206,6 +209,24 @@ impl<M> Partial<M> {
             row: f(self.row),
             read: self.read,
         }
+    }
+}
+
+impl<M: Deref> Partial<M> {
+    /// What `f` reads of the row behind `M` (an `Arc` of a model), which needs the columns
+    /// `need`: an internal error, logged, if they were not all read.
+    pub fn read<'a, T>(
+        &'a self,
+        need: Columns,
+        f: impl FnOnce(&'a M::Target) -> T,
+    ) -> AppResult<T> {
+        Ok(self.get(need, |m| f(m))?)
+    }
+
+    /// The whole row, for a field outside the columns a list reads by need (selecting such a
+    /// field makes the list read them all).
+    pub fn whole(&self) -> AppResult<&M::Target> {
+        self.read(Columns::ALL, |m| m)
     }
 }
 
@@ -312,6 +333,50 @@ pub trait Reads: ConnectionTrait {
 impl Reads for DatabaseConnection {}
 impl Reads for DatabaseTransaction {}
 
+/// When a request's statements stop: past its deadline, or once nobody waits for its answer.
+/// A statement under way always runs to its end, since dropping one midway can strand its
+/// pooled connection (sqlx's connections are not safe to cancel, and its pool checks a
+/// returned one without a time limit); the next one does not begin.
+#[derive(Clone, Default)]
+pub struct Cutoff(Option<Arc<CutoffAt>>);
+
+struct CutoffAt {
+    deadline: tokio::time::Instant,
+    reached: AtomicBool,
+}
+
+impl Cutoff {
+    pub fn at(deadline: tokio::time::Instant) -> Cutoff {
+        Cutoff(Some(Arc::new(CutoffAt {
+            deadline,
+            reached: AtomicBool::new(false),
+        })))
+    }
+
+    /// Nobody waits for the answer any more.
+    pub fn reach(&self) {
+        if let Some(at) = &self.0 {
+            at.reached.store(true, Ordering::Release);
+        }
+    }
+
+    pub fn reached(&self) -> bool {
+        self.0.as_ref().is_some_and(|at| {
+            at.reached.load(Ordering::Acquire) || tokio::time::Instant::now() >= at.deadline
+        })
+    }
+
+    /// For the start of a statement: once the cutoff is reached, the error of a statement
+    /// that found no connection in time (a stall, answered `TIMEOUT`).
+    pub fn check(&self) -> Result<(), DbErr> {
+        if self.reached() {
+            Err(DbErr::ConnectionAcquire(ConnAcquireErr::Timeout))
+        } else {
+            Ok(())
+        }
+    }
+}
+
 /// Statements run on the pool, each on whatever connection it lends, or, with a [`Lease`], all
 /// on the one connection the lease holds. Counted and timed in `metrics`.
 #[derive(Clone, Copy)]
@@ -319,6 +384,7 @@ pub struct Direct<'a> {
     pub db: &'a DatabaseConnection,
     pub metrics: &'a Metrics,
     pub lease: Option<&'a Lease>,
+    pub cutoff: &'a Cutoff,
 }
 
 /// One pooled connection that a context's reads share: taken at its first statement and given
@@ -443,6 +509,7 @@ impl Direct<'_> {
     /// tenth of a small page's instructions. Timed and counted as sea-orm's statements are;
     /// errors map as sea-orm maps them.
     pub async fn run(self, statement: Statement, want: Want) -> Result<Ran, DbErr> {
+        self.cutoff.check()?;
         let backend = self.db.get_database_backend();
         if !matches!(backend, DbBackend::Postgres | DbBackend::Sqlite) {
             return match want {
@@ -582,7 +649,7 @@ mod tests {
         assert!(row.get(Columns::of(&[1]), |r| r.2).is_err());
         assert!(row.get(Columns::of(&[0, 1]), |r| r.2).is_err());
         assert!(row.whole_row().is_none());
-        let whole = Partial::whole(("key", "read", "whole"));
+        let whole = Partial::all(("key", "read", "whole"));
         assert_eq!(whole.get(Columns::of(&[1]), |r| r.2).unwrap(), "whole");
         assert!(whole.whole_row().is_some());
     }

@@ -29,7 +29,7 @@ use crate::auth::{Auth, Viewer};
 use crate::db::begin_write;
 use crate::error::{AppError, AppResult};
 use crate::metrics::Tally;
-use crate::rows::{Direct, Lease, Reads, Want};
+use crate::rows::{Cutoff, Direct, Lease, Reads, Want};
 use crate::state::AppState;
 
 static ANONYMOUS: Auth = Auth::Anonymous;
@@ -50,6 +50,8 @@ pub struct Cx<'a> {
     /// A savepoint of this transaction is open: its statements and this one's share a
     /// connection, so a second one at once is refused.
     nested: AtomicBool,
+    /// When the request's statements stop ([`Cx::until`]).
+    cutoff: Cutoff,
 }
 
 impl<'a> Cx<'a> {
@@ -71,7 +73,17 @@ impl<'a> Cx<'a> {
             tallies: Mutex::new(Vec::new()),
             lease: None,
             nested: AtomicBool::new(false),
+            cutoff: Cutoff::default(),
         }
+    }
+
+    /// The same context for a request whose statements stop at `cutoff`. A request is never
+    /// dropped midway (see [`Cutoff`]): past its cutoff it begins no statement, and its
+    /// transaction rolls back instead of committing (`TIMEOUT`), so a request answered
+    /// `TIMEOUT` changed nothing unless its COMMIT was already under way.
+    pub fn until(mut self, cutoff: Cutoff) -> Cx<'a> {
+        self.cutoff = cutoff;
+        self
     }
 
     /// The same context, reading on one connection, taken at the first read and given back
@@ -140,6 +152,7 @@ impl<'a> Cx<'a> {
                 txn
             }
             None => {
+                self.cutoff.check()?;
                 if let Some(lease) = &self.lease {
                     lease.release().await;
                 }
@@ -161,6 +174,7 @@ impl<'a> Cx<'a> {
             tallies: Mutex::new(Vec::new()),
             lease: None,
             nested: AtomicBool::new(false),
+            cutoff: self.cutoff.clone(),
         })
     }
 
@@ -172,10 +186,16 @@ impl<'a> Cx<'a> {
             return Err(AppError::internal("commit without a transaction"));
         };
         let tallies = take(&self.tallies);
+        let outermost = self.parent.is_none_or(|p| p.txn.is_none());
+        if outermost && self.cutoff.reached() {
+            txn.rollback().await?;
+            return Err(AppError::Timeout);
+        }
         txn.commit().await?;
-        match self.parent {
-            Some(parent) if parent.txn.is_some() => lock(&parent.tallies).extend(tallies),
-            _ => self.state.metrics.apply(&tallies),
+        if outermost {
+            self.state.metrics.apply(&tallies);
+        } else if let Some(parent) = self.parent {
+            lock(&parent.tallies).extend(tallies);
         }
         Ok(())
     }
@@ -230,6 +250,7 @@ impl Reads for Cx<'_> {
             db: &self.state.db,
             metrics: &self.state.metrics,
             lease: self.lease.as_ref(),
+            cutoff: &self.cutoff,
         })
     }
 }
@@ -251,6 +272,7 @@ impl ConnectionTrait for Cx<'_> {
     }
 
     async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        self.cutoff.check()?;
         match (&self.txn, self.leased()) {
             (Some(t), _) => t.execute_raw(stmt).await,
             (None, Some(direct)) => direct.run(stmt, Want::Exec).await?.done(),
@@ -259,6 +281,7 @@ impl ConnectionTrait for Cx<'_> {
     }
 
     async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        self.cutoff.check()?;
         match (&self.txn, self.leased()) {
             (Some(t), _) => t.execute_unprepared(sql).await,
             (None, Some(direct)) => {
@@ -270,6 +293,7 @@ impl ConnectionTrait for Cx<'_> {
     }
 
     async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        self.cutoff.check()?;
         match (&self.txn, self.leased()) {
             (Some(t), _) => t.query_one_raw(stmt).await,
             (None, Some(direct)) => direct.run(stmt, Want::One).await?.row(),
@@ -278,6 +302,7 @@ impl ConnectionTrait for Cx<'_> {
     }
 
     async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        self.cutoff.check()?;
         match (&self.txn, self.leased()) {
             (Some(t), _) => t.query_all_raw(stmt).await,
             (None, Some(direct)) => direct.run(stmt, Want::All).await?.rows(),

@@ -83,19 +83,26 @@ pub struct CouponAudience {
 }
 
 /// A coupon as a list read it: whole, or with the columns its selection needs
-/// ([`FIELD_COLUMNS`]); each field reads through [`Coupon::read`], so a column the list did not
+/// ([`FIELD_COLUMNS`]); each field reads through [`Partial::read`], so a column the list did not
 /// read is an internal error, never a blank.
 pub struct Coupon(pub Partial<Arc<model::Model>>);
 
+impl std::ops::Deref for Coupon {
+    type Target = Partial<Arc<model::Model>>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
 impl From<model::Model> for Coupon {
     fn from(m: model::Model) -> Coupon {
-        Coupon(Partial::whole(Arc::new(m)))
+        Coupon(Partial::all(Arc::new(m)))
     }
 }
 
 impl From<Arc<model::Model>> for Coupon {
     fn from(m: Arc<model::Model>) -> Coupon {
-        Coupon(Partial::whole(m))
+        Coupon(Partial::all(m))
     }
 }
 
@@ -107,20 +114,6 @@ macro_rules! col {
 }
 
 impl Coupon {
-    /// What `f` reads of the coupon, which needs the columns `need`.
-    pub fn read<'a, T>(
-        &'a self,
-        need: Columns,
-        f: impl FnOnce(&'a model::Model) -> T,
-    ) -> AppResult<T> {
-        Ok(self.0.get(need, |m| f(m))?)
-    }
-
-    /// The whole row, for a field that is not in [`FIELD_COLUMNS`] (selecting it reads all).
-    pub fn whole(&self) -> AppResult<&model::Model> {
-        self.read(Columns::ALL, |m| m)
-    }
-
     async fn insider(&self, ctx: &Context<'_>) -> AppResult<()> {
         let (street, merchant) =
             self.read(col![StreetId, MerchantId], |m| (m.street_id, m.merchant_id))?;

@@ -400,7 +400,7 @@ pub fn prime_coupons<'a>(
                 domain::merchant::by_ids(cx, &ids)
                     .await?
                     .into_iter()
-                    .map(|m| Partial::whole(Arc::new(m)))
+                    .map(|m| Partial::all(Arc::new(m)))
                     .collect();
             prime_merchants(ctx, cx, &found, merchant).await?;
         }

@@ -72,19 +72,26 @@ pub async fn require_insider(ctx: &Context<'_>, street_id: i64, merchant_id: i64
 }
 
 /// A merchant as a list read it: whole, or with the columns its selection needs
-/// ([`FIELD_COLUMNS`]); each field reads through [`Merchant::read`], so a column the list did
+/// ([`FIELD_COLUMNS`]); each field reads through [`Partial::read`], so a column the list did
 /// not read is an internal error, never a blank.
 pub struct Merchant(pub Partial<Arc<model::Model>>);
 
+impl std::ops::Deref for Merchant {
+    type Target = Partial<Arc<model::Model>>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
 impl From<model::Model> for Merchant {
     fn from(m: model::Model) -> Merchant {
-        Merchant(Partial::whole(Arc::new(m)))
+        Merchant(Partial::all(Arc::new(m)))
     }
 }
 
 impl From<Arc<model::Model>> for Merchant {
     fn from(m: Arc<model::Model>) -> Merchant {
-        Merchant(Partial::whole(m))
+        Merchant(Partial::all(m))
     }
 }
 
@@ -93,22 +100,6 @@ macro_rules! col {
     ($($c:ident),*) => {
         crate::columns![model::Column: $($c),*]
     };
-}
-
-impl Merchant {
-    /// What `f` reads of the merchant, which needs the columns `need`.
-    pub fn read<'a, T>(
-        &'a self,
-        need: Columns,
-        f: impl FnOnce(&'a model::Model) -> T,
-    ) -> AppResult<T> {
-        Ok(self.0.get(need, |m| f(m))?)
-    }
-
-    /// The whole row, for a field that is not in [`FIELD_COLUMNS`] (selecting it reads all).
-    pub fn whole(&self) -> AppResult<&model::Model> {
-        self.read(Columns::ALL, |m| m)
-    }
 }
 
 /// A member organisation of the alliance: shop, canteen, supermarket, hospital, enterprise …

@@ -231,12 +231,12 @@ impl ContextExt for Context<'_> {
     }
 
     fn cx(&self) -> AppResult<Cx<'_>> {
-        Ok(Cx::new(
-            self.state()?,
-            self.auth(),
-            self.request_id(),
-            self.now()?,
-        ))
+        let cx = Cx::new(self.state()?, self.auth(), self.request_id(), self.now()?);
+        // The request's cutoff (`rows::Cutoff`), when it has one.
+        Ok(match self.data_opt::<crate::rows::Cutoff>() {
+            Some(cutoff) => cx.until(cutoff.clone()),
+            None => cx,
+        })
     }
 
     fn now(&self) -> AppResult<chrono::DateTime<chrono::Utc>> {

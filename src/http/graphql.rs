@@ -1,7 +1,6 @@
 //! The GraphQL endpoint: transport checks, authentication, execution with panic isolation, and
 //! the final shaping of errors (code, language, request id).
 
-use std::panic::AssertUnwindSafe;
 use std::time::Instant;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache};
@@ -17,7 +16,6 @@ use axum::http::header::{
 };
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use futures::FutureExt;
 
 use super::persisted::Refusal;
 use super::ratelimit::Guarded;
@@ -31,6 +29,7 @@ use crate::graphql::{
     DbLoader, ENGLISH_MESSAGE_KEY, HTTP_STATUS_KEY, Operations, RequestMeta, RequestNow,
 };
 use crate::metrics::Outcome;
+use crate::rows::Cutoff;
 
 pub async fn graphql_post(
     State(state): State<HttpState>,
@@ -91,7 +90,7 @@ pub async fn graphql_post(
         }
     };
     match params.into_request(&state, &meta) {
-        Ok(request) => execute(&state, &headers, meta, request, false).await,
+        Ok(request) => execute(state, headers, meta, request, false).await,
         Err(refused) => *refused,
     }
 }
@@ -145,7 +144,7 @@ pub async fn graphql_get(State(state): State<HttpState>, headers: HeaderMap, uri
         }
     };
     match params.into_request(&state, &meta) {
-        Ok(request) => execute(&state, &headers, meta, request, true).await,
+        Ok(request) => execute(state, headers, meta, request, true).await,
         Err(refused) => *refused,
     }
 }
@@ -313,6 +312,7 @@ async fn authenticate(
     state: &HttpState,
     headers: &HeaderMap,
     now: chrono::DateTime<chrono::Utc>,
+    cutoff: &Cutoff,
 ) -> Result<Auth, AppError> {
     let Some(value) = headers.get(AUTHORIZATION) else {
         return Ok(Auth::Anonymous);
@@ -325,21 +325,78 @@ async fn authenticate(
         .filter(|t| !t.is_empty())
         .ok_or(AppError::Unauthenticated)?;
     let anonymous = Auth::Anonymous;
-    let cx = Cx::new(&state.app, &anonymous, None, now);
+    let cx = Cx::new(&state.app, &anonymous, None, now).until(cutoff.clone());
     Ok(Auth::User(account::authenticate(&cx, token).await?))
 }
 
+/// Runs a request as a task of its own, so that a client going away never drops it midway (see
+/// [`Cutoff`]): its statements stop at the next one instead.
 async fn execute(
+    state: HttpState,
+    headers: HeaderMap,
+    meta: RequestMeta,
+    request: async_graphql::Request,
+    read_only: bool,
+) -> Response {
+    // The request's time counts from here: signing in and checking the document are part of it.
+    let deadline = tokio::time::Instant::now() + state.request_timeout;
+    let cutoff = Cutoff::at(deadline);
+    // Dropped when the answer is sent, or when the client goes away before it.
+    let _answered = Answered(cutoff.clone());
+    let refusal_meta = meta.clone();
+    tokio::spawn(async move {
+        run(
+            &state,
+            &headers,
+            meta,
+            request,
+            read_only,
+            (deadline, cutoff),
+        )
+        .await
+    })
+    .await
+    .unwrap_or_else(|panic| {
+        tracing::error!(error = %panic, "request panicked");
+        let err = app_error_to_server(AppError::Internal("panic".into()));
+        finish(
+            async_graphql::Response::from_errors(vec![err]),
+            &refusal_meta,
+        )
+        .response
+    })
+}
+
+fn has_code(response: &async_graphql::Response, code: &str) -> bool {
+    response.errors.iter().any(|e| {
+        e.extensions
+            .as_ref()
+            .and_then(|x| x.get("code"))
+            .is_some_and(|c| *c == Value::from(code))
+    })
+}
+
+/// Reaches a request's cutoff when dropped: nobody waits for what it does after.
+struct Answered(Cutoff);
+
+impl Drop for Answered {
+    fn drop(&mut self) {
+        self.0.reach();
+    }
+}
+
+async fn run(
     state: &HttpState,
     headers: &HeaderMap,
     meta: RequestMeta,
     mut request: async_graphql::Request,
     read_only: bool,
+    (deadline, cutoff): (tokio::time::Instant, Cutoff),
 ) -> Response {
     let started = Instant::now();
     let now = state.app.clock.now();
     let operation = request.operation_name.clone();
-    let auth = match authenticate(state, headers, now).await {
+    let auth = match authenticate(state, headers, now, &cutoff).await {
         Ok(checked) => checked,
         Err(err) => {
             let response = async_graphql::Response::from_errors(vec![app_error_to_server(err)]);
@@ -415,19 +472,24 @@ async fn execute(
         .data(auth)
         .data(meta.clone())
         .data(RequestNow(now))
+        .data(cutoff)
         .data(loader);
-    // Past the deadline the execution is dropped: its transaction rolls back, its connection
-    // returns to the pool, and the worker is free.
-    let executed = tokio::time::timeout(
-        state.request_timeout,
-        AssertUnwindSafe(state.schema.execute(request)).catch_unwind(),
-    )
-    .await;
-    let response = match executed {
-        Err(_) => {
-            tracing::warn!(timeout = ?state.request_timeout, "request timed out");
-            let err = limits::request_error(app_error_to_server(AppError::Timeout), 503);
-            async_graphql::Response::from_errors(vec![err])
+    // Past the deadline the client is answered `TIMEOUT`, and the execution ends by itself at
+    // its next statement (`Cx::until`), committing nothing.
+    let schema = state.schema.clone();
+    let execution = tokio::spawn(async move { schema.execute(request).await });
+    let timed_out = || {
+        tracing::warn!(timeout = ?state.request_timeout, "request timed out");
+        let err = limits::request_error(app_error_to_server(AppError::Timeout), 503);
+        async_graphql::Response::from_errors(vec![err])
+    };
+    let response = match tokio::time::timeout_at(deadline, execution).await {
+        Err(_) => timed_out(),
+        // Its statements stopped at the deadline: the request ran out of its time, as above.
+        Ok(Ok(response))
+            if tokio::time::Instant::now() >= deadline && has_code(&response, "TIMEOUT") =>
+        {
+            timed_out()
         }
         Ok(Ok(mut response)) => {
             limits::mark_request_errors(&mut response);
@@ -436,12 +498,16 @@ async fn execute(
                 .apply(&doc, operation.as_deref(), &variables, &mut response.data);
             response
         }
-        Ok(Err(panic)) => {
-            let what = panic
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
+        Ok(Err(failed)) => {
+            // Not a panic: the runtime is shutting down.
+            let what = match failed.try_into_panic() {
+                Ok(panic) => panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default(),
+                Err(cancelled) => cancelled.to_string(),
+            };
             tracing::error!(panic = %what, "resolver panicked");
             async_graphql::Response::from_errors(vec![app_error_to_server(AppError::Internal(
                 "panic".into(),

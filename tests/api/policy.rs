@@ -291,6 +291,7 @@ const ADD_STAFF: &str =
     "mutation($p: String!) { addStaff(phone: $p, name: \"李干事\", admin: false) { id } }";
 const REMOVE_STAFF: &str = "mutation($u: ID!) { removeStaff(userId: $u) { id } }";
 const AWARDS: &str = "{ awards { totalCount } }";
+const AWARDS_NOMINATED: &str = "{ awards(filter: { nominatedByMe: true }) { totalCount } }";
 const PACKAGES: &str = "{ benefitPackages { totalCount } }";
 const ENTITLEMENTS: &str = "{ myEntitlements { totalCount } }";
 const LOGIN_WITH_CODE: &str =
@@ -328,19 +329,27 @@ async fn the_street_the_lists_and_ones_own_account_by_role() {
     let clerk = app.new_user().street(street.id).insert().await;
     let m = app.new_merchant(&street).clerk(&clerk).insert().await;
     let nominee = app.new_user().lives_in(&street, "新城嘉园").insert().await;
-    let nominated = app
-        .gql_by(
-            Some(&nominator),
-            "mutation($input: NominateAwardInput!) { nominateAward(input: $input) { id } }",
-            json!({ "input": {
-                "nomineeId": gid(ObjectKind::User, nominee.id),
-                "communityId": street.community("新城嘉园").gid,
-                "title": "扶老人过街", "deed": "每天早上扶邻居老人过马路去菜场",
-                "happenedOn": "2026-11-30",
-            } }),
-        )
-        .await;
-    expect_ok(&nominated);
+    // Staff of another street may nominate here too; their own list is their street's queue,
+    // and what they nominated elsewhere they find by asking for it.
+    let far_staff = app.new_user().staff_of(&far).insert().await;
+    for (by, title, deed) in [
+        (&nominator, "扶老人过街", "每天早上扶邻居老人过马路去菜场"),
+        (&far_staff, "拾金不昧", "在菜场捡到钱包，交还失主"),
+    ] {
+        let nominated = app
+            .gql_by(
+                Some(by),
+                "mutation($input: NominateAwardInput!) { nominateAward(input: $input) { id } }",
+                json!({ "input": {
+                    "nomineeId": gid(ObjectKind::User, nominee.id),
+                    "communityId": street.community("新城嘉园").gid,
+                    "title": title, "deed": deed,
+                    "happenedOn": "2026-11-30",
+                } }),
+            )
+            .await;
+        expect_ok(&nominated);
+    }
     let parties: Vec<(&str, Option<TestUser>)> = vec![
         ("anonymous", None),
         ("the nominator, a resident", Some(nominator.clone())),
@@ -350,10 +359,7 @@ async fn the_street_the_lists_and_ones_own_account_by_role() {
             "staff of the street",
             Some(app.new_user().staff_of(&street).insert().await),
         ),
-        (
-            "staff of another street",
-            Some(app.new_user().staff_of(&far).insert().await),
-        ),
+        ("staff of another street", Some(far_staff.clone())),
         (
             "administrator of the street",
             Some(app.new_street_admin(&street).await),
@@ -363,18 +369,18 @@ async fn the_street_the_lists_and_ones_own_account_by_role() {
     const F: &str = "FORBIDDEN";
     const S: &str = "INVALID_STATE";
     const OK: &str = "ok";
-    // add staff, remove staff, awards listed, packages listed, own entitlements listed, sign in
-    // by SMS, close one's own account
+    // add staff, remove staff, awards listed, awards one nominated, packages listed, own
+    // entitlements listed, sign in by SMS, close one's own account
     #[rustfmt::skip]
-    let expected: [[&str; 7]; 7] = [
-        [U, U, U, U, U, "-", "-"],
-        [F, F, "1", F, "0", OK, OK],
-        [F, F, "0", F, "0", OK, OK],
-        [F, F, "0", F, "0", OK, S],
-        [F, F, "1", "0", "0", U, S],
-        [F, F, "0", "0", "0", U, S],
+    let expected: [[&str; 8]; 7] = [
+        [U, U, U, U, U, U, "-", "-"],
+        [F, F, "1", "1", F, "0", OK, OK],
+        [F, F, "0", "0", F, "0", OK, OK],
+        [F, F, "0", "0", F, "0", OK, S],
+        [F, F, "2", "0", "0", "0", U, S],
+        [F, F, "0", "1", "0", "0", U, S],
         // Administrators are staff: the same, and they keep the staff.
-        [OK, OK, "1", "0", "0", U, S],
+        [OK, OK, "2", "0", "0", "0", U, S],
     ];
     for ((who, user), want) in parties.iter().zip(expected) {
         let by = user.as_ref();
@@ -388,6 +394,7 @@ async fn the_street_the_lists_and_ones_own_account_by_role() {
             ),
             outcome(&app.gql_by(by, REMOVE_STAFF, colleague).await),
             total(&app.gql_by(by, AWARDS, json!({})).await),
+            total(&app.gql_by(by, AWARDS_NOMINATED, json!({})).await),
             total(&app.gql_by(by, PACKAGES, json!({})).await),
             total(&app.gql_by(by, ENTITLEMENTS, json!({})).await),
         ];

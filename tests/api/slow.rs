@@ -123,7 +123,8 @@ async fn a_trickled_body_is_cut_off() {
 }
 
 /// Another connection holds the lock the request needs; the request ends with `TIMEOUT`
-/// (HTTP 503) within its time, and frees its worker and connection.
+/// (HTTP 503) within its time. Its execution runs on until the lock is gone, and then commits
+/// nothing: an answer of `TIMEOUT` left nothing behind.
 #[tokio::test]
 async fn a_request_behind_a_held_lock_times_out() {
     let status = behind_a_held_lock(Spawn {
@@ -148,7 +149,8 @@ async fn a_statement_behind_a_held_lock_times_out() {
 }
 
 /// Runs a points adjustment while another connection holds the lock it needs: it must end with
-/// `TIMEOUT`, post nothing, and go through once the lock is gone. Returns the HTTP status.
+/// `TIMEOUT`, post nothing even once the lock is gone, and go through when asked again.
+/// Returns the HTTP status.
 async fn behind_a_held_lock(spawn: Spawn) -> axum::http::StatusCode {
     let app = TestApp::spawn_with(spawn).await;
     let street = app.new_street("九棵树街道", &["新城嘉园"]).await;
@@ -181,6 +183,8 @@ async fn behind_a_held_lock(spawn: Spawn) -> axum::http::StatusCode {
     .expect("the request hangs");
     assert_eq!(code(&reply.json()), "TIMEOUT", "{}", reply.json());
     holder.execute_unprepared("ROLLBACK").await.unwrap();
+    // Whatever still ran of the request has ended.
+    assert!(app.pool_settled().await, "connections still lent out");
     assert_eq!(app.count("points_entries").await, 0);
     // With the lock gone the same request goes through.
     let v = app.gql_by(Some(&staff), adjust, vars).await;

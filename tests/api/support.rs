@@ -280,6 +280,28 @@ impl TestApp {
         (street.id, ids)
     }
 
+    /// Waits (up to 10 s) until every connection the server's pool holds is idle in it, that
+    /// is until every request still running has ended; whether it did.
+    pub async fn pool_settled(&self) -> bool {
+        let idle = || match self.db.get_database_backend() {
+            sea_orm::DbBackend::Postgres => {
+                let pool = self.db.get_postgres_connection_pool();
+                pool.num_idle() as u32 == pool.size()
+            }
+            _ => {
+                let pool = self.db.get_sqlite_connection_pool();
+                pool.num_idle() as u32 == pool.size()
+            }
+        };
+        for _ in 0..100 {
+            if idle() {
+                return true;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        false
+    }
+
     pub async fn count(&self, table: &str) -> i64 {
         let backend = self.db.get_database_backend();
         let row = self
