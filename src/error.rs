@@ -218,6 +218,11 @@ impl AppError {
 
 impl From<sea_orm::DbErr> for AppError {
     fn from(err: sea_orm::DbErr) -> AppError {
+        // Refused by the request's cutoff: the request has been answered already, nothing
+        // stalled.
+        if matches!(&err, sea_orm::DbErr::Custom(m) if m == PAST_CUTOFF) {
+            return AppError::Timeout;
+        }
         if is_stall(&err) {
             tracing::warn!(error = %err, "database stalled");
             return AppError::Timeout;
@@ -225,6 +230,9 @@ impl From<sea_orm::DbErr> for AppError {
         AppError::Internal(format!("database: {err}"))
     }
 }
+
+/// The error of a statement refused because its request is past its cutoff (`rows::Cutoff`).
+pub(crate) const PAST_CUTOFF: &str = "the request is past its cutoff";
 
 /// A database that did not answer in time: no free connection, a statement cancelled by
 /// PostgreSQL's `statement_timeout` (SQLSTATE 57014), or SQLite's lock still held after the

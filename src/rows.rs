@@ -20,7 +20,7 @@ use sea_orm::{
 };
 use sea_query_sqlx::SqlxValues;
 
-use crate::error::AppResult;
+use crate::error::{AppResult, PAST_CUTOFF};
 use crate::metrics::Metrics;
 
 /// A value read from a column by its position, and the value a [`Partial`] row holds, out of
@@ -366,11 +366,11 @@ impl Cutoff {
         })
     }
 
-    /// For the start of a statement: once the cutoff is reached, the error of a statement
-    /// that found no connection in time (a stall, answered `TIMEOUT`).
+    /// For the start of a statement: once the cutoff is reached, an error that answers
+    /// `TIMEOUT`.
     pub fn check(&self) -> Result<(), DbErr> {
         if self.reached() {
-            Err(DbErr::ConnectionAcquire(ConnAcquireErr::Timeout))
+            Err(DbErr::Custom(PAST_CUTOFF.into()))
         } else {
             Ok(())
         }

@@ -12,7 +12,7 @@ use entity::{community, street};
 use crate::domain;
 use crate::domain::context::Cx;
 use crate::error::AppError;
-use crate::rows::{Columns, Partial};
+use crate::rows::{Columns, Cutoff, Partial};
 
 /// The loader of one request, with a cache that list resolvers prime.
 pub type RequestLoader =
@@ -23,6 +23,15 @@ pub struct DbLoader {
     pub db: DatabaseConnection,
     /// The request's "now" by the state's clock, for rules that depend on time.
     pub now: chrono::DateTime<chrono::Utc>,
+    /// Past it, loads run no statement ([`Cutoff`]).
+    pub cutoff: Cutoff,
+}
+
+impl DbLoader {
+    /// Whether a load may still run: past the request's cutoff nobody waits for it.
+    fn running(&self) -> Result<(), LoadError> {
+        self.cutoff.check().map_err(|_| LoadError)
+    }
 }
 
 /// Errors are logged where they arise and reach clients as `INTERNAL_SERVER_ERROR`.
@@ -51,6 +60,7 @@ macro_rules! by_id_loader {
             type Error = LoadError;
 
             async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, $model>, LoadError> {
+                self.running()?;
                 let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
                 let rows = $fetch(&self.db, &ids).await.map_err(logged)?;
                 Ok(rows.into_iter().map(|r| ($key(r.id), r.into())).collect())
@@ -110,6 +120,7 @@ macro_rules! grouped_loader {
             type Error = LoadError;
 
             async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Vec<$model>>, LoadError> {
+                self.running()?;
                 let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
                 let rows = $fetch(&self.db, &ids).await.map_err(logged)?;
                 Ok(group(keys, rows, |r| $key(r.$parent)))
@@ -165,6 +176,7 @@ impl Loader<ActiveCouponsOf> for DbLoader {
         &self,
         keys: &[ActiveCouponsOf],
     ) -> Result<HashMap<ActiveCouponsOf, Self::Value>, LoadError> {
+        self.running()?;
         let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
         let rows =
             domain::coupon::query::active_of_merchants(&self.db, &ids, self.now, Columns::ALL)
@@ -215,6 +227,7 @@ impl Loader<MembershipsOf> for DbLoader {
         &self,
         keys: &[MembershipsOf],
     ) -> Result<HashMap<MembershipsOf, Self::Value>, LoadError> {
+        self.running()?;
         let mut out = HashMap::new();
         for k in keys {
             let rows = domain::merchant::memberships_of(&self.db, k.0)

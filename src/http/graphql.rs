@@ -399,7 +399,12 @@ async fn run(
     let auth = match authenticate(state, headers, now, &cutoff).await {
         Ok(checked) => checked,
         Err(err) => {
-            let response = async_graphql::Response::from_errors(vec![app_error_to_server(err)]);
+            let timed_out = matches!(err, AppError::Timeout);
+            let mut err = app_error_to_server(err);
+            if timed_out {
+                err = limits::request_error(err, 503);
+            }
+            let response = async_graphql::Response::from_errors(vec![err]);
             let mut done = finish(response, &meta);
             done.refused = true;
             log_request(state, &meta, None, None, &done, started);
@@ -464,6 +469,7 @@ async fn run(
         DbLoader {
             db: state.app.db.clone(),
             now,
+            cutoff: cutoff.clone(),
         },
         tokio::spawn,
         HashMapCache::default(),
@@ -508,7 +514,7 @@ async fn run(
                     .unwrap_or_default(),
                 Err(cancelled) => cancelled.to_string(),
             };
-            tracing::error!(panic = %what, "resolver panicked");
+            tracing::error!(panic = %what, "the execution failed");
             async_graphql::Response::from_errors(vec![app_error_to_server(AppError::Internal(
                 "panic".into(),
             ))])

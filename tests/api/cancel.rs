@@ -116,7 +116,7 @@ async fn a_cancelled_request_never_poisons_the_pool() {
         }
     }
     // Both ways of being cut short happened, and the requests reached the database: write
-    // transactions began (counted once their BEGIN returned to a request still alive), so the
+    // transactions began (counted once their BEGIN returned, before the request's cutoff), so the
     // storm cut requests before, during and after them.
     for way in ["client gone", "deadline"] {
         assert!(ended.get(way).copied().unwrap_or(0) > 0, "{ended:?}");
