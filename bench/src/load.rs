@@ -237,13 +237,14 @@ impl Run {
 
 /// Sends the requests open-loop at `rate` per second and times each from when it was due, not
 /// from when it was sent: a server that stalls is charged for the requests that queued behind
-/// the stall (coordinated omission corrected). Returns p50, p99 and p99.9 in milliseconds and
-/// the number of failed answers.
+/// the stall (coordinated omission corrected). Returns p50, p99 and p99.9 in milliseconds, the
+/// number of failed answers and when the slowest request was due (seconds from the start), to
+/// tell a stall at the start from one later.
 async fn at_fixed_rate(
     requests: Vec<reqwest::RequestBuilder>,
     rate: f64,
     check: impl Fn(&Value) -> bool + Send + Sync + 'static,
-) -> (f64, f64, f64, usize) {
+) -> (f64, f64, f64, usize, f64) {
     let check = Arc::new(check);
     let start = tokio::time::Instant::now();
     let interval = Duration::from_secs_f64(1.0 / rate.max(1.0));
@@ -272,13 +273,24 @@ async fn at_fixed_rate(
         latencies.push(l);
         failures += usize::from(!ok);
     }
+    let slowest_due = latencies
+        .iter()
+        .enumerate()
+        .max_by_key(|(_, l)| **l)
+        .map_or(0.0, |(i, _)| interval.as_secs_f64() * i as f64);
     let run = Run {
         name: "",
         elapsed: start.elapsed(),
         latencies,
         failures,
     };
-    (run.pct(0.50), run.pct(0.99), run.pct(0.999), failures)
+    (
+        run.pct(0.50),
+        run.pct(0.99),
+        run.pct(0.999),
+        failures,
+        slowest_due,
+    )
 }
 
 /// Sends every request with at most `concurrency` in flight; `check` judges each answer.
@@ -555,10 +567,16 @@ pub async fn run(server: &Server, sizes: Sizes) -> bool {
         let rate = (0.7 * slowest).max(1.0);
         let n = (sizes.list_requests / 2).max(1);
         for t in &targets {
+            // Each server idled while the others ran, long enough for shangju to close its
+            // idle keep-alive connections (`SHANGJU_HEADER_TIMEOUT`) and Node its own: a
+            // second at the rate, untimed, opens them again, so the first to run is not
+            // charged for reconnecting.
+            let warm = (0..(rate as usize).max(1)).map(|_| (t.request)()).collect();
+            at_fixed_rate(warm, rate, t.check).await;
             let reqs = (0..n).map(|_| (t.request)()).collect();
-            let (p50, p99, p999, failed) = at_fixed_rate(reqs, rate, t.check).await;
+            let (p50, p99, p999, failed, slowest) = at_fixed_rate(reqs, rate, t.check).await;
             println!(
-                "{:<3} {:<8} at {rate:>6.0} req/s fixed  p50 {p50:>6.2} ms  p99 {p99:>6.2} ms  p99.9 {p999:>6.2} ms  failures {failed}",
+                "{:<3} {:<8} at {rate:>6.0} req/s fixed  p50 {p50:>6.2} ms  p99 {p99:>6.2} ms  p99.9 {p999:>6.2} ms  failures {failed}  slowest due at {slowest:.1} s",
                 shape.name, t.name
             );
             ok &= failed == 0;
