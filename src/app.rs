@@ -29,8 +29,10 @@ pub struct AppOptions {
     pub cors: Cors,
     pub slow_request: Duration,
     pub persisted_only: Option<crate::http::PersistedDocuments>,
-    /// `/metrics` is served on an address of its own, not the API's.
-    pub separate_metrics: bool,
+    /// `/metrics` is served on the API's address.
+    pub metrics_on_api: bool,
+    /// Registration without proof of the phone, when no SMS gateway is set up.
+    pub unverified_registration: bool,
     /// How long a GraphQL request may run.
     pub request_timeout: Duration,
     /// How long a client may take to send a request body.
@@ -44,7 +46,12 @@ pub struct AppOptions {
 impl From<&Config> for AppOptions {
     fn from(c: &Config) -> Self {
         AppOptions {
-            jwt_secret: c.jwt_secret.clone(),
+            // Commands other than `serve` sign no tokens that outlive them.
+            jwt_secret: c.jwt_secret.clone().unwrap_or_else(|| {
+                let mut bytes = vec![0u8; 32];
+                rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
+                bytes
+            }),
             access_token_ttl: c.access_token_ttl,
             refresh_token_ttl: c.refresh_token_ttl,
             hash_concurrency: c.hash_concurrency,
@@ -53,7 +60,8 @@ impl From<&Config> for AppOptions {
             cors: c.cors.clone(),
             slow_request: c.slow_request,
             persisted_only: c.persisted_only.clone(),
-            separate_metrics: c.metrics_bind.is_some(),
+            metrics_on_api: c.metrics_on_api,
+            unverified_registration: c.unverified_registration,
             request_timeout: c.request_timeout,
             body_timeout: c.body_timeout,
             rate_limits: c.rate_limits,
@@ -79,6 +87,7 @@ pub fn state(mut db: DatabaseConnection, options: &AppOptions) -> AppState {
         clock: std::sync::Arc::new(SystemClock),
         metrics,
         sms: options.sms.gateway(),
+        unverified_registration: options.unverified_registration,
         wechat: options
             .wechat
             .clone()
@@ -111,7 +120,7 @@ pub fn router_with(
             cors: options.cors.clone(),
             slow_request: options.slow_request,
             persisted_only: options.persisted_only.clone(),
-            metrics: !options.separate_metrics,
+            metrics: options.metrics_on_api,
             limits,
             request_timeout: options.request_timeout,
             body_timeout: options.body_timeout,

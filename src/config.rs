@@ -96,11 +96,14 @@ pub struct Options {
     )]
     pub bind: SocketAddr,
 
-    /// `sqlite://path?mode=rwc` or `postgres://user:pass@host/db`.
-    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
-    pub database_url: String,
+    /// `sqlite://path?mode=rwc` or `postgres://user:pass@host/db`; default in development:
+    /// `sqlite://data/shangju.db?mode=rwc`. Production needs it said.
+    #[arg(long, env = "DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
 
-    /// At least 32 bytes. Required in production; in development a random one is made per start.
+    /// At least 32 bytes, and hard to guess (an estimate of 96 bits or more, e.g.
+    /// `openssl rand -base64 48`). Required in production; in development one is made once and
+    /// kept in the data directory.
     #[arg(
         long,
         env = "SHANGJU_JWT_SECRET",
@@ -152,9 +155,20 @@ pub struct Options {
     #[arg(long, env = "SHANGJU_HASH_CONCURRENCY", global = true)]
     pub hash_concurrency: Option<usize>,
 
-    /// Load the demo alliance at start (development only).
-    #[arg(long, env = "SHANGJU_DEMO", default_value_t = true, action = clap::ArgAction::Set, global = true)]
-    pub demo: bool,
+    /// Load the demo alliance at start; default: on in development, off in production (where
+    /// it needs `--demo-in-production` too).
+    #[arg(long, env = "SHANGJU_DEMO", action = clap::ArgAction::Set, global = true)]
+    pub demo: Option<bool>,
+
+    /// Allow the demo alliance (accounts with a published password) on a production server,
+    /// for a trial deployment.
+    #[arg(long, env = "SHANGJU_DEMO_IN_PRODUCTION", global = true)]
+    pub demo_in_production: bool,
+
+    /// Without an SMS gateway, let anyone register any phone number unproven (and learn which
+    /// numbers are registered); default: on in development, off in production.
+    #[arg(long, env = "SHANGJU_UNVERIFIED_REGISTRATION", action = clap::ArgAction::Set, global = true)]
+    pub unverified_registration: Option<bool>,
 
     /// Do not migrate at start (for deployments that run `shangju migrate` as a step of their
     /// own); the server refuses to start while migrations are pending.
@@ -166,8 +180,8 @@ pub struct Options {
     #[arg(long, env = "SHANGJU_INTROSPECTION", action = clap::ArgAction::Set, global = true)]
     pub introspection: Option<bool>,
 
-    /// Origins allowed to call the API from a browser (CORS), comma-separated, or `*`;
-    /// default: any in development, none in production.
+    /// Origins allowed to call the API from a browser (CORS), comma-separated, or `*`
+    /// (development only); default: any in development, none in production.
     #[arg(long, env = "SHANGJU_CORS_ORIGINS", global = true)]
     pub cors_origins: Option<String>,
 
@@ -190,9 +204,15 @@ pub struct Options {
     pub slow_request: humantime::Duration,
 
     /// Serve `/metrics` on this address instead of the API's (e.g. one only the monitoring
-    /// network reaches); by default it is on the API's address.
+    /// network reaches). In development it is on the API's address by default; in production
+    /// only here (or on the API's address with `--metrics-on-api`).
     #[arg(long, env = "SHANGJU_METRICS_BIND", global = true)]
     pub metrics_bind: Option<SocketAddr>,
+
+    /// In production, serve `/metrics` on the API's address too (anyone who reaches the API
+    /// then reads operation names, error counts and the pool's state).
+    #[arg(long, env = "SHANGJU_METRICS_ON_API", global = true)]
+    pub metrics_on_api: bool,
 
     /// Time allowed for in-flight requests to finish after SIGTERM.
     #[arg(
@@ -344,7 +364,9 @@ pub struct Config {
     pub env: Environment,
     pub bind: SocketAddr,
     pub database_url: String,
-    pub jwt_secret: Vec<u8>,
+    /// `None` in development when none was given: [`Config::keep_development_secret`] makes
+    /// one and keeps it.
+    pub jwt_secret: Option<Vec<u8>>,
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
     pub log_format: LogFormat,
@@ -353,6 +375,8 @@ pub struct Config {
     pub db_timeout: Duration,
     pub hash_concurrency: usize,
     pub demo: bool,
+    /// Registration without proof of the phone when no SMS gateway is set up.
+    pub unverified_registration: bool,
     pub introspection: bool,
     pub no_migrate: bool,
     pub cors: Cors,
@@ -360,6 +384,8 @@ pub struct Config {
     /// Allow-list mode: only these documents run.
     pub persisted_only: Option<PersistedDocuments>,
     pub metrics_bind: Option<SocketAddr>,
+    /// `/metrics` on the API's address.
+    pub metrics_on_api: bool,
     pub shutdown_grace: Duration,
     pub request_timeout: Duration,
     pub db_statement_timeout: Duration,
@@ -440,6 +466,10 @@ impl Cors {
             return Ok(Cors::None);
         }
         if raw == "*" {
+            // Any site could then read answers with the tokens its visitors' browsers hold.
+            if production {
+                return Err("SHANGJU_CORS_ORIGINS=* lets every web site call the API from its visitors' browsers; production lists its origins, e.g. https://console.example.org".into());
+            }
             return Ok(Cors::Any);
         }
         let origins: Vec<String> = raw
@@ -467,22 +497,31 @@ impl Config {
         let production = o.env == Environment::Production;
         let sms = sms_settings(&o, production)?;
         let jwt_secret = match o.jwt_secret {
-            Some(s) if s.len() >= MIN_SECRET_BYTES => s.into_bytes(),
-            Some(_) => {
-                return Err(format!(
-                    "SHANGJU_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes"
-                ));
-            }
+            Some(s) => Some(strong_secret(s)?),
             None if production => {
                 return Err(format!(
-                    "production needs SHANGJU_JWT_SECRET of at least {MIN_SECRET_BYTES} bytes"
+                    "production needs SHANGJU_JWT_SECRET: at least {MIN_SECRET_BYTES} random bytes, e.g. `openssl rand -base64 48`"
                 ));
             }
-            None => {
-                let mut bytes = vec![0u8; 32];
-                rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
-                bytes
+            None => None,
+        };
+        let database_url = match o.database_url {
+            Some(url) => url,
+            // An implicit file in whatever directory the server was started from is easily
+            // lost or left out of backups.
+            None if production => {
+                return Err("production needs DATABASE_URL: postgres://user:password@host/db, or sqlite:///var/lib/shangju/shangju.db?mode=rwc to keep the data in a file of your choosing".into());
             }
+            None => DEFAULT_DATABASE_URL.to_owned(),
+        };
+        let demo = o.demo.unwrap_or(!production);
+        if demo && production && !o.demo_in_production {
+            return Err("SHANGJU_DEMO=true loads demo accounts whose password is published; on a production server it also needs SHANGJU_DEMO_IN_PRODUCTION=true (a trial deployment)".into());
+        }
+        let metrics_on_api = if production {
+            o.metrics_on_api
+        } else {
+            o.metrics_bind.is_none() || o.metrics_on_api
         };
         if o.access_token_ttl.as_secs() < 60 || o.refresh_token_ttl < o.access_token_ttl {
             return Err("token lifetimes: access ≥ 1m and refresh ≥ access".into());
@@ -504,7 +543,7 @@ impl Config {
         Ok(Config {
             env: o.env,
             bind: o.bind,
-            database_url: o.database_url,
+            database_url,
             jwt_secret,
             access_token_ttl: o.access_token_ttl.into(),
             refresh_token_ttl: o.refresh_token_ttl.into(),
@@ -519,13 +558,15 @@ impl Config {
             hash_concurrency: o
                 .hash_concurrency
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
-            demo: o.demo && !production,
+            demo,
+            unverified_registration: o.unverified_registration.unwrap_or(!production),
             introspection: o.introspection.unwrap_or(!production),
             no_migrate: o.no_migrate,
             cors: Cors::parse(o.cors_origins.as_deref(), production)?,
             persisted_only: persisted_allow_list(o.persisted_only, o.persisted_queries.as_deref())?,
             slow_request: o.slow_request.into(),
             metrics_bind: o.metrics_bind,
+            metrics_on_api,
             shutdown_grace: o.shutdown_grace.into(),
             request_timeout: o.request_timeout.into(),
             db_statement_timeout: o.db_statement_timeout.into(),
@@ -553,7 +594,101 @@ impl Config {
         self.database_url
             .strip_prefix("sqlite://")
             .map(|rest| PathBuf::from(rest.split('?').next().unwrap_or(rest)))
+            .filter(|p| !p.as_os_str().is_empty() && !p.starts_with(":memory:"))
     }
+
+    /// Where the server keeps its own files: beside the SQLite file, or `data/`.
+    pub fn data_dir(&self) -> PathBuf {
+        self.sqlite_path()
+            .and_then(|p| p.parent().map(std::path::Path::to_path_buf))
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or_else(|| PathBuf::from("data"))
+    }
+
+    /// In development without a secret, signs tokens with one made at the first start and kept
+    /// in the data directory (`jwt-secret`, readable by its owner only), so that a restart
+    /// signs nobody out.
+    pub fn keep_development_secret(&mut self) -> Result<(), String> {
+        if self.jwt_secret.is_some() {
+            return Ok(());
+        }
+        let dir = self.data_dir();
+        let path = dir.join(DEVELOPMENT_SECRET_FILE);
+        let kept = match std::fs::read_to_string(&path) {
+            Ok(text) => text.trim().to_owned(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let mut bytes = [0u8; 32];
+                rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
+                let text = hex::encode(bytes);
+                std::fs::create_dir_all(&dir)
+                    .and_then(|()| write_private(&path, &text))
+                    .map_err(|e| format!("cannot keep a secret in {}: {e}", path.display()))?;
+                text
+            }
+            Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+        };
+        self.jwt_secret = Some(
+            strong_secret(kept)
+                .map_err(|e| format!("{}: {e}; delete it to make a new one", path.display()))?,
+        );
+        Ok(())
+    }
+}
+
+/// The file of the development secret in the data directory.
+pub const DEVELOPMENT_SECRET_FILE: &str = "jwt-secret";
+
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(text.as_bytes())
+}
+
+/// The least estimated entropy of a JWT secret, in bits.
+pub const MIN_SECRET_BITS: f64 = 96.0;
+
+/// A secret long enough and hard enough to guess; see [`secret_bits`].
+fn strong_secret(secret: String) -> Result<Vec<u8>, String> {
+    if secret.len() < MIN_SECRET_BYTES {
+        return Err(format!(
+            "SHANGJU_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes"
+        ));
+    }
+    let bits = secret_bits(&secret);
+    if bits < MIN_SECRET_BITS {
+        return Err(format!(
+            "SHANGJU_JWT_SECRET is too easy to guess (about {bits:.0} bits; at least {MIN_SECRET_BITS:.0} wanted): use random bytes, e.g. `openssl rand -base64 48`"
+        ));
+    }
+    Ok(secret.into_bytes())
+}
+
+/// An estimate of a secret's entropy: the Shannon entropy of its characters times their number,
+/// counted over the shortest piece it repeats, so that `aaaa…` and `secret-secret-…` score
+/// what one piece is worth. Random bytes in hex or base64 score about 3.7 or 5.5 bits a
+/// character.
+pub fn secret_bits(secret: &str) -> f64 {
+    let chars: Vec<char> = secret.chars().collect();
+    let period = (1..=chars.len())
+        .find(|&p| chars.iter().enumerate().all(|(i, c)| *c == chars[i % p]))
+        .unwrap_or(chars.len());
+    let unit = &chars[..period];
+    let mut counts = std::collections::HashMap::<char, usize>::new();
+    for c in unit {
+        *counts.entry(*c).or_default() += 1;
+    }
+    let n = unit.len() as f64;
+    let per_char: f64 = counts
+        .values()
+        .map(|&k| {
+            let p = k as f64 / n;
+            -p * p.log2()
+        })
+        .sum();
+    per_char * n
 }
 
 #[cfg(test)]
@@ -567,11 +702,139 @@ mod tests {
         Config::from_options(cli.options)
     }
 
-    const SECRET: &str = "--jwt-secret=0123456789abcdef0123456789abcdef";
+    const SECRET: &str = "--jwt-secret=q8Zr2LwX0nV5tKc7Jm4Hy1Pd9Gs6Bf3Ae0Uu2Ii8Oo5";
+    const PROD: [&str; 3] = [
+        "--env=production",
+        SECRET,
+        "--database-url=postgres://shangju@db/shangju",
+    ];
+
+    #[test]
+    fn production_refuses_a_guessable_secret() {
+        let prod = |secret: &str| {
+            config(&[
+                "--env=production",
+                "--database-url=postgres://shangju@db/shangju",
+                &format!("--jwt-secret={secret}"),
+            ])
+        };
+        for weak in [
+            "x".repeat(40),
+            "bench-secret-bench-secret-bench-secret".to_owned(),
+            "0123456789abcdef".repeat(2),
+            "abababababababababababababababababab".to_owned(),
+        ] {
+            let refused = prod(&weak);
+            assert!(
+                refused.as_ref().is_err_and(|e| e.contains("guess")),
+                "{weak}: {refused:?}"
+            );
+        }
+        assert!(prod("short").is_err_and(|e| e.contains("32 bytes")));
+        // What `openssl rand` gives passes, hex and base64 alike.
+        for strong in [
+            "3f9c1e0b7a52d8e4c6b1f0a9d2e7c5b8a4f1e3d6c9b2a7e0f5d8c1b4a3e6f9d2",
+            "kR3vQ8mZ1xN7pL2wT9sY4hJ6gF0dC5bV8nM1qW3eR7tY2uI9oP4aS6dF0gH3jK5l",
+            SECRET.trim_start_matches("--jwt-secret="),
+        ] {
+            assert!(prod(strong).is_ok(), "{strong}: {:?}", prod(strong).err());
+        }
+    }
+
+    #[test]
+    fn production_says_where_its_data_goes() {
+        let refused = config(&["--env=production", SECRET]);
+        assert!(refused.is_err_and(|e| e.contains("DATABASE_URL")));
+        // A SQLite file said explicitly is the operator's choice.
+        let sqlite = config(&[
+            "--env=production",
+            SECRET,
+            "--database-url=sqlite:///var/lib/shangju/s.db?mode=rwc",
+        ]);
+        assert!(sqlite.is_ok_and(|c| c.data_dir() == std::path::Path::new("/var/lib/shangju")));
+        assert!(
+            config(&[]).is_ok_and(|c| c.database_url == DEFAULT_DATABASE_URL
+                && c.data_dir() == std::path::Path::new("data"))
+        );
+    }
+
+    #[test]
+    fn production_loads_no_demo_unless_told_twice() {
+        assert!(config(&PROD).is_ok_and(|c| !c.demo));
+        let refused = config(&[&PROD[..], &["--demo=true"]].concat());
+        assert!(refused.is_err_and(|e| e.contains("SHANGJU_DEMO_IN_PRODUCTION")));
+        let trial = config(&[&PROD[..], &["--demo=true", "--demo-in-production"]].concat());
+        assert!(trial.is_ok_and(|c| c.demo));
+        assert!(config(&[]).is_ok_and(|c| c.demo));
+        assert!(config(&["--demo=false"]).is_ok_and(|c| !c.demo));
+    }
+
+    #[test]
+    fn production_allows_no_wildcard_origin() {
+        let refused = config(&[&PROD[..], &["--cors-origins=*"]].concat());
+        assert!(refused.is_err_and(|e| e.contains("SHANGJU_CORS_ORIGINS")));
+        assert!(config(&["--cors-origins=*"]).is_ok_and(|c| c.cors == Cors::Any));
+        let listed = config(&[&PROD[..], &["--cors-origins=https://console.example.org"]].concat());
+        assert!(
+            listed
+                .is_ok_and(|c| c.cors == Cors::Origins(vec!["https://console.example.org".into()]))
+        );
+    }
+
+    #[test]
+    fn production_serves_metrics_only_where_told() {
+        let on = |args: &[&str]| config(args).map(|c| c.metrics_on_api);
+        assert_eq!(on(&PROD), Ok(false));
+        assert_eq!(
+            on(&[&PROD[..], &["--metrics-bind=10.0.0.5:9100"]].concat()),
+            Ok(false)
+        );
+        assert_eq!(on(&[&PROD[..], &["--metrics-on-api"]].concat()), Ok(true));
+        assert_eq!(on(&[]), Ok(true));
+        assert_eq!(on(&["--metrics-bind=127.0.0.1:9100"]), Ok(false));
+    }
+
+    #[test]
+    fn production_registers_unproven_phones_only_when_told() {
+        let unverified = |args: &[&str]| config(args).map(|c| c.unverified_registration);
+        assert_eq!(unverified(&PROD), Ok(false));
+        assert_eq!(
+            unverified(&[&PROD[..], &["--unverified-registration=true"]].concat()),
+            Ok(true)
+        );
+        assert_eq!(unverified(&[]), Ok(true));
+    }
+
+    #[test]
+    fn a_development_secret_is_kept_across_starts() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!(
+            "--database-url=sqlite://{}/s.db?mode=rwc",
+            dir.path().display()
+        );
+        let start = || {
+            let mut c = config(&[&url]).unwrap();
+            assert!(c.jwt_secret.is_none());
+            c.keep_development_secret().unwrap();
+            c.jwt_secret.unwrap()
+        };
+        let first = start();
+        assert_eq!(first, start());
+        let path = dir.path().join(DEVELOPMENT_SECRET_FILE);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        // A secret given is used as it is, and nothing is written.
+        let given = config(&[&url, SECRET]).unwrap();
+        assert!(given.jwt_secret.is_some());
+    }
 
     #[test]
     fn codes_in_the_log_are_for_development_only() {
-        let prod = ["--env=production", SECRET];
+        let prod = PROD;
         let refused = config(&[&prod[..], &["--sms-gateway=log"]].concat());
         assert!(refused.is_err_and(|e| e.contains("production")));
         let off = config(&prod).map(|c| format!("{:?}", c.sms));

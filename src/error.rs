@@ -84,6 +84,8 @@ pub enum AppError {
     /// A one-time code (SMS, reset) that is wrong, used, expired or out of tries.
     InvalidCode,
     Forbidden,
+    /// Refused for a reason the person should read (a closed door, not a missing right).
+    Refused(Text),
     NotFound(&'static str),
     BadInput {
         field: Cow<'static, str>,
@@ -136,7 +138,7 @@ impl AppError {
             AppError::Unauthenticated | AppError::InvalidCredentials | AppError::InvalidCode => {
                 "UNAUTHENTICATED"
             }
-            AppError::Forbidden => "FORBIDDEN",
+            AppError::Forbidden | AppError::Refused(_) => "FORBIDDEN",
             AppError::NotFound(_) => "NOT_FOUND",
             AppError::BadInput { .. } => "BAD_USER_INPUT",
             AppError::Conflict { .. } => "CONFLICT",
@@ -175,6 +177,7 @@ impl AppError {
             AppError::BadInput { text, .. }
             | AppError::Conflict { text, .. }
             | AppError::InvalidState(text)
+            | AppError::Refused(text)
             | AppError::Unavailable(text)
             | AppError::NotEligible(text) => Cow::Owned(text.get(lang).to_owned()),
             AppError::OutOfStock => fixed("已被领完", "Out of stock"),

@@ -19,13 +19,19 @@ fn main() -> ExitCode {
         print!("{}", graphql::sdl());
         return ExitCode::SUCCESS;
     }
-    let config = match Config::from_options(cli.options) {
+    let mut config = match Config::from_options(cli.options) {
         Ok(c) => c,
         Err(msg) => {
             eprintln!("shangju: {msg}");
             return ExitCode::from(2);
         }
     };
+    if matches!(cli.command, None | Some(Command::Serve))
+        && let Err(msg) = config.keep_development_secret()
+    {
+        eprintln!("shangju: {msg}");
+        return ExitCode::from(2);
+    }
     logging::init(config.log_format, &config.log_level);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
@@ -115,6 +121,7 @@ async fn run(config: Config, command: Command) -> Result<(), String> {
             Ok(())
         }
         Command::Serve => {
+            warn_of_choices(&config);
             if config.demo {
                 let added = demo::load(&state)
                     .await
@@ -137,6 +144,36 @@ async fn run(config: Config, command: Command) -> Result<(), String> {
                 .await
                 .map_err(|e| format!("server error: {e}"))
         }
+    }
+}
+
+/// What the operator chose that costs something, said once at start.
+fn warn_of_choices(config: &Config) {
+    let production = config.is_production();
+    if production && config.demo {
+        tracing::warn!(
+            "the demo alliance is loaded (SHANGJU_DEMO_IN_PRODUCTION): its accounts' password is published"
+        );
+    }
+    if config.sms.is_off() {
+        if config.unverified_registration {
+            if production {
+                tracing::warn!(
+                    "registration is open without SMS (SHANGJU_UNVERIFIED_REGISTRATION): anyone can register any phone number, and learn which numbers are registered"
+                );
+            }
+        } else {
+            tracing::info!(
+                "registration is closed: no SMS gateway proves phones (SHANGJU_SMS_GATEWAY=http opens it)"
+            );
+        }
+    }
+    if production && config.metrics_on_api {
+        tracing::warn!(
+            "/metrics is served on the API's address (SHANGJU_METRICS_ON_API): whoever reaches the API reads it"
+        );
+    } else if config.metrics_bind.is_none() && !config.metrics_on_api {
+        tracing::info!("/metrics is not served: set SHANGJU_METRICS_BIND to an address of its own");
     }
 }
 

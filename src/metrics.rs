@@ -233,9 +233,12 @@ impl Metrics {
     }
 
     /// One GraphQL request: the operation that ran (its name in the document, if it has one;
-    /// `None` when nothing ran), its kind, outcome, time and error codes.
+    /// `None` when nothing ran), its kind, outcome, time and error codes. Only a signed-in
+    /// client's request (`signed_in`) gives a new name a label of its own; anonymous ones count
+    /// under a name some signed-in request labelled, or under `_other`.
     pub fn graphql_request(
         &self,
+        signed_in: bool,
         operation: Option<Option<&str>>,
         kind: Option<&'static str>,
         outcome: Outcome,
@@ -245,7 +248,7 @@ impl Metrics {
         // Only names from the parsed document become labels: an `operationName` naming
         // nothing would let any string in.
         let operation = match operation {
-            Some(name) => self.operation_label(name),
+            Some(name) => self.operation_label(name, signed_in),
             None => String::new(),
         };
         let kind = kind.unwrap_or("");
@@ -271,7 +274,27 @@ impl Metrics {
         self.rate_limit_refusals.with_label_values(&[limit]).inc();
     }
 
-    fn operation_label(&self, name: Option<&str>) -> String {
+    /// Gives the operations of documents the operator registered labels of their own, for
+    /// anonymous clients too (sign-in, public pages).
+    pub fn know_operations<'a>(&self, documents: impl IntoIterator<Item = &'a str>) {
+        let Ok(mut seen) = self.operations.lock() else {
+            return;
+        };
+        for doc in documents {
+            let Ok(parsed) = async_graphql::parser::parse_query(doc) else {
+                continue;
+            };
+            for (name, _) in parsed.operations.iter() {
+                if let Some(name) = name
+                    && seen.len() < MAX_OPERATION_LABELS
+                {
+                    seen.insert(name.to_string());
+                }
+            }
+        }
+    }
+
+    fn operation_label(&self, name: Option<&str>, may_add: bool) -> String {
         let Some(name) = name else {
             return ANONYMOUS_OPERATION.to_owned();
         };
@@ -281,7 +304,7 @@ impl Metrics {
         if seen.contains(name) {
             return name.to_owned();
         }
-        if seen.len() < MAX_OPERATION_LABELS && name.len() <= 64 {
+        if may_add && seen.len() < MAX_OPERATION_LABELS && name.len() <= 64 {
             seen.insert(name.to_owned());
             return name.to_owned();
         }

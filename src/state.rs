@@ -20,6 +20,9 @@ pub struct AppState {
     pub metrics: std::sync::Arc<Metrics>,
     /// Delivers sign-in codes; `None` when SMS is off.
     pub sms: Option<std::sync::Arc<dyn crate::gateway::sms::SmsGateway>>,
+    /// With SMS off, whether anyone may register a phone without proving it (development, or
+    /// an operator's explicit choice); otherwise registration is closed.
+    pub unverified_registration: bool,
     /// WeChat's `code2session`; `None` when WeChat sign-in is not set up.
     pub wechat: Option<std::sync::Arc<crate::gateway::wechat::WeChat>>,
 }

@@ -163,6 +163,12 @@ fn phone_taken() -> AppError {
 /// registered.
 pub async fn register(cx: &Cx<'_>, cmd: RegisterCommand) -> AppResult<Session> {
     let state = cx.state();
+    if !crate::domain::policy::may_register(state.sms.is_some(), state.unverified_registration) {
+        return Err(AppError::Refused(Text::new(
+            "本服务暂不开放自助注册：无法以短信验证手机号",
+            "Registration is closed on this server: it cannot prove phone numbers by SMS",
+        )));
+    }
     let phone = Phone::parse("phone", &cmd.phone)?;
     let password = Password::choose("password", cmd.password, &phone)?;
     let name = DisplayName::parse("displayName", &cmd.display_name)?;

@@ -569,6 +569,13 @@ pub fn may_use_sms_codes(person_is_staff: bool) -> bool {
     !person_is_staff
 }
 
+/// Whether anyone may register here: where SMS codes prove phones, or where the operator chose
+/// to let unproven phones register (the default in development). Otherwise anyone could
+/// register another's number and learn which numbers are registered.
+pub fn may_register(sms_proves_phones: bool, unverified_registration: bool) -> bool {
+    sms_proves_phones || unverified_registration
+}
+
 /// Whether a person may close their own account: not while they are staff, whom an
 /// administrator first removes from the street's staff.
 pub fn may_close_own_account(person_is_staff: bool) -> bool {

@@ -66,6 +66,10 @@ impl std::fmt::Debug for SmsSettings {
 }
 
 impl SmsSettings {
+    pub fn is_off(&self) -> bool {
+        matches!(self, SmsSettings::Off)
+    }
+
     pub fn gateway(&self) -> Option<std::sync::Arc<dyn SmsGateway>> {
         match self {
             SmsSettings::Off => None,

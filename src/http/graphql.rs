@@ -548,10 +548,14 @@ fn log_request(
         Some((name, kind)) => (Some(name.as_deref()), Some(*kind)),
         None => (None, None),
     };
-    state
-        .app
-        .metrics
-        .graphql_request(operation, kind, outcome, elapsed, &done.codes);
+    state.app.metrics.graphql_request(
+        user_id.is_some(),
+        operation,
+        kind,
+        outcome,
+        elapsed,
+        &done.codes,
+    );
     let duration_ms = elapsed.as_secs_f64() * 1000.0;
     let operation = operation.flatten().unwrap_or("");
     let kind = kind.unwrap_or("");

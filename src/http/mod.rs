@@ -79,6 +79,10 @@ pub struct HttpOptions {
 pub use crate::config::PersistedDocuments;
 
 pub fn router(app: AppState, schema: AppSchema, options: HttpOptions) -> Router {
+    if let Some(documents) = &options.persisted_only {
+        app.metrics
+            .know_operations(documents.values().map(|d| d.as_ref()));
+    }
     let state = HttpState {
         app,
         schema,

@@ -169,6 +169,75 @@ async fn registering_proves_the_phone_with_a_code() {
     assert_eq!(app.count("users").await, 1);
 }
 
+/// With an SMS gateway, nothing but the right code tells whether a phone is registered.
+#[tokio::test]
+async fn registered_and_new_phones_register_alike_until_proven() {
+    let app = TestApp::spawn().await;
+    let known = app.new_user().phone("13900000031").insert().await;
+    let attempt = |phone: &str, code: Option<&str>| {
+        let mut input = json!({ "phone": phone, "password": PASSWORD, "displayName": "甲" });
+        if let Some(c) = code {
+            input["code"] = json!(c);
+        }
+        app.gql(REGISTER, json!({ "input": input }))
+    };
+    for phone in [known.phone.as_str(), "13900000032"] {
+        app.send_code(phone).await;
+    }
+    let (a, b) = (
+        attempt(&known.phone, None).await,
+        attempt("13900000032", None).await,
+    );
+    assert_eq!(a, b);
+    expect_code(&a, "BAD_USER_INPUT");
+    let a = attempt(&known.phone, Some("000000")).await;
+    let b = attempt("13900000032", Some("000000")).await;
+    assert_eq!(a, b);
+    expect_code(&a, "UNAUTHENTICATED");
+    assert_eq!(app.count("users").await, 1);
+}
+
+/// In production without an SMS gateway, registration is closed (anyone could register another's
+/// number, and learn which are registered) unless the operator opens it to unproven phones.
+#[tokio::test]
+async fn production_without_sms_registers_nobody_unless_told_to() {
+    let input =
+        json!({ "input": { "phone": "13900000041", "password": PASSWORD, "displayName": "甲" } });
+    let closed = TestApp::spawn_with(Spawn {
+        production: true,
+        without_sms: true,
+        ..Spawn::default()
+    })
+    .await;
+    let v = closed.gql(REGISTER, input.clone()).await;
+    expect_code(&v, "FORBIDDEN");
+    assert!(message(&v).contains("注册"), "{v}");
+    assert_eq!(closed.count("users").await, 0);
+    // Even a phone already registered answers the same.
+    closed.new_user().phone("13900000042").insert().await;
+    let mut taken = input.clone();
+    taken["input"]["phone"] = json!("13900000042");
+    assert_eq!(closed.gql(REGISTER, taken).await, v);
+
+    let open = TestApp::spawn_with(Spawn {
+        production: true,
+        without_sms: true,
+        unverified_registration: Some(true),
+        ..Spawn::default()
+    })
+    .await;
+    let v = open.gql(REGISTER, input.clone()).await;
+    assert!(v["data"]["register"]["accessToken"].is_string(), "{v}");
+    // Development without SMS is open by default.
+    let dev = TestApp::spawn_with(Spawn {
+        without_sms: true,
+        ..Spawn::default()
+    })
+    .await;
+    let v = dev.gql(REGISTER, input).await;
+    assert!(v["data"]["register"]["accessToken"].is_string(), "{v}");
+}
+
 #[tokio::test]
 async fn login_answers_unknown_phone_exactly_like_wrong_password() {
     let app = TestApp::spawn().await;

@@ -13,6 +13,20 @@ async fn named(app: &TestApp, body: Value) -> Value {
         .json()
 }
 
+/// As [`named`], signed in as `who`.
+async fn named_by(app: &TestApp, who: &TestUser, body: Value) -> Value {
+    let auth = format!("Bearer {}", who.token);
+    app.post(
+        body.to_string(),
+        &[
+            ("content-type", "application/json"),
+            ("authorization", auth.as_str()),
+        ],
+    )
+    .await
+    .json()
+}
+
 #[tokio::test]
 async fn metrics_are_prometheus_text() {
     let app = TestApp::spawn().await;
@@ -44,12 +58,13 @@ async fn metrics_are_prometheus_text() {
 #[tokio::test]
 async fn requests_are_counted_by_operation_kind_and_outcome() {
     let app = TestApp::spawn().await;
-    let ok = named(
-        &app,
-        json!({ "query": "query Shops { merchants(first: 1) { totalCount } }" }),
-    )
-    .await;
-    expect_ok(&ok);
+    let someone = app.new_user().insert().await;
+    let shops = json!({ "query": "query Shops { merchants(first: 1) { totalCount } }" });
+    // An anonymous client's new name makes no label: it counts under `_other` …
+    expect_ok(&named(&app, shops.clone()).await);
+    // … until a signed-in client's request labels it; then anonymous ones count under it too.
+    expect_ok(&named_by(&app, &someone, shops.clone()).await);
+    expect_ok(&named(&app, shops).await);
     // Executed with an error: nobody is signed in.
     let failed = named(
         &app,
@@ -70,9 +85,16 @@ async fn requests_are_counted_by_operation_kind_and_outcome() {
 
     let requests = "shangju_graphql_requests_total";
     let shops = [("operation", "Shops"), ("kind", "query"), ("outcome", "ok")];
-    assert_eq!(app.metric(requests, &shops).await, 1.0);
+    assert_eq!(app.metric(requests, &shops).await, 2.0);
+    let other = [
+        ("operation", "_other"),
+        ("kind", "query"),
+        ("outcome", "ok"),
+    ];
+    assert_eq!(app.metric(requests, &other).await, 1.0);
+    // Anonymous, so under `_other` too.
     let out = [
-        ("operation", "Out"),
+        ("operation", "_other"),
         ("kind", "mutation"),
         ("outcome", "error"),
     ];
@@ -92,7 +114,7 @@ async fn requests_are_counted_by_operation_kind_and_outcome() {
     assert_eq!(
         app.metric(latency, &[("operation", "Shops"), ("kind", "query")])
             .await,
-        1.0
+        2.0
     );
     let errors = "shangju_graphql_errors_total";
     assert_eq!(
@@ -106,17 +128,19 @@ async fn requests_are_counted_by_operation_kind_and_outcome() {
             &[("route", "/graphql"), ("status", "200")]
         )
         .await,
-        4.0
+        6.0
     );
 }
 
 #[tokio::test]
 async fn operation_labels_are_bounded() {
     let app = TestApp::spawn().await;
+    let someone = app.new_user().insert().await;
     let extra = 15;
     for i in 0..shangju::metrics::MAX_OPERATION_LABELS + extra {
-        let v = named(
+        let v = named_by(
             &app,
+            &someone,
             json!({ "query": format!("query Op{i} {{ __typename }}") }),
         )
         .await;
@@ -336,5 +360,30 @@ async fn metrics_can_have_an_address_of_their_own() {
             &[("route", "/metrics"), ("status", "404")]
         ) == 1.0,
         "the API's own router counted the refused scrape:\n{text}"
+    );
+}
+
+/// The operations of documents the operator registered are labelled for anonymous clients too.
+#[tokio::test]
+async fn registered_operations_have_labels_from_the_start() {
+    let doc = "query Streets { streets(first: 1) { totalCount } }";
+    let list = shangju::http::persisted::PersistedQueries::parse_manifest(
+        &json!({ shangju::http::persisted::hash(doc): doc }).to_string(),
+    )
+    .unwrap();
+    let app = TestApp::spawn_with(Spawn {
+        persisted_only: Some(list),
+        ..Spawn::default()
+    })
+    .await;
+    expect_ok(&named(&app, json!({ "query": doc })).await);
+    let streets = [
+        ("operation", "Streets"),
+        ("kind", "query"),
+        ("outcome", "ok"),
+    ];
+    assert_eq!(
+        app.metric("shangju_graphql_requests_total", &streets).await,
+        1.0
     );
 }

@@ -72,6 +72,8 @@ pub struct Spawn {
     pub without_sms: bool,
     /// WeChat sign-in not set up.
     pub without_wechat: bool,
+    /// Registration of unproven phones without SMS; default: as the environment's default.
+    pub unverified_registration: Option<bool>,
 }
 
 /// The response of one request.
@@ -120,7 +122,8 @@ impl TestApp {
             }),
             slow_request: Duration::from_secs(1),
             persisted_only: spawn.persisted_only.clone(),
-            separate_metrics: spawn.separate_metrics,
+            metrics_on_api: !spawn.separate_metrics,
+            unverified_registration: spawn.unverified_registration.unwrap_or(!spawn.production),
             request_timeout: spawn.request_timeout.unwrap_or(Duration::from_secs(10)),
             body_timeout: spawn.body_timeout.unwrap_or(Duration::from_secs(10)),
             rate_limits: spawn.rate_limits,
