@@ -125,6 +125,8 @@ pub fn router_with(
             request_timeout: options.request_timeout,
             body_timeout: options.body_timeout,
             rate_limits: options.rate_limits,
+            introspection: options.introspection,
+            csrf_prevention: options.production,
         },
     )
 }

@@ -16,7 +16,7 @@ use async_graphql::parser::types::{
 };
 use async_graphql::{Name, Positioned, ServerError, ServerResult};
 
-use crate::graphql::HTTP_STATUS_KEY;
+use crate::graphql::{ENGLISH_MESSAGE_KEY, HTTP_STATUS_KEY};
 
 #[derive(Clone, Copy, Debug)]
 pub struct QueryLimits {
@@ -92,13 +92,15 @@ impl QueryLimits {
     pub fn parse(&self, query: &str) -> ServerResult<ExecutableDocument> {
         if bracket_nesting(query) > self.max_nesting {
             return Err(request_error(
-                reject("The document is nested too deeply"),
+                reject("查询文档嵌套过深", "The document is nested too deeply"),
                 400,
             ));
         }
-        let doc = async_graphql::parser::parse_query(query)
+        let mut doc = async_graphql::parser::parse_query(query)
             .map_err(|e| request_error(ServerError::from(e), 400))?;
+        // The limits count what the client wrote, every copy of a field included.
         check_document(&doc, self).map_err(|e| request_error(e, 400))?;
+        merge_copies(&mut doc);
         Ok(doc)
     }
 }
@@ -147,9 +149,36 @@ impl CheckedDocuments {
     }
 }
 
+/// A subscription, which this server does not serve over HTTP (one error, not async-graphql's
+/// two).
+pub fn subscription_over_http() -> ServerError {
+    request_error(
+        reject(
+            "本服务不提供订阅（subscription）",
+            "This server does not serve subscriptions",
+        ),
+        400,
+    )
+}
+
+/// A required variable the request left out (GraphQL.js's message, not async-graphql's
+/// "not defined", which means something else).
+pub fn variable_not_provided(name: &str, ty: &str) -> ServerError {
+    request_error(
+        reject(
+            &format!("变量 ${name}（{ty} 类型）为必填，但请求未提供"),
+            &format!("Variable \"${name}\" of required type \"{ty}\" was not provided."),
+        ),
+        400,
+    )
+}
+
 /// A mutation over GET, refused as the GraphQL-over-HTTP specification says (405).
 pub fn mutation_over_get() -> ServerError {
-    request_error(reject("Mutations must be sent with POST"), 405)
+    request_error(
+        reject("变更操作须以 POST 发送", "Mutations must be sent with POST"),
+        405,
+    )
 }
 
 /// Marks the errors of a request that did not execute (validation, variables, an unknown
@@ -175,8 +204,13 @@ pub fn request_error(mut err: ServerError, status: u16) -> ServerError {
     err
 }
 
-fn reject(message: &str) -> ServerError {
-    ServerError::new(message, None)
+/// A refusal of the document, in both languages.
+fn reject(zh: &str, en: &str) -> ServerError {
+    let mut err = ServerError::new(format!("请求无效：{zh}"), None);
+    let ext = err.extensions.get_or_insert_with(Default::default);
+    ext.set("code", "BAD_USER_INPUT");
+    ext.set(ENGLISH_MESSAGE_KEY, en);
+    err
 }
 
 /// The deepest bracket nesting in the text, skipping strings and comments. Linear and
@@ -269,6 +303,7 @@ impl<'a> Walker<'a> {
             Mode::Data => Mode::Data,
             Mode::TypeReference if TYPE_EXPANSIONS.contains(&name) => {
                 return Err(reject(
+                    "内省查询不得经由类型引用再次展开类型",
                     "Introspection may not expand a type reached through a type reference",
                 ));
             }
@@ -279,7 +314,10 @@ impl<'a> Walker<'a> {
         if mode == Mode::Data && inner_mode == Mode::Introspection {
             // Introspection has a depth limit of its own and counts as one level here.
             if sub.depth + 1 > self.limits.max_introspection_depth {
-                return Err(reject("The introspection query is nested too deeply"));
+                return Err(reject(
+                    "内省查询嵌套过深",
+                    "The introspection query is nested too deeply",
+                ));
             }
             return Ok(Shape {
                 fields: sub.fields.saturating_add(1),
@@ -325,10 +363,13 @@ impl<'a> Walker<'a> {
             shape.fields = shape.fields.saturating_add(inner.fields);
             shape.depth = shape.depth.max(inner.depth);
             if shape.fields > self.limits.max_fields {
-                return Err(reject("The query selects too many fields"));
+                return Err(reject(
+                    "查询选择的字段过多（上限 500 个）",
+                    "The query selects too many fields (500 at most)",
+                ));
             }
             if shape.depth > max_depth {
-                return Err(reject("The query is nested too deeply"));
+                return Err(reject("查询嵌套层级过深", "The query is nested too deeply"));
             }
         }
         Ok(shape)
@@ -337,15 +378,20 @@ impl<'a> Walker<'a> {
     fn fragment(&mut self, name: &'a Name, mode: Mode) -> ServerResult<Shape> {
         match self.fragments.get(&(name, mode)) {
             Some(Memo::Done(shape)) => return Ok(*shape),
-            Some(Memo::InProgress) => return Err(reject("Fragments must not form a cycle")),
+            Some(Memo::InProgress) => {
+                return Err(reject(
+                    "片段不得循环引用",
+                    "Fragments must not form a cycle",
+                ));
+            }
             None => {}
         }
         // Refused here, not left to validation: the passes that follow spreads without
         // memoising them run before validation's errors are reported.
         let Some(fragment) = self.doc.fragments.get(name) else {
-            return Err(ServerError::new(
-                format!("Unknown fragment \"{name}\""),
-                None,
+            return Err(reject(
+                &format!("未知片段 {name}"),
+                &format!("Unknown fragment \"{name}\""),
             ));
         };
         self.fragments.insert((name, mode), Memo::InProgress);
@@ -376,17 +422,21 @@ fn check_document(doc: &ExecutableDocument, limits: &QueryLimits) -> ServerResul
                 .iter()
                 .find(|d| !EXECUTABLE_DIRECTIVES.contains(&d.node.name.node.as_str()))
             {
-                return Err(reject(&format!(
-                    "Unknown directive \"@{}\"",
-                    d.node.name.node
-                )));
+                let name = &d.node.name.node;
+                return Err(reject(
+                    &format!("未知指令 @{name}"),
+                    &format!("Unknown directive \"@{name}\""),
+                ));
             }
             match &item.node {
                 Selection::Field(field) => {
                     aliases += usize::from(field.node.alias.is_some());
                     // async-graphql's validation skips `__typename`, its arguments included.
                     if field.node.name.node == "__typename" && !field.node.arguments.is_empty() {
-                        return Err(reject("`__typename` takes no arguments"));
+                        return Err(reject(
+                            "__typename 不接受参数",
+                            "`__typename` takes no arguments",
+                        ));
                     }
                     sets.push(&field.node.selection_set);
                 }
@@ -396,10 +446,16 @@ fn check_document(doc: &ExecutableDocument, limits: &QueryLimits) -> ServerResul
         }
     }
     if aliases > limits.max_aliases {
-        return Err(reject("The query uses too many aliases"));
+        return Err(reject(
+            "查询使用的别名过多（上限 30 个）",
+            "The query uses too many aliases (30 at most)",
+        ));
     }
     if directives > limits.max_directives {
-        return Err(reject("The query uses too many directives"));
+        return Err(reject(
+            "查询使用的指令过多（上限 30 个）",
+            "The query uses too many directives (30 at most)",
+        ));
     }
 
     let mut walker = Walker {
@@ -419,7 +475,10 @@ fn check_document(doc: &ExecutableDocument, limits: &QueryLimits) -> ServerResul
                 .fields,
         );
         if total > limits.max_fields {
-            return Err(reject("The query selects too many fields"));
+            return Err(reject(
+                "查询选择的字段过多（上限 500 个）",
+                "The query selects too many fields (500 at most)",
+            ));
         }
     }
     // The walk above refused unknown fragments and cycles, so this one ends.
@@ -428,11 +487,136 @@ fn check_document(doc: &ExecutableDocument, limits: &QueryLimits) -> ServerResul
             && credential_fields(doc, &op.node.selection_set) > 1
         {
             return Err(reject(
+                "一次请求最多只能登录、注册或修改密码一次",
                 "A request may sign in, register or change a password at most once",
             ));
         }
     }
     Ok(())
+}
+
+/// Merges the copies of a field (the same response key, arguments and no directives) in each
+/// selection set into the first, their selections joined, as the specification's
+/// `CollectFields` does: async-graphql would run every copy, so 250 copies of a list cost 250
+/// times its statements. Copies that differ are left for validation to refuse.
+fn merge_copies(doc: &mut ExecutableDocument) {
+    match &mut doc.operations {
+        DocumentOperations::Single(op) => merge_in(&mut op.node.selection_set.node),
+        DocumentOperations::Multiple(map) => {
+            for op in map.values_mut() {
+                merge_in(&mut op.node.selection_set.node);
+            }
+        }
+    }
+    for fragment in doc.fragments.values_mut() {
+        merge_in(&mut fragment.node.selection_set.node);
+    }
+}
+
+fn merge_in(set: &mut SelectionSet) {
+    let mut kept: Vec<Positioned<Selection>> = Vec::with_capacity(set.items.len());
+    let mut first_of: HashMap<Name, usize> = HashMap::new();
+    for item in std::mem::take(&mut set.items) {
+        if let Selection::Field(copy) = &item.node
+            && copy.node.directives.is_empty()
+        {
+            let key = copy.node.response_key().node.clone();
+            match first_of.get(&key) {
+                Some(&at) => {
+                    if let Selection::Field(first) = &mut kept[at].node
+                        && same_call(&first.node, &copy.node)
+                        && let Selection::Field(copy) = item.node
+                    {
+                        first
+                            .node
+                            .selection_set
+                            .node
+                            .items
+                            .extend(copy.node.selection_set.node.items);
+                        continue;
+                    }
+                }
+                None => {
+                    first_of.insert(key, kept.len());
+                }
+            }
+        }
+        kept.push(item);
+    }
+    set.items = kept;
+    for item in &mut set.items {
+        match &mut item.node {
+            Selection::Field(field) => merge_in(&mut field.node.selection_set.node),
+            Selection::InlineFragment(fragment) => {
+                merge_in(&mut fragment.node.selection_set.node);
+            }
+            Selection::FragmentSpread(_) => {}
+        }
+    }
+}
+
+/// The same field called with the same arguments, and no directives to tell them apart.
+fn same_call(
+    a: &async_graphql::parser::types::Field,
+    b: &async_graphql::parser::types::Field,
+) -> bool {
+    a.name.node == b.name.node
+        && a.directives.is_empty()
+        && b.directives.is_empty()
+        && a.arguments.len() == b.arguments.len()
+        && a.arguments
+            .iter()
+            .zip(&b.arguments)
+            .all(|((an, av), (bn, bv))| an.node == bn.node && av.node == bv.node)
+}
+
+/// The operation a request runs: the one it names, or the only one.
+pub fn running_operation<'a>(
+    doc: &'a ExecutableDocument,
+    operation: Option<&str>,
+) -> Option<&'a Positioned<async_graphql::parser::types::OperationDefinition>> {
+    match (&doc.operations, operation) {
+        (DocumentOperations::Single(op), _) => Some(op),
+        (DocumentOperations::Multiple(map), Some(name)) => map.get(name),
+        (DocumentOperations::Multiple(map), None) if map.len() == 1 => map.values().next(),
+        _ => None,
+    }
+}
+
+/// Whether the operation that runs asks for the schema (`__schema`, `__type`).
+pub fn introspects(doc: &ExecutableDocument, operation: Option<&str>) -> bool {
+    let mut names = Vec::new();
+    if let Some(op) = running_operation(doc, operation) {
+        root_fields(doc, &op.node.selection_set, &mut names);
+    }
+    names.iter().any(|n| INTROSPECTION_ROOTS.contains(n))
+}
+
+/// The operation's required variables (non-null, no default) that the request left out,
+/// with their types, as GraphQL.js reports them.
+pub fn missing_variables(
+    doc: &ExecutableDocument,
+    operation: Option<&str>,
+    variables: &async_graphql::Variables,
+) -> Vec<(String, String)> {
+    let Some(op) = running_operation(doc, operation) else {
+        return Vec::new();
+    };
+    op.node
+        .variable_definitions
+        .iter()
+        .filter(|v| {
+            !v.node.var_type.node.nullable
+                && v.node.default_value.is_none()
+                && !variables.contains_key(&v.node.name.node)
+        })
+        .map(|v| {
+            (
+                v.node.name.node.to_string(),
+                v.node.var_type.node.to_string(),
+            )
+        })
+        .collect()
 }
 
 /// The directives a query may use on its selections; async-graphql's validation does not look at
@@ -467,12 +651,7 @@ fn credential_fields(doc: &ExecutableDocument, set: &Positioned<SelectionSet>) -
 /// The names of the fields a mutation runs at its root, through fragments (the document has
 /// passed [`QueryLimits::parse`], so fragments are known and acyclic); empty for queries.
 pub fn mutation_fields<'a>(doc: &'a ExecutableDocument, operation: Option<&str>) -> Vec<&'a str> {
-    let op = match (&doc.operations, operation) {
-        (DocumentOperations::Single(op), _) => Some(op),
-        (DocumentOperations::Multiple(map), Some(name)) => map.get(name),
-        (DocumentOperations::Multiple(map), None) if map.len() == 1 => map.values().next(),
-        _ => None,
-    };
+    let op = running_operation(doc, operation);
     let mut names = Vec::new();
     if let Some(op) = op.filter(|op| op.node.ty == OperationType::Mutation) {
         root_fields(doc, &op.node.selection_set, &mut names);

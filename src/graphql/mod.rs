@@ -12,6 +12,7 @@ pub mod lifecycle;
 pub mod limits;
 pub mod loader;
 pub mod merchant;
+pub mod messages;
 pub mod node;
 pub mod order;
 pub mod package;

@@ -19,15 +19,15 @@ use axum::response::{IntoResponse, Response};
 
 use super::persisted::Refusal;
 use super::ratelimit::Guarded;
-use super::{HttpState, REQUEST_ID_HEADER, refusal};
+use super::{HttpState, Media, REQUEST_ID_HEADER, negotiate, refusal};
 use crate::auth::Auth;
 use crate::domain::account;
 use crate::domain::context::Cx;
-use crate::error::{AppError, Lang};
-use crate::graphql::limits;
+use crate::error::{AppError, Lang, Text};
 use crate::graphql::{
     DbLoader, ENGLISH_MESSAGE_KEY, HTTP_STATUS_KEY, Operations, RequestMeta, RequestNow,
 };
+use crate::graphql::{limits, messages};
 use crate::metrics::Outcome;
 use crate::rows::Cutoff;
 
@@ -41,6 +41,9 @@ pub async fn graphql_post(
     meta.client = state
         .address_limits
         .client(peer.map(|Extension(ConnectInfo(a))| a.ip()), &headers);
+    if media(&headers) == Media::Unacceptable {
+        return not_acceptable(&meta);
+    }
     let body = match body {
         Ok(body) => body,
         Err(rejection) if timed_out(&rejection) => {
@@ -75,24 +78,47 @@ pub async fn graphql_post(
             "Batched requests are not supported; send one operation per request",
         );
     }
-    let params = match serde_json::from_slice::<serde_json::Value>(&body)
-        .ok()
-        .and_then(|v| Params::parse(v).ok())
-    {
-        Some(p) => p,
-        None => {
-            return transport_error(
-                StatusCode::BAD_REQUEST,
-                &meta,
-                "请求体不是有效的 GraphQL 请求：query 须为字符串，variables 与 extensions 须为对象，operationName 须为字符串",
-                "Not a valid GraphQL request: query must be a string, variables and extensions objects, operationName a string",
-            );
-        }
+    let params = match read_body(&body) {
+        Ok(p) => p,
+        Err((zh, en)) => return transport_error(StatusCode::BAD_REQUEST, &meta, &zh, &en),
     };
     match params.into_request(&state, &meta) {
         Ok(request) => execute(state, headers, meta, request, false).await,
         Err(refused) => *refused,
     }
+}
+
+/// The request's parameters from a JSON body, or what is wrong with it (in Chinese and
+/// English): empty, not UTF-8, not JSON, or JSON of the wrong shape.
+fn read_body(body: &[u8]) -> Result<Params, (String, String)> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err((
+            r#"请求体为空：须为 JSON 对象，如 {"query": "{ streets { totalCount } }"}"#.into(),
+            r#"The request body is empty: send a JSON object such as {"query": "{ streets { totalCount } }"}"#.into(),
+        ));
+    }
+    let Ok(text) = std::str::from_utf8(body) else {
+        return Err((
+            "请求体不是有效的 UTF-8 文本".into(),
+            "The request body is not valid UTF-8".into(),
+        ));
+    };
+    let value = serde_json::from_str::<serde_json::Value>(text).map_err(|e| {
+        (
+            format!(
+                "请求体不是有效的 JSON（第 {} 行第 {} 列）",
+                e.line(),
+                e.column()
+            ),
+            format!("The request body is not valid JSON: {e}"),
+        )
+    })?;
+    Params::parse(value).map_err(|()| {
+        (
+            "请求体不是有效的 GraphQL 请求：query 须为字符串，variables 与 extensions 须为对象，operationName 须为字符串".into(),
+            "Not a valid GraphQL request: query must be a string, variables and extensions objects, operationName a string".into(),
+        )
+    })
 }
 
 /// Whether reading the body failed because the client was too slow (`RequestBodyDeadlineLayer`).
@@ -110,6 +136,9 @@ fn timed_out(rejection: &BytesRejection) -> bool {
 /// Queries over GET, so that public reads can be cached; a mutation is refused with 405.
 pub async fn graphql_get(State(state): State<HttpState>, headers: HeaderMap, uri: Uri) -> Response {
     let meta = request_meta(&headers);
+    if media(&headers) == Media::Unacceptable {
+        return not_acceptable(&meta);
+    }
     let params: Vec<(String, String)> =
         form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
             .into_owned()
@@ -143,6 +172,19 @@ pub async fn graphql_get(State(state): State<HttpState>, headers: HeaderMap, uri
             );
         }
     };
+    // A page on another site can make its visitor's browser send a GET (an image, a link);
+    // only a request that a preflight would have asked us about is one our clients sent.
+    if state.csrf_prevention
+        && !params.extensions.contains_key("persistedQuery")
+        && !preflighted(&headers)
+    {
+        return transport_error(
+            StatusCode::BAD_REQUEST,
+            &meta,
+            "GET 请求须带 apollo-require-preflight 或 x-apollo-operation-name 请求头（防止跨站请求伪造），或改用 POST",
+            "A GET request must carry an apollo-require-preflight or x-apollo-operation-name header (cross-site request forgery prevention), or use POST",
+        );
+    }
     match params.into_request(&state, &meta) {
         Ok(request) => execute(state, headers, meta, request, true).await,
         Err(refused) => *refused,
@@ -212,6 +254,7 @@ impl Params {
                     StatusCode::OK,
                     "PERSISTED_QUERY_NOT_FOUND",
                     "PersistedQueryNotFound",
+                    meta.media(),
                 )));
             }
             Err(Refusal::Malformed) => {
@@ -230,6 +273,7 @@ impl Params {
                         "本服务只运行已登记的查询",
                         "Only registered documents run on this server",
                     ),
+                    meta.media(),
                 )));
             }
         };
@@ -266,45 +310,46 @@ fn request_meta(headers: &HeaderMap) -> RequestMeta {
         lang: Lang::from_accept_language(
             headers.get(ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()),
         ),
-        graphql_response_json: prefers_graphql_response_json(
-            headers.get(ACCEPT).and_then(|v| v.to_str().ok()),
-        ),
+        graphql_response_json: media(headers) == Media::GraphqlResponseJson,
     }
 }
 
-pub const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
+fn media(headers: &HeaderMap) -> Media {
+    negotiate(headers.get(ACCEPT).and_then(|v| v.to_str().ok()))
+}
 
-/// Whether `Accept` ranks `application/graphql-response+json` at least as high as
-/// `application/json` (clients that send neither get `application/json`, as the
-/// specification asks for legacy clients).
-fn prefers_graphql_response_json(accept: Option<&str>) -> bool {
-    let Some(accept) = accept else {
-        return false;
-    };
-    let quality = |wanted: &str| {
-        accept
-            .split(',')
-            .filter_map(|part| {
-                let mut pieces = part.split(';');
-                let media = pieces.next()?.trim();
-                if !media.eq_ignore_ascii_case(wanted) {
-                    return None;
-                }
-                let q = pieces
-                    .filter_map(|p| p.trim().strip_prefix("q="))
-                    .find_map(|q| q.parse::<f32>().ok())
-                    .unwrap_or(1.0);
-                Some(q)
-            })
-            .fold(None, |best: Option<f32>, q| {
-                Some(best.map_or(q, |b| b.max(q)))
-            })
-    };
-    match (quality(GRAPHQL_RESPONSE_JSON), quality("application/json")) {
-        (Some(g), Some(j)) => g > 0.0 && g >= j,
-        (Some(g), None) => g > 0.0,
-        _ => false,
-    }
+/// Headers that a browser sends to another site only after a preflight (CORS) asked that site,
+/// as Apollo Server's CSRF prevention counts them.
+pub const REQUIRE_PREFLIGHT: &str = "apollo-require-preflight";
+pub const OPERATION_NAME_HEADER: &str = "x-apollo-operation-name";
+
+/// Whether a GET could not have been sent by a page on another site without a preflight: it
+/// carries a non-empty `apollo-require-preflight` or `x-apollo-operation-name`, or a content
+/// type a form cannot send.
+fn preflighted(headers: &HeaderMap) -> bool {
+    let non_empty = |name| headers.get(name).is_some_and(|v| !v.is_empty());
+    let unusual_type = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|t| t.trim().to_ascii_lowercase())
+        .is_some_and(|t| {
+            !matches!(
+                t.as_str(),
+                "text/plain" | "multipart/form-data" | "application/x-www-form-urlencoded"
+            )
+        });
+    non_empty(REQUIRE_PREFLIGHT) || non_empty(OPERATION_NAME_HEADER) || unusual_type
+}
+
+/// The client accepts neither JSON media type.
+fn not_acceptable(meta: &RequestMeta) -> Response {
+    transport_error(
+        StatusCode::NOT_ACCEPTABLE,
+        meta,
+        "只能以 application/graphql-response+json 或 application/json 回答",
+        "Answers are application/graphql-response+json or application/json only",
+    )
 }
 
 /// Reads the bearer token. A header that is present but unusable is an error, never anonymous.
@@ -430,6 +475,12 @@ async fn run(
         log_request(state, &meta, running, user_id, &done, started);
         return done.response;
     }
+    if let Some(refused) = refuse_before_execution(state, &doc, &request, running.as_ref()) {
+        let mut done = finish(async_graphql::Response::from_errors(vec![refused]), &meta);
+        done.refused = true;
+        log_request(state, &meta, running, user_id, &done, started);
+        return done.response;
+    }
     if let Some(client) = meta.client {
         for field in limits::mutation_fields(&doc, operation.as_deref()) {
             let Some(what) = Guarded::of_field(field) else {
@@ -525,6 +576,32 @@ async fn run(
     done.response
 }
 
+/// What stops a document that parsed within the limits before it runs: a subscription (not
+/// served over HTTP), introspection where it is off (a coded error rather than a silent
+/// `null` that makes codegen fail cryptically), a required variable left out.
+fn refuse_before_execution(
+    state: &HttpState,
+    doc: &async_graphql::parser::types::ExecutableDocument,
+    request: &async_graphql::Request,
+    running: Option<&(Option<String>, &'static str)>,
+) -> Option<ServerError> {
+    let operation = request.operation_name.as_deref();
+    if running.is_some_and(|(_, kind)| *kind == "subscription") {
+        return Some(limits::subscription_over_http());
+    }
+    if !state.introspection && limits::introspects(doc, operation) {
+        let err = app_error_to_server(AppError::Refused(Text::new(
+            "本服务在生产环境不提供内省查询：模式（SDL）见代码库中的 schema.graphql，或运行 `shangju export-schema`",
+            "Introspection is off in production: the schema (SDL) is schema.graphql in the repository, or run `shangju export-schema`",
+        )));
+        return Some(limits::request_error(err, 403));
+    }
+    let (name, ty) = limits::missing_variables(doc, operation, &request.variables)
+        .into_iter()
+        .next()?;
+    Some(limits::variable_not_provided(&name, &ty))
+}
+
 /// One line per request at INFO (a warning when slow): its id, operation, status, time, error
 /// codes and user — never a phone number, a token or the variables; and its metrics.
 fn log_request(
@@ -593,6 +670,9 @@ fn finish(mut response: async_graphql::Response, meta: &RequestMeta) -> Finished
     let mut request_status: Option<u16> = None;
     let mut codes: Vec<String> = Vec::new();
     for err in &mut response.errors {
+        // Errors from outside the document (a token, a limit) have no place in it; lines and
+        // columns count from 1.
+        err.locations.retain(|p| p.line > 0);
         let ext = err.extensions.get_or_insert_with(Default::default);
         if let Some(Value::Number(n)) = ext.get(HTTP_STATUS_KEY).cloned() {
             let status = n
@@ -603,11 +683,9 @@ fn finish(mut response: async_graphql::Response, meta: &RequestMeta) -> Finished
             ext.unset(HTTP_STATUS_KEY);
         }
         if ext.get("code").is_none() {
-            // Errors of async-graphql itself: syntax, validation, limits, input coercion.
+            // Errors of async-graphql itself: syntax, validation, input coercion.
             ext.set("code", "BAD_USER_INPUT");
-            if meta.lang == Lang::Zh {
-                err.message = format!("请求无效：{}", err.message);
-            }
+            err.message = messages::localize(&err.message, meta.lang);
         }
         if let Some(Value::String(en)) = ext.get(ENGLISH_MESSAGE_KEY).cloned() {
             if meta.lang == Lang::En {
@@ -630,13 +708,15 @@ fn finish(mut response: async_graphql::Response, meta: &RequestMeta) -> Finished
     let status = match request_status {
         Some(503) => StatusCode::SERVICE_UNAVAILABLE,
         Some(429) => StatusCode::TOO_MANY_REQUESTS,
+        Some(403) => StatusCode::FORBIDDEN,
         Some(405) => StatusCode::METHOD_NOT_ALLOWED,
         Some(_) if meta.graphql_response_json => StatusCode::BAD_REQUEST,
         _ => StatusCode::OK,
     };
     // Straight to bytes: building a `serde_json::Value` of the answer first cost a tree of
-    // allocations per request. Only the rare 400 answer has a member to drop.
-    let body = if status == StatusCode::BAD_REQUEST {
+    // allocations per request. Only the rare refusal has a member to drop.
+    // Refused before execution began: no `data` at all, as the GraphQL specification says.
+    let body = if request_status.is_some() {
         serde_json::to_value(&response).and_then(|mut v| {
             if let Some(map) = v.as_object_mut() {
                 map.remove("data");
@@ -661,7 +741,7 @@ fn finish(mut response: async_graphql::Response, meta: &RequestMeta) -> Finished
         }
     };
     let content_type = if meta.graphql_response_json {
-        "application/graphql-response+json; charset=utf-8"
+        super::GRAPHQL_RESPONSE_JSON
     } else {
         "application/json"
     };
@@ -679,5 +759,20 @@ fn finish(mut response: async_graphql::Response, meta: &RequestMeta) -> Finished
 
 /// A request refused before GraphQL saw it, in the same shape as a GraphQL error.
 fn transport_error(status: StatusCode, meta: &RequestMeta, zh: &str, en: &str) -> Response {
-    refusal(status, "BAD_USER_INPUT", meta.lang.pick(zh, en))
+    refusal(
+        status,
+        "BAD_USER_INPUT",
+        meta.lang.pick(zh, en),
+        meta.media(),
+    )
+}
+
+impl RequestMeta {
+    fn media(&self) -> Media {
+        if self.graphql_response_json {
+            Media::GraphqlResponseJson
+        } else {
+            Media::Json
+        }
+    }
 }

@@ -47,6 +47,10 @@ pub struct HttpState {
     pub order: std::sync::Arc<crate::graphql::order::ResponseOrder>,
     pub request_timeout: Duration,
     pub address_limits: std::sync::Arc<ratelimit::AddressLimits>,
+    /// Introspection is answered; otherwise asking for it is `FORBIDDEN`.
+    pub introspection: bool,
+    /// A GET must carry a header that forces a browser's preflight (see `graphql_get`).
+    pub csrf_prevention: bool,
 }
 
 impl FromRef<HttpState> for AppState {
@@ -73,6 +77,10 @@ pub struct HttpOptions {
     pub body_timeout: Duration,
     /// Limits per client address.
     pub rate_limits: ratelimit::RateLimits,
+    /// Answer introspection (the schema also refuses it when off).
+    pub introspection: bool,
+    /// Refuse GET requests a browser could send from another site without a preflight.
+    pub csrf_prevention: bool,
 }
 
 /// Registered documents by their SHA-256 (lowercase hex).
@@ -96,6 +104,8 @@ pub fn router(app: AppState, schema: AppSchema, options: HttpOptions) -> Router 
         order: std::sync::Arc::default(),
         request_timeout: options.request_timeout,
         address_limits: std::sync::Arc::new(ratelimit::AddressLimits::new(&options.rate_limits)),
+        introspection: options.introspection,
+        csrf_prevention: options.csrf_prevention,
     };
     let cors = cors_layer(&options.cors);
     let mut router = Router::new()
@@ -174,7 +184,12 @@ async fn edge(State(app): State<AppState>, mut req: Request, next: Next) -> Resp
             .get(axum::http::header::ACCEPT_LANGUAGE)
             .and_then(|v| v.to_str().ok()),
     );
-    let mut resp = json_refusal(next.run(req).await, lang);
+    let media = negotiate(
+        req.headers()
+            .get(axum::http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok()),
+    );
+    let mut resp = json_refusal(next.run(req).await, lang, media);
     if let Some(id) = client {
         resp.headers_mut().insert(CORRELATION_ID_HEADER, id);
     }
@@ -218,6 +233,8 @@ fn cors_layer(cors: &Cors) -> Option<CorsLayer> {
                 axum::http::header::ACCEPT_LANGUAGE,
                 axum::http::HeaderName::from_static(REQUEST_ID_HEADER),
                 axum::http::HeaderName::from_static(CORRELATION_ID_HEADER),
+                axum::http::HeaderName::from_static(graphql::REQUIRE_PREFLIGHT),
+                axum::http::HeaderName::from_static(graphql::OPERATION_NAME_HEADER),
             ])
             .expose_headers([
                 axum::http::HeaderName::from_static(REQUEST_ID_HEADER),
@@ -254,7 +271,7 @@ fn client_correlation_id(req: &mut Request) -> Option<HeaderValue> {
 /// Every refusal at the HTTP layer (413 from the body limit, 405 for a method a route does not
 /// take, 404, a caught panic) answers in the shape of a GraphQL error with `extensions.code`,
 /// so clients have one way to read any failure.
-fn json_refusal(resp: Response, lang: Lang) -> Response {
+fn json_refusal(resp: Response, lang: Lang, media: Media) -> Response {
     let status = resp.status();
     let is_json = resp
         .headers()
@@ -288,18 +305,76 @@ fn json_refusal(resp: Response, lang: Lang) -> Response {
     for h in [CONTENT_TYPE, CONTENT_LENGTH, CONTENT_ENCODING] {
         parts.headers.remove(h);
     }
-    let mut out = refusal(status, code, message);
+    let mut out = refusal(status, code, message, media);
     for (name, value) in parts.headers.iter() {
         out.headers_mut().insert(name.clone(), value.clone());
     }
     out
 }
 
-/// A request refused outside GraphQL execution, in the shape of a GraphQL error.
-pub(crate) fn refusal(status: StatusCode, code: &str, message: &str) -> Response {
+/// A request refused outside GraphQL execution, in the shape of a GraphQL error and in the
+/// media type the client asked for.
+pub(crate) fn refusal(status: StatusCode, code: &str, message: &str, media: Media) -> Response {
     let body =
         serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
-    (status, Json(body)).into_response()
+    let mut resp = (status, Json(body)).into_response();
+    if media == Media::GraphqlResponseJson {
+        resp.headers_mut().insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static(GRAPHQL_RESPONSE_JSON),
+        );
+    }
+    resp
+}
+
+/// The GraphQL-over-HTTP media type of answers.
+pub(crate) const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json; charset=utf-8";
+
+/// What an answer may be, by the client's `Accept` header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Media {
+    /// `application/graphql-response+json`, preferred at least as much as JSON: request errors
+    /// then carry HTTP status codes.
+    GraphqlResponseJson,
+    /// `application/json` (also for no `Accept`, or only wildcards).
+    Json,
+    /// Neither (`Accept: application/xml`): 406.
+    Unacceptable,
+}
+
+/// Picks the media type of an answer, as the GraphQL-over-HTTP specification asks (legacy
+/// clients that send no `Accept` get `application/json`).
+pub(crate) fn negotiate(accept: Option<&str>) -> Media {
+    let Some(accept) = accept.filter(|a| !a.trim().is_empty()) else {
+        return Media::Json;
+    };
+    // The highest quality given to a media range, if any.
+    let quality = |wanted: &str| {
+        accept
+            .split(',')
+            .filter_map(|part| {
+                let mut pieces = part.split(';');
+                let media = pieces.next()?.trim();
+                if !media.eq_ignore_ascii_case(wanted) {
+                    return None;
+                }
+                let q = pieces
+                    .filter_map(|p| p.trim().strip_prefix("q="))
+                    .find_map(|q| q.parse::<f32>().ok())
+                    .unwrap_or(1.0);
+                Some(q)
+            })
+            .fold(None, |best: Option<f32>, q| {
+                Some(best.map_or(q, |b| b.max(q)))
+            })
+    };
+    let wildcard = quality("application/*").or(quality("*/*"));
+    let json = quality("application/json").or(wildcard);
+    match (quality("application/graphql-response+json"), json) {
+        (Some(g), j) if g > 0.0 && g >= j.unwrap_or(0.0) => Media::GraphqlResponseJson,
+        (_, Some(j)) if j > 0.0 => Media::Json,
+        _ => Media::Unacceptable,
+    }
 }
 
 async fn healthz() -> &'static str {

@@ -44,8 +44,33 @@ async fn production_answers_it_only_when_the_operator_turns_it_on() {
         ..Default::default()
     })
     .await;
-    let v = off.gql(STANDARD, json!({})).await;
-    assert!(v["data"]["__schema"].is_null(), "{v}");
+    // Refused with a code and a way to the SDL, not a silent `null` that codegen chokes on.
+    for lang in ["zh-CN", "en"] {
+        let reply = off
+            .post(
+                json!({ "query": STANDARD }).to_string(),
+                &[
+                    ("content-type", "application/json"),
+                    ("accept-language", lang),
+                ],
+            )
+            .await;
+        assert_eq!(reply.status, axum::http::StatusCode::FORBIDDEN);
+        let v = reply.json();
+        expect_code(&v, "FORBIDDEN");
+        assert!(v.get("data").is_none(), "{v}");
+        assert!(message(&v).contains("schema.graphql"), "{v}");
+        assert!(
+            message(&v).contains(if lang == "en" {
+                "Introspection is off"
+            } else {
+                "内省"
+            }),
+            "{v}"
+        );
+    }
+    // `__typename` is no introspection of the schema.
+    expect_ok(&off.gql("{ __typename }", json!({})).await);
 
     let on = TestApp::spawn_with(Spawn {
         production: true,
@@ -96,7 +121,9 @@ async fn production_suggests_no_field_names() {
     let misspelt = "{ merchnts(first: 1) { totalCount } }";
     let dev = TestApp::spawn().await;
     let v = dev.gql(misspelt, json!({})).await;
-    assert!(message(&v).contains("Did you mean"), "{v}");
+    assert!(message(&v).contains("是否想用 merchants"), "{v}");
+    let v = dev.gql_en(misspelt, json!({})).await;
+    assert!(message(&v).contains("Did you mean \"merchants\""), "{v}");
     let prod = TestApp::spawn_with(Spawn {
         production: true,
         ..Spawn::default()
@@ -111,6 +138,7 @@ async fn production_suggests_no_field_names() {
         let v = prod.gql(doc, json!({})).await;
         assert!(v["errors"].is_array(), "{v}");
         assert!(!v.to_string().contains("Did you mean"), "{doc}: {v}");
+        assert!(!v.to_string().contains("是否想用"), "{doc}: {v}");
     }
 }
 

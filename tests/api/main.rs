@@ -43,6 +43,7 @@ mod recovery;
 mod schema;
 mod slow;
 mod sms_code;
+mod spec;
 mod staff;
 mod street;
 mod support;

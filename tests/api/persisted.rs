@@ -43,7 +43,7 @@ async fn an_unknown_hash_asks_for_the_document_which_then_runs_by_hash() {
         hit.json()
     );
     // Over GET too, so persisted reads can be cached by a CDN or proxy.
-    let uri = format!("/graphql?extensions={}", urlencoding(&pq(&h).to_string()));
+    let uri = format!("/graphql?extensions={}", urlencode(&pq(&h).to_string()));
     let get = app.get(&uri).await;
     assert_eq!(get.status, StatusCode::OK);
     assert_eq!(get.json()["data"]["streets"]["totalCount"], 1);
@@ -99,13 +99,4 @@ async fn in_allow_list_mode_only_registered_documents_run() {
     // Nothing registers itself: the unregistered document is still unknown by hash.
     let miss = post(&app, json!({ "extensions": pq(&hash(other)) })).await;
     expect_code(&miss.json(), "PERSISTED_QUERY_NOT_FOUND");
-}
-
-fn urlencoding(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }

@@ -223,6 +223,12 @@ impl TestApp {
         reply.json()
     }
 
+    /// As [`TestApp::gql`], asking for English messages.
+    pub async fn gql_en(&self, query: &str, variables: Value) -> Value {
+        self.gql_with(None, &[("accept-language", "en")], query, variables)
+            .await
+    }
+
     pub async fn gql(&self, query: &str, variables: Value) -> Value {
         self.gql_with(None, &[], query, variables).await
     }
@@ -664,4 +670,14 @@ pub fn samples<'a>(
             .collect();
         Some((labels, value.trim().parse().ok()?))
     })
+}
+
+/// Percent-encodes a query parameter (everything but unreserved characters).
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
