@@ -9,6 +9,7 @@ pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod gateway;
+pub mod global_id;
 pub mod graphql;
 pub mod http;
 pub mod logging;

@@ -82,6 +82,9 @@ pub enum AuditAction {
     EntitlementRedeem,
     #[sea_orm(string_value = "entitlement.void")]
     EntitlementVoid,
+    /// Staff looked people up in their street's register (`residents`).
+    #[sea_orm(string_value = "resident.search")]
+    ResidentSearch,
 }
 
 /// Who did what, when and why. Written in the same transaction as the change it records.

@@ -21,6 +21,7 @@ mod m20260110_000001_awards;
 mod m20260111_000001_entitlements;
 mod m20260112_000001_honour_roll;
 mod m20260113_000001_lifecycle_history;
+mod m20260114_000001_resident_register;
 mod util;
 
 pub struct Migrator;
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260111_000001_entitlements::Migration),
             Box::new(m20260112_000001_honour_roll::Migration),
             Box::new(m20260113_000001_lifecycle_history::Migration),
+            Box::new(m20260114_000001_resident_register::Migration),
         ]
     }
 }

@@ -632,6 +632,17 @@ pub async fn change_password(cx: &Cx<'_>, current: String, new: String) -> AppRe
 
 /// The person a staff member acts on, checked by the policy: staff of their street, never
 /// themselves.
+/// The signed-in person's own row, locked for the rest of the caller's transaction, so that
+/// their requests at once (two tag requests, two exports) take their turns.
+pub(crate) async fn own_row_locked(tx: &Cx<'_>) -> AppResult<user::Model> {
+    let viewer = tx.viewer()?;
+    user::Entity::find_by_id(viewer.user_id)
+        .lock_exclusive()
+        .one(tx)
+        .await?
+        .ok_or(AppError::Unauthenticated)
+}
+
 pub(crate) async fn governed_person(cx: &Cx<'_>, user_id: i64) -> AppResult<user::Model> {
     let viewer = cx.viewer()?;
     let u = user::Entity::find_by_id(user_id)

@@ -1,10 +1,9 @@
 //! Merchant membership: application, staff review, suspension, the owner's profile and clerks,
 //! and who may see which merchant.
 
-use sea_orm::sea_query::LikeExpr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, Set,
 };
 
 use entity::merchant::{self, MerchantStatus};
@@ -23,7 +22,7 @@ use crate::domain::lifecycle::{self, Lifecycle, NoteRule, RoleChange, Rule, Step
 use crate::domain::page::{self, KeyOf, Order, Page, SortValue, Window};
 use crate::domain::policy::{self, MerchantRights, Who};
 use crate::domain::street;
-use crate::domain::values::{Phone, like_pattern, text_field};
+use crate::domain::values::{Phone, keyword_condition, text_field};
 use crate::error::{AppError, AppResult, Text};
 
 // The members list read most: by position, only the columns a selection needs.
@@ -451,19 +450,12 @@ pub async fn list(
     if let Some(s) = filter.status {
         q = q.filter(merchant::Column::Status.eq(s));
     }
-    if let Some(k) = filter
-        .keyword
-        .as_deref()
-        .map(str::trim)
-        .filter(|k| !k.is_empty())
-    {
-        let k = text_field("keyword", k, 1, 32, false)?;
-        let pattern = like_pattern(&k);
-        q = q.filter(
-            Condition::any()
-                .add(merchant::Column::Name.like(LikeExpr::new(&pattern).escape('\\')))
-                .add(merchant::Column::Description.like(LikeExpr::new(&pattern).escape('\\'))),
-        );
+    if let Some(found) = keyword_condition(
+        "keyword",
+        filter.keyword.as_deref(),
+        &[merchant::Column::Name, merchant::Column::Description],
+    )? {
+        q = q.filter(found);
     }
     page::fetch_positional(cx, q, order, window).await
 }

@@ -20,6 +20,7 @@ pub mod points;
 pub mod policy;
 pub mod privacy;
 pub mod recovery;
+pub mod resident;
 pub mod sms_code;
 pub mod staff;
 pub mod street;

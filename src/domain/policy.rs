@@ -624,6 +624,14 @@ pub fn listed_awards(viewer: &Viewer, nominated_by_me: bool) -> Condition {
     }
 }
 
+/// The people in the register of `street` that its staff search ([`governed_street`]): the
+/// open accounts of those who live or work there.
+pub fn listed_residents(street: i64) -> Condition {
+    Condition::all()
+        .add(entity::user::Column::StreetId.eq(street))
+        .add(entity::user::Column::Disabled.eq(false))
+}
+
 /// The benefit packages a viewer lists: those of the street they are staff of (providers see
 /// the items asked of them instead, [`confirming_for`]); `FORBIDDEN` for anyone else.
 pub fn listed_packages(viewer: &Viewer) -> AppResult<Condition> {

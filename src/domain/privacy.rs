@@ -179,32 +179,73 @@ pub async fn delete_my_account(cx: &Cx<'_>, confirmation: Confirmation) -> AppRe
 pub async fn export_personal_data(cx: &Cx<'_>, user_id: i64) -> AppResult<Value> {
     let tx = cx.write().await?;
     let u = governed_person(&tx, user_id).await?;
+    let export = personal_data(&tx, u).await?;
+    tx.commit().await?;
+    Ok(export)
+}
+
+/// How often a person may take a copy of their own data: each copy reads everything about
+/// them, so a stolen session cannot make the server do it at will.
+pub const OWN_EXPORT_INTERVAL: chrono::Duration = chrono::Duration::hours(1);
+
+/// A copy of everything stored about the signed-in person, as staff would hand it over (the
+/// right of access and copy, PIPL art. 45): once an hour at most. Audited.
+pub async fn export_my_data(cx: &Cx<'_>) -> AppResult<Value> {
+    cx.viewer()?;
+    let tx = cx.write().await?;
+    // Locked, so that copies asked for at once count one after another.
+    let me = crate::domain::account::own_row_locked(&tx).await?;
+    let last = audit_entry::Entity::find()
+        .filter(audit_entry::Column::Action.eq(AuditAction::PersonalDataExport))
+        .filter(audit_entry::Column::TargetType.eq(ObjectKind::User))
+        .filter(audit_entry::Column::TargetId.eq(me.id))
+        .filter(audit_entry::Column::ActorUserId.eq(me.id))
+        .order_by_desc(audit_entry::Column::Id)
+        .one(&tx)
+        .await?;
+    if let Some(last) = last {
+        let next = last.created_at + OWN_EXPORT_INTERVAL;
+        if next > tx.now() {
+            let wait = (next - tx.now()).num_seconds().max(1);
+            return Err(AppError::RateLimited {
+                retry_after_secs: u64::try_from(wait).unwrap_or(1),
+            });
+        }
+    }
+    let export = personal_data(&tx, me).await?;
+    tx.commit().await?;
+    Ok(export)
+}
+
+/// Everything stored about `u`, with the API's opaque IDs, and the audit entry of its export.
+async fn personal_data(tx: &Cx<'_>, u: user::Model) -> AppResult<Value> {
+    use crate::global_id::encode;
     let roles = user_role::Entity::find()
         .filter(user_role::Column::UserId.eq(u.id))
-        .all(&tx)
+        .all(tx)
         .await?;
     let tags = user_tag::Entity::find()
         .filter(user_tag::Column::UserId.eq(u.id))
-        .all(&tx)
+        .all(tx)
         .await?;
     let requests = tag_request::Entity::find()
         .filter(tag_request::Column::UserId.eq(u.id))
-        .all(&tx)
+        .all(tx)
         .await?;
-    let account = points_account::Entity::find_by_id(u.id).one(&tx).await?;
+    let account = points_account::Entity::find_by_id(u.id).one(tx).await?;
     let entries = points_entry::Entity::find()
         .filter(points_entry::Column::UserId.eq(u.id))
         .order_by_asc(points_entry::Column::Id)
-        .all(&tx)
+        .all(tx)
         .await?;
     let claims = coupon_claim::Entity::find()
         .filter(coupon_claim::Column::UserId.eq(u.id))
         .order_by_asc(coupon_claim::Column::Id)
-        .all(&tx)
+        .all(tx)
         .await?;
     let memberships = merchant_member::Entity::find()
         .filter(merchant_member::Column::UserId.eq(u.id))
-        .all(&tx)
+        .all(tx)
         .await?;
     let audit_rows = audit_entry::Entity::find()
         .filter(
@@ -217,16 +258,18 @@ pub async fn export_personal_data(cx: &Cx<'_>, user_id: i64) -> AppResult<Value>
                 ),
         )
         .order_by_asc(audit_entry::Column::Id)
-        .all(&tx)
+        .all(tx)
         .await?;
     let wechat = wechat_account::Entity::find()
         .filter(wechat_account::Column::UserId.eq(u.id))
-        .one(&tx)
+        .one(tx)
         .await?;
+    let id_of = |kind: ObjectKind, id: Option<i64>| id.map(|id| encode(kind, id));
     let export = json!({
         "account": {
-            "id": u.id, "phone": u.phone, "displayName": u.display_name,
-            "streetId": u.street_id, "communityId": u.community_id, "birthDate": u.birth_date,
+            "id": encode(ObjectKind::User, u.id), "phone": u.phone, "displayName": u.display_name,
+            "streetId": id_of(ObjectKind::Street, u.street_id),
+            "communityId": id_of(ObjectKind::Community, u.community_id), "birthDate": u.birth_date,
             "showOnLeaderboards": !u.leaderboard_opt_out, "showMyNameOnHonorRoll": u.honour_roll_consent,
             "createdAt": u.created_at, "updatedAt": u.updated_at,
         },
@@ -234,29 +277,35 @@ pub async fn export_personal_data(cx: &Cx<'_>, user_id: i64) -> AppResult<Value>
         "roles": roles.iter().map(|r| crate::domain::account::role_name(&r.role)).collect::<Vec<_>>(),
         "tags": tags.iter().map(|t| t.tag.clone()).collect::<Vec<_>>(),
         "tagRequests": requests.iter().map(|r| json!({
+            "id": encode(ObjectKind::TagRequest, r.id),
             "tag": r.tag, "note": r.note, "status": r.status.to_value(),
             "reason": r.reason, "createdAt": r.created_at, "decidedAt": r.decided_at,
         })).collect::<Vec<_>>(),
         "points": account.map(|a| json!({ "balance": a.balance, "lifetimeEarned": a.lifetime_earned })),
         "pointsEntries": entries.iter().map(|e| json!({
+            "id": encode(ObjectKind::PointsEntry, e.id),
             "amount": e.amount, "kind": e.kind.to_value(), "note": e.note, "createdAt": e.created_at,
         })).collect::<Vec<_>>(),
         "couponClaims": claims.iter().map(|c| json!({
-            "couponId": c.coupon_id, "merchantId": c.merchant_id,
+            "id": encode(ObjectKind::CouponClaim, c.id),
+            "couponId": encode(ObjectKind::Coupon, c.coupon_id),
+            "merchantId": encode(ObjectKind::Merchant, c.merchant_id),
             "status": c.status.to_value(), "claimedAt": c.claimed_at,
             "redeemedAt": c.redeemed_at, "voidedAt": c.voided_at, "pointsSpent": c.points_spent,
         })).collect::<Vec<_>>(),
         "merchantMemberships": memberships.iter().map(|m| json!({
-            "merchantId": m.merchant_id, "role": m.role.to_value(),
+            "merchantId": encode(ObjectKind::Merchant, m.merchant_id), "role": m.role.to_value(),
         })).collect::<Vec<_>>(),
         "auditEntries": audit_rows.iter().map(|a| json!({
-            "action": a.action.to_value(), "actorUserId": a.actor_user_id,
-            "targetType": a.target_type.as_str(), "targetId": a.target_id,
+            "action": a.action.to_value(),
+            "actorUserId": id_of(ObjectKind::User, a.actor_user_id),
+            "targetType": a.target_type.as_str(),
+            "targetId": id_of(a.target_type, a.target_id),
             "reason": a.reason, "createdAt": a.created_at,
         })).collect::<Vec<_>>(),
     });
     audit::record(
-        &tx,
+        tx,
         AuditRecord::of(
             u.street_id,
             AuditAction::PersonalDataExport,
@@ -265,6 +314,5 @@ pub async fn export_personal_data(cx: &Cx<'_>, user_id: i64) -> AppResult<Value>
         ),
     )
     .await?;
-    tx.commit().await?;
     Ok(export)
 }

@@ -5,9 +5,7 @@
 //! what audience rules read, so an unverified request counts for nothing.
 
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
 use entity::names::ObjectKind;
 use entity::tag_request::{self, TagRequestStatus};
@@ -101,16 +99,12 @@ async fn has_tag(cx: &Cx<'_>, user_id: i64, tag: &str) -> AppResult<bool> {
 /// A resident of a street asks its staff for a tag. Asking again while a request is pending
 /// answers with that request; asking for a tag one has is `CONFLICT`.
 pub async fn request(cx: &Cx<'_>, tag: &str, note: &str) -> AppResult<tag_request::Model> {
-    let viewer = cx.viewer()?;
+    cx.viewer()?;
     let tag = grantable(tag)?;
     let note = text_field("note", note, 0, 200, true)?;
     let tx = cx.write().await?;
     // Locked, so two requests at once make one.
-    let me = user::Entity::find_by_id(viewer.user_id)
-        .lock_exclusive()
-        .one(&tx)
-        .await?
-        .ok_or(AppError::Unauthenticated)?;
+    let me = crate::domain::account::own_row_locked(&tx).await?;
     let Some(street_id) = me.street_id else {
         return Err(AppError::InvalidState(Text::new(
             "请先在个人资料中选择所在社区",

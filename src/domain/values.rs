@@ -212,6 +212,26 @@ fn has_control(text: &str, multiline: bool) -> bool {
         .any(|c| c.is_control() && !(multiline && matches!(c, '\n' | '\r' | '\t')))
 }
 
+/// The rows whose `columns` contain `keyword` (1 to 32 characters once trimmed; blank means
+/// no filter): the one way lists search text, a LIKE over the few short columns of a list's
+/// own rows.
+pub fn keyword_condition<C: sea_orm::ColumnTrait>(
+    field: &'static str,
+    keyword: Option<&str>,
+    columns: &[C],
+) -> AppResult<Option<sea_orm::Condition>> {
+    use sea_orm::sea_query::LikeExpr;
+    let Some(k) = keyword.map(str::trim).filter(|k| !k.is_empty()) else {
+        return Ok(None);
+    };
+    let pattern = like_pattern(&text_field(field, k, 1, 32, false)?);
+    Ok(Some(
+        columns.iter().fold(sea_orm::Condition::any(), |any, c| {
+            any.add(c.like(LikeExpr::new(&pattern).escape('\\')))
+        }),
+    ))
+}
+
 /// Escapes `%`, `_` and `\` for a LIKE pattern that finds `keyword` anywhere.
 pub fn like_pattern(keyword: &str) -> String {
     let mut p = String::from("%");

@@ -29,15 +29,34 @@ pub struct User {
     /// Set when the object is the requester's own account, e.g. in an `AuthPayload` of a
     /// request that was anonymous until it signed in.
     own: bool,
+    /// The phone is masked whoever looks: a page of a register search that did not name it.
+    phone_masked: bool,
 }
 
 impl User {
     pub fn new(view: UserView) -> User {
-        User { view, own: false }
+        User {
+            view,
+            own: false,
+            phone_masked: false,
+        }
     }
 
     pub fn own(view: UserView) -> User {
-        User { view, own: true }
+        User {
+            view,
+            own: true,
+            phone_masked: false,
+        }
+    }
+
+    /// As listed by a search of the register: the phone whole only if `phone_shown`.
+    pub fn listed(view: UserView, phone_shown: bool) -> User {
+        User {
+            view,
+            own: false,
+            phone_masked: !phone_shown,
+        }
     }
 }
 
@@ -50,10 +69,13 @@ impl User {
     }
 
     /// Mainland mobile number. Masked (`138****5678`) to anyone but the user and staff of the
-    /// user's street.
+    /// user's street, and in `residents` unless the search named the number.
     async fn phone(&self, ctx: &Context<'_>) -> String {
         let u = &self.view.user;
-        if self.own || PersonRights::of(ctx.auth().viewer_opt(), u.id, u.street_id).personal {
+        if self.phone_masked {
+            mask_phone(&u.phone)
+        } else if self.own || PersonRights::of(ctx.auth().viewer_opt(), u.id, u.street_id).personal
+        {
             self.view.user.phone.clone()
         } else {
             mask_phone(&self.view.user.phone)
@@ -124,6 +146,21 @@ impl User {
     async fn created_at(&self) -> DateTime {
         self.view.user.created_at.into()
     }
+}
+
+impl crate::graphql::eager::EagerObject for User {
+    const READY: &'static [&'static str] = &[
+        "id",
+        "phone",
+        "displayName",
+        "roles",
+        "tags",
+        "birthDate",
+        "isStreetAdmin",
+        "showOnLeaderboards",
+        "showMyNameOnHonorRoll",
+        "createdAt",
+    ];
 }
 
 /// A signed-in session: send `accessToken` as `Authorization: Bearer …`; before it expires,
@@ -343,8 +380,21 @@ impl AccountMutation {
         Ok(true)
     }
 
-    /// Staff of a person's street (never for themselves) export everything stored about the
-    /// person, as JSON, to hand over on request (PIPL). Audited.
+    /// The signed-in person takes a copy of everything stored about them (the right of access
+    /// and copy, PIPL): the same JSON staff would hand over, with the API's opaque IDs. Once an
+    /// hour at most (`RATE_LIMITED` with `retryAfter` before that). Audited.
+    async fn export_my_data(
+        &self,
+        ctx: &Context<'_>,
+    ) -> AppResult<async_graphql::Json<serde_json::Value>> {
+        Ok(async_graphql::Json(
+            crate::domain::privacy::export_my_data(&ctx.cx()?).await?,
+        ))
+    }
+
+    /// Staff of a person's street (never for themselves: `exportMyData` is for that) export
+    /// everything stored about the person, as JSON with the API's opaque IDs, to hand over on
+    /// request (PIPL). Audited.
     async fn export_personal_data(
         &self,
         ctx: &Context<'_>,

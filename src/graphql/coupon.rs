@@ -495,6 +495,8 @@ pub struct CouponFilterInput {
     /// Only coupons the signed-in resident may claim (tags, age, community).
     #[graphql(default)]
     pub eligible_only: bool,
+    /// Only coupons whose title or description contains this (1 to 32 characters).
+    pub keyword: Option<String>,
 }
 
 connection!(
@@ -757,6 +759,7 @@ connection_field! {
                 kind: f.kind.map(Into::into),
                 status: f.status.map(Into::into),
                 eligible_only: f.eligible_only,
+                keyword: f.keyword,
             };
             // The page and everything it primes on one connection.
             let cx = ctx.cx()?.on_one_connection();

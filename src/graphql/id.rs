@@ -1,30 +1,19 @@
-//! Opaque, typed IDs: `base64url("Kind:123")`. Clients must not parse them; the kind prefix
-//! stops a coupon's ID from being accepted where a merchant's is expected.
+//! The API's opaque IDs (see [`crate::global_id`]) as GraphQL `ID`s.
 
 use async_graphql::ID;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use entity::names::ObjectKind;
 
 use crate::error::{AppError, AppResult, Text};
+use crate::global_id;
 
 pub fn encode(kind: ObjectKind, id: i64) -> ID {
-    ID(URL_SAFE_NO_PAD.encode(format!("{}:{id}", kind.as_str())))
+    ID(global_id::encode(kind, id))
 }
 
 /// Decodes an ID of any kind.
 pub fn decode_any(field: &'static str, id: &ID) -> AppResult<(ObjectKind, i64)> {
-    use sea_orm::Iterable;
-    URL_SAFE_NO_PAD
-        .decode(id.as_bytes())
-        .ok()
-        .and_then(|bytes| String::from_utf8(bytes).ok())
-        .and_then(|s| {
-            let (k, n) = s.split_once(':')?;
-            let kind = ObjectKind::iter().find(|kind| kind.as_str() == k)?;
-            Some((kind, n.parse::<i64>().ok()?))
-        })
+    global_id::decode(id.as_str())
         .ok_or_else(|| AppError::bad_input(field, Text::new("无效的 ID", "Not a valid ID")))
 }
 

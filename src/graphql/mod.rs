@@ -18,6 +18,7 @@ pub mod order;
 pub mod package;
 pub mod pagination;
 pub mod points;
+pub mod resident;
 pub mod scalars;
 pub mod sms_code;
 pub mod street;
@@ -61,6 +62,7 @@ pub struct QueryRoot(
     entitlement::MyEntitlementsQuery,
     entitlement::ProvidedEntitlementsQuery,
     lifecycle::HistoryQuery,
+    resident::ResidentsQuery,
 );
 
 /// The root of all changes.

@@ -151,6 +151,7 @@ impl TestApp {
             app: self,
             merchant,
             title: "午餐 8 折".to_owned(),
+            description: String::new(),
             stock: Some(100),
             per_user_limit: 1,
             points_cost: 0,
@@ -437,6 +438,7 @@ pub struct CouponBuilder<'a> {
     app: &'a TestApp,
     merchant: &'a TestMerchant,
     title: String,
+    description: String,
     stock: Option<i32>,
     per_user_limit: i32,
     points_cost: i32,
@@ -448,6 +450,11 @@ pub struct CouponBuilder<'a> {
 impl CouponBuilder<'_> {
     pub fn title(mut self, title: &str) -> Self {
         self.title = title.to_owned();
+        self
+    }
+
+    pub fn description(mut self, description: &str) -> Self {
+        self.description = description.to_owned();
         self
     }
 
@@ -485,7 +492,7 @@ impl CouponBuilder<'_> {
             merchant_id: self.merchant.id,
             street_id: self.merchant.street_id,
             title: self.title,
-            description: String::new(),
+            description: self.description,
             kind: CouponKind::PercentOff,
             amount_fen: None,
             min_spend_fen: None,

@@ -997,3 +997,56 @@ async fn a_claim_costs_a_fixed_few_statements() {
     assert!(costs[0].1 <= 6, "a winning claim ({costs:?})");
     assert_eq!(costs[1].1 - costs[0].1, 2, "{costs:?}");
 }
+
+/// Coupons are found by a keyword in their title or description, the way merchants are: only
+/// among those the viewer may see, with `%` and `_` taken literally.
+#[tokio::test]
+async fn coupons_are_found_by_keyword() {
+    let app = TestApp::spawn().await;
+    let street = app.new_street("九棵树街道", &["新城嘉园"]).await;
+    let shop = app.new_merchant(&street).insert().await;
+    app.new_coupon(&shop).title("午餐 8 折").insert().await;
+    app.new_coupon(&shop)
+        .title("理发立减")
+        .description("老人理发 100% 满意")
+        .insert()
+        .await;
+    app.new_coupon(&shop)
+        .title("午餐草稿")
+        .status(entity::coupon::CouponStatus::Draft)
+        .insert()
+        .await;
+    let search =
+        "query($k: String) { coupons(filter: { keyword: $k }) { totalCount nodes { title } } }";
+    for (keyword, titles) in [
+        (json!("午餐"), vec!["午餐 8 折"]),
+        (json!("老人"), vec!["理发立减"]),
+        (json!("100%"), vec!["理发立减"]),
+        (json!("10_%"), vec![]),
+        (json!("  "), vec!["理发立减", "午餐 8 折"]),
+        (json!(null), vec!["理发立减", "午餐 8 折"]),
+    ] {
+        let v = app.gql(search, json!({ "k": keyword })).await;
+        let mut found: Vec<&str> = v["data"]["coupons"]["nodes"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{v}"))
+            .iter()
+            .map(|n| n["title"].as_str().unwrap())
+            .collect();
+        found.sort_unstable();
+        let mut want = titles.clone();
+        want.sort_unstable();
+        assert_eq!(found, want, "{keyword}");
+    }
+    // The merchant sees its draft by keyword too.
+    let v = app
+        .gql_by(Some(&shop.owner), search, json!({ "k": "草稿" }))
+        .await;
+    assert_eq!(v["data"]["coupons"]["totalCount"], 1, "{v}");
+    for bad in ["x".repeat(33), "午\u{0}餐".to_owned()] {
+        expect_code(
+            &app.gql(search, json!({ "k": bad })).await,
+            "BAD_USER_INPUT",
+        );
+    }
+}

@@ -40,6 +40,7 @@ mod profile;
 mod rate_limits;
 mod recipe;
 mod recovery;
+mod resident;
 mod schema;
 mod slow;
 mod sms_code;

@@ -294,6 +294,7 @@ const AWARDS: &str = "{ awards { totalCount } }";
 const AWARDS_NOMINATED: &str = "{ awards(filter: { nominatedByMe: true }) { totalCount } }";
 const PACKAGES: &str = "{ benefitPackages { totalCount } }";
 const ENTITLEMENTS: &str = "{ myEntitlements { totalCount } }";
+const VOLUNTEERS: &str = "{ residents(filter: { tag: \"VOLUNTEER\" }) { totalCount } }";
 const LOGIN_WITH_CODE: &str =
     "mutation($p: String!, $c: String!) { loginWithCode(phone: $p, code: $c) { accessToken } }";
 const DELETE_ACCOUNT: &str = "mutation($c: String!) { deleteMyAccount(code: $c) }";
@@ -350,6 +351,17 @@ async fn the_street_the_lists_and_ones_own_account_by_role() {
             .await;
         expect_ok(&nominated);
     }
+    // One volunteer in each street's register.
+    app.new_user()
+        .lives_in(&street, "新城嘉园")
+        .tag("VOLUNTEER")
+        .insert()
+        .await;
+    app.new_user()
+        .lives_in(&far, "别的社区")
+        .tag("VOLUNTEER")
+        .insert()
+        .await;
     let parties: Vec<(&str, Option<TestUser>)> = vec![
         ("anonymous", None),
         ("the nominator, a resident", Some(nominator.clone())),
@@ -370,17 +382,17 @@ async fn the_street_the_lists_and_ones_own_account_by_role() {
     const S: &str = "INVALID_STATE";
     const OK: &str = "ok";
     // add staff, remove staff, awards listed, awards one nominated, packages listed, own
-    // entitlements listed, sign in by SMS, close one's own account
+    // entitlements listed, volunteers in the register, sign in by SMS, close one's own account
     #[rustfmt::skip]
-    let expected: [[&str; 8]; 7] = [
-        [U, U, U, U, U, U, "-", "-"],
-        [F, F, "1", "1", F, "0", OK, OK],
-        [F, F, "0", "0", F, "0", OK, OK],
-        [F, F, "0", "0", F, "0", OK, S],
-        [F, F, "2", "0", "0", "0", U, S],
-        [F, F, "0", "1", "0", "0", U, S],
+    let expected: [[&str; 9]; 7] = [
+        [U, U, U, U, U, U, U, "-", "-"],
+        [F, F, "1", "1", F, "0", F, OK, OK],
+        [F, F, "0", "0", F, "0", F, OK, OK],
+        [F, F, "0", "0", F, "0", F, OK, S],
+        [F, F, "2", "0", "0", "0", "1", U, S],
+        [F, F, "0", "1", "0", "0", "1", U, S],
         // Administrators are staff: the same, and they keep the staff.
-        [OK, OK, "2", "0", "0", "0", U, S],
+        [OK, OK, "2", "0", "0", "0", "1", U, S],
     ];
     for ((who, user), want) in parties.iter().zip(expected) {
         let by = user.as_ref();
@@ -397,6 +409,7 @@ async fn the_street_the_lists_and_ones_own_account_by_role() {
             total(&app.gql_by(by, AWARDS_NOMINATED, json!({})).await),
             total(&app.gql_by(by, PACKAGES, json!({})).await),
             total(&app.gql_by(by, ENTITLEMENTS, json!({})).await),
+            total(&app.gql_by(by, VOLUNTEERS, json!({})).await),
         ];
         match by {
             None => got.extend(["-".to_owned(), "-".to_owned()]),
@@ -433,6 +446,7 @@ pub const RIGHTS_TESTED_IN: &[(&str, &str)] = &[
     ("issueResetCode", "recovery"),
     ("resetPasswordWithCode", "recovery"),
     ("exportPersonalData", "privacy"),
+    ("exportMyData", "privacy"),
     ("updateProfile", "profile"),
     ("setLeaderboardOptOut", "points"),
     ("loginWithWeChat", "wechat"),

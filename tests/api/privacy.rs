@@ -175,6 +175,20 @@ async fn staff_export_a_persons_data_on_request() {
     }
     let v = app.gql_by(Some(&staff), EXPORT, json!({ "u": uid })).await;
     let data = &v["data"]["exportPersonalData"];
+    // The API's opaque IDs, not the database's numbers.
+    assert_eq!(data["account"]["id"], json!(uid), "{v}");
+    assert_eq!(
+        data["account"]["streetId"],
+        json!(gid(ObjectKind::Street, street.id)),
+        "{v}"
+    );
+    assert_eq!(
+        data["pointsEntries"][0]["id"]
+            .as_str()
+            .map(|id| id.len() > 8),
+        Some(true),
+        "{v}"
+    );
     assert_eq!(data["account"]["phone"], person.phone.as_str(), "{v}");
     assert_eq!(data["tags"], json!(["COURIER"]));
     assert_eq!(data["points"]["balance"], 30);
@@ -184,6 +198,101 @@ async fn staff_export_a_persons_data_on_request() {
         !v.to_string().contains("argon2"),
         "no password hash in an export"
     );
+    assert_eq!(
+        app.count("audit_entries WHERE action = 'account.export'")
+            .await,
+        1
+    );
+}
+
+const EXPORT_MINE: &str = "mutation { exportMyData }";
+
+/// A person takes a copy of their own data (PIPL's right of access and copy): what staff would
+/// hand over, with opaque IDs, once an hour, audited; nobody else's through it.
+#[tokio::test]
+async fn a_person_takes_a_copy_of_their_own_data_once_an_hour() {
+    let app = TestApp::spawn().await;
+    let street = app.new_street("九棵树街道", &["新城嘉园"]).await;
+    let m = app.new_merchant(&street).insert().await;
+    let coupon = app.new_coupon(&m).insert().await;
+    let person = app
+        .new_user()
+        .lives_in(&street, "新城嘉园")
+        .tag("VOLUNTEER")
+        .points(12)
+        .insert()
+        .await;
+    let claimed = app
+        .gql_by(Some(&person), CLAIM, json!({ "id": coupon.gid }))
+        .await;
+    expect_ok(&claimed);
+    expect_code(&app.gql(EXPORT_MINE, json!({})).await, "UNAUTHENTICATED");
+
+    let v = app.gql_by(Some(&person), EXPORT_MINE, json!({})).await;
+    let data = &v["data"]["exportMyData"];
+    assert_eq!(data["account"]["phone"], person.phone.as_str(), "{v}");
+    assert_eq!(
+        data["account"]["id"],
+        json!(gid(ObjectKind::User, person.id))
+    );
+    assert_eq!(data["tags"], json!(["VOLUNTEER"]));
+    assert_eq!(data["points"]["balance"], 12);
+    let claim = &data["couponClaims"][0];
+    assert_eq!(claim["id"], claimed["data"]["claimCoupon"]["id"], "{v}");
+    assert_eq!(claim["couponId"], json!(coupon.gid));
+    assert_eq!(claim["merchantId"], json!(m.gid));
+    assert!(!v.to_string().contains("argon2"));
+    // The export names the same things the API does: each ID finds its object.
+    let node = app
+        .gql_by(
+            Some(&person),
+            "query($id: ID!) { node(id: $id) { __typename } }",
+            json!({ "id": claim["id"] }),
+        )
+        .await;
+    assert_eq!(node["data"]["node"]["__typename"], "CouponClaim", "{node}");
+
+    // Again within the hour: refused with when to come back, and not audited.
+    let again = app.gql_by(Some(&person), EXPORT_MINE, json!({})).await;
+    expect_code(&again, "RATE_LIMITED");
+    let retry = again["errors"][0]["extensions"]["retryAfter"]
+        .as_u64()
+        .unwrap();
+    assert!((3500..=3600).contains(&retry), "{again}");
+    let exports = "audit_entries WHERE action = 'account.export'";
+    assert_eq!(app.count(exports).await, 1);
+    app.clock.advance(chrono::Duration::minutes(61));
+    expect_ok(&app.gql_by(Some(&person), EXPORT_MINE, json!({})).await);
+    assert_eq!(app.count(exports).await, 2);
+    // A staff member's export of the person does not use up the person's own.
+    let staff = app.new_user().staff_of(&street).insert().await;
+    let uid = gid(ObjectKind::User, person.id);
+    app.clock.advance(chrono::Duration::minutes(61));
+    expect_ok(&app.gql_by(Some(&staff), EXPORT, json!({ "u": uid })).await);
+    expect_ok(&app.gql_by(Some(&person), EXPORT_MINE, json!({})).await);
+}
+
+/// Many copies asked for at once: one is made, the others are refused.
+#[tokio::test]
+async fn copies_asked_for_at_once_make_one() {
+    let app = TestApp::spawn().await;
+    let person = app.new_user().insert().await;
+    let answers = app
+        .parallel(
+            (0..20)
+                .map(|_| {
+                    (
+                        Some(person.token.clone()),
+                        EXPORT_MINE.to_owned(),
+                        json!({}),
+                    )
+                })
+                .collect(),
+        )
+        .await;
+    let t = tally(&answers);
+    assert_eq!(t.get(""), Some(&1), "{t:?}");
+    assert_eq!(t.get("RATE_LIMITED"), Some(&19), "{t:?}");
     assert_eq!(
         app.count("audit_entries WHERE action = 'account.export'")
             .await,

@@ -63,6 +63,8 @@ pub struct CouponFilter {
     pub status: Option<CouponStatus>,
     /// Only coupons the signed-in resident's tags, age and community allow.
     pub eligible_only: bool,
+    /// Only coupons whose title or description contains this.
+    pub keyword: Option<String>,
 }
 
 fn rule_exists(rule: AudienceRule, values: Option<Vec<String>>) -> SelectStatement {
@@ -184,6 +186,13 @@ pub async fn list(
     }
     if let Some(s) = filter.status {
         q = q.filter(coupon::Column::Status.eq(s));
+    }
+    if let Some(found) = crate::domain::values::keyword_condition(
+        "keyword",
+        filter.keyword.as_deref(),
+        &[coupon::Column::Title, coupon::Column::Description],
+    )? {
+        q = q.filter(found);
     }
     if filter.eligible_only {
         let v = cx.viewer()?;
