@@ -41,6 +41,8 @@ pub struct AppOptions {
     pub rate_limits: crate::http::ratelimit::RateLimits,
     pub sms: crate::gateway::sms::SmsSettings,
     pub wechat: Option<crate::gateway::wechat::WeChatSettings>,
+    /// Shared by the pool ([`DbSettings::storage`]) and the commands that note faults.
+    pub storage: db::StorageFaults,
 }
 
 impl From<&Config> for AppOptions {
@@ -67,6 +69,7 @@ impl From<&Config> for AppOptions {
             rate_limits: c.rate_limits,
             sms: c.sms.clone(),
             wechat: c.wechat.clone(),
+            storage: db::StorageFaults::default(),
         }
     }
 }
@@ -88,6 +91,7 @@ pub fn state(mut db: DatabaseConnection, options: &AppOptions) -> AppState {
         metrics,
         sms: options.sms.gateway(),
         unverified_registration: options.unverified_registration,
+        storage: options.storage.clone(),
         wechat: options
             .wechat
             .clone()
@@ -140,9 +144,10 @@ pub fn db_settings(config: &Config) -> DbSettings {
 }
 
 /// Connects and applies pending migrations (unless the operator migrates separately, when
-/// pending migrations are an error).
-pub async fn connect(config: &Config) -> Result<DatabaseConnection, String> {
-    let settings = db_settings(config);
+/// pending migrations are an error). The pool shares `options.storage` with the state.
+pub async fn connect(config: &Config, options: &AppOptions) -> Result<DatabaseConnection, String> {
+    let mut settings = db_settings(config);
+    settings.storage = options.storage.clone();
     if !config.no_migrate {
         return db::connect_migrated(&settings)
             .await

@@ -23,6 +23,8 @@ pub struct DbSettings {
     pub statement_timeout: Option<Duration>,
     /// PostgreSQL only: the schema to use (tests give each test its own).
     pub schema: Option<String>,
+    /// Where commands note storage faults, so that the pool replaces what they touched.
+    pub storage: StorageFaults,
 }
 
 impl DbSettings {
@@ -33,6 +35,7 @@ impl DbSettings {
             acquire_timeout: Duration::from_secs(3),
             statement_timeout: Some(Duration::from_secs(5)),
             schema: None,
+            storage: StorageFaults::default(),
         }
     }
 }
@@ -69,6 +72,16 @@ pub async fn connect(settings: &DbSettings) -> Result<DatabaseConnection, DbErr>
                 .foreign_keys(true)
                 .create_if_missing(true)
         });
+    // A SQLite connection opened while its file could not be written stays read-only for
+    // good (SQLite falls back to reading), and one that met an I/O error may not recover: the
+    // pool replaces every connection opened before the last storage fault.
+    if sqlite_file(&settings.url).is_some() {
+        let storage = settings.storage.clone();
+        opt.map_sqlx_sqlite_before_acquire(move |_conn, meta| {
+            let fresh = !storage.opened_before_fault(meta.age);
+            Box::pin(async move { Ok(fresh) })
+        });
+    }
     if let Some(t) = settings.statement_timeout {
         opt.statement_timeout(t);
     }
@@ -203,6 +216,87 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
     })
     .await
     .map_err(|e| DbErr::Custom(format!("BEGIN did not finish: {e}")))?
+}
+
+/// The storage faults commands met (SQLite read-only or full, an I/O error; PostgreSQL's disk
+/// full), and the writes that succeeded since: whether writes work now, for `/readyz`, and
+/// which pooled connections to replace.
+#[derive(Clone, Debug, Default)]
+pub struct StorageFaults(std::sync::Arc<FaultTimes>);
+
+#[derive(Debug)]
+pub struct FaultTimes {
+    origin: std::time::Instant,
+    /// Milliseconds since `origin` (plus one; 0 for never) of the last fault and the last
+    /// write that committed.
+    fault: std::sync::atomic::AtomicU64,
+    wrote: std::sync::atomic::AtomicU64,
+}
+
+impl Default for FaultTimes {
+    fn default() -> Self {
+        FaultTimes {
+            origin: std::time::Instant::now(),
+            fault: 0.into(),
+            wrote: 0.into(),
+        }
+    }
+}
+
+impl StorageFaults {
+    fn now(&self) -> u64 {
+        u64::try_from(self.0.origin.elapsed().as_millis()).unwrap_or(u64::MAX - 1) + 1
+    }
+
+    /// Notes `err` if it is a storage fault.
+    pub fn note(&self, err: &DbErr) {
+        if crate::error::is_storage_fault(err) {
+            self.0
+                .fault
+                .store(self.now(), std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    /// Notes a write that committed.
+    pub fn wrote(&self) {
+        self.0
+            .wrote
+            .store(self.now(), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// A fault came after the last write that committed: writes may not work now.
+    pub fn failing(&self) -> bool {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.0.fault.load(Relaxed) > self.0.wrote.load(Relaxed)
+    }
+
+    /// Whether a connection of this age was opened before the last fault (at or before it).
+    fn opened_before_fault(&self, age: Duration) -> bool {
+        let fault = self.0.fault.load(std::sync::atomic::Ordering::Relaxed);
+        let age = u64::try_from(age.as_millis()).unwrap_or(u64::MAX);
+        fault != 0 && self.now().saturating_sub(age) <= fault
+    }
+}
+
+/// Whether a write can be made now, rolled back: on SQLite it rewrites the file header's
+/// `user_version` with its own value (a connection opened read-only refuses even that, while
+/// `BEGIN IMMEDIATE` alone passes); on PostgreSQL a transaction's round trips. For `/readyz`.
+pub async fn probe_write(db: &DatabaseConnection) -> Result<(), DbErr> {
+    let tx = begin_write(db).await?;
+    if tx.get_database_backend() == DbBackend::Sqlite {
+        let version: i64 = tx
+            .query_one_raw(sea_orm::Statement::from_string(
+                DbBackend::Sqlite,
+                "PRAGMA user_version",
+            ))
+            .await?
+            .map(|row| row.try_get_by_index(0))
+            .transpose()?
+            .unwrap_or(0);
+        tx.execute_unprepared(&format!("PRAGMA user_version = {version}"))
+            .await?;
+    }
+    tx.rollback().await
 }
 
 pub fn is_unique_violation(err: &DbErr) -> bool {

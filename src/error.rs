@@ -115,6 +115,9 @@ pub enum AppError {
     /// A service outside ours (the SMS provider, WeChat) failed or is not set up; nothing
     /// changed and the client may try again later.
     Unavailable(Text),
+    /// The database cannot write now (a full disk, a read-only file, an I/O error): nothing
+    /// changed, and the same request may succeed in a few seconds.
+    StorageFault,
     Internal(String),
 }
 
@@ -154,7 +157,7 @@ impl AppError {
             AppError::InsufficientValue => "INSUFFICIENT_VALUE",
             AppError::RateLimited { .. } => "RATE_LIMITED",
             AppError::Timeout => "TIMEOUT",
-            AppError::Unavailable(_) => "UNAVAILABLE",
+            AppError::Unavailable(_) | AppError::StorageFault => "UNAVAILABLE",
             AppError::Internal(_) => "INTERNAL_SERVER_ERROR",
         }
     }
@@ -201,6 +204,10 @@ impl AppError {
                 "服务器繁忙，请求超时，请稍后再试",
                 "The request took too long; try again later",
             ),
+            AppError::StorageFault => fixed(
+                "数据暂时无法保存，请稍后再试",
+                "The data cannot be saved right now; try again in a few seconds",
+            ),
             AppError::Internal(_) => fixed("服务器内部错误", "Internal server error"),
         }
     }
@@ -213,6 +220,12 @@ impl AppError {
             }
             AppError::RateLimited { retry_after_secs } => {
                 vec![("retryAfter", serde_json::Value::from(*retry_after_secs))]
+            }
+            AppError::StorageFault => {
+                vec![(
+                    "retryAfter",
+                    serde_json::Value::from(STORAGE_RETRY_AFTER_SECS),
+                )]
             }
             _ => Vec::new(),
         }
@@ -230,8 +243,40 @@ impl From<sea_orm::DbErr> for AppError {
             tracing::warn!(error = %err, "database stalled");
             return AppError::Timeout;
         }
+        if is_storage_fault(&err) {
+            tracing::error!(error = %err, "the database cannot write");
+            return AppError::StorageFault;
+        }
         AppError::Internal(format!("database: {err}"))
     }
+}
+
+/// When a client told of a storage fault should try again.
+pub const STORAGE_RETRY_AFTER_SECS: u64 = 5;
+
+/// A database that cannot store now, through no fault of the request: SQLite's
+/// `SQLITE_READONLY`, `SQLITE_IOERR`, `SQLITE_FULL` and `SQLITE_CANTOPEN` (with their extended
+/// codes), PostgreSQL's `disk_full`, `io_error` and `read_only_sql_transaction`.
+pub fn is_storage_fault(err: &sea_orm::DbErr) -> bool {
+    use sea_orm::{DbErr, RuntimeErr};
+    let runtime = match err {
+        DbErr::Conn(e) | DbErr::Exec(e) | DbErr::Query(e) => e,
+        _ => return false,
+    };
+    let RuntimeErr::SqlxError(e) = runtime else {
+        return false;
+    };
+    let sea_orm::sqlx::Error::Database(db) = e.as_ref() else {
+        return false;
+    };
+    let Some(code) = db.code() else {
+        return false;
+    };
+    if let Ok(sqlite) = code.parse::<i32>() {
+        // The primary code is the low byte of an extended one.
+        return matches!(sqlite & 0xff, 8 | 10 | 13 | 14);
+    }
+    matches!(code.as_ref(), "53100" | "58030" | "25006")
 }
 
 /// The error of a statement refused because its request is past its cutoff (`rows::Cutoff`).

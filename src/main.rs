@@ -75,8 +75,8 @@ async fn run(config: Config, command: Command) -> Result<(), String> {
         ),
         _ => (None, None),
     };
-    let conn = app::connect(&config).await?;
     let options = app::AppOptions::from(&config);
+    let conn = app::connect(&config, &options).await?;
     let state = app::state(conn, &options);
     match command {
         Command::ExportSchema | Command::Migrate { .. } => {

@@ -23,6 +23,8 @@ pub struct AppState {
     /// With SMS off, whether anyone may register a phone without proving it (development, or
     /// an operator's explicit choice); otherwise registration is closed.
     pub unverified_registration: bool,
+    /// The storage faults commands met, shared with the pool (see [`crate::db::StorageFaults`]).
+    pub storage: crate::db::StorageFaults,
     /// WeChat's `code2session`; `None` when WeChat sign-in is not set up.
     pub wechat: Option<std::sync::Arc<crate::gateway::wechat::WeChat>>,
 }

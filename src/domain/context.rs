@@ -157,7 +157,7 @@ impl<'a> Cx<'a> {
                     lease.release().await;
                 }
                 let started = Instant::now();
-                let began = begin_write(&self.state.db).await;
+                let began = self.noted(begin_write(&self.state.db).await);
                 self.state
                     .metrics
                     .transaction_wait(started.elapsed(), began.is_ok());
@@ -191,7 +191,8 @@ impl<'a> Cx<'a> {
             txn.rollback().await?;
             return Err(AppError::Timeout);
         }
-        txn.commit().await?;
+        self.noted(txn.commit().await)?;
+        self.state.storage.wrote();
         if outermost {
             self.state.metrics.apply(&tallies);
         } else if let Some(parent) = self.parent {
@@ -262,6 +263,16 @@ impl Cx<'_> {
     }
 }
 
+impl Cx<'_> {
+    /// Passes a statement's result on, noting a storage fault for the pool and `/readyz`.
+    fn noted<T>(&self, done: Result<T, DbErr>) -> Result<T, DbErr> {
+        if let Err(e) = &done {
+            self.state.storage.note(e);
+        }
+        done
+    }
+}
+
 #[async_trait::async_trait]
 impl ConnectionTrait for Cx<'_> {
     fn get_database_backend(&self) -> DbBackend {
@@ -273,40 +284,56 @@ impl ConnectionTrait for Cx<'_> {
 
     async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
         self.cutoff.check()?;
-        match (&self.txn, self.leased()) {
-            (Some(t), _) => t.execute_raw(stmt).await,
-            (None, Some(direct)) => direct.run(stmt, Want::Exec).await?.done(),
-            (None, None) => self.state.db.execute_raw(stmt).await,
+        let done = async {
+            match (&self.txn, self.leased()) {
+                (Some(t), _) => t.execute_raw(stmt).await,
+                (None, Some(direct)) => direct.run(stmt, Want::Exec).await?.done(),
+                (None, None) => self.state.db.execute_raw(stmt).await,
+            }
         }
+        .await;
+        self.noted(done)
     }
 
     async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
         self.cutoff.check()?;
-        match (&self.txn, self.leased()) {
-            (Some(t), _) => t.execute_unprepared(sql).await,
-            (None, Some(direct)) => {
-                let stmt = Statement::from_string(self.get_database_backend(), sql);
-                direct.run(stmt, Want::Exec).await?.done()
+        let done = async {
+            match (&self.txn, self.leased()) {
+                (Some(t), _) => t.execute_unprepared(sql).await,
+                (None, Some(direct)) => {
+                    let stmt = Statement::from_string(self.get_database_backend(), sql);
+                    direct.run(stmt, Want::Exec).await?.done()
+                }
+                (None, None) => self.state.db.execute_unprepared(sql).await,
             }
-            (None, None) => self.state.db.execute_unprepared(sql).await,
         }
+        .await;
+        self.noted(done)
     }
 
     async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
         self.cutoff.check()?;
-        match (&self.txn, self.leased()) {
-            (Some(t), _) => t.query_one_raw(stmt).await,
-            (None, Some(direct)) => direct.run(stmt, Want::One).await?.row(),
-            (None, None) => self.state.db.query_one_raw(stmt).await,
+        let done = async {
+            match (&self.txn, self.leased()) {
+                (Some(t), _) => t.query_one_raw(stmt).await,
+                (None, Some(direct)) => direct.run(stmt, Want::One).await?.row(),
+                (None, None) => self.state.db.query_one_raw(stmt).await,
+            }
         }
+        .await;
+        self.noted(done)
     }
 
     async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
         self.cutoff.check()?;
-        match (&self.txn, self.leased()) {
-            (Some(t), _) => t.query_all_raw(stmt).await,
-            (None, Some(direct)) => direct.run(stmt, Want::All).await?.rows(),
-            (None, None) => self.state.db.query_all_raw(stmt).await,
+        let done = async {
+            match (&self.txn, self.leased()) {
+                (Some(t), _) => t.query_all_raw(stmt).await,
+                (None, Some(direct)) => direct.run(stmt, Want::All).await?.rows(),
+                (None, None) => self.state.db.query_all_raw(stmt).await,
+            }
         }
+        .await;
+        self.noted(done)
     }
 }

@@ -669,6 +669,8 @@ struct Finished {
 fn finish(mut response: async_graphql::Response, meta: &RequestMeta) -> Finished {
     let mut request_status: Option<u16> = None;
     let mut codes: Vec<String> = Vec::new();
+    // The longest `retryAfter` of the errors, sent as `Retry-After` too.
+    let mut retry_after: Option<u64> = None;
     for err in &mut response.errors {
         // Errors from outside the document (a token, a limit) have no place in it; lines and
         // columns count from 1.
@@ -695,6 +697,11 @@ fn finish(mut response: async_graphql::Response, meta: &RequestMeta) -> Finished
         }
         if ext.get("code") == Some(&Value::from("INTERNAL_SERVER_ERROR")) {
             ext.set("requestId", meta.request_id.clone());
+        }
+        if let Some(Value::Number(n)) = ext.get("retryAfter")
+            && let Some(secs) = n.as_u64()
+        {
+            retry_after = Some(retry_after.map_or(secs, |r| r.max(secs)));
         }
         if let Some(Value::String(c)) = ext.get("code")
             && !codes.contains(c)
@@ -749,6 +756,10 @@ fn finish(mut response: async_graphql::Response, meta: &RequestMeta) -> Finished
     if status == StatusCode::METHOD_NOT_ALLOWED {
         resp.headers_mut()
             .insert(ALLOW, axum::http::HeaderValue::from_static("POST"));
+    }
+    if let Some(secs) = retry_after {
+        resp.headers_mut()
+            .insert(RETRY_AFTER, axum::http::HeaderValue::from(secs));
     }
     Finished {
         response: resp,

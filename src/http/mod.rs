@@ -381,11 +381,22 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Ready when the database answers within two seconds. The ping runs on by itself past them
+/// Ready when the database answers within two seconds, and, after a storage fault, takes a
+/// write again. The ping runs on by itself past them
 /// (see `graphql::execute`: a statement is never abandoned midway).
 async fn readyz(State(state): State<HttpState>) -> Response {
     let db = state.app.db.clone();
-    let ping = tokio::spawn(async move { db.ping().await });
+    let storage = state.app.storage.clone();
+    // After a storage fault (a read-only file, a full disk) the server is not ready until a
+    // write can begin again.
+    let ping = tokio::spawn(async move {
+        db.ping().await?;
+        if storage.failing() {
+            crate::db::probe_write(&db).await?;
+            storage.wrote();
+        }
+        Ok::<(), sea_orm::DbErr>(())
+    });
     match tokio::time::timeout(Duration::from_secs(2), ping).await {
         Ok(Ok(Ok(()))) => (
             StatusCode::OK,

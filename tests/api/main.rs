@@ -46,6 +46,7 @@ mod slow;
 mod sms_code;
 mod spec;
 mod staff;
+mod storage;
 mod street;
 mod support;
 mod tag;

@@ -74,6 +74,9 @@ pub struct Spawn {
     pub without_wechat: bool,
     /// Registration of unproven phones without SMS; default: as the environment's default.
     pub unverified_registration: Option<bool>,
+    /// A SQLite file in this directory, whatever `TEST_DATABASE_URL` says (storage-fault tests
+    /// put it on a filesystem of their own).
+    pub sqlite_dir: Option<std::path::PathBuf>,
 }
 
 /// The response of one request.
@@ -96,7 +99,15 @@ impl TestApp {
     }
 
     pub async fn spawn_with(spawn: Spawn) -> TestApp {
-        let (mut settings, dir) = fresh_database().await;
+        let (mut settings, dir) = match &spawn.sqlite_dir {
+            Some(d) => {
+                let url = format!("sqlite://{}?mode=rwc", d.join("test.db").display());
+                let mut settings = DbSettings::new(url);
+                settings.max_connections = 8;
+                (settings, None)
+            }
+            None => fresh_database().await,
+        };
         if let Some(t) = spawn.statement_timeout {
             settings.statement_timeout = Some(t);
         }
@@ -136,6 +147,7 @@ impl TestApp {
                     template: shangju::gateway::sms::DEFAULT_TEMPLATE.to_owned(),
                 }
             },
+            storage: settings.storage.clone(),
             wechat: (!spawn.without_wechat).then(|| shangju::gateway::wechat::WeChatSettings {
                 api_base: wechat.base.clone(),
                 app_id: crate::fakes::WECHAT_APP_ID.to_owned(),
