@@ -666,12 +666,28 @@ fn strong_secret(secret: String) -> Result<Vec<u8>, String> {
     Ok(secret.into_bytes())
 }
 
-/// An estimate of a secret's entropy: the Shannon entropy of its characters times their number,
-/// counted over the shortest piece it repeats, so that `aaaa…` and `secret-secret-…` score
-/// what one piece is worth. Random bytes in hex or base64 score about 3.7 or 5.5 bits a
-/// character.
+/// An estimate of a secret's entropy, the lesser of two: the Shannon entropy of its characters
+/// times their number, counted over the shortest piece it repeats (`aaaa…` and
+/// `secret-secret-…` score what one piece is worth); and 4 bits for each distinct piece of
+/// four characters that is not a run (`abcd`, `4321`), so that a word said again with a
+/// variation, or an alphabet, scores little however long it is. Random bytes in hex or base64
+/// score about 3.7 or 4 bits a character.
 pub fn secret_bits(secret: &str) -> f64 {
     let chars: Vec<char> = secret.chars().collect();
+    let is_run = |w: &[char]| {
+        let steps: Vec<i64> = w
+            .windows(2)
+            .map(|p| i64::from(u32::from(p[1])) - i64::from(u32::from(p[0])))
+            .collect();
+        steps.iter().all(|d| *d == 1) || steps.iter().all(|d| *d == -1)
+    };
+    let pieces: std::collections::HashSet<&[char]> =
+        chars.windows(4).filter(|w| !is_run(w)).collect();
+    shannon_bits(&chars).min(pieces.len() as f64 * 4.0)
+}
+
+/// The Shannon estimate of [`secret_bits`], over the shortest piece the characters repeat.
+fn shannon_bits(chars: &[char]) -> f64 {
     let period = (1..=chars.len())
         .find(|&p| chars.iter().enumerate().all(|(i, c)| *c == chars[i % p]))
         .unwrap_or(chars.len());
@@ -723,6 +739,9 @@ mod tests {
             "bench-secret-bench-secret-bench-secret".to_owned(),
             "0123456789abcdef".repeat(2),
             "abababababababababababababababababab".to_owned(),
+            "changeme-changeme-changeme-changeme!".to_owned(),
+            "abcdefghijklmnopqrstuvwxyz012345".to_owned(),
+            "0123456789abcdefghijklmnopqrstuvwxyz".to_owned(),
         ] {
             let refused = prod(&weak);
             assert!(
@@ -735,6 +754,8 @@ mod tests {
         for strong in [
             "3f9c1e0b7a52d8e4c6b1f0a9d2e7c5b8a4f1e3d6c9b2a7e0f5d8c1b4a3e6f9d2",
             "kR3vQ8mZ1xN7pL2wT9sY4hJ6gF0dC5bV8nM1qW3eR7tY2uI9oP4aS6dF0gH3jK5l",
+            // `openssl rand -hex 16`: 128 random bits.
+            "9f2c7a41e0b85d36c4a1f07e2b9d5c83",
             SECRET.trim_start_matches("--jwt-secret="),
         ] {
             assert!(prod(strong).is_ok(), "{strong}: {:?}", prod(strong).err());

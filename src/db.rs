@@ -264,10 +264,12 @@ impl StorageFaults {
             .store(self.now(), std::sync::atomic::Ordering::Relaxed);
     }
 
-    /// A fault came after the last write that committed: writes may not work now.
-    pub fn failing(&self) -> bool {
+    /// No write has committed yet, or a fault came after the last one: writes may not work
+    /// now (a server started on a read-only file has met no fault yet).
+    pub fn unproven(&self) -> bool {
         use std::sync::atomic::Ordering::Relaxed;
-        self.0.fault.load(Relaxed) > self.0.wrote.load(Relaxed)
+        let wrote = self.0.wrote.load(Relaxed);
+        wrote == 0 || self.0.fault.load(Relaxed) > wrote
     }
 
     /// Whether a connection of this age was opened before the last fault (at or before it).

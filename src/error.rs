@@ -272,10 +272,16 @@ pub fn is_storage_fault(err: &sea_orm::DbErr) -> bool {
     let Some(code) = db.code() else {
         return false;
     };
-    if let Ok(sqlite) = code.parse::<i32>() {
+    if db
+        .try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>()
+        .is_some()
+    {
         // The primary code is the low byte of an extended one.
-        return matches!(sqlite & 0xff, 8 | 10 | 13 | 14);
+        return code
+            .parse::<i32>()
+            .is_ok_and(|c| matches!(c & 0xff, 8 | 10 | 13 | 14));
     }
+    // PostgreSQL's SQLSTATEs (also all digits).
     matches!(code.as_ref(), "53100" | "58030" | "25006")
 }
 

@@ -274,22 +274,15 @@ impl Metrics {
         self.rate_limit_refusals.with_label_values(&[limit]).inc();
     }
 
-    /// Gives the operations of documents the operator registered labels of their own, for
-    /// anonymous clients too (sign-in, public pages).
-    pub fn know_operations<'a>(&self, documents: impl IntoIterator<Item = &'a str>) {
+    /// Gives these operation names (of documents the operator registered) labels of their
+    /// own, for anonymous clients too (sign-in, public pages).
+    pub fn know_operations(&self, names: impl IntoIterator<Item = String>) {
         let Ok(mut seen) = self.operations.lock() else {
             return;
         };
-        for doc in documents {
-            let Ok(parsed) = async_graphql::parser::parse_query(doc) else {
-                continue;
-            };
-            for (name, _) in parsed.operations.iter() {
-                if let Some(name) = name
-                    && seen.len() < MAX_OPERATION_LABELS
-                {
-                    seen.insert(name.to_string());
-                }
+        for name in names {
+            if seen.len() < MAX_OPERATION_LABELS {
+                seen.insert(name);
             }
         }
     }

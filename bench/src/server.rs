@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use tokio::process::{Child, Command};
 
-pub const SECRET: &str = "bench-secret-bench-secret-bench-secret";
+/// The server's JWT secret, with which the bench signs its users' tokens (random-looking:
+/// production refuses a guessable one).
+pub const SECRET: &str = "Jq7vR2nX9kL4wP8sT1mZ6cB3hF0dY5gA";
 
 pub struct Server {
     child: Child,
@@ -39,7 +41,7 @@ impl Server {
             .env("SHANGJU_BIND", format!("127.0.0.1:{port}"))
             .env("DATABASE_URL", &url)
             .env("SHANGJU_ENV", "production")
-            .env("SHANGJU_JWT_SECRET", "Jq7vR2nX9kL4wP8sT1mZ6cB3hF0dY5gA")
+            .env("SHANGJU_JWT_SECRET", SECRET)
             // The bench counts statements from the metrics, on the API's address.
             .env("SHANGJU_METRICS_ON_API", "true")
             .env("SHANGJU_LOG_LEVEL", "warn")

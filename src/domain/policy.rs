@@ -632,6 +632,13 @@ pub fn listed_residents(street: i64) -> Condition {
         .add(entity::user::Column::Disabled.eq(false))
 }
 
+/// Whether a page of the register shows phones whole: only to a search by the exact number,
+/// which already named it; names, tags and communities list people with their phones masked,
+/// so browsing the register gathers no numbers.
+pub fn register_shows_phones(searched_exact_phone: bool) -> bool {
+    searched_exact_phone
+}
+
 /// The benefit packages a viewer lists: those of the street they are staff of (providers see
 /// the items asked of them instead, [`confirming_for`]); `FORBIDDEN` for anyone else.
 pub fn listed_packages(viewer: &Viewer) -> AppResult<Condition> {

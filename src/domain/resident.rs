@@ -127,6 +127,6 @@ pub async fn search(
     tx.commit().await?;
     Ok(Found {
         page: page::fetch(cx, q, order, window).await?,
-        phones_shown: phone.is_some(),
+        phones_shown: policy::register_shows_phones(phone.is_some()),
     })
 }

@@ -173,11 +173,13 @@ pub async fn graphql_get(State(state): State<HttpState>, headers: HeaderMap, uri
         }
     };
     // A page on another site can make its visitor's browser send a GET (an image, a link);
-    // only a request that a preflight would have asked us about is one our clients sent.
-    if state.csrf_prevention
-        && !params.extensions.contains_key("persistedQuery")
-        && !preflighted(&headers)
-    {
+    // only a request that a preflight would have asked us about is one our clients sent. A
+    // hash alone passes only where nothing but the operator's registered documents runs:
+    // elsewhere anyone can register a document, or send it with its hash.
+    let registered_only = state.persisted.allow_list_only()
+        && params.query.is_none()
+        && params.extensions.contains_key("persistedQuery");
+    if state.csrf_prevention && !registered_only && !preflighted(&headers) {
         return transport_error(
             StatusCode::BAD_REQUEST,
             &meta,
@@ -710,12 +712,13 @@ fn finish(mut response: async_graphql::Response, meta: &RequestMeta) -> Finished
         }
     }
     // A mutation over GET is 405 whatever the client accepts. Other request errors (nothing
-    // was executed) are 400 without `data` for clients of the GraphQL-over-HTTP media type,
-    // and 200 for legacy `application/json` clients, as the specification allows.
+    // was executed) are 400 (403 for introspection where it is off) without `data` for clients
+    // of the GraphQL-over-HTTP media type, and 200 for legacy `application/json` clients, as
+    // the specification allows.
     let status = match request_status {
         Some(503) => StatusCode::SERVICE_UNAVAILABLE,
         Some(429) => StatusCode::TOO_MANY_REQUESTS,
-        Some(403) => StatusCode::FORBIDDEN,
+        Some(403) if meta.graphql_response_json => StatusCode::FORBIDDEN,
         Some(405) => StatusCode::METHOD_NOT_ALLOWED,
         Some(_) if meta.graphql_response_json => StatusCode::BAD_REQUEST,
         _ => StatusCode::OK,

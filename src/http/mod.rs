@@ -88,8 +88,16 @@ pub use crate::config::PersistedDocuments;
 
 pub fn router(app: AppState, schema: AppSchema, options: HttpOptions) -> Router {
     if let Some(documents) = &options.persisted_only {
-        app.metrics
-            .know_operations(documents.values().map(|d| d.as_ref()));
+        let names = documents
+            .values()
+            .filter_map(|d| async_graphql::parser::parse_query(d.as_ref()).ok())
+            .flat_map(|doc| {
+                doc.operations
+                    .iter()
+                    .filter_map(|(name, _)| name.map(|n| n.to_string()))
+                    .collect::<Vec<_>>()
+            });
+        app.metrics.know_operations(names);
     }
     let state = HttpState {
         app,
@@ -381,18 +389,21 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Ready when the database answers within two seconds, and, after a storage fault, takes a
-/// write again. The ping runs on by itself past them
+/// Ready when the database answers within two seconds and, until a write has committed and
+/// after a storage fault, takes a write. The ping runs on by itself past them
 /// (see `graphql::execute`: a statement is never abandoned midway).
 async fn readyz(State(state): State<HttpState>) -> Response {
     let db = state.app.db.clone();
     let storage = state.app.storage.clone();
-    // After a storage fault (a read-only file, a full disk) the server is not ready until a
-    // write can begin again.
+    // Until a write has committed, and after a storage fault (a read-only file, an I/O
+    // error), the server is ready only once a write can be made. A failed probe counts as a
+    // fault, so the pool replaces its connection.
     let ping = tokio::spawn(async move {
         db.ping().await?;
-        if storage.failing() {
-            crate::db::probe_write(&db).await?;
+        if storage.unproven() {
+            crate::db::probe_write(&db)
+                .await
+                .inspect_err(|e| storage.note(e))?;
             storage.wrote();
         }
         Ok::<(), sea_orm::DbErr>(())

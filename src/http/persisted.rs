@@ -45,6 +45,11 @@ impl PersistedQueries {
         crate::config::parse_manifest(text)
     }
 
+    /// Only the registered documents run (`--persisted-only`).
+    pub fn allow_list_only(&self) -> bool {
+        self.allow_list.is_some()
+    }
+
     /// Settles the document of a request: the text it carries (checked against its hash and,
     /// in allow-list mode, against the list), or the one its hash names.
     pub fn settle(

@@ -250,7 +250,10 @@ async fn production_serves_neither_graphiql_nor_introspection() {
         let reply = app
             .post(
                 json!({ "query": doc }).to_string(),
-                &[("content-type", "application/json")],
+                &[
+                    ("content-type", "application/json"),
+                    ("accept", "application/graphql-response+json"),
+                ],
             )
             .await;
         assert_eq!(reply.status, StatusCode::FORBIDDEN, "{doc}");

@@ -45,17 +45,22 @@ async fn production_answers_it_only_when_the_operator_turns_it_on() {
     })
     .await;
     // Refused with a code and a way to the SDL, not a silent `null` that codegen chokes on.
-    for lang in ["zh-CN", "en"] {
+    // 403 for clients of the GraphQL-over-HTTP media type, 200 for legacy JSON ones.
+    for (lang, accept, status) in [
+        ("zh-CN", "application/graphql-response+json", 403),
+        ("en", "application/json", 200),
+    ] {
         let reply = off
             .post(
                 json!({ "query": STANDARD }).to_string(),
                 &[
                     ("content-type", "application/json"),
                     ("accept-language", lang),
+                    ("accept", accept),
                 ],
             )
             .await;
-        assert_eq!(reply.status, axum::http::StatusCode::FORBIDDEN);
+        assert_eq!(reply.status.as_u16(), status);
         let v = reply.json();
         expect_code(&v, "FORBIDDEN");
         assert!(v.get("data").is_none(), "{v}");

@@ -279,8 +279,8 @@ async fn get_with(app: &TestApp, uri: &str, headers: &[(&str, &str)]) -> Reply {
 }
 
 /// In production a GET runs only with a header that makes a browser ask first (CORS
-/// preflight), or as a persisted query's hash, so a page on another site cannot make its
-/// visitor's client run a query.
+/// preflight), or as the hash of a document of the operator's manifest, so a page on another
+/// site cannot make its visitor's client run a query.
 #[tokio::test]
 async fn production_gets_need_a_header_that_forces_a_preflight() {
     let doc = "{ streets(first: 1) { totalCount } }";
@@ -307,25 +307,46 @@ async fn production_gets_need_a_header_that_forces_a_preflight() {
         assert_eq!(ok.status, StatusCode::OK, "{header:?}");
         expect_ok(&ok.json());
     }
-    // A persisted query's hash, registered by a POST first.
+    // A hash alone passes without the header only where nothing but the operator's manifest
+    // runs; elsewhere anyone can register a document by POST (or send it with its hash).
     let hash = shangju::http::persisted::hash(doc);
     let ext = json!({ "persistedQuery": { "version": 1, "sha256Hash": hash } });
-    let v = post_raw(
-        &prod,
-        json!({ "query": doc, "extensions": ext }).to_string(),
-        &[],
+    expect_ok(
+        &post_raw(
+            &prod,
+            json!({ "query": doc, "extensions": ext }).to_string(),
+            &[],
+        )
+        .await
+        .json(),
+    );
+    let by_hash = format!("/graphql?extensions={}", urlencode(&ext.to_string()));
+    assert_eq!(
+        get_with(&prod, &by_hash, &[]).await.status,
+        StatusCode::BAD_REQUEST
+    );
+    let with_text = format!("{uri}&extensions={}", urlencode(&ext.to_string()));
+    assert_eq!(
+        get_with(&prod, &with_text, &[]).await.status,
+        StatusCode::BAD_REQUEST
+    );
+    let manifest = shangju::http::persisted::PersistedQueries::parse_manifest(
+        &json!({ hash.clone(): doc }).to_string(),
     )
-    .await
-    .json();
-    expect_ok(&v);
-    let by_hash = get_with(
-        &prod,
-        &format!("/graphql?extensions={}", urlencode(&ext.to_string())),
-        &[],
-    )
+    .unwrap();
+    let listed = TestApp::spawn_with(Spawn {
+        production: true,
+        persisted_only: Some(manifest),
+        ..Spawn::default()
+    })
     .await;
-    assert_eq!(by_hash.status, StatusCode::OK);
-    expect_ok(&by_hash.json());
+    let ok = get_with(&listed, &by_hash, &[]).await;
+    assert_eq!(ok.status, StatusCode::OK);
+    expect_ok(&ok.json());
+    assert_eq!(
+        get_with(&listed, &uri, &[]).await.status,
+        StatusCode::BAD_REQUEST
+    );
     // Development lets a bare GET run, for curl and the browser's address bar.
     let dev = TestApp::spawn().await;
     assert_eq!(get_with(&dev, &uri, &[]).await.status, StatusCode::OK);
