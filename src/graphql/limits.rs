@@ -514,9 +514,15 @@ fn merge_copies(doc: &mut ExecutableDocument) {
 }
 
 fn merge_in(set: &mut SelectionSet) {
-    let mut kept: Vec<Positioned<Selection>> = Vec::with_capacity(set.items.len());
+    let mut flat = Vec::with_capacity(set.items.len());
+    collect(
+        std::mem::take(&mut set.items),
+        &mut std::collections::HashSet::new(),
+        &mut flat,
+    );
+    let mut kept: Vec<Positioned<Selection>> = Vec::with_capacity(flat.len());
     let mut first_of: HashMap<Name, usize> = HashMap::new();
-    for item in std::mem::take(&mut set.items) {
+    for item in flat {
         if let Selection::Field(copy) = &item.node
             && copy.node.directives.is_empty()
         {
@@ -551,6 +557,30 @@ fn merge_in(set: &mut SelectionSet) {
                 merge_in(&mut fragment.node.selection_set.node);
             }
             Selection::FragmentSpread(_) => {}
+        }
+    }
+}
+
+/// The selections of `items` with plain inline fragments (`... { a }`: no type condition, no
+/// directives) opened into their parent, and a fragment spread a second time dropped, as the
+/// specification's `CollectFields` visits a fragment once.
+fn collect(
+    items: Vec<Positioned<Selection>>,
+    spread: &mut std::collections::HashSet<Name>,
+    out: &mut Vec<Positioned<Selection>>,
+) {
+    for item in items {
+        match item.node {
+            Selection::InlineFragment(fragment)
+                if fragment.node.type_condition.is_none()
+                    && fragment.node.directives.is_empty() =>
+            {
+                collect(fragment.node.selection_set.node.items, spread, out);
+            }
+            Selection::FragmentSpread(ref s)
+                if s.node.directives.is_empty()
+                    && !spread.insert(s.node.fragment_name.node.clone()) => {}
+            _ => out.push(item),
         }
     }
 }

@@ -229,6 +229,18 @@ async fn copies_of_a_field_run_once_and_count_each() {
     let (v, many) = app.gql_counting(None, &copies).await;
     assert_eq!(v, json!({ "data": { "streets": { "totalCount": 1 } } }));
     assert_eq!(many, once, "250 copies cost what one does");
+    // Copies inside plain inline fragments, and a fragment spread twice, are collected once.
+    let (v, fragments) = app
+        .gql_counting(
+            None,
+            "query { ... { streets(first: 1) { totalCount } } streets(first: 1) { totalCount } ...S ...S } fragment S on QueryRoot { __typename }",
+        )
+        .await;
+    assert_eq!(
+        v,
+        json!({ "data": { "streets": { "totalCount": 1 }, "__typename": "QueryRoot" } })
+    );
+    assert_eq!(fragments, once);
     // Copies' selections join: each key once, in the order first written.
     let v = app
         .gql(

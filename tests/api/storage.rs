@@ -232,3 +232,39 @@ async fn a_full_disk_answers_unavailable_at_once_and_loses_nothing() {
     assert_eq!(app.get("/readyz").await.status, StatusCode::OK);
     app.db.clone().close().await.unwrap();
 }
+
+/// A write the database refuses for want of a writable store is told apart from every other
+/// error, on the engine the suite runs on: a read-only transaction's on PostgreSQL
+/// (`read_only_sql_transaction`), a read-only connection's on SQLite (`SQLITE_READONLY`).
+#[tokio::test]
+async fn a_store_that_cannot_write_is_told_apart_on_either_engine() {
+    use sea_orm::{ConnectionTrait, DbBackend, TransactionTrait};
+    let app = TestApp::spawn().await;
+    let write = "CREATE TABLE storage_probe (id INTEGER)";
+    let refused = match app.db.get_database_backend() {
+        DbBackend::Postgres => {
+            let tx = app.db.begin().await.unwrap();
+            tx.execute_unprepared("SET TRANSACTION READ ONLY")
+                .await
+                .unwrap();
+            tx.execute_unprepared(write).await.unwrap_err()
+        }
+        _ => {
+            let url = app.database_url.replace("mode=rwc", "mode=ro");
+            let reader = sea_orm::Database::connect(url).await.unwrap();
+            reader.execute_unprepared(write).await.unwrap_err()
+        }
+    };
+    assert!(shangju::error::is_storage_fault(&refused), "{refused}");
+    assert_eq!(
+        shangju::error::AppError::from(refused).code(),
+        "UNAVAILABLE"
+    );
+    // Nothing else is: a statement that is wrong, or a broken rule.
+    let wrong = app
+        .db
+        .execute_unprepared("SELECT * FROM no_such_table")
+        .await
+        .unwrap_err();
+    assert!(!shangju::error::is_storage_fault(&wrong), "{wrong}");
+}
