@@ -84,6 +84,22 @@ pub struct Page<M> {
 }
 
 impl<M> Page<M> {
+    /// The same page with its rows, in order, swapped for `models` (one for each row), such
+    /// as what a batch load made of them.
+    pub fn with_models<N>(self, models: Vec<N>) -> Page<N> {
+        Page {
+            rows: self
+                .rows
+                .into_iter()
+                .zip(models)
+                .map(|((cursor, _), n)| (cursor, n))
+                .collect(),
+            has_next: self.has_next,
+            has_previous: self.has_previous,
+            total: self.total,
+        }
+    }
+
     /// The same page with each row turned into something else.
     pub fn map<N>(self, mut f: impl FnMut(M) -> N) -> Page<N> {
         Page {

@@ -11,6 +11,7 @@ use entity::audit_entry::AuditAction;
 use entity::names::ObjectKind;
 use entity::{user, user_tag};
 
+use crate::domain::account::{self, UserView};
 use crate::domain::audit::{self, AuditRecord};
 use crate::domain::context::Cx;
 use crate::domain::page::{self, KeyOf, Order, Page, SortValue, Window};
@@ -58,7 +59,7 @@ impl ResidentSort {
 
 /// A page of the register, and whether its phones may be shown whole.
 pub struct Found {
-    pub page: Page<user::Model>,
+    pub page: Page<UserView>,
     pub phones_shown: bool,
 }
 
@@ -125,8 +126,11 @@ pub async fn search(
     )
     .await?;
     tx.commit().await?;
+    let page = page::fetch(cx, q, order, window).await?;
+    let users = page.rows.iter().map(|(_, u)| u.clone()).collect();
+    let views = account::load_views(cx, users).await?;
     Ok(Found {
-        page: page::fetch(cx, q, order, window).await?,
+        page: page.with_models(views),
         phones_shown: policy::register_shows_phones(phone.is_some()),
     })
 }

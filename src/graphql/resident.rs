@@ -4,7 +4,6 @@ use async_graphql::{Enum, ID, InputObject};
 
 use entity::names::ObjectKind;
 
-use crate::domain::account;
 use crate::domain::resident::{self as domain, ResidentFilter};
 use crate::graphql::account::User;
 use crate::graphql::pagination::{OrderDirection, connection, connection_field};
@@ -85,18 +84,9 @@ connection_field! {
             };
             let o = order_by.unwrap_or_default();
             let order = domain::ResidentSort::from(o.field).order(o.direction.descending());
-            let cx = ctx.cx()?;
-            let found = domain::search(&cx, filter, order, window).await?;
+            let found = domain::search(&ctx.cx()?, filter, order, window).await?;
             let shown = found.phones_shown;
-            let (cursors, users): (Vec<_>, Vec<_>) = found.page.rows.into_iter().unzip();
-            let views = account::load_views(&cx, users).await?;
-            let page = crate::domain::page::Page {
-                rows: cursors.into_iter().zip(views).collect(),
-                has_next: found.page.has_next,
-                has_previous: found.page.has_previous,
-                total: found.page.total,
-            };
-            Ok(UserConnection::new(page, |v| User::listed(v, shown)))
+            Ok(UserConnection::new(found.page, |v| User::listed(v, shown)))
         }
     }
 }
